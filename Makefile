@@ -1,0 +1,108 @@
+# thaw — see README.md. `make` builds ./thaw; `make check` runs every test.
+# config.mk comes from ./configure; on a fresh machine it is made by
+# installing the Debian packages (scripts/install-deps) and configuring.
+
+-include config.mk
+
+CC ?= cc
+PREFIX ?= /usr/local
+WARN = -Wall -Wextra -Werror -Wno-unused-parameter
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -Ibuild/gen $(DEP_CFLAGS) $(WARN)
+OPT = -O2 -march=native -g
+CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(USER_CFLAGS)
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(SAN) $(USER_CFLAGS)
+LDLIBS_ALL = $(USER_LDFLAGS) $(DEP_LIBS)
+
+GEN_C = build/gen/onnx.pb-c.c
+GEN_H = build/gen/onnx.pb-c.h
+LIB_SRC = $(sort $(wildcard src/core/*.c src/nn/*.c src/train/*.c src/data/*.c \
+	src/io/*.c src/script/*.c src/tui/*.c)) $(GEN_C)
+CLI_SRC = $(sort $(wildcard src/cli/*.c))
+TEST_SRC = $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ = $(patsubst %.c,build/obj/%.o,$(LIB_SRC))
+CLI_OBJ = $(patsubst %.c,build/obj/%.o,$(CLI_SRC))
+TEST_BIN = $(patsubst tests/unit/%.c,build/test/%,$(TEST_SRC))
+SAN_LIB_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC))
+SAN_TEST_BIN = $(patsubst tests/unit/%.c,build/santest/%,$(TEST_SRC))
+
+.PHONY: all check unit unit-san script-tests tui-tests conformance bench demo install uninstall clean deps
+.DEFAULT_GOAL := all
+
+all: thaw
+
+config.mk: configure scripts/install-deps
+	scripts/install-deps
+	./configure
+
+deps:
+	scripts/install-deps
+
+$(GEN_C) $(GEN_H): | config.mk
+	@mkdir -p build/gen
+	cp $(ONNX_PROTO) build/gen/onnx.proto
+	cd build/gen && $(PROTOC_C) --c_out=. onnx.proto
+
+build/obj/%.o: %.c $(GEN_H) config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+build/san/%.o: %.c $(GEN_H) config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+build/libthaw.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/libthaw-san.a: $(SAN_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+thaw: $(CLI_OBJ) build/libthaw.a
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) build/libthaw.a $(LDLIBS_ALL)
+
+build/test/%: tests/unit/%.c tests/unit/check.h build/libthaw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< build/libthaw.a $(LDLIBS_ALL)
+
+build/santest/%: tests/unit/%.c tests/unit/check.h build/libthaw-san.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< build/libthaw-san.a $(LDLIBS_ALL)
+
+# Every test suite prints `N passed, N failed` as its last line;
+# scripts/run-tests sums them and fails when anything failed.
+unit: $(TEST_BIN)
+	scripts/run-tests unit $(TEST_BIN)
+
+unit-san: $(SAN_TEST_BIN)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		scripts/run-tests asan+ubsan $(SAN_TEST_BIN)
+
+check: deps thaw unit unit-san
+	@for t in tests/script/run.sh tests/tui/run.sh tests/conformance/run.sh; do \
+		if [ -x $$t ]; then $$t || exit 1; fi; done
+	@echo "make check: all suites passed"
+
+bench: thaw
+	scripts/install-deps --bench
+	scripts/bench
+
+demo: thaw
+	./thaw train --epochs 3
+
+install: thaw
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/thaw
+	install -m 755 thaw $(DESTDIR)$(PREFIX)/bin/thaw
+	if [ -d lua ]; then cp -R lua $(DESTDIR)$(PREFIX)/share/thaw/; fi
+	if ls assets/* >/dev/null 2>&1; then cp -R assets $(DESTDIR)$(PREFIX)/share/thaw/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/thaw
+	rm -rf $(DESTDIR)$(PREFIX)/share/thaw
+
+clean:
+	rm -rf build thaw
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SAN_LIB_OBJ:.o=.d)

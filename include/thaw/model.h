@@ -1,0 +1,232 @@
+/* thaw models: a directed acyclic graph of named nodes kept in topological
+ * order. The model owns every node, each node's parameters, gradients and
+ * optimizer state (one allocation per node), and the activation arena,
+ * which is sized when the batch shape is known and reused by every step.
+ *
+ *   thaw_model *m = thaw_model_new(1, 28, 28, 42);        // input 1x28x28, seed
+ *   thaw_model_add(m, "conv1", &(thaw_attrs){...}, NULL, 0); // NULL: previous node
+ *   thaw_model_forward(m, x, B, 1);                       // x: (B,1,28,28)
+ *   thaw_model_backward(m, dlogits);                      // d loss / d output
+ *
+ * Freezing: a node with trainable = 0 computes no weight gradients; nodes
+ * below the lowest trainable node run no backward at all; a frozen batch
+ * norm uses and keeps its running statistics. Flags are read at every step.
+ */
+#ifndef THAW_MODEL_H
+#define THAW_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "thaw/core.h"
+#include "thaw/tensor.h"
+
+typedef enum thaw_kind {
+	THAW_DENSE,
+	THAW_CONV2D,
+	THAW_MAXPOOL,
+	THAW_AVGPOOL,
+	THAW_GLOBALAVGPOOL,
+	THAW_BATCHNORM,
+	THAW_RELU,
+	THAW_RELU6, /* clip to [lo, hi]; ReLU6 is [0, 6] */
+	THAW_LEAKY_RELU,
+	THAW_SIGMOID,
+	THAW_TANH,
+	THAW_GELU,
+	THAW_DROPOUT,
+	THAW_FLATTEN,
+	THAW_ADD,
+	THAW_CONCAT,
+	THAW_KIND_COUNT
+} thaw_kind;
+
+enum { THAW_INIT_HE = 0, THAW_INIT_GLOROT = 1 };
+
+/* Attributes of every kind in one struct; a kind reads only its own fields.
+ * Start from thaw_attrs_default(kind) or the constructors below. */
+typedef struct thaw_attrs {
+	thaw_kind kind;
+	int units;             /* dense: output features */
+	int filters;           /* conv2d: output channels */
+	int kh, kw;            /* conv2d, pools: kernel size */
+	int sh, sw;            /* stride */
+	int pad[4];            /* top, left, bottom, right */
+	int dh, dw;            /* conv2d: dilation */
+	int groups;            /* conv2d: groups (= input channels: depthwise) */
+	int bias;              /* dense, conv2d: with a bias term */
+	int ceil_mode;         /* pools: output size rounds up */
+	int count_include_pad; /* avgpool: padding counts in the divisor */
+	float alpha;           /* leaky relu: negative slope */
+	float lo, hi;          /* relu6: clip bounds */
+	float rate;            /* dropout: probability of dropping */
+	float eps;             /* batchnorm */
+	float momentum;        /* batchnorm: running = momentum*running + (1-momentum)*batch */
+	int init;              /* THAW_INIT_HE or THAW_INIT_GLOROT */
+} thaw_attrs;
+
+thaw_attrs thaw_attrs_default(thaw_kind kind);
+thaw_attrs thaw_dense(int units);
+thaw_attrs thaw_conv(int filters, int k, int stride, int pad);
+thaw_attrs thaw_pool(thaw_kind kind, int k, int stride); /* THAW_MAXPOOL or THAW_AVGPOOL */
+thaw_attrs thaw_dropout(float rate);
+thaw_attrs thaw_layer(thaw_kind kind); /* kinds without required attributes */
+
+/* Kind <-> name ("dense", "conv2d", "maxpool", "avgpool", "globalavgpool",
+ * "batchnorm", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu",
+ * "dropout", "flatten", "add", "concat"). thaw_kind_from_name returns -1
+ * for an unknown name. */
+const char *thaw_kind_name(thaw_kind k);
+int thaw_kind_from_name(const char *name);
+
+#define THAW_MAX_INPUTS 8
+#define THAW_MAX_PARAMS 4
+#define THAW_NAME_MAX 64
+#define THAW_MAX_CHANNELS 4
+
+typedef struct thaw_param {
+	const char *name; /* "weight", "bias", "gamma", "beta", "running_mean", "running_var" */
+	float *w;         /* values, (dims) */
+	float *g;         /* gradient; NULL for buffers */
+	float *m, *v;     /* optimizer state (momentum / Adam moments); NULL for buffers */
+	size_t size;
+	int ndim, dims[4];
+	int is_buffer; /* statistics: saved with the model, never trained */
+} thaw_param;
+
+typedef struct thaw_node {
+	thaw_kind kind;
+	char name[THAW_NAME_MAX];
+	thaw_attrs a;
+	int n_in, in[THAW_MAX_INPUTS]; /* node indices; -1 is the model input */
+	int trainable;                 /* read at every step */
+	float lr_mult;                 /* multiplies the scheduled learning rate */
+	thaw_shape in_shape[THAW_MAX_INPUTS], out; /* per sample (n = 1) */
+	int np;
+	thaw_param p[THAW_MAX_PARAMS];
+	float *pmem; /* the one allocation behind p[].w and p[].g */
+	float *omem; /* optimizer state behind p[].m, p[].v, made on first use */
+
+	/* Set by the model for the current step; layer code reads them. */
+	float *y, *dy;  /* (B, out) activations and their gradient */
+	void *scratch;  /* kind-specific, sized by ops->scratch */
+	int bw;         /* backward ran (or runs) this step */
+	int dy_set;     /* some consumer wrote dy this step */
+	int need_dx[THAW_MAX_INPUTS];
+	int acc_dx[THAW_MAX_INPUTS]; /* dx += (an earlier consumer wrote it) */
+
+	/* Work counters, read by tests and the workbench. */
+	uint64_t n_forward, n_backward, n_weight_grad;
+} thaw_node;
+
+/* Arguments of one forward / backward call. */
+typedef struct thaw_fwd {
+	int B;
+	int training; /* batch statistics, dropout */
+	const float *x[THAW_MAX_INPUTS];
+	float *y;
+	void *scratch;
+	thaw_rng *rng;
+} thaw_fwd;
+
+typedef struct thaw_bwd {
+	int B;
+	const float *x[THAW_MAX_INPUTS];
+	const float *y, *dy;
+	float *dx[THAW_MAX_INPUTS]; /* NULL: that input needs no gradient */
+	int acc[THAW_MAX_INPUTS];   /* add into dx instead of overwriting */
+	int weight_grad;            /* write p[].g (overwrite) */
+	void *scratch;
+} thaw_bwd;
+
+/* One table per layer kind, each in its own file under src/nn/. */
+typedef struct thaw_layer_ops {
+	const char *name;
+	/* Checks attributes against the input shapes; sets n->out and the
+	 * parameter names and dims (n->np, p[i].name, ndim, dims, is_buffer).
+	 * On a mismatch the message names the node and both shapes. */
+	int (*setup)(thaw_node *n, const thaw_shape *in, int n_in);
+	void (*init)(thaw_node *n, thaw_rng *rng);           /* NULL: nothing to fill */
+	size_t (*scratch)(const thaw_node *n, int B, int training); /* NULL: none */
+	void (*forward)(thaw_node *n, const thaw_fwd *f);
+	void (*backward)(thaw_node *n, const thaw_bwd *b);
+	void (*describe)(const thaw_node *n, char *buf, size_t size); /* "3x3 s1 p1 1->32" */
+} thaw_layer_ops;
+
+const thaw_layer_ops *thaw_layer_ops_of(thaw_kind k);
+
+/* What the model expects of its input data. */
+typedef struct thaw_input_spec {
+	int c, h, w;
+	float mean[THAW_MAX_CHANNELS], std[THAW_MAX_CHANNELS]; /* on the 0..1 scale */
+} thaw_input_spec;
+
+typedef struct thaw_model {
+	int n, cap;
+	thaw_node **nodes;
+	thaw_input_spec input;
+	int n_classes;
+	char **class_names; /* n_classes strings or NULL */
+	thaw_rng rng;       /* init and dropout */
+	uint64_t seed;
+
+	/* activation plan */
+	int plan_B, plan_training, plan_valid;
+	thaw_arena arena;
+	int B;                   /* batch of the last forward */
+	const float *last_input; /* borrowed: the x of the last forward */
+} thaw_model;
+
+/* ---- construction and surgery. Every call checks its arguments. */
+thaw_model *thaw_model_new(int c, int h, int w, uint64_t seed);
+void thaw_model_free(thaw_model *m);
+/* Appends a node reading `inputs` (NULL: the previous node, or the model
+ * input for the first); name NULL makes "<kind>_<k>". Parameters are
+ * initialised from the model's RNG. Returns the node index or < 0. */
+int thaw_model_add(thaw_model *m, const char *name, const thaw_attrs *a, const int *inputs,
+		   int n_in);
+/* Inserts a one-input node at position pos of a chain: it reads what node
+ * pos read, and node pos reads it. Returns pos or < 0. */
+int thaw_model_insert(thaw_model *m, int pos, const char *name, const thaw_attrs *a);
+int thaw_model_pop(thaw_model *m);                       /* drop the output node */
+int thaw_model_truncate(thaw_model *m, const char *name); /* keep up to name */
+/* Pops the output node and appends a dense head of `units` outputs. */
+int thaw_model_replace_head(thaw_model *m, int units, const char *name);
+int thaw_model_find(const thaw_model *m, const char *name); /* index or -1 */
+/* Re-initialises every parameter from a fresh seed. */
+void thaw_model_reinit(thaw_model *m, uint64_t seed);
+/* Class names of the output (copied); n must match the output width. */
+int thaw_model_set_classes(thaw_model *m, const char *const *names, int n);
+
+/* ---- freezing. Each returns the number of nodes changed or < 0. */
+int thaw_model_set_trainable(thaw_model *m, int from, int to, int trainable); /* [from, to] */
+int thaw_model_set_trainable_glob(thaw_model *m, const char *pattern, int trainable);
+int thaw_model_freeze_upto(thaw_model *m, const char *name); /* freeze [0, name], thaw rest */
+int thaw_model_set_lr_mult(thaw_model *m, int index, float mult);
+
+/* ---- running. x is (B, c, h, w), normalised. */
+int thaw_model_forward(thaw_model *m, const float *x, int B, int training);
+/* dout: gradient of the loss w.r.t. the output (B, out). Fills the gradients
+ * of the trainable parameters; skips everything below them. */
+int thaw_model_backward(thaw_model *m, const float *dout);
+const float *thaw_model_output(const thaw_model *m);
+thaw_shape thaw_model_output_shape(const thaw_model *m); /* per sample */
+/* Sizes the arena for batches up to B (done by forward when needed). */
+int thaw_model_plan(thaw_model *m, int B, int training);
+
+/* ---- inspection */
+typedef struct thaw_param_counts {
+	size_t trainable, frozen; /* learnable values; statistics excluded */
+} thaw_param_counts;
+thaw_param_counts thaw_model_count(const thaw_model *m);
+size_t thaw_node_param_count(const thaw_node *n); /* learnable values */
+int thaw_node_has_weights(const thaw_node *n);
+/* A Keras-style table; the caller frees the string. */
+char *thaw_model_summary(const thaw_model *m);
+void thaw_node_describe(const thaw_node *n, char *buf, size_t size);
+/* Index of the lowest trainable node with weights, or m->n when none. */
+int thaw_model_lowest_trainable(const thaw_model *m);
+/* Makes p[].m and p[].v of every learnable parameter (zeroed); idempotent. */
+int thaw_node_alloc_opt_state(thaw_node *n);
+
+#endif

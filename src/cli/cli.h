@@ -1,0 +1,20 @@
+/* thaw's subcommands. Each takes argc/argv after the subcommand name and
+ * returns the process exit code; only src/cli prints and exits. */
+#ifndef THAW_CLI_H
+#define THAW_CLI_H
+
+typedef struct thaw_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage; /* one line, after "thaw NAME " */
+	const char *help;  /* one line */
+} thaw_cmd;
+
+/* Prints "thaw NAME: <message>" to stderr. */
+void cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_train(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+/* more commands are added here and in main.c's table, one line each */
+
+#endif

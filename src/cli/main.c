@@ -1,0 +1,49 @@
+/* thaw: the command line. Dispatches to one file per subcommand. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const thaw_cmd commands[] = {
+	{"train", cmd_train, "[--data SPEC] [--epochs N] [--batch N] [--lr X] [--seed N] [--freeze NAME] [-o FILE]",
+	 "train the reference CNN headless and print progress"},
+	{"bench", cmd_bench, "[--iters N] [--threads N]", "measure training and inference speed"},
+	/* one line per command */
+};
+
+void cli_errorf(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "thaw %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: thaw COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		fprintf(f, "  %-8s %s\n           thaw %s %s\n", commands[i].name, commands[i].help,
+			commands[i].name, commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "thaw: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 1;
+}

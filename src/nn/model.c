@@ -1,0 +1,810 @@
+/* The model graph: construction, surgery, freezing, the activation plan and
+ * the forward / backward walks. Layer arithmetic lives in one file per kind. */
+#include "thaw/model.h"
+
+#include <fnmatch.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Weak while the layer files are being written: a kind whose file is
+ * missing reports "unknown layer kind" instead of breaking the link. */
+#define LAYER extern const thaw_layer_ops __attribute__((weak))
+LAYER thaw_dense_ops, thaw_conv2d_ops, thaw_maxpool_ops, thaw_avgpool_ops,
+	thaw_globalavgpool_ops, thaw_batchnorm_ops, thaw_relu_ops, thaw_relu6_ops,
+	thaw_leaky_relu_ops, thaw_sigmoid_ops, thaw_tanh_ops, thaw_gelu_ops, thaw_dropout_ops,
+	thaw_flatten_ops, thaw_add_ops, thaw_concat_ops;
+
+static const thaw_layer_ops *const ops_table[THAW_KIND_COUNT] = {
+	[THAW_DENSE] = &thaw_dense_ops,
+	[THAW_CONV2D] = &thaw_conv2d_ops,
+	[THAW_MAXPOOL] = &thaw_maxpool_ops,
+	[THAW_AVGPOOL] = &thaw_avgpool_ops,
+	[THAW_GLOBALAVGPOOL] = &thaw_globalavgpool_ops,
+	[THAW_BATCHNORM] = &thaw_batchnorm_ops,
+	[THAW_RELU] = &thaw_relu_ops,
+	[THAW_RELU6] = &thaw_relu6_ops,
+	[THAW_LEAKY_RELU] = &thaw_leaky_relu_ops,
+	[THAW_SIGMOID] = &thaw_sigmoid_ops,
+	[THAW_TANH] = &thaw_tanh_ops,
+	[THAW_GELU] = &thaw_gelu_ops,
+	[THAW_DROPOUT] = &thaw_dropout_ops,
+	[THAW_FLATTEN] = &thaw_flatten_ops,
+	[THAW_ADD] = &thaw_add_ops,
+	[THAW_CONCAT] = &thaw_concat_ops,
+};
+
+const thaw_layer_ops *thaw_layer_ops_of(thaw_kind k)
+{
+	return (k >= 0 && k < THAW_KIND_COUNT) ? ops_table[k] : NULL;
+}
+
+const char *thaw_kind_name(thaw_kind k)
+{
+	const thaw_layer_ops *o = thaw_layer_ops_of(k);
+	return o ? o->name : "?";
+}
+
+int thaw_kind_from_name(const char *name)
+{
+	for (int k = 0; k < THAW_KIND_COUNT; k++)
+		if (name && ops_table[k] && strcmp(ops_table[k]->name, name) == 0)
+			return k;
+	return -1;
+}
+
+/* ---- attributes */
+thaw_attrs thaw_attrs_default(thaw_kind kind)
+{
+	thaw_attrs a;
+	memset(&a, 0, sizeof a);
+	a.kind = kind;
+	a.kh = a.kw = 1;
+	a.sh = a.sw = 1;
+	a.dh = a.dw = 1;
+	a.groups = 1;
+	a.bias = 1;
+	a.alpha = 0.01f;
+	a.lo = 0.0f;
+	a.hi = 6.0f;
+	a.rate = 0.5f;
+	a.eps = 1e-5f;
+	a.momentum = 0.9f;
+	a.init = THAW_INIT_HE;
+	if (kind == THAW_MAXPOOL || kind == THAW_AVGPOOL) {
+		a.kh = a.kw = a.sh = a.sw = 2;
+	}
+	return a;
+}
+
+thaw_attrs thaw_dense(int units)
+{
+	thaw_attrs a = thaw_attrs_default(THAW_DENSE);
+	a.units = units;
+	return a;
+}
+
+thaw_attrs thaw_conv(int filters, int k, int stride, int pad)
+{
+	thaw_attrs a = thaw_attrs_default(THAW_CONV2D);
+	a.filters = filters;
+	a.kh = a.kw = k;
+	a.sh = a.sw = stride;
+	a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = pad;
+	return a;
+}
+
+thaw_attrs thaw_pool(thaw_kind kind, int k, int stride)
+{
+	thaw_attrs a = thaw_attrs_default(kind);
+	a.kh = a.kw = k;
+	a.sh = a.sw = stride;
+	return a;
+}
+
+thaw_attrs thaw_dropout(float rate)
+{
+	thaw_attrs a = thaw_attrs_default(THAW_DROPOUT);
+	a.rate = rate;
+	return a;
+}
+
+thaw_attrs thaw_layer(thaw_kind kind) { return thaw_attrs_default(kind); }
+
+/* ---- nodes */
+static void node_free(thaw_node *n)
+{
+	if (!n)
+		return;
+	free(n->pmem);
+	free(n->omem);
+	free(n);
+}
+
+size_t thaw_node_param_count(const thaw_node *n)
+{
+	size_t c = 0;
+	for (int i = 0; i < n->np; i++)
+		if (!n->p[i].is_buffer)
+			c += n->p[i].size;
+	return c;
+}
+
+int thaw_node_has_weights(const thaw_node *n) { return thaw_node_param_count(n) > 0; }
+
+/* Sizes of p[] from dims; allocates pmem (w and g) zeroed. */
+static int node_alloc_params(thaw_node *n)
+{
+	size_t total = 0;
+	for (int i = 0; i < n->np; i++) {
+		thaw_param *p = &n->p[i];
+		size_t s = 1;
+		for (int d = 0; d < p->ndim; d++) {
+			if (p->dims[d] <= 0 || s > ((size_t)1 << 34) / (size_t)p->dims[d])
+				return thaw_error(THAW_EINVAL, "node '%s': parameter %s has a bad size",
+						  n->name, p->name);
+			s *= (size_t)p->dims[d];
+		}
+		p->size = s;
+		total += (s + 15) & ~(size_t)15;
+		if (!p->is_buffer)
+			total += (s + 15) & ~(size_t)15;
+	}
+	free(n->pmem);
+	n->pmem = NULL;
+	free(n->omem);
+	n->omem = NULL;
+	if (!total)
+		return 0;
+	n->pmem = thaw_aligned(total * sizeof(float));
+	if (!n->pmem)
+		return THAW_ENOMEM;
+	memset(n->pmem, 0, total * sizeof(float));
+	float *q = n->pmem;
+	for (int i = 0; i < n->np; i++) {
+		thaw_param *p = &n->p[i];
+		size_t s = (p->size + 15) & ~(size_t)15;
+		p->w = q;
+		q += s;
+		p->g = NULL;
+		if (!p->is_buffer) {
+			p->g = q;
+			q += s;
+		}
+		p->m = p->v = NULL;
+	}
+	return 0;
+}
+
+int thaw_node_alloc_opt_state(thaw_node *n)
+{
+	if (n->omem)
+		return 0;
+	size_t total = 0;
+	for (int i = 0; i < n->np; i++)
+		if (!n->p[i].is_buffer)
+			total += 2 * ((n->p[i].size + 15) & ~(size_t)15);
+	if (!total)
+		return 0;
+	n->omem = thaw_aligned(total * sizeof(float));
+	if (!n->omem)
+		return THAW_ENOMEM;
+	memset(n->omem, 0, total * sizeof(float));
+	float *q = n->omem;
+	for (int i = 0; i < n->np; i++) {
+		thaw_param *p = &n->p[i];
+		if (p->is_buffer)
+			continue;
+		size_t s = (p->size + 15) & ~(size_t)15;
+		p->m = q;
+		p->v = q + s;
+		q += 2 * s;
+	}
+	return 0;
+}
+
+void thaw_node_describe(const thaw_node *n, char *buf, size_t size)
+{
+	const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
+	buf[0] = 0;
+	if (o && o->describe)
+		o->describe(n, buf, size);
+}
+
+/* ---- model */
+thaw_model *thaw_model_new(int c, int h, int w, uint64_t seed)
+{
+	if (c <= 0 || h <= 0 || w <= 0 || c > 4096 || h > 65536 || w > 65536) {
+		thaw_error(THAW_EINVAL, "model input %dx%dx%d is not a valid image shape", c, h, w);
+		return NULL;
+	}
+	thaw_model *m = thaw_calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->input.c = c;
+	m->input.h = h;
+	m->input.w = w;
+	for (int i = 0; i < THAW_MAX_CHANNELS; i++) {
+		m->input.mean[i] = 0.0f;
+		m->input.std[i] = 1.0f;
+	}
+	m->seed = seed;
+	thaw_rng_seed(&m->rng, seed);
+	return m;
+}
+
+static void free_classes(thaw_model *m)
+{
+	for (int i = 0; i < m->n_classes && m->class_names; i++)
+		free(m->class_names[i]);
+	free(m->class_names);
+	m->class_names = NULL;
+	m->n_classes = 0;
+}
+
+void thaw_model_free(thaw_model *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < m->n; i++)
+		node_free(m->nodes[i]);
+	free(m->nodes);
+	free_classes(m);
+	thaw_arena_free(&m->arena);
+	free(m);
+}
+
+int thaw_model_find(const thaw_model *m, const char *name)
+{
+	if (!m || !name)
+		return -1;
+	for (int i = 0; i < m->n; i++)
+		if (strcmp(m->nodes[i]->name, name) == 0)
+			return i;
+	return -1;
+}
+
+static thaw_shape input_shape(const thaw_model *m)
+{
+	return (thaw_shape){1, m->input.c, m->input.h, m->input.w};
+}
+
+static thaw_shape shape_of(const thaw_model *m, int idx)
+{
+	return idx < 0 ? input_shape(m) : m->nodes[idx]->out;
+}
+
+/* Runs the kind's setup on n for its current inputs (shapes only). */
+static int node_setup(const thaw_model *m, thaw_node *n)
+{
+	const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
+	if (!o)
+		return thaw_error(THAW_EINVAL, "node '%s': unknown layer kind %d", n->name, n->kind);
+	for (int j = 0; j < n->n_in; j++)
+		n->in_shape[j] = shape_of(m, n->in[j]);
+	n->np = 0;
+	int rc = o->setup(n, n->in_shape, n->n_in);
+	if (rc < 0)
+		return rc;
+	if (n->out.c <= 0 || n->out.h <= 0 || n->out.w <= 0) {
+		char b[64];
+		return thaw_error(THAW_ESHAPE, "node '%s' (%s): output shape %s is empty", n->name,
+				  o->name, thaw_shape_str(n->out, b, sizeof b));
+	}
+	n->out.n = 1;
+	return 0;
+}
+
+static int grow(thaw_model *m)
+{
+	if (m->n < m->cap)
+		return 0;
+	int cap = m->cap ? 2 * m->cap : 16;
+	thaw_node **nn = realloc(m->nodes, (size_t)cap * sizeof *nn);
+	if (!nn)
+		return thaw_error(THAW_ENOMEM, "out of memory growing the model");
+	m->nodes = nn;
+	m->cap = cap;
+	return 0;
+}
+
+static int valid_name(const thaw_model *m, const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len >= THAW_NAME_MAX)
+		return thaw_error(THAW_EINVAL, "node name '%s' must have 1 to %d characters", name,
+				  THAW_NAME_MAX - 1);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)name[i] <= ' ' || name[i] == '"' || name[i] == '\\')
+			return thaw_error(THAW_EINVAL,
+					  "node name '%s' may not contain spaces, quotes or control characters", name);
+	if (thaw_model_find(m, name) >= 0)
+		return thaw_error(THAW_EINVAL, "a node named '%s' already exists", name);
+	return 0;
+}
+
+static void auto_name(const thaw_model *m, thaw_kind kind, char *buf)
+{
+	for (int k = 1;; k++) {
+		snprintf(buf, THAW_NAME_MAX, "%s_%d", thaw_kind_name(kind), k);
+		if (thaw_model_find(m, buf) < 0)
+			return;
+	}
+}
+
+/* Makes a detached node for position `at` (inputs must be < at). */
+static thaw_node *make_node(thaw_model *m, int at, const char *name, const thaw_attrs *a,
+			    const int *inputs, int n_in)
+{
+	if (!a || !thaw_layer_ops_of(a->kind)) {
+		thaw_error(THAW_EINVAL, "unknown layer kind");
+		return NULL;
+	}
+	char nm[THAW_NAME_MAX];
+	if (name) {
+		if (valid_name(m, name) < 0)
+			return NULL;
+		snprintf(nm, sizeof nm, "%s", name);
+	} else {
+		auto_name(m, a->kind, nm);
+	}
+	if (n_in < 0 || n_in > THAW_MAX_INPUTS) {
+		thaw_error(THAW_EINVAL, "node '%s': %d inputs (at most %d)", nm, n_in, THAW_MAX_INPUTS);
+		return NULL;
+	}
+	thaw_node *n = thaw_calloc(1, sizeof *n);
+	if (!n)
+		return NULL;
+	n->kind = a->kind;
+	snprintf(n->name, sizeof n->name, "%s", nm);
+	n->a = *a;
+	n->trainable = 1;
+	n->lr_mult = 1.0f;
+	if (inputs && n_in > 0) {
+		for (int j = 0; j < n_in; j++) {
+			if (inputs[j] < -1 || inputs[j] >= at) {
+				thaw_error(THAW_EINVAL, "node '%s': input %d refers to node %d, not an earlier node",
+					   nm, j, inputs[j]);
+				free(n);
+				return NULL;
+			}
+			n->in[j] = inputs[j];
+		}
+		n->n_in = n_in;
+	} else {
+		n->in[0] = at - 1; /* previous node, or the model input */
+		n->n_in = 1;
+	}
+	if (node_setup(m, n) < 0 || node_alloc_params(n) < 0) {
+		node_free(n);
+		return NULL;
+	}
+	const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
+	if (o->init)
+		o->init(n, &m->rng);
+	return n;
+}
+
+int thaw_model_add(thaw_model *m, const char *name, const thaw_attrs *a, const int *inputs,
+		   int n_in)
+{
+	if (!m)
+		return thaw_error(THAW_EINVAL, "thaw_model_add: no model");
+	if (grow(m) < 0)
+		return THAW_ENOMEM;
+	thaw_node *n = make_node(m, m->n, name, a, inputs, n_in);
+	if (!n)
+		return THAW_EINVAL;
+	m->nodes[m->n] = n;
+	m->plan_valid = 0;
+	return m->n++;
+}
+
+/* Re-runs shape setup from node `from` on; fails (changing nothing) when a
+ * node's parameter shapes would change. */
+static int revalidate(thaw_model *m, int from)
+{
+	for (int i = from; i < m->n; i++) {
+		thaw_node *n = m->nodes[i];
+		thaw_node copy = *n;
+		if (node_setup(m, &copy) < 0)
+			return THAW_ESHAPE;
+		for (int k = 0; k < n->np; k++)
+			if (copy.p[k].ndim != n->p[k].ndim ||
+			    memcmp(copy.p[k].dims, n->p[k].dims, sizeof copy.p[k].dims) != 0) {
+				char b1[64], b2[64];
+				return thaw_error(THAW_ESHAPE,
+						  "node '%s': its input would change from %s to %s, which its weights do not fit",
+						  n->name, thaw_shape_str(n->in_shape[0], b1, sizeof b1),
+						  thaw_shape_str(copy.in_shape[0], b2, sizeof b2));
+			}
+	}
+	for (int i = from; i < m->n; i++)
+		node_setup(m, m->nodes[i]);
+	return 0;
+}
+
+int thaw_model_insert(thaw_model *m, int pos, const char *name, const thaw_attrs *a)
+{
+	if (!m || pos < 0 || pos > m->n)
+		return thaw_error(THAW_EINVAL, "insert: position %d outside 0..%d", pos, m ? m->n : 0);
+	if (pos == m->n)
+		return thaw_model_add(m, name, a, NULL, 0);
+	if (m->nodes[pos]->n_in != 1)
+		return thaw_error(THAW_EINVAL, "insert: node '%s' has %d inputs; insert before a one-input node",
+				  m->nodes[pos]->name, m->nodes[pos]->n_in);
+	if (grow(m) < 0)
+		return THAW_ENOMEM;
+	int src = m->nodes[pos]->in[0];
+	thaw_node *n = make_node(m, pos, name, a, &src, 1);
+	if (!n)
+		return THAW_EINVAL;
+	/* shift: references to nodes >= pos move up by one */
+	memmove(&m->nodes[pos + 1], &m->nodes[pos], (size_t)(m->n - pos) * sizeof *m->nodes);
+	m->nodes[pos] = n;
+	m->n++;
+	for (int i = pos + 1; i < m->n; i++)
+		for (int j = 0; j < m->nodes[i]->n_in; j++)
+			if (m->nodes[i]->in[j] >= pos)
+				m->nodes[i]->in[j]++;
+	m->nodes[pos + 1]->in[0] = pos;
+	if (revalidate(m, pos + 1) < 0) {
+		char msg[1024];
+		snprintf(msg, sizeof msg, "%s", thaw_errmsg());
+		/* undo */
+		m->nodes[pos + 1]->in[0] = src;
+		for (int i = pos + 2; i < m->n; i++)
+			for (int j = 0; j < m->nodes[i]->n_in; j++)
+				if (m->nodes[i]->in[j] > pos)
+					m->nodes[i]->in[j]--;
+		memmove(&m->nodes[pos], &m->nodes[pos + 1], (size_t)(m->n - pos - 1) * sizeof *m->nodes);
+		m->n--;
+		node_free(n);
+		return thaw_error(THAW_ESHAPE, "insert '%s': %s", a ? thaw_kind_name(a->kind) : "?", msg);
+	}
+	m->plan_valid = 0;
+	return pos;
+}
+
+int thaw_model_pop(thaw_model *m)
+{
+	if (!m || m->n == 0)
+		return thaw_error(THAW_EINVAL, "pop: the model has no nodes");
+	node_free(m->nodes[--m->n]);
+	m->plan_valid = 0;
+	return 0;
+}
+
+int thaw_model_truncate(thaw_model *m, const char *name)
+{
+	int k = thaw_model_find(m, name);
+	if (k < 0)
+		return thaw_error(THAW_EINVAL, "truncate: no node named '%s'", name ? name : "(null)");
+	while (m->n > k + 1)
+		node_free(m->nodes[--m->n]);
+	m->plan_valid = 0;
+	return 0;
+}
+
+int thaw_model_replace_head(thaw_model *m, int units, const char *name)
+{
+	if (!m || units <= 0)
+		return thaw_error(THAW_EINVAL, "replace_head: units must be positive (got %d)", units);
+	int rc = thaw_model_pop(m);
+	if (rc < 0)
+		return rc;
+	thaw_attrs a = thaw_dense(units);
+	a.init = THAW_INIT_GLOROT;
+	return thaw_model_add(m, name, &a, NULL, 0);
+}
+
+void thaw_model_reinit(thaw_model *m, uint64_t seed)
+{
+	m->seed = seed;
+	thaw_rng_seed(&m->rng, seed);
+	for (int i = 0; i < m->n; i++) {
+		thaw_node *n = m->nodes[i];
+		const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
+		if (o->init)
+			o->init(n, &m->rng);
+		if (n->omem) {
+			free(n->omem);
+			n->omem = NULL;
+			for (int k = 0; k < n->np; k++)
+				n->p[k].m = n->p[k].v = NULL;
+		}
+	}
+}
+
+int thaw_model_set_classes(thaw_model *m, const char *const *names, int n)
+{
+	if (!m || n < 0 || (n > 0 && !names))
+		return thaw_error(THAW_EINVAL, "set_classes: bad arguments");
+	char **copy = n ? thaw_calloc((size_t)n, sizeof *copy) : NULL;
+	if (n && !copy)
+		return THAW_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		copy[i] = strdup(names[i] ? names[i] : "");
+		if (!copy[i]) {
+			for (int k = 0; k < i; k++)
+				free(copy[k]);
+			free(copy);
+			return thaw_error(THAW_ENOMEM, "out of memory");
+		}
+	}
+	free_classes(m);
+	m->class_names = copy;
+	m->n_classes = n;
+	return 0;
+}
+
+/* ---- freezing */
+int thaw_model_set_trainable(thaw_model *m, int from, int to, int trainable)
+{
+	if (!m || from < 0 || to >= m->n || from > to)
+		return thaw_error(THAW_EINVAL, "node range %d..%d outside 0..%d", from, to,
+				  m ? m->n - 1 : -1);
+	int changed = 0;
+	for (int i = from; i <= to; i++) {
+		changed += m->nodes[i]->trainable != !!trainable;
+		m->nodes[i]->trainable = !!trainable;
+	}
+	return changed;
+}
+
+int thaw_model_set_trainable_glob(thaw_model *m, const char *pattern, int trainable)
+{
+	if (!m || !pattern)
+		return thaw_error(THAW_EINVAL, "freeze: no pattern");
+	int matched = 0, changed = 0;
+	for (int i = 0; i < m->n; i++) {
+		if (fnmatch(pattern, m->nodes[i]->name, 0) == 0) {
+			matched++;
+			changed += m->nodes[i]->trainable != !!trainable;
+			m->nodes[i]->trainable = !!trainable;
+		}
+	}
+	if (!matched)
+		return thaw_error(THAW_EINVAL, "no node name matches '%s'", pattern);
+	return changed;
+}
+
+int thaw_model_freeze_upto(thaw_model *m, const char *name)
+{
+	int k = thaw_model_find(m, name);
+	if (k < 0)
+		return thaw_error(THAW_EINVAL, "freeze: no node named '%s'", name ? name : "(null)");
+	int changed = thaw_model_set_trainable(m, 0, k, 0);
+	if (k + 1 < m->n)
+		changed += thaw_model_set_trainable(m, k + 1, m->n - 1, 1);
+	return changed;
+}
+
+int thaw_model_set_lr_mult(thaw_model *m, int index, float mult)
+{
+	if (!m || index < 0 || index >= m->n)
+		return thaw_error(THAW_EINVAL, "node index %d outside 0..%d", index, m ? m->n - 1 : -1);
+	if (!(mult >= 0.0f) || !isfinite(mult))
+		return thaw_error(THAW_EINVAL, "node '%s': lr multiplier %g must be >= 0",
+				  m->nodes[index]->name, mult);
+	m->nodes[index]->lr_mult = mult;
+	return 0;
+}
+
+int thaw_model_lowest_trainable(const thaw_model *m)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->nodes[i]->trainable && thaw_node_has_weights(m->nodes[i]))
+			return i;
+	return m->n;
+}
+
+/* ---- plan and run */
+int thaw_model_plan(thaw_model *m, int B, int training)
+{
+	if (!m || B <= 0)
+		return thaw_error(THAW_EINVAL, "plan: batch size %d must be positive", B);
+	if (m->n == 0)
+		return thaw_error(THAW_EINVAL, "the model has no nodes");
+	if (m->plan_valid && B <= m->plan_B && (!training || m->plan_training))
+		return 0;
+	training = training || (m->plan_valid && m->plan_training);
+	for (int pass = 0; pass < 2; pass++) {
+		m->arena.used = 0;
+		for (int i = 0; i < m->n; i++) {
+			thaw_node *n = m->nodes[i];
+			const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
+			size_t count = (size_t)B * thaw_shape_sample(n->out);
+			n->y = thaw_arena_take(&m->arena, count * sizeof(float));
+			n->dy = training ? thaw_arena_take(&m->arena, count * sizeof(float)) : NULL;
+			size_t sb = o->scratch ? o->scratch(n, B, training) : 0;
+			n->scratch = sb ? thaw_arena_take(&m->arena, sb) : NULL;
+		}
+		if (pass == 0 && thaw_arena_reserve(&m->arena, m->arena.used) < 0) {
+			m->plan_valid = 0;
+			return thaw_error(THAW_ENOMEM, "out of memory for activations of batch %d (%zu MB)", B,
+					  m->arena.used >> 20);
+		}
+	}
+	m->plan_B = B;
+	m->plan_training = training;
+	m->plan_valid = 1;
+	return 0;
+}
+
+int thaw_model_forward(thaw_model *m, const float *x, int B, int training)
+{
+	if (!m || !x)
+		return thaw_error(THAW_EINVAL, "forward: no model or no input");
+	int rc = thaw_model_plan(m, B, training);
+	if (rc < 0)
+		return rc;
+	m->B = B;
+	for (int i = 0; i < m->n; i++) {
+		thaw_node *n = m->nodes[i];
+		thaw_fwd f = {.B = B, .training = training, .y = n->y, .scratch = n->scratch, .rng = &m->rng};
+		for (int j = 0; j < n->n_in; j++)
+			f.x[j] = n->in[j] < 0 ? x : m->nodes[n->in[j]]->y;
+		thaw_layer_ops_of(n->kind)->forward(n, &f);
+		n->n_forward++;
+		n->bw = 0;
+	}
+	m->last_input = x;
+	return 0;
+}
+
+int thaw_model_backward(thaw_model *m, const float *dout)
+{
+	if (!m || !dout || m->n == 0)
+		return thaw_error(THAW_EINVAL, "backward: no model or no gradient");
+	if (!m->plan_training)
+		return thaw_error(THAW_EINVAL, "backward: the last forward pass was not a training pass");
+	/* A node needs backward when it has trainable weights or one of its
+	 * inputs does (autograd's rule): nothing below the lowest trainable
+	 * node runs. Decided afresh each step, so freezing applies at once. */
+	for (int i = 0; i < m->n; i++) {
+		thaw_node *n = m->nodes[i];
+		int need = n->trainable && thaw_node_has_weights(n);
+		for (int j = 0; j < n->n_in; j++) {
+			int src = n->in[j];
+			n->need_dx[j] = src >= 0 && m->nodes[src]->bw;
+			need |= n->need_dx[j];
+		}
+		n->bw = need;
+		n->dy_set = 0;
+	}
+	int last = m->n - 1;
+	for (int i = last; i >= 0; i--) {
+		thaw_node *n = m->nodes[i];
+		if (!n->bw)
+			continue;
+		if (i != last && !n->dy_set) {
+			n->bw = 0; /* its output does not reach the loss */
+			continue;
+		}
+		thaw_bwd b = {.B = m->B,
+			      .y = n->y,
+			      .dy = i == last ? dout : n->dy,
+			      .weight_grad = n->trainable && thaw_node_has_weights(n),
+			      .scratch = n->scratch};
+		for (int j = 0; j < n->n_in; j++) {
+			int src = n->in[j];
+			b.x[j] = src < 0 ? m->last_input : m->nodes[src]->y;
+			if (n->need_dx[j]) {
+				thaw_node *s = m->nodes[src];
+				b.dx[j] = s->dy;
+				b.acc[j] = s->dy_set;
+				s->dy_set = 1;
+			}
+		}
+		/* the same input twice (x + x): the second use adds */
+		for (int j = 1; j < n->n_in; j++)
+			for (int k = 0; k < j; k++)
+				if (b.dx[j] && n->in[j] == n->in[k] && b.dx[k])
+					b.acc[j] = 1;
+		thaw_layer_ops_of(n->kind)->backward(n, &b);
+		n->n_backward++;
+		if (b.weight_grad)
+			n->n_weight_grad++;
+	}
+	return 0;
+}
+
+const float *thaw_model_output(const thaw_model *m)
+{
+	return (m && m->n) ? m->nodes[m->n - 1]->y : NULL;
+}
+
+thaw_shape thaw_model_output_shape(const thaw_model *m)
+{
+	return (m && m->n) ? m->nodes[m->n - 1]->out : (thaw_shape){0, 0, 0, 0};
+}
+
+/* ---- inspection */
+thaw_param_counts thaw_model_count(const thaw_model *m)
+{
+	thaw_param_counts c = {0, 0};
+	for (int i = 0; m && i < m->n; i++) {
+		size_t k = thaw_node_param_count(m->nodes[i]);
+		if (m->nodes[i]->trainable)
+			c.trainable += k;
+		else
+			c.frozen += k;
+	}
+	return c;
+}
+
+typedef struct sbuf {
+	char *s;
+	size_t len, cap;
+	int oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		va_start(ap, fmt);
+		int k = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (k < 0)
+			return;
+		if (b->s && b->len + (size_t)k < b->cap) {
+			b->len += (size_t)k;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		while (cap < b->len + (size_t)k + 1)
+			cap *= 2;
+		char *ns = realloc(b->s, cap);
+		if (!ns) {
+			b->oom = 1;
+			return;
+		}
+		b->s = ns;
+		b->cap = cap;
+	}
+}
+
+char *thaw_model_summary(const thaw_model *m)
+{
+	if (!m) {
+		thaw_error(THAW_EINVAL, "summary: no model");
+		return NULL;
+	}
+	sbuf b = {0};
+	char in[64], sh[64], desc[96];
+	thaw_shape is = input_shape(m);
+	sb_printf(&b, "input %s\n", thaw_shape_str(is, in, sizeof in));
+	sb_printf(&b, "%3s  %-18s %-12s %-24s %-14s %10s  %s\n", "#", "name", "kind", "details", "output",
+		  "params", "state");
+	for (int i = 0; i < m->n; i++) {
+		const thaw_node *n = m->nodes[i];
+		thaw_node_describe(n, desc, sizeof desc);
+		const char *state = !thaw_node_has_weights(n) ? "-" : n->trainable ? "trainable" : "frozen";
+		if (n->kind == THAW_BATCHNORM && !n->trainable)
+			state = "frozen (running stats)";
+		sb_printf(&b, "%3d  %-18s %-12s %-24s %-14s %10zu  %s", i, n->name, thaw_kind_name(n->kind),
+			  desc, thaw_shape_str(n->out, sh, sizeof sh), thaw_node_param_count(n), state);
+		if (n->lr_mult != 1.0f)
+			sb_printf(&b, "  lr x%g", n->lr_mult);
+		if (n->n_in != 1 || n->in[0] != i - 1) {
+			sb_printf(&b, "  <-");
+			for (int j = 0; j < n->n_in; j++)
+				sb_printf(&b, " %s", n->in[j] < 0 ? "input" : m->nodes[n->in[j]]->name);
+		}
+		sb_printf(&b, "\n");
+	}
+	thaw_param_counts c = thaw_model_count(m);
+	sb_printf(&b, "total params: %zu  trainable: %zu  frozen: %zu\n", c.trainable + c.frozen,
+		  c.trainable, c.frozen);
+	if (b.oom || !b.s) {
+		free(b.s);
+		thaw_error(THAW_ENOMEM, "out of memory");
+		return NULL;
+	}
+	return b.s;
+}
