@@ -106,6 +106,7 @@ typedef struct thaw_node {
 	thaw_param p[THAW_MAX_PARAMS];
 	float *pmem; /* the one allocation behind p[].w and p[].g */
 	float *omem; /* optimizer state behind p[].m, p[].v, made on first use */
+	uint64_t opt_t; /* optimizer steps this node has taken (Adam bias correction) */
 
 	/* Set by the model for the current step; layer code reads them. */
 	float *y, *dy;  /* (B, out) activations and their gradient */
@@ -228,5 +229,8 @@ void thaw_node_describe(const thaw_node *n, char *buf, size_t size);
 int thaw_model_lowest_trainable(const thaw_model *m);
 /* Makes p[].m and p[].v of every learnable parameter (zeroed); idempotent. */
 int thaw_node_alloc_opt_state(thaw_node *n);
+/* Forgets all optimizer state (a new training phase starts fresh, as a
+ * recompiled Keras model does). */
+void thaw_model_reset_opt_state(thaw_model *m);
 
 #endif

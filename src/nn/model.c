@@ -205,6 +205,18 @@ int thaw_node_alloc_opt_state(thaw_node *n)
 	return 0;
 }
 
+void thaw_model_reset_opt_state(thaw_model *m)
+{
+	for (int i = 0; m && i < m->n; i++) {
+		thaw_node *n = m->nodes[i];
+		free(n->omem);
+		n->omem = NULL;
+		n->opt_t = 0;
+		for (int k = 0; k < n->np; k++)
+			n->p[k].m = n->p[k].v = NULL;
+	}
+}
+
 void thaw_node_describe(const thaw_node *n, char *buf, size_t size)
 {
 	const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
@@ -284,10 +296,28 @@ static int node_setup(const thaw_model *m, thaw_node *n)
 		return thaw_error(THAW_EINVAL, "node '%s': unknown layer kind %d", n->name, n->kind);
 	for (int j = 0; j < n->n_in; j++)
 		n->in_shape[j] = shape_of(m, n->in[j]);
+	/* setup re-declares the parameters; keep the storage of those whose
+	 * dims stay (revalidation after surgery) */
+	thaw_param keep[THAW_MAX_PARAMS];
+	int np0 = n->np;
+	memcpy(keep, n->p, sizeof keep);
 	n->np = 0;
 	int rc = o->setup(n, n->in_shape, n->n_in);
-	if (rc < 0)
+	if (rc < 0) {
+		memcpy(n->p, keep, sizeof keep);
+		n->np = np0;
 		return rc;
+	}
+	for (int k = 0; k < np0 && k < n->np; k++) {
+		thaw_param *p = &n->p[k];
+		if (p->ndim == keep[k].ndim && !memcmp(p->dims, keep[k].dims, sizeof p->dims)) {
+			p->w = keep[k].w;
+			p->g = keep[k].g;
+			p->m = keep[k].m;
+			p->v = keep[k].v;
+			p->size = keep[k].size;
+		}
+	}
 	if (n->out.c <= 0 || n->out.h <= 0 || n->out.w <= 0) {
 		char b[64];
 		return thaw_error(THAW_ESHAPE, "node '%s' (%s): output shape %s is empty", n->name,
@@ -402,28 +432,34 @@ int thaw_model_add(thaw_model *m, const char *name, const thaw_attrs *a, const i
 	return m->n++;
 }
 
-/* Re-runs shape setup from node `from` on; fails (changing nothing) when a
- * node's parameter shapes would change. */
+/* Re-runs shape setup from node `from` on, in order (each node sees its
+ * inputs' new shapes); fails, restoring every node, when one fails or its
+ * parameter shapes would change. */
 static int revalidate(thaw_model *m, int from)
 {
-	for (int i = from; i < m->n; i++) {
+	int count = m->n - from, rc = 0, i;
+	thaw_node *saved = thaw_malloc((size_t)(count > 0 ? count : 1) * sizeof *saved);
+	if (!saved)
+		return THAW_ENOMEM;
+	for (i = from; i < m->n && rc == 0; i++) {
 		thaw_node *n = m->nodes[i];
-		thaw_node copy = *n;
-		if (node_setup(m, &copy) < 0)
-			return THAW_ESHAPE;
-		for (int k = 0; k < n->np; k++)
-			if (copy.p[k].ndim != n->p[k].ndim ||
-			    memcmp(copy.p[k].dims, n->p[k].dims, sizeof copy.p[k].dims) != 0) {
+		saved[i - from] = *n;
+		rc = node_setup(m, n);
+		for (int k = 0; rc == 0 && k < n->np; k++)
+			if (!n->p[k].w || n->p[k].ndim != saved[i - from].p[k].ndim ||
+			    memcmp(n->p[k].dims, saved[i - from].p[k].dims, sizeof n->p[k].dims) != 0) {
 				char b1[64], b2[64];
-				return thaw_error(THAW_ESHAPE,
-						  "node '%s': its input would change from %s to %s, which its weights do not fit",
-						  n->name, thaw_shape_str(n->in_shape[0], b1, sizeof b1),
-						  thaw_shape_str(copy.in_shape[0], b2, sizeof b2));
+				rc = thaw_error(THAW_ESHAPE,
+						"node '%s': its input would change from %s to %s, which its weights do not fit",
+						n->name, thaw_shape_str(saved[i - from].in_shape[0], b1, sizeof b1),
+						thaw_shape_str(n->in_shape[0], b2, sizeof b2));
 			}
 	}
-	for (int i = from; i < m->n; i++)
-		node_setup(m, m->nodes[i]);
-	return 0;
+	if (rc < 0)
+		for (int j = from; j < i; j++)
+			*m->nodes[j] = saved[j - from];
+	free(saved);
+	return rc;
 }
 
 int thaw_model_insert(thaw_model *m, int pos, const char *name, const thaw_attrs *a)
@@ -509,13 +545,8 @@ void thaw_model_reinit(thaw_model *m, uint64_t seed)
 		const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
 		if (o->init)
 			o->init(n, &m->rng);
-		if (n->omem) {
-			free(n->omem);
-			n->omem = NULL;
-			for (int k = 0; k < n->np; k++)
-				n->p[k].m = n->p[k].v = NULL;
-		}
 	}
+	thaw_model_reset_opt_state(m);
 }
 
 int thaw_model_set_classes(thaw_model *m, const char *const *names, int n)
@@ -611,6 +642,9 @@ int thaw_model_plan(thaw_model *m, int B, int training)
 	if (m->plan_valid && B <= m->plan_B && (!training || m->plan_training))
 		return 0;
 	training = training || (m->plan_valid && m->plan_training);
+	if (m->plan_valid && B < m->plan_B)
+		B = m->plan_B; /* only ever grow */
+	thaw_arena_free(&m->arena); /* the first pass measures with no block */
 	for (int pass = 0; pass < 2; pass++) {
 		m->arena.used = 0;
 		for (int i = 0; i < m->n; i++) {

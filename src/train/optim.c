@@ -1,0 +1,132 @@
+/* SGD (momentum, Nesterov), Adam and AdamW with PyTorch's update rules,
+ * weight decay, global-norm clipping and per-node learning-rate multipliers. */
+#include <math.h>
+#include <string.h>
+
+#include "thaw/train.h"
+
+static const char *const optim_names[] = {"sgd", "adam", "adamw"};
+
+const char *thaw_optim_name(thaw_optim_kind k)
+{
+	return (k >= THAW_SGD && k <= THAW_ADAMW) ? optim_names[k] : "?";
+}
+
+int thaw_optim_from_name(const char *name)
+{
+	for (int k = 0; name && k < 3; k++)
+		if (strcmp(name, optim_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+thaw_optim thaw_optim_default(thaw_optim_kind kind)
+{
+	thaw_optim o = {.kind = kind, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+	if (kind == THAW_SGD) {
+		o.lr = 0.01f;
+		o.momentum = 0.9f;
+	} else {
+		o.lr = 1e-3f;
+		o.weight_decay = kind == THAW_ADAMW ? 0.01f : 0.0f;
+	}
+	return o;
+}
+
+int thaw_optim_check(const thaw_optim *o)
+{
+	if (!o || o->kind < THAW_SGD || o->kind > THAW_ADAMW)
+		return thaw_error(THAW_EINVAL, "optimizer: unknown kind");
+	if (!(o->lr >= 0) || !isfinite(o->lr))
+		return thaw_error(THAW_EINVAL, "optimizer: learning rate %g must be >= 0", o->lr);
+	if (!(o->momentum >= 0 && o->momentum < 1))
+		return thaw_error(THAW_EINVAL, "optimizer: momentum %g outside [0, 1)", o->momentum);
+	if (o->nesterov && o->momentum == 0)
+		return thaw_error(THAW_EINVAL, "optimizer: Nesterov needs momentum > 0");
+	if (!(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1))
+		return thaw_error(THAW_EINVAL, "optimizer: betas (%g, %g) outside [0, 1)", o->beta1, o->beta2);
+	if (!(o->eps > 0))
+		return thaw_error(THAW_EINVAL, "optimizer: eps %g must be > 0", o->eps);
+	if (!(o->weight_decay >= 0) || !(o->clip_norm >= 0))
+		return thaw_error(THAW_EINVAL, "optimizer: weight decay and clip norm must be >= 0");
+	return 0;
+}
+
+/* Nodes whose gradients the last backward wrote. */
+static int fresh(const thaw_node *n) { return n->trainable && n->bw && thaw_node_has_weights(n); }
+
+int thaw_optim_step(const thaw_optim *o, thaw_model *m, float lr, float *grad_norm)
+{
+	int rc = thaw_optim_check(o);
+	if (rc < 0)
+		return rc;
+	double ss = 0;
+	for (int i = 0; i < m->n; i++) {
+		thaw_node *n = m->nodes[i];
+		if (!fresh(n))
+			continue;
+		for (int k = 0; k < n->np; k++) {
+			const thaw_param *p = &n->p[k];
+			if (p->is_buffer)
+				continue;
+			for (size_t j = 0; j < p->size; j++)
+				ss += (double)p->g[j] * p->g[j];
+		}
+	}
+	float norm = (float)sqrt(ss);
+	if (grad_norm)
+		*grad_norm = norm;
+	float scale = (o->clip_norm > 0 && norm > o->clip_norm) ? o->clip_norm / norm : 1.0f;
+	const float wd = o->weight_decay;
+	for (int i = 0; i < m->n; i++) {
+		thaw_node *n = m->nodes[i];
+		if (!fresh(n))
+			continue;
+		if (thaw_node_alloc_opt_state(n) < 0)
+			return THAW_ENOMEM;
+		n->opt_t++;
+		const float a = lr * n->lr_mult;
+		if (a == 0.0f)
+			continue;
+		const float bc1 = 1.0f - powf(o->beta1, (float)n->opt_t);
+		const float bc2 = 1.0f - powf(o->beta2, (float)n->opt_t);
+		for (int k = 0; k < n->np; k++) {
+			thaw_param *p = &n->p[k];
+			if (p->is_buffer)
+				continue;
+			float *w = p->w, *mo = p->m, *v = p->v;
+			const float *g = p->g;
+			const size_t N = p->size;
+			switch (o->kind) {
+			case THAW_SGD:
+				for (size_t j = 0; j < N; j++) {
+					float gj = g[j] * scale + wd * w[j];
+					if (o->momentum > 0) {
+						mo[j] = o->momentum * mo[j] + gj;
+						gj = o->nesterov ? gj + o->momentum * mo[j] : mo[j];
+					}
+					w[j] -= a * gj;
+				}
+				break;
+			case THAW_ADAM:
+			case THAW_ADAMW: {
+				const int decoupled = o->kind == THAW_ADAMW;
+				const float b1 = o->beta1, b2 = o->beta2, step = a / bc1;
+				const float rbc2 = 1.0f / sqrtf(bc2);
+				for (size_t j = 0; j < N; j++) {
+					float gj = g[j] * scale;
+					if (decoupled)
+						w[j] -= a * wd * w[j];
+					else
+						gj += wd * w[j];
+					mo[j] = b1 * mo[j] + (1.0f - b1) * gj;
+					v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+					w[j] -= step * mo[j] / (sqrtf(v[j]) * rbc2 + o->eps);
+				}
+				break;
+			}
+			}
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,120 @@
+/* The model graph: building, surgery (pop, truncate, insert, replace head),
+ * freezing by index, glob and name, the summary, and argument errors. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "thaw/model.h"
+#include "thaw/zoo.h"
+
+static void test_reference_cnn_shapes_and_counts(void)
+{
+	thaw_model *m = thaw_zoo_reference_cnn(1, 28, 28, 10, 1);
+	CHECKF(m != NULL, "%s", thaw_errmsg());
+	if (!m)
+		return;
+	CHECK(m->n == 13);
+	thaw_shape o = thaw_model_output_shape(m);
+	CHECK(o.c == 10 && o.h == 1 && o.w == 1);
+	int f = thaw_model_find(m, "flatten");
+	CHECK(f == 8 && m->nodes[f]->out.c == 64 * 7 * 7);
+	thaw_param_counts c = thaw_model_count(m);
+	/* conv1 320, bn1 64, conv2 18496, bn2 128, fc1 401536, fc2 1290 */
+	CHECK(c.trainable == 320 + 64 + 18496 + 128 + 401536 + 1290 && c.frozen == 0);
+	CHECK_OK(thaw_model_freeze_upto(m, "pool2"));
+	c = thaw_model_count(m);
+	CHECK(c.frozen == 320 + 64 + 18496 + 128 && c.trainable == 401536 + 1290);
+	char *s = thaw_model_summary(m);
+	CHECK(s && strstr(s, "conv1") && strstr(s, "frozen (running stats)") && strstr(s, "trainable: 402826") &&
+	      strstr(s, "frozen: 19008"));
+	if (s && check_fail)
+		printf("%s", s);
+	free(s);
+	thaw_model_free(m);
+}
+
+static void test_surgery(void)
+{
+	thaw_model *m = thaw_zoo_reference_cnn(1, 28, 28, 10, 1);
+	/* pop the old head, add one for 5 classes */
+	CHECK_OK(thaw_model_pop(m));
+	CHECK(m->n == 12 && thaw_model_find(m, "fc2") < 0);
+	thaw_attrs head = thaw_dense(5);
+	CHECK(thaw_model_add(m, "head", &head, NULL, 0) == 12);
+	CHECK(thaw_model_output_shape(m).c == 5);
+	CHECK_OK(thaw_model_replace_head(m, 3, "head3"));
+	CHECK(thaw_model_output_shape(m).c == 3 && thaw_model_find(m, "head") < 0);
+	/* truncate after the first conv block, then extend */
+	CHECK_OK(thaw_model_truncate(m, "pool1"));
+	CHECK(m->n == 4);
+	thaw_attrs gap = thaw_layer(THAW_GLOBALAVGPOOL), d = thaw_dense(7);
+	CHECK(thaw_model_add(m, NULL, &gap, NULL, 0) == 4);
+	CHECK(strcmp(m->nodes[4]->name, "globalavgpool_1") == 0);
+	CHECK(thaw_model_add(m, "out", &d, NULL, 0) == 5);
+	CHECK(m->nodes[5]->p[0].dims[1] == 32);
+	/* insert a shape-preserving layer in the middle: inputs rewired */
+	thaw_attrs bn = thaw_layer(THAW_BATCHNORM);
+	CHECK(thaw_model_insert(m, 3, "bn_extra", &bn) == 3);
+	CHECK(m->n == 7 && m->nodes[3]->in[0] == 2 && m->nodes[4]->in[0] == 3 && m->nodes[5]->in[0] == 4);
+	/* an insert that would change a weighted node's input shape is refused, nothing changed */
+	thaw_attrs pool = thaw_pool(THAW_MAXPOOL, 2, 2);
+	thaw_attrs fl = thaw_layer(THAW_FLATTEN), d2 = thaw_dense(4);
+	thaw_model_add(m, "flat", &fl, (int[]){4}, 1);
+	thaw_model_add(m, "dense_after", &d2, NULL, 0);
+	int before = m->n;
+	CHECK_ERR(thaw_model_insert(m, 4, "shrink", &pool), "node 'dense_after'");
+	CHECK(m->n == before && thaw_model_find(m, "shrink") < 0 && m->nodes[4]->in[0] == 3);
+	/* run it: forward works after all that surgery */
+	float x[2 * 28 * 28] = {0};
+	CHECK_OK(thaw_model_forward(m, x, 2, 0));
+	CHECK_ERR(thaw_model_truncate(m, "nope"), "no node named 'nope'");
+	thaw_model_free(m);
+}
+
+static void test_argument_errors(void)
+{
+	thaw_model *m = thaw_model_new(3, 8, 8, 1);
+	thaw_attrs a = thaw_dense(0);
+	CHECK_ERR(thaw_model_add(m, "fc", &a, NULL, 0), "node 'fc' (dense): units must be positive");
+	thaw_attrs c = thaw_conv(4, 3, 1, 0);
+	CHECK(thaw_model_add(m, "c1", &c, NULL, 0) == 0);
+	CHECK_ERR(thaw_model_add(m, "c1", &c, NULL, 0), "already exists");
+	CHECK_ERR(thaw_model_add(m, "bad name", &c, NULL, 0), "may not contain spaces");
+	CHECK_ERR(thaw_model_add(m, "c2", &c, (int[]){5}, 1), "input 0 refers to node 5");
+	thaw_attrs add = thaw_layer(THAW_ADD);
+	/* a residual add of mismatched shapes names the node and both shapes */
+	int rc = thaw_model_add(m, "res", &add, (int[]){-1, 0}, 2);
+	CHECKF(rc < 0 && strstr(thaw_errmsg(), "'res'") && strstr(thaw_errmsg(), "3x8x8") &&
+		       strstr(thaw_errmsg(), "4x6x6"),
+	       "%s", thaw_errmsg());
+	CHECK_ERR(thaw_model_set_trainable(m, 0, 9, 0), "node range 0..9");
+	CHECK_ERR(thaw_model_set_trainable_glob(m, "fc*", 0), "no node name matches 'fc*'");
+	CHECK(thaw_model_pop(m) == 0 && m->n == 0);
+	CHECK_ERR(thaw_model_pop(m), "no nodes");
+	CHECK(thaw_model_new(0, 8, 8, 1) == NULL && strstr(thaw_errmsg(), "0x8x8"));
+	float x[3 * 64];
+	CHECK_ERR(thaw_model_forward(m, x, 1, 0), "no nodes");
+	thaw_model_free(m);
+	thaw_model_free(NULL);
+}
+
+static void test_freeze_by_glob_and_range(void)
+{
+	thaw_model *m = thaw_zoo_reference_cnn(1, 28, 28, 10, 1);
+	CHECK(thaw_model_set_trainable_glob(m, "conv*", 0) == 2);
+	CHECK(!m->nodes[0]->trainable && !m->nodes[4]->trainable && m->nodes[1]->trainable);
+	CHECK(thaw_model_lowest_trainable(m) == 1);
+	CHECK(thaw_model_set_trainable(m, 0, 12, 0) == 11);
+	CHECK(thaw_model_lowest_trainable(m) == 13);
+	CHECK(thaw_model_set_trainable_glob(m, "fc?", 1) == 2);
+	CHECK(thaw_model_lowest_trainable(m) == 9);
+	thaw_model_free(m);
+}
+
+int main(void)
+{
+	RUN(test_reference_cnn_shapes_and_counts);
+	RUN(test_surgery);
+	RUN(test_argument_errors);
+	RUN(test_freeze_by_glob_and_range);
+	return check_done();
+}
