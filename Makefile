@@ -8,13 +8,11 @@ CC ?= cc
 PREFIX ?= /usr/local
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter
 BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -Ibuild/gen $(DEP_CFLAGS) $(WARN)
-OPT = -O2 -march=native -g
+OPT = -O2 -fvect-cost-model=dynamic -march=native -g
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(USER_CFLAGS)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(SAN) $(USER_CFLAGS)
 LDLIBS_ALL = $(USER_LDFLAGS) $(DEP_LIBS)
-WHOLE = -Wl,--whole-archive
-NOWHOLE = -Wl,--no-whole-archive
 
 GEN_C = build/gen/onnx.pb-c.c
 GEN_H = build/gen/onnx.pb-c.h
@@ -63,15 +61,15 @@ build/libthaw-san.a: $(SAN_LIB_OBJ)
 	ar rcs $@ $^
 
 thaw: $(CLI_OBJ) build/libthaw.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(WHOLE) build/libthaw.a $(NOWHOLE) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) build/libthaw.a $(LDLIBS_ALL)
 
 build/test/%: tests/unit/%.c tests/unit/check.h build/libthaw.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(WHOLE) build/libthaw.a $(NOWHOLE) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< build/libthaw.a $(LDLIBS_ALL)
 
 build/santest/%: tests/unit/%.c tests/unit/check.h build/libthaw-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< $(WHOLE) build/libthaw-san.a $(NOWHOLE) $(LDLIBS_ALL)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< build/libthaw-san.a $(LDLIBS_ALL)
 
 # Every test suite prints `N passed, N failed` as its last line;
 # scripts/run-tests sums them and fails when anything failed.

@@ -9,10 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Weak while the layer files are being written: a kind whose file is
- * missing reports "unknown layer kind" instead of breaking the link. */
-#define LAYER extern const thaw_layer_ops __attribute__((weak))
-LAYER thaw_dense_ops, thaw_conv2d_ops, thaw_maxpool_ops, thaw_avgpool_ops,
+extern const thaw_layer_ops thaw_dense_ops, thaw_conv2d_ops, thaw_maxpool_ops, thaw_avgpool_ops,
 	thaw_globalavgpool_ops, thaw_batchnorm_ops, thaw_relu_ops, thaw_relu6_ops,
 	thaw_leaky_relu_ops, thaw_sigmoid_ops, thaw_tanh_ops, thaw_gelu_ops, thaw_dropout_ops,
 	thaw_flatten_ops, thaw_add_ops, thaw_concat_ops;

@@ -1,0 +1,58 @@
+/* thaw fit: the epoch loop over a data set — batches from the prefetching
+ * loader, the training step, validation, early stopping and callbacks. The
+ * Lua binding, the CLI and the workbench all train through thaw_fit. */
+#ifndef THAW_FIT_H
+#define THAW_FIT_H
+
+#include "thaw/data.h"
+#include "thaw/train.h"
+
+typedef struct thaw_epoch_stats {
+	const char *phase;
+	int epoch, epochs; /* 1-based */
+	double train_loss, train_acc;
+	double val_loss, val_acc; /* -1 without validation data */
+	double seconds, img_s;
+	float lr; /* at the end of the epoch */
+	long step;
+} thaw_epoch_stats;
+
+typedef struct thaw_batch_stats {
+	const char *phase;
+	int epoch, epochs, batch, batches;
+	double loss, acc; /* this batch */
+	double img_s;     /* so far this epoch */
+	float lr;
+	long step;
+} thaw_batch_stats;
+
+typedef struct thaw_fit_opts {
+	const char *phase; /* a name for logs ("head", "fine-tune") */
+	int epochs, batch;
+	thaw_optim optim;
+	thaw_sched sched; /* total_steps 0: filled in from epochs x batches */
+	float smoothing;
+	uint64_t seed;    /* order and augmentation */
+	int shift, flip;  /* augmentation */
+	const thaw_dataset *val; /* NULL: no validation */
+	int patience;     /* > 0: stop after this many epochs without a better val loss */
+	int restore_best; /* with patience: end with the weights of the best epoch */
+	/* Called after every batch / epoch; a nonzero return stops the phase. */
+	int (*on_batch)(const thaw_batch_stats *s, void *user);
+	int (*on_epoch)(const thaw_epoch_stats *s, void *user);
+	void *user;
+} thaw_fit_opts;
+
+/* epochs 1, batch 64, Adam 1e-3, constant rate. */
+thaw_fit_opts thaw_fit_opts_default(void);
+
+/* Trains m on d (its shape must match the model input: convert with
+ * thaw_dataset_to_spec first). Normalises with the model's mean and std.
+ * Returns the number of epochs run, or < 0 (THAW_ESTOP is not an error:
+ * a callback stopping returns the epochs done). */
+int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o);
+
+/* Loss, accuracy and confusion over a whole data set (inference mode). */
+int thaw_evaluate(thaw_model *m, const thaw_dataset *d, int batch, thaw_metrics *mt);
+
+#endif

@@ -1,0 +1,161 @@
+/* thaw bench: speed of the reference CNN (batch 64, Adam) — full training
+ * step, inference, and the head-only step with both conv blocks frozen —
+ * plus the SGEMM rate OpenBLAS reaches in the same run. Prints `name: value`
+ * lines; asserts nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+#include "thaw/blas.h"
+#include "thaw/train.h"
+#include "thaw/zoo.h"
+
+typedef struct bench_opts {
+	int batch, windows;
+	double seconds; /* per window */
+} bench_opts;
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Median images/s over `windows` windows; *flops_per_img from the GEMM counter. */
+static int measure(thaw_model *m, int train, const float *x, const int32_t *y, const bench_opts *o,
+		   double *img_s, double *flops_per_img)
+{
+	thaw_optim opt = thaw_optim_default(THAW_ADAM);
+	thaw_trainer *t = train ? thaw_trainer_new(m, &opt, NULL, o->batch) : NULL;
+	if (train && !t)
+		return -1;
+	double rates[16];
+	long total_steps = 0;
+	thaw_blas_reset_flops();
+	for (int w = -1; w < o->windows; w++) { /* window -1 warms up */
+		long steps = 0;
+		double t0 = thaw_now(), el;
+		do {
+			int rc = train ? thaw_trainer_step(t, x, y, o->batch, NULL)
+				       : thaw_model_forward(m, x, o->batch, 0);
+			if (rc < 0) {
+				thaw_trainer_free(t);
+				return rc;
+			}
+			steps++;
+			el = thaw_now() - t0;
+		} while (el < (w < 0 ? 0.5 * o->seconds : o->seconds));
+		if (w < 0) {
+			thaw_blas_reset_flops();
+			continue;
+		}
+		rates[w] = steps * o->batch / el;
+		total_steps += steps;
+	}
+	*flops_per_img = thaw_blas_flops() / ((double)total_steps * o->batch);
+	qsort(rates, (size_t)o->windows, sizeof *rates, cmp_double);
+	*img_s = rates[o->windows / 2];
+	thaw_trainer_free(t);
+	return 0;
+}
+
+static double sgemm_gflops(void)
+{
+	enum { N = 1024 };
+	float *a = thaw_aligned(sizeof(float) * N * N), *b = thaw_aligned(sizeof(float) * N * N),
+	      *c = thaw_aligned(sizeof(float) * N * N);
+	if (!a || !b || !c) {
+		free(a);
+		free(b);
+		free(c);
+		return 0;
+	}
+	for (size_t i = 0; i < (size_t)N * N; i++) {
+		a[i] = (float)(i % 7) * 0.1f;
+		b[i] = (float)(i % 5) * 0.1f;
+	}
+	thaw_sgemm(0, 0, N, N, N, 1.0f, a, N, b, N, 0.0f, c, N); /* warm up */
+	double best = 0;
+	for (int r = 0; r < 5; r++) {
+		double t0 = thaw_now();
+		thaw_sgemm(0, 0, N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
+		double g = 2.0 * N * N * N / (thaw_now() - t0) / 1e9;
+		best = g > best ? g : best;
+	}
+	free(a);
+	free(b);
+	free(c);
+	return best;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	bench_opts o = {.batch = 64, .windows = 5, .seconds = 1.0};
+	int threads = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+			o.batch = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+			o.seconds = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--windows") && i + 1 < argc)
+			o.windows = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+			threads = atoi(argv[++i]);
+		else {
+			cli_errorf("bench", "unknown option '%s' (options: --batch N --seconds S --windows N --threads N)",
+				   argv[i]);
+			return 1;
+		}
+	}
+	if (o.batch < 1 || o.windows < 1 || o.windows > 16 || !(o.seconds > 0)) {
+		cli_errorf("bench", "--batch >= 1, --windows 1..16, --seconds > 0");
+		return 1;
+	}
+	thaw_blas_set_threads(threads);
+	thaw_model *m = thaw_zoo_reference_cnn(1, 28, 28, 10, 1);
+	float *x = thaw_aligned(sizeof(float) * o.batch * 28 * 28);
+	int32_t *y = thaw_malloc(sizeof(int32_t) * o.batch);
+	if (!m || !x || !y) {
+		cli_errorf("bench", "%s", thaw_errmsg());
+		return 1;
+	}
+	thaw_rng r;
+	thaw_rng_seed(&r, 1);
+	for (int i = 0; i < o.batch * 28 * 28; i++)
+		x[i] = thaw_rng_normal(&r);
+	for (int i = 0; i < o.batch; i++)
+		y[i] = i % 10;
+	double train, infer, head, fl_train, fl_infer, fl_head;
+	int rc = measure(m, 1, x, y, &o, &train, &fl_train);
+	if (rc == 0)
+		rc = measure(m, 0, x, y, &o, &infer, &fl_infer);
+	if (rc == 0) {
+		thaw_model_freeze_upto(m, "pool2");
+		rc = measure(m, 1, x, y, &o, &head, &fl_head);
+	}
+	if (rc < 0) {
+		cli_errorf("bench", "%s", thaw_errmsg());
+		return 1;
+	}
+	double sg = sgemm_gflops();
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("threads: %d\n", thaw_blas_threads());
+	printf("batch: %d\n", o.batch);
+	printf("train_img_s: %.0f\n", train);
+	printf("infer_img_s: %.0f\n", infer);
+	printf("head_only_img_s: %.0f\n", head);
+	printf("head_only_speedup: %.2f\n", head / train);
+	printf("train_gemm_mflop_per_img: %.2f\n", fl_train / 1e6);
+	printf("head_only_gemm_mflop_per_img: %.2f\n", fl_head / 1e6);
+	printf("train_gflops: %.1f\n", train * fl_train / 1e9);
+	printf("infer_gflops: %.1f\n", infer * fl_infer / 1e9);
+	printf("sgemm_gflops: %.1f\n", sg);
+	printf("peak_rss_mb: %.1f\n", ru.ru_maxrss / 1024.0);
+	free(x);
+	free(y);
+	thaw_model_free(m);
+	return 0;
+}

@@ -1,0 +1,255 @@
+/* batchnorm: per-channel normalisation of (B, C, H, W), also of (B, C, 1, 1)
+ * after a dense layer. y = gamma * (x - mean) / sqrt(var + eps) + beta.
+ *
+ * A training pass of a trainable node uses the batch statistics and moves
+ * the running ones: running = momentum * running + (1 - momentum) * batch,
+ * the variance unbiased as PyTorch does (momentum 0.9 here is PyTorch's 0.1).
+ * A frozen node, or any inference pass, uses the running statistics and
+ * never changes them: the Keras rule that transfer learning depends on,
+ * since batch statistics of a small new data set would wreck the features.
+ *
+ * Each channel is finished (statistics, then output) before the next, so
+ * its B*H*W values are still in cache for the second pass. */
+#include <math.h>
+#include <string.h>
+
+#include "layer.h"
+
+enum { GAMMA, BETA, RMEAN, RVAR };
+
+/* scratch: this header, then mean (C) and inv_std (C) as forward used them */
+typedef struct bn_state {
+	int batch_stats; /* forward normalised with batch statistics */
+	char pad[60];
+} bn_state;
+
+#define LANES 8
+#define CHUNK 512 /* float partial sums cover at most this many values */
+
+static int bn_setup(thaw_node *n, const thaw_shape *in, int n_in)
+{
+	int rc = thaw_expect_inputs(n, n_in, 1);
+	if (rc < 0)
+		return rc;
+	if (!(n->a.eps >= 0.0f) || !isfinite(n->a.eps))
+		return thaw_error(THAW_EINVAL, "node '%s' (batchnorm): eps %g must be >= 0", n->name,
+				  n->a.eps);
+	if (!(n->a.momentum >= 0.0f && n->a.momentum <= 1.0f))
+		return thaw_error(THAW_EINVAL, "node '%s' (batchnorm): momentum %g must be in [0, 1]",
+				  n->name, n->a.momentum);
+	int C = in[0].c;
+	n->out = in[0];
+	thaw_param_decl(n, GAMMA, "gamma", 0, C, 0, 0, 0);
+	thaw_param_decl(n, BETA, "beta", 0, C, 0, 0, 0);
+	thaw_param_decl(n, RMEAN, "running_mean", 1, C, 0, 0, 0);
+	thaw_param_decl(n, RVAR, "running_var", 1, C, 0, 0, 0);
+	return 0;
+}
+
+static void bn_init(thaw_node *n, thaw_rng *rng)
+{
+	(void)rng;
+	int C = n->out.c;
+	for (int c = 0; c < C; c++) {
+		n->p[GAMMA].w[c] = 1.0f;
+		n->p[BETA].w[c] = 0.0f;
+		n->p[RMEAN].w[c] = 0.0f;
+		n->p[RVAR].w[c] = 1.0f;
+	}
+}
+
+static size_t bn_scratch(const thaw_node *n, int B, int training)
+{
+	(void)B;
+	(void)training;
+	return sizeof(bn_state) + 2 * (size_t)n->out.c * sizeof(float);
+}
+
+/* s1 += sum(x - k), s2 += sum((x - k)^2) over x (len). Shifting by a value
+ * of the channel keeps the one-pass variance from cancelling when the mean
+ * is large; float lanes keep it vectorised, double totals keep it exact. */
+static void sums_shifted(const float *restrict x, size_t len, float k, double *s1, double *s2)
+{
+	for (size_t at = 0; at < len; at += CHUNK) {
+		size_t end = at + CHUNK < len ? at + CHUNK : len, i = at;
+		float a[LANES] = {0}, q[LANES] = {0};
+		for (; i + LANES <= end; i += LANES)
+			for (int l = 0; l < LANES; l++) {
+				float d = x[i + l] - k;
+				a[l] += d;
+				q[l] += d * d;
+			}
+		float ta = 0, tq = 0;
+		for (; i < end; i++) {
+			float d = x[i] - k;
+			ta += d;
+			tq += d * d;
+		}
+		for (int l = 0; l < LANES; l++) {
+			ta += a[l];
+			tq += q[l];
+		}
+		*s1 += ta;
+		*s2 += tq;
+	}
+}
+
+/* sdy += sum(dy), sdx += sum(dy * (x - mean)) over len values */
+static void sums_grad(const float *restrict dy, const float *restrict x, size_t len, float mean,
+		      double *sdy, double *sdx)
+{
+	for (size_t at = 0; at < len; at += CHUNK) {
+		size_t end = at + CHUNK < len ? at + CHUNK : len, i = at;
+		float a[LANES] = {0}, q[LANES] = {0};
+		for (; i + LANES <= end; i += LANES)
+			for (int l = 0; l < LANES; l++) {
+				a[l] += dy[i + l];
+				q[l] += dy[i + l] * (x[i + l] - mean);
+			}
+		float ta = 0, tq = 0;
+		for (; i < end; i++) {
+			ta += dy[i];
+			tq += dy[i] * (x[i] - mean);
+		}
+		for (int l = 0; l < LANES; l++) {
+			ta += a[l];
+			tq += q[l];
+		}
+		*sdy += ta;
+		*sdx += tq;
+	}
+}
+
+/* y = (x - mean) * scale + beta. Subtracting first keeps digits that
+ * x * scale + (beta - mean * scale) would cancel when |mean| >> std. */
+static void normalize(float *restrict y, const float *restrict x, float mean, float scale, float beta,
+		      size_t len)
+{
+	size_t i = 0;
+	for (; i + LANES <= len; i += LANES)
+		for (int l = 0; l < LANES; l++)
+			y[i + l] = (x[i + l] - mean) * scale + beta;
+	for (; i < len; i++)
+		y[i] = (x[i] - mean) * scale + beta;
+}
+
+/* dx = a * dy + k * (x - mean) + c, or dx += ... when acc. With x NULL the
+ * k term is absent (running statistics are constants). */
+static void grad_in(float *restrict dx, const float *restrict dy, float a, const float *restrict x,
+		    float mean, float k, float c, size_t len, int acc)
+{
+	size_t i = 0;
+	if (x && acc)
+		for (; i + LANES <= len; i += LANES)
+			for (int l = 0; l < LANES; l++)
+				dx[i + l] += a * dy[i + l] + k * (x[i + l] - mean) + c;
+	else if (x)
+		for (; i + LANES <= len; i += LANES)
+			for (int l = 0; l < LANES; l++)
+				dx[i + l] = a * dy[i + l] + k * (x[i + l] - mean) + c;
+	else if (acc)
+		for (; i + LANES <= len; i += LANES)
+			for (int l = 0; l < LANES; l++)
+				dx[i + l] += a * dy[i + l];
+	else
+		for (; i + LANES <= len; i += LANES)
+			for (int l = 0; l < LANES; l++)
+				dx[i + l] = a * dy[i + l];
+	for (; i < len; i++) {
+		float r = a * dy[i] + (x ? k * (x[i] - mean) + c : 0.0f);
+		dx[i] = acc ? dx[i] + r : r;
+	}
+}
+
+static void bn_forward(thaw_node *n, const thaw_fwd *f)
+{
+	const int B = f->B, C = n->out.c;
+	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)C * HW;
+	const float *x = f->x[0]; // (B, C, H, W)
+	float *y = f->y;          // (B, C, H, W)
+	const float *gamma = n->p[GAMMA].w, *beta = n->p[BETA].w;
+	float *rmean = n->p[RMEAN].w, *rvar = n->p[RVAR].w;
+	bn_state *st = f->scratch;
+	THAW_ASSERT(st);
+	float *mean = (float *)(st + 1); // (C)
+	float *istd = mean + C;          // (C)
+	const int batch = f->training && n->trainable;
+	st->batch_stats = batch;
+	const double N = (double)B * (double)HW;
+	const float mom = n->a.momentum;
+	for (int c = 0; c < C; c++) {
+		if (batch) {
+			double s1 = 0, s2 = 0;
+			float k = x[(size_t)c * HW];
+			for (int b = 0; b < B; b++)
+				sums_shifted(x + b * S + c * HW, HW, k, &s1, &s2);
+			double d = s1 / N, var = s2 / N - d * d;
+			if (var < 0)
+				var = 0;
+			mean[c] = (float)(k + d);
+			istd[c] = (float)(1.0 / sqrt(var + n->a.eps));
+			double unbiased = N > 1 ? var * N / (N - 1) : var;
+			rmean[c] = mom * rmean[c] + (1.0f - mom) * mean[c];
+			rvar[c] = mom * rvar[c] + (1.0f - mom) * (float)unbiased;
+		} else {
+			mean[c] = rmean[c];
+			istd[c] = 1.0f / sqrtf(rvar[c] + n->a.eps);
+		}
+		const float scale = gamma[c] * istd[c];
+		for (int b = 0; b < B; b++)
+			normalize(y + b * S + c * HW, x + b * S + c * HW, mean[c], scale, beta[c], HW);
+	}
+}
+
+static void bn_backward(thaw_node *n, const thaw_bwd *b)
+{
+	const int B = b->B, C = n->out.c;
+	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)C * HW;
+	const float *x = b->x[0], *dy = b->dy; // (B, C, H, W)
+	float *dx = b->dx[0];                  // (B, C, H, W) or NULL
+	const float *gamma = n->p[GAMMA].w;
+	const bn_state *st = b->scratch;
+	const float *mean = (const float *)(st + 1), *istd = mean + C;
+	const double N = (double)B * (double)HW;
+	for (int c = 0; c < C; c++) {
+		const int need_sums = st->batch_stats || b->weight_grad;
+		double sdy = 0, sdx = 0; // sum(dy), sum(dy * (x - mean))
+		if (need_sums)
+			for (int s = 0; s < B; s++)
+				sums_grad(dy + s * S + c * HW, x + s * S + c * HW, HW, mean[c], &sdy, &sdx);
+		if (b->weight_grad) {
+			n->p[GAMMA].g[c] = (float)(sdx * istd[c]); // sum(dy * xhat)
+			n->p[BETA].g[c] = (float)sdy;
+		}
+		if (!dx)
+			continue;
+		const float a = gamma[c] * istd[c];
+		if (!st->batch_stats) { // running statistics are constants: dx = dy * gamma * istd
+			for (int s = 0; s < B; s++)
+				grad_in(dx + s * S + c * HW, dy + s * S + c * HW, a, NULL, 0, 0, 0, HW, b->acc[0]);
+			continue;
+		}
+		// dx = gamma istd (dy - mean(dy) - xhat mean(dy xhat)), xhat = (x - mean) istd,
+		// = a dy + k (x - mean) + c0 with per-channel constants: one pass
+		const float k = (float)(-(double)a * istd[c] * istd[c] * sdx / N);
+		const float c0 = (float)(-(double)a * sdy / N);
+		for (int s = 0; s < B; s++)
+			grad_in(dx + s * S + c * HW, dy + s * S + c * HW, a, x + s * S + c * HW, mean[c], k, c0,
+				HW, b->acc[0]);
+	}
+}
+
+static void bn_describe(const thaw_node *n, char *buf, size_t size)
+{
+	snprintf(buf, size, "eps %g mom %g", n->a.eps, n->a.momentum);
+}
+
+const thaw_layer_ops thaw_batchnorm_ops = {
+	.name = "batchnorm",
+	.setup = bn_setup,
+	.init = bn_init,
+	.scratch = bn_scratch,
+	.forward = bn_forward,
+	.backward = bn_backward,
+	.describe = bn_describe,
+};

@@ -1,0 +1,620 @@
+/* conv2d: ONNX Conv / torch.nn.Conv2d with stride, asymmetric padding,
+ * dilation and groups.
+ *   x (B, C, H, W), weight (OC, C/G, kh, kw), bias (OC), y (B, OC, OH, OW)
+ *   OH = floor((H + pt + pb - dh*(kh-1) - 1) / sh) + 1
+ *
+ * Three kernels, picked from the shapes alone (so a step is deterministic):
+ *   direct  one input channel per group (depthwise, or a first layer on
+ *           grey images): K = kh*kw is too small for a GEMM to pay off, so
+ *           plain loops over the taps, vectorized along output rows;
+ *   1x1     stride 1 and no padding: the input already is the column
+ *           matrix, one GEMM per image and group;
+ *   gemm    im2col of the whole batch into col (K, B*P), then ONE GEMM per
+ *           group with N = B*P (the per-image GEMMs are too small to keep
+ *           two threads busy), scattered into NCHW with the bias added.
+ * The col matrix stays in scratch from forward to backward, where it feeds
+ * dW = dY col^T and is then overwritten by dcol = W^T dY for col2im. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "layer.h"
+#include "thaw/blas.h"
+
+enum { PATH_DIRECT, PATH_1X1, PATH_GEMM };
+
+typedef float v8 __attribute__((vector_size(32)));
+
+static inline v8 ld8(const float *p)
+{
+	v8 v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static inline float hsum8(v8 v)
+{
+	return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+/* Sum of n floats with independent vector accumulators: a scalar loop
+ * is one long dependency chain, several times slower. */
+static float sumf(const float *x, size_t n)
+{
+	v8 a = {0}, b = {0};
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		a += ld8(x + i);
+		b += ld8(x + i + 8);
+	}
+	float s = hsum8(a + b);
+	for (; i < n; i++)
+		s += x[i];
+	return s;
+}
+
+
+
+typedef struct cgeom {
+	int C, H, W, G, Cg, OC, OCg;
+	int kh, kw, sh, sw, pt, pl, dh, dw;
+	int OH, OW, P, K; /* P = OH*OW, K = Cg*kh*kw */
+	int path;
+} cgeom;
+
+static cgeom geom_of(const thaw_node *n)
+{
+	const thaw_attrs *a = &n->a;
+	cgeom g;
+	g.C = n->in_shape[0].c;
+	g.H = n->in_shape[0].h;
+	g.W = n->in_shape[0].w;
+	g.G = a->groups;
+	g.Cg = g.C / g.G;
+	g.OC = a->filters;
+	g.OCg = g.OC / g.G;
+	g.kh = a->kh;
+	g.kw = a->kw;
+	g.sh = a->sh;
+	g.sw = a->sw;
+	g.pt = a->pad[0];
+	g.pl = a->pad[1];
+	g.dh = a->dh;
+	g.dw = a->dw;
+	g.OH = n->out.h;
+	g.OW = n->out.w;
+	g.P = g.OH * g.OW;
+	g.K = g.Cg * g.kh * g.kw;
+	if (g.Cg == 1 && g.G > 1)
+		g.path = PATH_DIRECT;
+	else if (g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
+		 a->pad[2] == 0 && a->pad[3] == 0)
+		g.path = PATH_1X1;
+	else
+		g.path = PATH_GEMM;
+	return g;
+}
+
+static thaw_conv_geom im_geom(const cgeom *g)
+{
+	return (thaw_conv_geom){.c = g->Cg, .h = g->H, .w = g->W, .kh = g->kh, .kw = g->kw,
+				.sh = g->sh, .sw = g->sw, .ph = g->pt, .pw = g->pl, .dh = g->dh,
+				.dw = g->dw, .oh = g->OH, .ow = g->OW};
+}
+
+static int conv_setup(thaw_node *n, const thaw_shape *in, int n_in)
+{
+	int rc = thaw_expect_inputs(n, n_in, 1);
+	if (rc < 0)
+		return rc;
+	const thaw_attrs *a = &n->a;
+	char is[64];
+	thaw_shape_str(in[0], is, sizeof is);
+	if (a->filters <= 0)
+		return thaw_error(THAW_EINVAL, "node '%s' (conv2d): filters must be positive, got %d",
+				  n->name, a->filters);
+	if (a->kh <= 0 || a->kw <= 0 || a->sh <= 0 || a->sw <= 0 || a->dh <= 0 || a->dw <= 0)
+		return thaw_error(THAW_EINVAL,
+				  "node '%s' (conv2d): kernel %dx%d, stride %dx%d and dilation %dx%d must be positive",
+				  n->name, a->kh, a->kw, a->sh, a->sw, a->dh, a->dw);
+	for (int i = 0; i < 4; i++)
+		if (a->pad[i] < 0)
+			return thaw_error(THAW_EINVAL, "node '%s' (conv2d): padding %d,%d,%d,%d is negative",
+					  n->name, a->pad[0], a->pad[1], a->pad[2], a->pad[3]);
+	if (a->groups <= 0 || in[0].c % a->groups != 0)
+		return thaw_error(THAW_EINVAL,
+				  "node '%s' (conv2d): input %s has %d channels, not divisible by groups %d",
+				  n->name, is, in[0].c, a->groups);
+	if (a->filters % a->groups != 0)
+		return thaw_error(THAW_EINVAL,
+				  "node '%s' (conv2d): %d filters not divisible by groups %d (input %s)",
+				  n->name, a->filters, a->groups, is);
+	int ekh = a->dh * (a->kh - 1) + 1, ekw = a->dw * (a->kw - 1) + 1;
+	int ph = in[0].h + a->pad[0] + a->pad[2], pw = in[0].w + a->pad[1] + a->pad[3];
+	if (ekh > ph || ekw > pw) {
+		char dil[48] = "";
+		if (a->dh > 1 || a->dw > 1)
+			snprintf(dil, sizeof dil, " (dilated to %dx%d)", ekh, ekw);
+		return thaw_error(THAW_ESHAPE,
+				  "node '%s' (conv2d): kernel %dx%d%s larger than padded input %dx%d (input %s)",
+				  n->name, a->kh, a->kw, dil, ph, pw, is);
+	}
+	int oh = (ph - ekh) / a->sh + 1, ow = (pw - ekw) / a->sw + 1;
+	n->out = (thaw_shape){1, a->filters, oh, ow};
+	thaw_param_decl(n, 0, "weight", 0, a->filters, in[0].c / a->groups, a->kh, a->kw);
+	if (a->bias)
+		thaw_param_decl(n, 1, "bias", 0, a->filters, 0, 0, 0);
+	return 0;
+}
+
+static void conv_init(thaw_node *n, thaw_rng *rng)
+{
+	const thaw_param *w = &n->p[0];
+	int rf = w->dims[2] * w->dims[3];
+	thaw_init_weights(w->w, w->size, w->dims[1] * rf, w->dims[0] * rf, n->a.init, rng);
+	if (n->a.bias)
+		memset(n->p[1].w, 0, n->p[1].size * sizeof(float));
+}
+
+static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
+static size_t gemm_scratch(const cgeom *g, int B);
+
+static size_t conv_scratch(const thaw_node *n, int B, int training)
+{
+	cgeom g = geom_of(n);
+	return g.path == PATH_GEMM ? gemm_scratch(&g, B) : 0;
+}
+
+/* Output columns ox with 0 <= ox*s + off < w, as [*x0, *x1). */
+static void valid_range(int off, int s, int w, int ow, int *x0, int *x1)
+{
+	int a = off < 0 ? (-off + s - 1) / s : 0;
+	int b = w - off <= 0 ? 0 : (w - off + s - 1) / s;
+	if (b > ow)
+		b = ow;
+	if (a > b)
+		a = b;
+	*x0 = a;
+	*x1 = b;
+}
+
+/* ---- direct kernels: one input channel per output plane. */
+
+/* y (OH, OW) = bias + sum over taps of w[tap] * shifted x (H, W). */
+static void direct_plane_forward(float *y, const float *x, const float *w, float bias,
+				 const cgeom *g)
+{
+	const int OW = g->OW, W = g->W;
+	for (size_t i = 0; i < (size_t)g->P; i++)
+		y[i] = bias;
+	for (int ky = 0; ky < g->kh; ky++) {
+		for (int kx = 0; kx < g->kw; kx++) {
+			const float wv = w[ky * g->kw + kx];
+			const int offx = kx * g->dw - g->pl;
+			int x0, x1;
+			valid_range(offx, g->sw, W, OW, &x0, &x1);
+			if (x1 <= x0)
+				continue;
+			for (int oy = 0; oy < g->OH; oy++) {
+				int iy = oy * g->sh + ky * g->dh - g->pt;
+				if (iy < 0 || iy >= g->H)
+					continue;
+				float *yr = y + (size_t)oy * OW;
+				const float *xr = x + (size_t)iy * W;
+				if (g->sw == 1) {
+					float *yy = yr + x0;
+					const float *xx = xr + x0 + offx;
+					for (int k = 0; k < x1 - x0; k++)
+						yy[k] += wv * xx[k];
+				} else {
+					for (int ox = x0; ox < x1; ox++)
+						yr[ox] += wv * xr[ox * g->sw + offx];
+				}
+			}
+		}
+	}
+}
+
+/* dx (H, W) += adjoint of the above; dw[tap] += dy . shifted x; NULLs skip. */
+static void direct_plane_backward(float *dx, float *dw, const float *x, const float *w,
+				  const float *dy, const cgeom *g)
+{
+	const int OW = g->OW, W = g->W;
+	for (int ky = 0; ky < g->kh; ky++) {
+		for (int kx = 0; kx < g->kw; kx++) {
+			const float wv = w[ky * g->kw + kx];
+			const int offx = kx * g->dw - g->pl;
+			int x0, x1;
+			valid_range(offx, g->sw, W, OW, &x0, &x1);
+			if (x1 <= x0)
+				continue;
+			float acc = 0.0f;
+			for (int oy = 0; oy < g->OH; oy++) {
+				int iy = oy * g->sh + ky * g->dh - g->pt;
+				if (iy < 0 || iy >= g->H)
+					continue;
+				const float *dyr = dy + (size_t)oy * OW;
+				size_t xo = (size_t)iy * W;
+				if (g->sw == 1) {
+					const float *dd = dyr + x0;
+					if (dw) {
+						const float *xx = x + xo + x0 + offx;
+						float s = 0.0f;
+						for (int k = 0; k < x1 - x0; k++)
+							s += dd[k] * xx[k];
+						acc += s;
+					}
+					if (dx) {
+						float *xx = dx + xo + x0 + offx;
+						for (int k = 0; k < x1 - x0; k++)
+							xx[k] += wv * dd[k];
+					}
+				} else {
+					for (int ox = x0; ox < x1; ox++) {
+						int ix = ox * g->sw + offx;
+						if (dw)
+							acc += dyr[ox] * x[xo + ix];
+						if (dx)
+							dx[xo + ix] += wv * dyr[ox];
+					}
+				}
+			}
+			if (dw)
+				dw[ky * g->kw + kx] += acc;
+		}
+	}
+}
+
+static void direct_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y)
+{
+	const float *W = n->p[0].w; // (OC, 1, kh, kw)
+	const float *bias = n->a.bias ? n->p[1].w : NULL;
+	const size_t HW = (size_t)g->H * g->W, T = (size_t)g->kh * g->kw;
+	for (int b = 0; b < B; b++)
+		for (int oc = 0; oc < g->OC; oc++) {
+			int ic = oc / g->OCg;
+			direct_plane_forward(y + ((size_t)b * g->OC + oc) * g->P, x + ((size_t)b * g->C + ic) * HW,
+					     W + oc * T, bias ? bias[oc] : 0.0f, g);
+		}
+}
+
+static void direct_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
+{
+	const int B = bw->B;
+	const float *W = n->p[0].w;
+	float *dW = bw->weight_grad ? n->p[0].g : NULL;
+	float *db = bw->weight_grad && n->a.bias ? n->p[1].g : NULL;
+	float *dx = bw->dx[0];
+	const size_t HW = (size_t)g->H * g->W, T = (size_t)g->kh * g->kw;
+	if (dW)
+		memset(dW, 0, n->p[0].size * sizeof(float));
+	if (db)
+		memset(db, 0, n->p[1].size * sizeof(float));
+	if (dx && !bw->acc[0])
+		memset(dx, 0, (size_t)B * g->C * HW * sizeof(float));
+	if (!dW && !dx && !db)
+		return;
+	for (int b = 0; b < B; b++)
+		for (int oc = 0; oc < g->OC; oc++) {
+			int ic = oc / g->OCg;
+			const float *dy = bw->dy + ((size_t)b * g->OC + oc) * g->P;
+			size_t xo = ((size_t)b * g->C + ic) * HW;
+			if (db)
+				db[oc] += sumf(dy, (size_t)g->P);
+			if (dW || dx)
+				direct_plane_backward(dx ? dx + xo : NULL, dW ? dW + oc * T : NULL, bw->x[0] + xo,
+						      W + oc * T, dy, g);
+		}
+}
+
+/* ---- 1x1, stride 1, no padding: x (Cg, P) of each image and group is the col matrix. */
+
+static void pointwise_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y)
+{
+	const float *W = n->p[0].w; // (OC, Cg)
+	const float *bias = n->a.bias ? n->p[1].w : NULL;
+	const int P = g->P;
+	for (int b = 0; b < B; b++)
+		for (int gr = 0; gr < g->G; gr++) {
+			float *yb = y + ((size_t)b * g->OC + (size_t)gr * g->OCg) * P; // (OCg, P)
+			const float *xb = x + ((size_t)b * g->C + (size_t)gr * g->Cg) * P; // (Cg, P)
+			if (bias)
+				for (int o = 0; o < g->OCg; o++)
+					for (int p = 0; p < P; p++)
+						yb[(size_t)o * P + p] = bias[gr * g->OCg + o];
+			thaw_sgemm(0, 0, g->OCg, P, g->Cg, 1.0f, W + (size_t)gr * g->OCg * g->Cg, g->Cg, xb, P,
+				   bias ? 1.0f : 0.0f, yb, P);
+		}
+}
+
+static void pointwise_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
+{
+	const int B = bw->B, P = g->P;
+	for (int gr = 0; gr < g->G; gr++) {
+		const float *Wg = n->p[0].w + (size_t)gr * g->OCg * g->Cg; // (OCg, Cg)
+		for (int b = 0; b < B; b++) {
+			const float *dyb = bw->dy + ((size_t)b * g->OC + (size_t)gr * g->OCg) * P; // (OCg, P)
+			size_t xo = ((size_t)b * g->C + (size_t)gr * g->Cg) * P;
+			if (bw->weight_grad) // dW (OCg, Cg) += dy (OCg, P) x^T (P, Cg)
+				thaw_sgemm(0, 1, g->OCg, g->Cg, P, 1.0f, dyb, P, bw->x[0] + xo, P, b ? 1.0f : 0.0f,
+					   n->p[0].g + (size_t)gr * g->OCg * g->Cg, g->Cg);
+			if (bw->dx[0]) // dx (Cg, P) = W^T (Cg, OCg) dy (OCg, P)
+				thaw_sgemm(1, 0, g->Cg, P, g->OCg, 1.0f, Wg, g->Cg, dyb, P, bw->acc[0] ? 1.0f : 0.0f,
+					   bw->dx[0] + xo, P);
+		}
+	}
+}
+
+/* ---- small K (a first layer on grey images: K = 9). OpenBLAS packs and
+ * threads for nothing here, and its dW GEMM with N = K is skinny, so these
+ * two products run as register-blocked loops over rows of P pixels. */
+enum { SMALL_K = 16 };
+/* y (M, P) = bias + w (M, K) col (K, P), col rows ldc apart. */
+static void smallk_forward(float *y, const float *w, const float *bias, const float *col, int ldc,
+			   int M, int K, int P)
+{
+	int o = 0;
+	for (; o + 4 <= M; o += 4) {
+		const float *w0 = w + (size_t)o * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+		float b0 = bias ? bias[o] : 0, b1 = bias ? bias[o + 1] : 0, b2 = bias ? bias[o + 2] : 0,
+		      b3 = bias ? bias[o + 3] : 0;
+		float *y0 = y + (size_t)o * P, *y1 = y0 + P, *y2 = y1 + P, *y3 = y2 + P;
+		int p = 0;
+		for (; p + 8 <= P; p += 8) {
+			v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+			a0 += b0, a1 += b1, a2 += b2, a3 += b3;
+			for (int t = 0; t < K; t++) {
+				v8 c = ld8(col + (size_t)t * ldc + p);
+				a0 += w0[t] * c;
+				a1 += w1[t] * c;
+				a2 += w2[t] * c;
+				a3 += w3[t] * c;
+			}
+			memcpy(y0 + p, &a0, sizeof a0);
+			memcpy(y1 + p, &a1, sizeof a1);
+			memcpy(y2 + p, &a2, sizeof a2);
+			memcpy(y3 + p, &a3, sizeof a3);
+		}
+		for (; p < P; p++) {
+			float s0 = b0, s1 = b1, s2 = b2, s3 = b3;
+			for (int t = 0; t < K; t++) {
+				float c = col[(size_t)t * ldc + p];
+				s0 += w0[t] * c, s1 += w1[t] * c, s2 += w2[t] * c, s3 += w3[t] * c;
+			}
+			y0[p] = s0, y1[p] = s1, y2[p] = s2, y3[p] = s3;
+		}
+	}
+	for (; o < M; o++)
+		for (int p = 0; p < P; p++) {
+			float s = bias ? bias[o] : 0;
+			for (int t = 0; t < K; t++)
+				s += w[(size_t)o * K + t] * col[(size_t)t * ldc + p];
+			y[(size_t)o * P + p] = s;
+		}
+}
+
+/* dw (M, K) += dy (M, P) col^T (P, K), col rows ldc apart: dot products,
+ * four rows of col per pass over a row of dy. */
+static void smallk_dw(float *dw, const float *dy, const float *col, int ldc, int M, int K, int P)
+{
+	for (int o = 0; o < M; o++) {
+		const float *d = dy + (size_t)o * P;
+		for (int t0 = 0; t0 < K; t0 += 4) {
+			int nt = K - t0 < 4 ? K - t0 : 4;
+			const float *c[4];
+			for (int i = 0; i < 4; i++)
+				c[i] = col + (size_t)(t0 + (i < nt ? i : 0)) * ldc;
+			v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+			int p = 0;
+			for (; p + 8 <= P; p += 8) {
+				v8 dv = ld8(d + p);
+				a0 += dv * ld8(c[0] + p);
+				a1 += dv * ld8(c[1] + p);
+				a2 += dv * ld8(c[2] + p);
+				a3 += dv * ld8(c[3] + p);
+			}
+			float s[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
+			for (; p < P; p++)
+				for (int i = 0; i < 4; i++)
+					s[i] += d[p] * c[i][p];
+			for (int i = 0; i < nt; i++)
+				dw[(size_t)o * K + t0 + i] += s[i];
+		}
+	}
+}
+
+/* ---- im2col + GEMM in chunks of nb images.
+ * col holds, per group, the chunks one after another, each a contiguous
+ * (K, nb*P) matrix, so a chunk just written by im2col is still in L2 when
+ * the GEMM reads it, and dcol is still there when col2im reads it. */
+
+/* Images per chunk: N = nb*P >= ~1024 keeps both BLAS threads busy, and a
+ * chunk of col (K, nb*P) stays within L2. nb = B gives one GEMM per batch. */
+static int chunk_of(const cgeom *g, int B)
+{
+	if (getenv("THAW_CONV_CHUNK"))
+		return atoi(getenv("THAW_CONV_CHUNK")) < B ? atoi(getenv("THAW_CONV_CHUNK")) : B;
+	if (g->K <= SMALL_K)
+		return 1;
+	int nb = (1024 + g->P - 1) / g->P;
+	size_t fit = ((size_t)1 << 21) / ((size_t)g->K * g->P * sizeof(float));
+	if ((size_t)nb > fit)
+		nb = (int)fit;
+	if (nb < 1)
+		nb = 1;
+	return nb < B ? nb : B;
+}
+
+static size_t gemm_scratch(const cgeom *g, int B)
+{
+	size_t nb = (size_t)chunk_of(g, B);
+	/* col (G*K, B*P), and a chunk of GEMM result / gathered dY (OCg, nb*P) */
+	return round64((size_t)g->G * g->K * B * g->P * sizeof(float)) +
+	       (nb > 1 ? round64((size_t)g->OCg * nb * g->P * sizeof(float)) : 0);
+}
+
+static void gemm_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y,
+			 void *scratch)
+{
+	const int P = g->P, K = g->K, OCg = g->OCg, cb = chunk_of(g, B);
+	const size_t HW = (size_t)g->H * g->W;
+	float *col = scratch;                                                                     // (G*K, B*P)
+	float *tmp = (float *)((char *)scratch + round64((size_t)g->G * K * B * P * sizeof(float))); // (OCg, nb*P)
+	const float *bias = n->a.bias ? n->p[1].w : NULL;
+	thaw_conv_geom ig = im_geom(g);
+	for (int gr = 0; gr < g->G; gr++) {
+		const float *Wg = n->p[0].w + (size_t)gr * OCg * K; // (OCg, K)
+		for (int b0 = 0; b0 < B; b0 += cb) {
+			const int nb = B - b0 < cb ? B - b0 : cb, N = nb * P;
+			float *c = col + (size_t)gr * K * B * P + (size_t)K * b0 * P; // (K, nb*P)
+			for (int b = 0; b < nb; b++)
+				thaw_im2col(c + (size_t)b * P, N,
+					    x + ((size_t)(b0 + b) * g->C + (size_t)gr * g->Cg) * HW, &ig);
+			if (nb == 1) { // y_b (OCg, P) = W_g (OCg, K) col (K, P), straight into NCHW
+				float *yb = y + ((size_t)b0 * g->OC + (size_t)gr * OCg) * P;
+				if (K <= SMALL_K) {
+					smallk_forward(yb, Wg, bias ? bias + gr * OCg : NULL, c, P, OCg, K, P);
+					continue;
+				}
+				thaw_sgemm(0, 0, OCg, P, K, 1.0f, Wg, K, c, P, 0.0f, yb, P);
+				for (int o = 0; bias && o < OCg; o++) {
+					float bv = bias[gr * OCg + o], *yr = yb + (size_t)o * P;
+					for (int p = 0; p < P; p++)
+						yr[p] += bv;
+				}
+				continue;
+			}
+			// tmp (OCg, nb*P) = W_g (OCg, K) col (K, nb*P), then scattered into NCHW
+			thaw_sgemm(0, 0, OCg, N, K, 1.0f, Wg, K, c, N, 0.0f, tmp, N);
+			for (int o = 0; o < OCg; o++) {
+				int oc = gr * OCg + o;
+				float bv = bias ? bias[oc] : 0.0f;
+				for (int b = 0; b < nb; b++) {
+					float *yr = y + ((size_t)(b0 + b) * g->OC + oc) * P;
+					const float *tr = tmp + (size_t)o * N + (size_t)b * P;
+					for (int p = 0; p < P; p++)
+						yr[p] = tr[p] + bv;
+				}
+			}
+		}
+	}
+}
+
+static void gemm_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
+{
+	const int B = bw->B, P = g->P, K = g->K, OCg = g->OCg, cb = chunk_of(g, B);
+	const size_t HW = (size_t)g->H * g->W;
+	float *col = bw->scratch;
+	float *tmp = (float *)((char *)bw->scratch + round64((size_t)g->G * K * B * P * sizeof(float)));
+	float *db = bw->weight_grad && n->a.bias ? n->p[1].g : NULL;
+	float *dx = bw->dx[0];
+	thaw_conv_geom ig = im_geom(g);
+	if (db)
+		memset(db, 0, sizeof(float) * g->OC);
+	for (int gr = 0; gr < g->G; gr++) {
+		const float *Wg = n->p[0].w + (size_t)gr * OCg * K; // (OCg, K)
+		float *dWg = n->p[0].g + (size_t)gr * OCg * K;      // (OCg, K)
+		for (int b0 = 0; b0 < B; b0 += cb) {
+			const int nb = B - b0 < cb ? B - b0 : cb, N = nb * P;
+			float *c = col + (size_t)gr * K * B * P + (size_t)K * b0 * P; // (K, nb*P)
+			const float *d;                                                 // dY (OCg, nb*P)
+			if (nb == 1) {
+				d = bw->dy + ((size_t)b0 * g->OC + (size_t)gr * OCg) * P;
+			} else { /* gather the chunk of dY (nb, OCg, P) into tmp (OCg, nb*P) */
+				for (int o = 0; o < OCg; o++)
+					for (int b = 0; b < nb; b++)
+						memcpy(tmp + (size_t)o * N + (size_t)b * P,
+						       bw->dy + ((size_t)(b0 + b) * g->OC + (size_t)gr * OCg + o) * P,
+						       sizeof(float) * P);
+				d = tmp;
+			}
+			for (int o = 0; db && o < OCg; o++)
+				db[gr * OCg + o] += sumf(d + (size_t)o * N, (size_t)N);
+			if (bw->weight_grad && K <= SMALL_K) {
+				if (b0 == 0)
+					memset(dWg, 0, sizeof(float) * OCg * K);
+				smallk_dw(dWg, d, c, N, OCg, K, N);
+			} else if (bw->weight_grad) // dW_g (OCg, K) += dY (OCg, N) col^T (N, K)
+				thaw_sgemm(0, 1, OCg, K, N, 1.0f, d, N, c, N, b0 ? 1.0f : 0.0f, dWg, K);
+			if (!dx)
+				continue;
+			// dcol (K, N) = W_g^T (K, OCg) dY (OCg, N), over this chunk of col, which is spent
+			thaw_sgemm(1, 0, K, N, OCg, 1.0f, Wg, K, d, N, 0.0f, c, N);
+			for (int b = 0; b < nb; b++) {
+				float *dxb = dx + ((size_t)(b0 + b) * g->C + (size_t)gr * g->Cg) * HW;
+				if (!bw->acc[0])
+					memset(dxb, 0, sizeof(float) * (size_t)g->Cg * HW);
+				thaw_col2im(dxb, c + (size_t)b * P, N, &ig);
+			}
+		}
+	}
+}
+
+static void conv_forward(thaw_node *n, const thaw_fwd *f)
+{
+	cgeom g = geom_of(n);
+	if (g.path == PATH_DIRECT)
+		direct_forward(n, &g, f->B, f->x[0], f->y);
+	else if (g.path == PATH_1X1)
+		pointwise_forward(n, &g, f->B, f->x[0], f->y);
+	else
+		gemm_forward(n, &g, f->B, f->x[0], f->y, f->scratch);
+}
+
+static void conv_backward(thaw_node *n, const thaw_bwd *b)
+{
+	if (!b->weight_grad && !b->dx[0])
+		return;
+	cgeom g = geom_of(n);
+	if (g.path == PATH_DIRECT) {
+		direct_backward(n, &g, b);
+		return;
+	}
+	if (b->weight_grad && n->a.bias && g.path == PATH_1X1) {
+		float *db = n->p[1].g;
+		for (int oc = 0; oc < g.OC; oc++) {
+			float s = 0.0f;
+			for (int i = 0; i < b->B; i++)
+				s += sumf(b->dy + ((size_t)i * g.OC + oc) * g.P, (size_t)g.P);
+			db[oc] = s;
+		}
+	}
+	if (g.path == PATH_1X1)
+		pointwise_backward(n, &g, b);
+	else
+		gemm_backward(n, &g, b);
+}
+
+static void conv_describe(const thaw_node *n, char *buf, size_t size)
+{
+	const thaw_attrs *a = &n->a;
+	char pad[48], extra[64] = "";
+	if (a->pad[0] == a->pad[1] && a->pad[0] == a->pad[2] && a->pad[0] == a->pad[3])
+		snprintf(pad, sizeof pad, "p%d", a->pad[0]);
+	else
+		snprintf(pad, sizeof pad, "p%d,%d,%d,%d", a->pad[0], a->pad[1], a->pad[2], a->pad[3]);
+	size_t k = 0;
+	if (a->dh > 1 || a->dw > 1)
+		k += (size_t)snprintf(extra + k, sizeof extra - k, " d%d", a->dh);
+	if (a->groups > 1 && k < sizeof extra)
+		k += (size_t)snprintf(extra + k, sizeof extra - k,
+				      a->groups == n->in_shape[0].c ? " dw" : " g%d", a->groups);
+	if (!a->bias && k < sizeof extra)
+		snprintf(extra + k, sizeof extra - k, " nobias");
+	char st[24];
+	if (a->sh == a->sw)
+		snprintf(st, sizeof st, "s%d", a->sh);
+	else
+		snprintf(st, sizeof st, "s%dx%d", a->sh, a->sw);
+	snprintf(buf, size, "%dx%d %s %s %d->%d%s", a->kh, a->kw, st, pad, n->in_shape[0].c, a->filters,
+		 extra);
+}
+
+const thaw_layer_ops thaw_conv2d_ops = {
+	.name = "conv2d",
+	.setup = conv_setup,
+	.init = conv_init,
+	.scratch = conv_scratch,
+	.forward = conv_forward,
+	.backward = conv_backward,
+	.describe = conv_describe,
+};

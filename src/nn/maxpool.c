@@ -1,0 +1,168 @@
+/* maxpool: ONNX MaxPool / torch.nn.MaxPool2d (no dilation).
+ *   x (B, C, H, W) -> y (B, C, OH, OW); padding is -inf, so a window takes
+ *   the max of its pixels inside the image.
+ *   OH = floor or ceil((H + pt + pb - kh) / sh) + 1; with ceil_mode a last
+ *   window that would start in the bottom/right padding is dropped (the
+ *   PyTorch rule), so every window holds at least one pixel.
+ * Forward records the argmax of each window (its index in the input plane)
+ * in scratch, which makes backward a scatter. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "layer.h"
+
+static int pool_out(int in, int k, int s, int p0, int p1, int ceil_mode)
+{
+	int span = in + p0 + p1 - k;
+	int o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+	if (ceil_mode && (o - 1) * s >= in + p0)
+		o--;
+	return o;
+}
+
+static int maxpool_setup(thaw_node *n, const thaw_shape *in, int n_in)
+{
+	int rc = thaw_expect_inputs(n, n_in, 1);
+	if (rc < 0)
+		return rc;
+	const thaw_attrs *a = &n->a;
+	char is[64];
+	thaw_shape_str(in[0], is, sizeof is);
+	if (a->kh <= 0 || a->kw <= 0 || a->sh <= 0 || a->sw <= 0)
+		return thaw_error(THAW_EINVAL, "node '%s' (maxpool): kernel %dx%d and stride %dx%d must be positive",
+				  n->name, a->kh, a->kw, a->sh, a->sw);
+	for (int i = 0; i < 4; i++)
+		if (a->pad[i] < 0 || a->pad[i] >= (i % 2 ? a->kw : a->kh))
+			return thaw_error(THAW_EINVAL,
+					  "node '%s' (maxpool): padding %d,%d,%d,%d must be >= 0 and smaller than the kernel %dx%d",
+					  n->name, a->pad[0], a->pad[1], a->pad[2], a->pad[3], a->kh, a->kw);
+	int ph = in[0].h + a->pad[0] + a->pad[2], pw = in[0].w + a->pad[1] + a->pad[3];
+	if (a->kh > ph || a->kw > pw)
+		return thaw_error(THAW_ESHAPE, "node '%s' (maxpool): kernel %dx%d larger than padded input %dx%d (input %s)",
+				  n->name, a->kh, a->kw, ph, pw, is);
+	n->out = (thaw_shape){1, in[0].c, pool_out(in[0].h, a->kh, a->sh, a->pad[0], a->pad[2], a->ceil_mode),
+			      pool_out(in[0].w, a->kw, a->sw, a->pad[1], a->pad[3], a->ceil_mode)};
+	return 0;
+}
+
+static size_t maxpool_scratch(const thaw_node *n, int B, int training)
+{
+	return (size_t)B * thaw_shape_sample(n->out) * sizeof(int32_t);
+}
+
+/* y (OH, OW), arg (OH, OW) <- x (H, W), the common 2x2 stride 2 case */
+static void max2x2_plane(float *y, int32_t *arg, const float *x, int H, int W, int OH, int OW)
+{
+	for (int oy = 0; oy < OH; oy++) {
+		const float *r0 = x + (size_t)2 * oy * W, *r1 = r0 + W;
+		float *yr = y + (size_t)oy * OW;
+		int32_t *ar = arg + (size_t)oy * OW;
+		int32_t base = 2 * oy * W;
+		for (int ox = 0; ox < OW; ox++) {
+			float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+			int32_t ia = base + 2 * ox, ib = ia + 1;
+			if (b > a || b != b) {
+				a = b;
+				ia = ib;
+			}
+			int32_t ic = base + W + 2 * ox, id = ic + 1;
+			if (d > c || d != d) {
+				c = d;
+				ic = id;
+			}
+			if (c > a || c != c) {
+				a = c;
+				ia = ic;
+			}
+			yr[ox] = a;
+			ar[ox] = ia;
+		}
+	}
+	(void)H;
+}
+
+static void max_plane(float *y, int32_t *arg, const float *x, const thaw_attrs *a, int H, int W, int OH,
+		      int OW)
+{
+	for (int oy = 0; oy < OH; oy++) {
+		int ys = oy * a->sh - a->pad[0];
+		int y0 = ys < 0 ? 0 : ys, y1 = ys + a->kh < H ? ys + a->kh : H;
+		for (int ox = 0; ox < OW; ox++) {
+			int xs = ox * a->sw - a->pad[1];
+			int x0 = xs < 0 ? 0 : xs, x1 = xs + a->kw < W ? xs + a->kw : W;
+			float best = -INFINITY;
+			int32_t bi = y0 * W + x0;
+			for (int iy = y0; iy < y1; iy++)
+				for (int ix = x0; ix < x1; ix++) {
+					float v = x[(size_t)iy * W + ix];
+					if (v > best || v != v) {
+						best = v;
+						bi = iy * W + ix;
+						if (v != v)
+							goto done;
+					}
+				}
+		done:
+			y[(size_t)oy * OW + ox] = best;
+			arg[(size_t)oy * OW + ox] = bi;
+		}
+	}
+}
+
+static void maxpool_forward(thaw_node *n, const thaw_fwd *f)
+{
+	const thaw_attrs *a = &n->a;
+	const int H = n->in_shape[0].h, W = n->in_shape[0].w, OH = n->out.h, OW = n->out.w;
+	const size_t planes = (size_t)f->B * n->out.c, HW = (size_t)H * W, P = (size_t)OH * OW;
+	int32_t *arg = f->scratch; // (B, C, OH, OW)
+	int fast = a->kh == 2 && a->kw == 2 && a->sh == 2 && a->sw == 2 && !a->pad[0] && !a->pad[1] &&
+		   2 * OH <= H && 2 * OW <= W;
+	for (size_t i = 0; i < planes; i++) {
+		if (fast)
+			max2x2_plane(f->y + i * P, arg + i * P, f->x[0] + i * HW, H, W, OH, OW);
+		else
+			max_plane(f->y + i * P, arg + i * P, f->x[0] + i * HW, a, H, W, OH, OW);
+	}
+}
+
+static void maxpool_backward(thaw_node *n, const thaw_bwd *b)
+{
+	float *dx = b->dx[0];
+	if (!dx)
+		return;
+	const size_t HW = (size_t)n->in_shape[0].h * n->in_shape[0].w, P = (size_t)n->out.h * n->out.w;
+	const size_t planes = (size_t)b->B * n->out.c;
+	const int32_t *arg = b->scratch;
+	if (!b->acc[0])
+		memset(dx, 0, planes * HW * sizeof(float));
+	for (size_t i = 0; i < planes; i++) {
+		float *d = dx + i * HW;
+		const float *dy = b->dy + i * P;
+		const int32_t *ar = arg + i * P;
+		for (size_t p = 0; p < P; p++)
+			d[ar[p]] += dy[p];
+	}
+}
+
+static void maxpool_describe(const thaw_node *n, char *buf, size_t size)
+{
+	const thaw_attrs *a = &n->a;
+	char pad[48] = "";
+	if (a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3]) {
+		if (a->pad[0] == a->pad[1] && a->pad[0] == a->pad[2] && a->pad[0] == a->pad[3])
+			snprintf(pad, sizeof pad, " p%d", a->pad[0]);
+		else
+			snprintf(pad, sizeof pad, " p%d,%d,%d,%d", a->pad[0], a->pad[1], a->pad[2], a->pad[3]);
+	}
+	snprintf(buf, size, "%dx%d s%d%s%s", a->kh, a->kw, a->sh, pad, a->ceil_mode ? " ceil" : "");
+}
+
+const thaw_layer_ops thaw_maxpool_ops = {
+	.name = "maxpool",
+	.setup = maxpool_setup,
+	.scratch = maxpool_scratch,
+	.forward = maxpool_forward,
+	.backward = maxpool_backward,
+	.describe = maxpool_describe,
+};

@@ -1,0 +1,178 @@
+/* The epoch loop: loader, trainer step, validation, early stopping. */
+#include "thaw/fit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+thaw_fit_opts thaw_fit_opts_default(void)
+{
+	thaw_fit_opts o;
+	memset(&o, 0, sizeof o);
+	o.phase = "train";
+	o.epochs = 1;
+	o.batch = 64;
+	o.optim = thaw_optim_default(THAW_ADAM);
+	o.sched = thaw_sched_default(THAW_SCHED_CONSTANT);
+	return o;
+}
+
+static int check_shape(const thaw_model *m, const thaw_dataset *d, const char *what)
+{
+	if (d->c != m->input.c || d->h != m->input.h || d->w != m->input.w)
+		return thaw_error(THAW_ESHAPE,
+				  "%s data '%s' is %dx%dx%d but the model expects %dx%dx%d (convert it to the model's input first)",
+				  what, d->source, d->c, d->h, d->w, m->input.c, m->input.h, m->input.w);
+	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
+	if (d->n_classes > K)
+		return thaw_error(THAW_ESHAPE, "%s data '%s' has %d classes but the model only %d outputs", what,
+				  d->source, d->n_classes, K);
+	if (d->n == 0)
+		return thaw_error(THAW_EINVAL, "%s data '%s' has no images", what, d->source);
+	return 0;
+}
+
+int thaw_evaluate(thaw_model *m, const thaw_dataset *d, int batch, thaw_metrics *mt)
+{
+	if (!m || !d || !mt || batch <= 0)
+		return thaw_error(THAW_EINVAL, "evaluate: needs a model, data, metrics and batch > 0");
+	int rc = check_shape(m, d, "evaluation");
+	if (rc < 0)
+		return rc;
+	thaw_loader_opts lo = thaw_loader_opts_default();
+	lo.batch = batch;
+	lo.shuffle = 0;
+	thaw_loader_opts_from_spec(&lo, &m->input);
+	thaw_loader *l = thaw_loader_new(d, &lo);
+	if (!l)
+		return THAW_ENOMEM;
+	thaw_batch b;
+	while ((rc = thaw_loader_next(l, &b)) == 1)
+		if ((rc = thaw_eval_batch(m, b.x, b.y, b.B, mt, NULL)) < 0)
+			break;
+	thaw_loader_free(l);
+	return rc < 0 ? rc : 0;
+}
+
+/* All learnable values and statistics, in node order (for restore_best). */
+static size_t weights_count(const thaw_model *m)
+{
+	size_t c = 0;
+	for (int i = 0; i < m->n; i++)
+		for (int k = 0; k < m->nodes[i]->np; k++)
+			c += m->nodes[i]->p[k].size;
+	return c;
+}
+
+static void weights_copy(thaw_model *m, float *buf, int save)
+{
+	for (int i = 0; i < m->n; i++)
+		for (int k = 0; k < m->nodes[i]->np; k++) {
+			thaw_param *p = &m->nodes[i]->p[k];
+			if (save)
+				memcpy(buf, p->w, p->size * sizeof(float));
+			else
+				memcpy(p->w, buf, p->size * sizeof(float));
+			buf += p->size;
+		}
+}
+
+int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
+{
+	if (!m || !d || !o)
+		return thaw_error(THAW_EINVAL, "fit: needs a model, data and options");
+	if (o->epochs <= 0 || o->batch <= 0)
+		return thaw_error(THAW_EINVAL, "fit: epochs (%d) and batch (%d) must be positive", o->epochs,
+				  o->batch);
+	int rc = check_shape(m, d, "training");
+	if (rc < 0 || (o->val && (rc = check_shape(m, o->val, "validation")) < 0))
+		return rc;
+	const char *phase = o->phase ? o->phase : "train";
+	thaw_loader_opts lo = thaw_loader_opts_default();
+	lo.batch = o->batch;
+	lo.seed = o->seed;
+	lo.shift = o->shift;
+	lo.flip = o->flip;
+	thaw_loader_opts_from_spec(&lo, &m->input);
+	thaw_loader *l = thaw_loader_new(d, &lo);
+	if (!l)
+		return THAW_ENOMEM;
+	int batches = thaw_loader_batches(l);
+	thaw_sched s = o->sched;
+	if (s.total_steps <= 0)
+		s.total_steps = (long)batches * o->epochs;
+	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
+	thaw_trainer *t = thaw_trainer_new(m, &o->optim, &s, o->batch);
+	thaw_metrics *val = o->val ? thaw_metrics_new(K, 1) : NULL;
+	float *best = NULL;
+	if (o->patience > 0 && o->restore_best && o->val)
+		best = thaw_malloc(weights_count(m) * sizeof(float) + 1);
+	if (!t || (o->val && !val) || (o->patience > 0 && o->restore_best && o->val && !best)) {
+		rc = THAW_ENOMEM;
+		goto out;
+	}
+	t->smoothing = o->smoothing;
+	double best_loss = 1e300;
+	int since_best = 0, done = 0;
+	for (int e = 1; e <= o->epochs; e++) {
+		double t0 = thaw_now(), loss_sum = 0;
+		long seen = 0, correct = 0;
+		thaw_batch b;
+		thaw_step_result r = {0};
+		int stop = 0;
+		while ((rc = thaw_loader_next(l, &b)) == 1) {
+			rc = thaw_trainer_step(t, b.x, b.y, b.B, &r);
+			if (rc < 0) {
+				thaw_error_prefix("%s, epoch %d, batch %d", phase, e, b.index + 1);
+				goto out;
+			}
+			loss_sum += r.loss * b.B;
+			correct += r.correct;
+			seen += b.B;
+			if (o->on_batch) {
+				thaw_batch_stats bs = {phase, e, o->epochs, b.index + 1, batches, r.loss,
+						       (double)r.correct / b.B, seen / (thaw_now() - t0), r.lr, t->step};
+				if (o->on_batch(&bs, o->user)) {
+					stop = 1;
+					break;
+				}
+			}
+		}
+		if (rc < 0)
+			goto out;
+		double secs = thaw_now() - t0;
+		thaw_epoch_stats es = {phase, e, o->epochs, seen ? loss_sum / seen : 0,
+				       seen ? (double)correct / seen : 0, -1, -1, secs,
+				       secs > 0 ? seen / secs : 0, r.lr, t->step};
+		if (val) {
+			thaw_metrics_reset(val);
+			if ((rc = thaw_evaluate(m, o->val, o->batch, val)) < 0)
+				goto out;
+			es.val_loss = thaw_metrics_loss(val);
+			es.val_acc = thaw_metrics_accuracy(val);
+		}
+		done = e;
+		if (o->on_epoch && o->on_epoch(&es, o->user))
+			stop = 1;
+		if (stop)
+			break;
+		if (o->patience > 0 && val) {
+			if (es.val_loss < best_loss) {
+				best_loss = es.val_loss;
+				since_best = 0;
+				if (best)
+					weights_copy(m, best, 1);
+			} else if (++since_best >= o->patience) {
+				break;
+			}
+		}
+	}
+	if (best && since_best > 0)
+		weights_copy(m, best, 0); /* end with the best epoch's weights */
+	rc = done;
+out:
+	free(best);
+	thaw_metrics_free(val);
+	thaw_trainer_free(t);
+	thaw_loader_free(l);
+	return rc;
+}
