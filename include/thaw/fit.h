@@ -9,6 +9,7 @@
 
 typedef struct thaw_epoch_stats {
 	const char *phase;
+	int phase_index;   /* from thaw_fit_opts, for logs */
 	int epoch, epochs; /* 1-based */
 	double train_loss, train_acc;
 	double val_loss, val_acc; /* -1 without validation data */
@@ -28,6 +29,7 @@ typedef struct thaw_batch_stats {
 
 typedef struct thaw_fit_opts {
 	const char *phase; /* a name for logs ("head", "fine-tune") */
+	int phase_index;   /* which phase of a run this is (1-based), for logs */
 	int epochs, batch;
 	thaw_optim optim;
 	thaw_sched sched; /* total_steps 0: filled in from epochs x batches */
@@ -37,6 +39,12 @@ typedef struct thaw_fit_opts {
 	const thaw_dataset *val; /* NULL: no validation */
 	int patience;     /* > 0: stop after this many epochs without a better val loss */
 	int restore_best; /* with patience: end with the weights of the best epoch */
+	/* Resuming: start at epoch first_epoch (1-based; 0 = 1) after skipping
+	 * skip_batches of its batches, with the schedule clock at first_step.
+	 * The loader's batches depend only on the seed and the epoch, so the
+	 * run continues exactly where it stopped. */
+	int first_epoch, skip_batches;
+	long first_step;
 	/* Called after every batch / epoch; a nonzero return stops the phase. */
 	int (*on_batch)(const thaw_batch_stats *s, void *user);
 	int (*on_epoch)(const thaw_epoch_stats *s, void *user);

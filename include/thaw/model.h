@@ -196,6 +196,9 @@ int thaw_model_replace_head(thaw_model *m, int units, const char *name);
 int thaw_model_find(const thaw_model *m, const char *name); /* index or -1 */
 /* Re-initialises every parameter from a fresh seed. */
 void thaw_model_reinit(thaw_model *m, uint64_t seed);
+/* Copies parameters, statistics and optimizer state from src into dst,
+ * whose graph must have the same nodes and parameter shapes. */
+int thaw_model_copy_params(thaw_model *dst, const thaw_model *src);
 /* Class names of the output (copied); n must match the output width. */
 int thaw_model_set_classes(thaw_model *m, const char *const *names, int n);
 

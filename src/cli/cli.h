@@ -15,6 +15,11 @@ void cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 /* more commands are added here and in main.c's table, one line each */
 
 #endif

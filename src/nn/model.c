@@ -546,6 +546,45 @@ void thaw_model_reinit(thaw_model *m, uint64_t seed)
 	thaw_model_reset_opt_state(m);
 }
 
+int thaw_model_copy_params(thaw_model *dst, const thaw_model *src)
+{
+	if (!dst || !src)
+		return thaw_error(THAW_EINVAL, "copy_params: needs two models");
+	if (dst->n != src->n)
+		return thaw_error(THAW_ESHAPE, "copy_params: %d nodes versus %d", dst->n, src->n);
+	for (int i = 0; i < dst->n; i++) { /* check everything before changing anything */
+		const thaw_node *a = dst->nodes[i], *b = src->nodes[i];
+		if (a->kind != b->kind || a->np != b->np)
+			return thaw_error(THAW_ESHAPE, "copy_params: node %d is '%s' (%s) here but '%s' (%s) there", i,
+					  a->name, thaw_kind_name(a->kind), b->name, thaw_kind_name(b->kind));
+		for (int k = 0; k < a->np; k++)
+			if (a->p[k].size != b->p[k].size)
+				return thaw_error(THAW_ESHAPE, "copy_params: node '%s' %s has %zu values here, %zu there",
+						  a->name, a->p[k].name, a->p[k].size, b->p[k].size);
+	}
+	for (int i = 0; i < dst->n; i++) {
+		thaw_node *a = dst->nodes[i];
+		const thaw_node *b = src->nodes[i];
+		for (int k = 0; k < a->np; k++)
+			memcpy(a->p[k].w, b->p[k].w, a->p[k].size * sizeof(float));
+		free(a->omem);
+		a->omem = NULL;
+		for (int k = 0; k < a->np; k++)
+			a->p[k].m = a->p[k].v = NULL;
+		a->opt_t = b->opt_t;
+		if (b->omem) {
+			if (thaw_node_alloc_opt_state(a) < 0)
+				return THAW_ENOMEM;
+			for (int k = 0; k < a->np; k++)
+				if (a->p[k].m && b->p[k].m) {
+					memcpy(a->p[k].m, b->p[k].m, a->p[k].size * sizeof(float));
+					memcpy(a->p[k].v, b->p[k].v, a->p[k].size * sizeof(float));
+				}
+		}
+	}
+	return 0;
+}
+
 int thaw_model_set_classes(thaw_model *m, const char *const *names, int n)
 {
 	if (!m || n < 0 || (n > 0 && !names))

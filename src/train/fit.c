@@ -111,13 +111,18 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 		goto out;
 	}
 	t->smoothing = o->smoothing;
+	t->step = o->first_step;
 	double best_loss = 1e300;
-	int since_best = 0, done = 0;
-	for (int e = 1; e <= o->epochs; e++) {
+	int since_best = 0, first = o->first_epoch > 1 ? o->first_epoch : 1, done = first - 1;
+	thaw_batch b;
+	/* fast-forward the loader to where a resumed run stopped */
+	for (long skip = (long)(first - 1) * (batches + 1) + o->skip_batches; skip > 0; skip--)
+		if ((rc = thaw_loader_next(l, &b)) < 0)
+			goto out;
+	for (int e = first; e <= o->epochs; e++) {
 		double t0 = thaw_now(), loss_sum = 0;
 		long seen = 0, correct = 0;
-		thaw_batch b;
-		thaw_step_result r = {0};
+		thaw_step_result r = {.lr = thaw_sched_lr(&s, o->optim.lr, t->step)};
 		int stop = 0;
 		while ((rc = thaw_loader_next(l, &b)) == 1) {
 			rc = thaw_trainer_step(t, b.x, b.y, b.B, &r);
@@ -140,7 +145,7 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 		if (rc < 0)
 			goto out;
 		double secs = thaw_now() - t0;
-		thaw_epoch_stats es = {phase, e, o->epochs, seen ? loss_sum / seen : 0,
+		thaw_epoch_stats es = {phase, o->phase_index, e, o->epochs, seen ? loss_sum / seen : 0,
 				       seen ? (double)correct / seen : 0, -1, -1, secs,
 				       secs > 0 ? seen / secs : 0, r.lr, t->step};
 		if (val) {

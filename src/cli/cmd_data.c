@@ -1,0 +1,146 @@
+/* thaw data SPEC: loads a data set, applies the class filter and the
+ * k-per-class pick, prints a summary and optionally writes a sample grid. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "thaw/data.h"
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_classes(const char *s, int *cls, int max)
+{
+	int k = 0;
+	while (*s) {
+		char *end;
+		long v = strtol(s, &end, 10);
+		if (end == s || v < 0 || v > INT_MAX || k == max)
+			return -1;
+		cls[k++] = (int)v;
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return -1;
+	}
+	return k;
+}
+
+int cmd_data(int argc, char **argv)
+{
+	const char *spec = NULL, *grid = NULL, *classes = NULL;
+	long per_class = 0, seed = 1, per_row = 8;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int has = i + 1 < argc;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			printf("usage: thaw data SPEC [--classes 5,6,7] [--per-class K] [--seed N] [--grid "
+			       "out.png] [--per-row N]\n"
+			       "SPEC: fashion-mnist, fashion-mnist:test, synth[:N], a folder of class "
+			       "folders, or images.idx[.gz],labels.idx[.gz]\n");
+			return 0;
+		} else if (!strcmp(a, "--classes") && has) {
+			classes = argv[++i];
+		} else if (!strcmp(a, "--per-class") && has) {
+			if (parse_int(argv[++i], 1, INT_MAX, &per_class)) {
+				cli_errorf("data", "--per-class: expected a positive count, got '%s'", argv[i]);
+				return 1;
+			}
+		} else if (!strcmp(a, "--seed") && has) {
+			if (parse_int(argv[++i], 0, LONG_MAX, &seed)) {
+				cli_errorf("data", "--seed: expected a non-negative integer, got '%s'", argv[i]);
+				return 1;
+			}
+		} else if (!strcmp(a, "--grid") && has) {
+			grid = argv[++i];
+		} else if (!strcmp(a, "--per-row") && has) {
+			if (parse_int(argv[++i], 1, 1000, &per_row)) {
+				cli_errorf("data", "--per-row: expected 1..1000, got '%s'", argv[i]);
+				return 1;
+			}
+		} else if (a[0] == '-' && a[1]) {
+			cli_errorf("data", "unknown or incomplete option '%s' (see thaw data --help)", a);
+			return 1;
+		} else if (!spec) {
+			spec = a;
+		} else {
+			cli_errorf("data", "more than one SPEC ('%s' and '%s')", spec, a);
+			return 1;
+		}
+	}
+	if (!spec) {
+		cli_errorf("data", "no SPEC given (fashion-mnist, fashion-mnist:test, a folder or "
+				   "images.idx,labels.idx)");
+		return 1;
+	}
+	thaw_dataset *d = thaw_dataset_open(spec);
+	if (!d) {
+		cli_errorf("data", "%s", thaw_errmsg());
+		return 1;
+	}
+	if (classes) {
+		int cls[1024];
+		int k = parse_classes(classes, cls, 1024);
+		if (k <= 0) {
+			cli_errorf("data", "--classes: expected a list like 5,6,7, got '%s'", classes);
+			thaw_dataset_free(d);
+			return 1;
+		}
+		thaw_dataset *s = thaw_dataset_select_classes(d, cls, k);
+		thaw_dataset_free(d);
+		if (!(d = s)) {
+			cli_errorf("data", "%s: %s", spec, thaw_errmsg());
+			return 1;
+		}
+	}
+	if (per_class) {
+		thaw_dataset *s = thaw_dataset_per_class(d, (int)per_class, (uint64_t)seed);
+		thaw_dataset_free(d);
+		if (!(d = s)) {
+			cli_errorf("data", "%s: %s", spec, thaw_errmsg());
+			return 1;
+		}
+	}
+	int *count = malloc(sizeof(int) * (size_t)d->n_classes);
+	if (!count) {
+		cli_errorf("data", "out of memory");
+		thaw_dataset_free(d);
+		return 1;
+	}
+	thaw_dataset_class_counts(d, count);
+	float mean[THAW_MAX_CHANNELS], sd[THAW_MAX_CHANNELS];
+	thaw_dataset_stats(d, mean, sd);
+	printf("%s\n", d->source);
+	printf("images   %d\nshape    %dx%dx%d (C x H x W)\nclasses  %d\nmemory   %.1f MB\n", d->n, d->c,
+	       d->h, d->w, d->n_classes, (double)thaw_dataset_bytes(d) / 1e6);
+	for (int k = 0; k < d->n_classes; k++)
+		printf("  %3d  %-20s %7d\n", k, d->class_names[k], count[k]);
+	printf("mean    ");
+	for (int c = 0; c < d->c; c++)
+		printf(" %.4f", (double)mean[c]);
+	printf("\nstd     ");
+	for (int c = 0; c < d->c; c++)
+		printf(" %.4f", (double)sd[c]);
+	printf("\n");
+	free(count);
+	if (grid) {
+		if (thaw_dataset_grid_png(d, grid, (int)per_row, (uint64_t)seed) < 0) {
+			cli_errorf("data", "%s", thaw_errmsg());
+			thaw_dataset_free(d);
+			return 1;
+		}
+		printf("grid     %s (%d per class)\n", grid, (int)per_row);
+	}
+	thaw_dataset_free(d);
+	return 0;
+}

@@ -1,0 +1,215 @@
+/* thaw run: a Lua experiment headless, for CI. Progress goes to stderr (one
+ * updating line on a terminal, else a line per epoch); the run folder gets
+ * metrics, plots, the final model, a copy of the script and a summary.
+ * Exit codes: 0 ok, 1 script error, 2 failed thaw.check, 130 Ctrl-C (after
+ * the current batch, with a checkpoint). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "thaw/modelfile.h"
+#include "thaw/runlog.h"
+#include "thaw/script.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	if (stop_requested) /* a second Ctrl-C: stop now */
+		_exit(130);
+	stop_requested = 1;
+}
+
+typedef struct run_ctx {
+	thaw_runlog *log;
+	int tty;
+	int line_open; /* an updating progress line is on screen */
+} run_ctx;
+
+static void end_line(run_ctx *r)
+{
+	if (r->line_open) {
+		fprintf(stderr, "\r\033[K");
+		r->line_open = 0;
+	}
+}
+
+static void hook_batch(const thaw_batch_stats *s, void *user)
+{
+	run_ctx *r = user;
+	if (!r->tty)
+		return;
+	int w = 20, done = (int)((double)s->batch / s->batches * w);
+	fprintf(stderr, "\r%s epoch %d/%d [%.*s%*s] batch %d/%d loss %.4f acc %.1f%% %.0f img/s lr %.2g",
+		s->phase, s->epoch, s->epochs, done, "####################", w - done, "", s->batch,
+		s->batches, s->loss, 100 * s->acc, s->img_s, s->lr);
+	r->line_open = 1;
+}
+
+static void hook_epoch(const thaw_epoch_stats *s, const thaw_model *m, void *user)
+{
+	run_ctx *r = user;
+	(void)m;
+	end_line(r);
+	double eta = s->seconds * (s->epochs - s->epoch);
+	fprintf(stderr, "%s epoch %d/%d  loss %.4f  acc %.2f%%", s->phase, s->epoch, s->epochs,
+		s->train_loss, 100 * s->train_acc);
+	if (s->val_acc >= 0)
+		fprintf(stderr, "  val loss %.4f  val acc %.2f%%", s->val_loss, 100 * s->val_acc);
+	fprintf(stderr, "  %.0f img/s  %.1f s  ETA %.0f s\n", s->img_s, s->seconds, eta);
+	if (r->log && thaw_runlog_epoch(r->log, s) < 0)
+		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
+}
+
+static void hook_eval(const char *name, const thaw_metrics *mt, const char *const *classes, void *user)
+{
+	run_ctx *r = user;
+	end_line(r);
+	fprintf(stderr, "evaluate %s: loss %.4f  accuracy %.2f%%  (%ld images)\n", name,
+		thaw_metrics_loss(mt), 100 * thaw_metrics_accuracy(mt), mt->n);
+	if (r->log && thaw_runlog_eval(r->log, name, mt, classes) < 0)
+		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
+}
+
+static void hook_log(const char *line, void *user)
+{
+	end_line(user);
+	fprintf(stderr, "%s\n", line);
+}
+
+static int hook_stop(void *user)
+{
+	(void)user;
+	return stop_requested;
+}
+
+static const char usage[] =
+	"usage: thaw run SCRIPT [--out DIR] [--seed N] [--resume DIR] [-- ARGS...]\n"
+	"Runs a Lua experiment headless. The run folder (default runs/<date>-<script>/)\n"
+	"gets metrics.jsonl, metrics.csv, loss.png, accuracy.png, confusion-*.png,\n"
+	"model.thaw, a copy of the script and summary.json.\n"
+	"Exit codes: 0 ok, 1 script error, 2 a thaw.check failed, 130 interrupted.\n";
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	const char *script = NULL, *out = NULL, *resume = NULL;
+	uint64_t seed = 1;
+	int first_arg = argc;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			first_arg = i + 1;
+			break;
+		} else if (!strcmp(a, "--out") && i + 1 < argc)
+			out = argv[++i];
+		else if (!strcmp(a, "--resume") && i + 1 < argc)
+			resume = argv[++i];
+		else if (!strcmp(a, "--seed") && i + 1 < argc)
+			seed = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (a[0] == '-' && a[1]) {
+			cli_errorf("run", "unknown option '%s'", a);
+			fputs(usage, stderr);
+			return 1;
+		} else if (!script)
+			script = a;
+		else {
+			cli_errorf("run", "one script at a time (got '%s' and '%s'); script arguments go after --",
+				   script, a);
+			return 1;
+		}
+	}
+	if (!script) {
+		fputs(usage, stderr);
+		return 1;
+	}
+	if (access(script, R_OK) != 0) {
+		cli_errorf("run", "%s: cannot read the script", script);
+		return 1;
+	}
+	char dir[4096];
+	if (resume) {
+		if (out && strcmp(out, resume) != 0) {
+			cli_errorf("run", "--resume continues in its own folder; leave out --out");
+			return 1;
+		}
+		snprintf(dir, sizeof dir, "%s", resume);
+	} else if (out) {
+		snprintf(dir, sizeof dir, "%s", out);
+	} else {
+		char stamp[32], name[256];
+		time_t now = time(NULL);
+		strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+		snprintf(name, sizeof name, "%s", base_name(script));
+		char *dot = strrchr(name, '.');
+		if (dot && !strcmp(dot, ".lua"))
+			*dot = 0;
+		snprintf(dir, sizeof dir, "runs/%s-%s", stamp, name);
+		for (int k = 2; access(dir, F_OK) == 0 && k < 1000; k++)
+			snprintf(dir, sizeof dir, "runs/%s-%s-%d", stamp, name, k);
+	}
+	run_ctx r = {.tty = isatty(2)};
+	thaw_script_hooks hooks = {hook_batch, hook_epoch, hook_eval, hook_log, hook_stop, &r};
+	thaw_script_config cfg = {.run_dir = dir, .resume_dir = resume, .seed = seed,
+				  .argc = argc - first_arg, .argv = argv + first_arg};
+	thaw_script *s = thaw_script_new(&hooks, &cfg);
+	if (!s) {
+		cli_errorf("run", "%s", thaw_errmsg());
+		return 1;
+	}
+	int keep_phase = 0, keep_epoch = 0;
+	thaw_script_resume_point(s, &keep_phase, &keep_epoch);
+	r.log = thaw_runlog_open(dir, keep_phase, keep_epoch);
+	char copy[4400];
+	snprintf(copy, sizeof copy, "%s/%s", dir, base_name(script));
+	if (!r.log || (!resume && thaw_copy_file(script, copy) < 0)) {
+		cli_errorf("run", "%s", thaw_errmsg());
+		thaw_runlog_free(r.log);
+		thaw_script_free(s);
+		return 1;
+	}
+	fprintf(stderr, "thaw run: %s -> %s/\n", script, dir);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigint;
+	sigaction(SIGINT, &sa, NULL);
+	int code = thaw_script_run(s, script);
+	end_line(&r);
+	signal(SIGINT, SIG_DFL);
+	const char *status = code == THAW_RUN_OK      ? "ok"
+			     : code == THAW_RUN_CHECK ? "check failed"
+			     : code == THAW_RUN_INTERRUPTED ? "interrupted"
+							    : "error";
+	char model_path[4400];
+	snprintf(model_path, sizeof model_path, "%s/model.thaw", dir);
+	if ((code == THAW_RUN_OK || code == THAW_RUN_CHECK) && thaw_script_save_model(s, model_path) < 0)
+		fprintf(stderr, "thaw run: warning: model not saved: %s\n", thaw_errmsg());
+	int passed, failed;
+	thaw_script_checks(s, &passed, &failed);
+	const char *err = code == THAW_RUN_OK ? NULL : thaw_script_error(s);
+	if (thaw_runlog_finish(r.log, script, status, code, passed, failed, err) < 0)
+		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
+	if (code == THAW_RUN_ERROR)
+		fprintf(stderr, "thaw run: error: %s\n", err);
+	else if (code == THAW_RUN_CHECK)
+		fprintf(stderr, "thaw run: %d check%s failed:\n%s\n", failed, failed == 1 ? "" : "s", err);
+	else if (code == THAW_RUN_INTERRUPTED)
+		fprintf(stderr, "thaw run: interrupted; continue with: thaw run %s --resume %s\n", script, dir);
+	fprintf(stderr, "thaw run: %s (exit %d); results in %s/\n", status, code, dir);
+	thaw_runlog_free(r.log);
+	thaw_script_free(s);
+	return code;
+}

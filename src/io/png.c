@@ -1,0 +1,214 @@
+/* PNG read/write through libpng. libpng reports errors by longjmp; the
+ * handlers below keep its message so the caller's error says why. */
+#include "thaw/png.h"
+
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#include "thaw/core.h"
+
+typedef struct pngctx {
+	FILE *f;
+	char msg[256];
+} pngctx;
+
+static void on_error(png_structp p, png_const_charp msg)
+{
+	pngctx *ctx = png_get_error_ptr(p);
+	if (ctx && !ctx->msg[0])
+		snprintf(ctx->msg, sizeof ctx->msg, "%s", msg);
+	png_longjmp(p, 1);
+}
+
+static void on_warning(png_structp p, png_const_charp msg)
+{
+	(void)p;
+	(void)msg; /* warnings (bad gamma chunks, say) do not stop a read */
+}
+
+/* Our own read function so a short file says "truncated" rather than
+ * libpng's generic "Read Error". */
+static void on_read(png_structp p, png_bytep data, size_t len)
+{
+	pngctx *ctx = png_get_io_ptr(p);
+	if (fread(data, 1, len, ctx->f) != len) {
+		snprintf(ctx->msg, sizeof ctx->msg, "%s",
+			 ferror(ctx->f) ? "read error" : "truncated file");
+		png_longjmp(p, 1);
+	}
+}
+
+static int open_png(const char *path, pngctx *ctx)
+{
+	memset(ctx, 0, sizeof *ctx);
+	ctx->f = fopen(path, "rb");
+	if (!ctx->f)
+		return thaw_error(THAW_EIO, "%s: cannot open: %s", path, strerror(errno));
+	unsigned char sig[8];
+	size_t got = fread(sig, 1, 8, ctx->f);
+	if (got < 8 || png_sig_cmp(sig, 0, 8)) {
+		fclose(ctx->f);
+		ctx->f = NULL;
+		return thaw_error(THAW_EFORMAT, "%s: not a PNG file (bad signature)", path);
+	}
+	return 0;
+}
+
+/* Sets the transforms that reduce any PNG to 8-bit gray or RGB; returns the
+ * resulting channel count. */
+static int set_transforms(png_structp p, png_infop info)
+{
+	int ct = png_get_color_type(p, info);
+	int depth = png_get_bit_depth(p, info);
+	if (ct == PNG_COLOR_TYPE_PALETTE)
+		png_set_palette_to_rgb(p);
+	if (ct == PNG_COLOR_TYPE_GRAY && depth < 8)
+		png_set_expand_gray_1_2_4_to_8(p);
+	if (depth == 16)
+		png_set_scale_16(p);
+	/* palette expansion turns a tRNS chunk into alpha; strip that too */
+	if ((ct & PNG_COLOR_MASK_ALPHA) || png_get_valid(p, info, PNG_INFO_tRNS))
+		png_set_strip_alpha(p);
+	png_set_interlace_handling(p);
+	png_read_update_info(p, info);
+	return (ct & PNG_COLOR_MASK_COLOR) || ct == PNG_COLOR_TYPE_PALETTE ? 3 : 1;
+}
+
+static int read_impl(const char *path, uint8_t **pixels, int *pc, int *ph, int *pw, int header_only)
+{
+	pngctx ctx;
+	int rc = open_png(path, &ctx);
+	if (rc < 0)
+		return rc;
+	png_structp p = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
+	png_infop info = p ? png_create_info_struct(p) : NULL;
+	/* volatile: assigned after setjmp and read after a longjmp */
+	uint8_t *volatile hwc = NULL;
+	png_bytep *volatile rows = NULL;
+	uint8_t *volatile out = NULL;
+	if (!info) {
+		png_destroy_read_struct(&p, NULL, NULL);
+		fclose(ctx.f);
+		return thaw_error(THAW_ENOMEM, "%s: out of memory for the PNG reader", path);
+	}
+	if (setjmp(png_jmpbuf(p))) {
+		png_destroy_read_struct(&p, &info, NULL);
+		fclose(ctx.f);
+		free(hwc);
+		free(rows);
+		free(out);
+		return thaw_error(THAW_EFORMAT, "%s: %s", path, ctx.msg[0] ? ctx.msg : "corrupt PNG");
+	}
+	png_set_read_fn(p, &ctx, on_read);
+	png_set_sig_bytes(p, 8);
+	png_set_user_limits(p, THAW_PNG_MAX_DIM, THAW_PNG_MAX_DIM);
+	png_read_info(p, info);
+	int w = (int)png_get_image_width(p, info), h = (int)png_get_image_height(p, info);
+	int c = set_transforms(p, info);
+	size_t rowbytes = png_get_rowbytes(p, info);
+	if (rowbytes != (size_t)w * c) {
+		snprintf(ctx.msg, sizeof ctx.msg, "unexpected row size %zu for %dx%d with %d channels",
+			 rowbytes, w, h, c);
+		png_longjmp(p, 1);
+	}
+	*pc = c, *ph = h, *pw = w;
+	if (header_only) {
+		png_destroy_read_struct(&p, &info, NULL);
+		fclose(ctx.f);
+		return 0;
+	}
+	size_t total = (size_t)w * h * c; /* w, h <= 16384 by the user limits: no overflow */
+	hwc = malloc(total);
+	rows = malloc(sizeof(png_bytep) * (size_t)h);
+	out = malloc(total);
+	if (!hwc || !rows || !out) {
+		snprintf(ctx.msg, sizeof ctx.msg, "out of memory (%zu bytes)", total);
+		png_longjmp(p, 1);
+	}
+	for (int i = 0; i < h; i++)
+		rows[i] = hwc + (size_t)i * rowbytes;
+	png_read_image(p, rows);
+	png_read_end(p, NULL);
+	png_destroy_read_struct(&p, &info, NULL);
+	fclose(ctx.f);
+	for (int ch = 0; ch < c; ch++) {
+		uint8_t *o = out + (size_t)ch * h * w;
+		const uint8_t *s = hwc + ch;
+		for (size_t i = 0; i < (size_t)h * w; i++)
+			o[i] = s[i * c];
+	}
+	free(hwc);
+	free(rows);
+	*pixels = out;
+	return 0;
+}
+
+int thaw_png_read(const char *path, uint8_t **pixels, int *c, int *h, int *w)
+{
+	*pixels = NULL;
+	return read_impl(path, pixels, c, h, w, 0);
+}
+
+int thaw_png_info(const char *path, int *c, int *h, int *w)
+{
+	return read_impl(path, NULL, c, h, w, 1);
+}
+
+int thaw_png_write(const char *path, const uint8_t *pixels, int c, int h, int w)
+{
+	if (c != 1 && c != 3)
+		return thaw_error(THAW_EINVAL, "%s: can write 1 or 3 channels, not %d", path, c);
+	if (h <= 0 || w <= 0 || h > THAW_PNG_MAX_DIM * 4 || w > THAW_PNG_MAX_DIM * 4)
+		return thaw_error(THAW_EINVAL, "%s: bad image size %dx%d", path, h, w);
+	pngctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return thaw_error(THAW_EIO, "%s: cannot create: %s", path, strerror(errno));
+	png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
+	png_infop info = p ? png_create_info_struct(p) : NULL;
+	uint8_t *volatile row = NULL;
+	if (!info) {
+		png_destroy_write_struct(&p, NULL);
+		fclose(f);
+		remove(path);
+		return thaw_error(THAW_ENOMEM, "%s: out of memory for the PNG writer", path);
+	}
+	if (setjmp(png_jmpbuf(p))) {
+		png_destroy_write_struct(&p, &info);
+		fclose(f);
+		free(row);
+		remove(path);
+		return thaw_error(THAW_EIO, "%s: %s", path, ctx.msg[0] ? ctx.msg : "write failed");
+	}
+	png_init_io(p, f);
+	png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, 8,
+		     c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_write_info(p, info);
+	row = malloc((size_t)w * c);
+	if (!row) {
+		snprintf(ctx.msg, sizeof ctx.msg, "out of memory");
+		png_longjmp(p, 1);
+	}
+	size_t plane = (size_t)h * w;
+	for (int y = 0; y < h; y++) {
+		for (int x = 0; x < w; x++)
+			for (int ch = 0; ch < c; ch++)
+				row[(size_t)x * c + ch] = pixels[ch * plane + (size_t)y * w + x];
+		png_write_row(p, row);
+	}
+	png_write_end(p, NULL);
+	png_destroy_write_struct(&p, &info);
+	free(row);
+	int bad = ferror(f);
+	if (fclose(f) || bad) {
+		remove(path);
+		return thaw_error(THAW_EIO, "%s: write failed: %s", path, strerror(errno));
+	}
+	return 0;
+}

@@ -1,0 +1,387 @@
+/* Run folders: metrics as JSON lines and CSV, curves and confusion matrices
+ * as PNG, and a summary. Rows are kept in memory so the plots can be redrawn
+ * after every epoch (a run stopped half-way still has its curves). */
+#include "thaw/runlog.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "thaw/plot.h"
+
+typedef struct row {
+	char phase[64];
+	int phase_index, epoch;
+	double loss, acc, val_loss, val_acc, lr, img_s, seconds;
+	long step;
+} row;
+
+typedef struct eval_row {
+	char name[64];
+	double loss, acc, topk;
+	long n;
+} eval_row;
+
+struct thaw_runlog {
+	char dir[4096];
+	row *rows;
+	int n, cap;
+	eval_row *evals;
+	int n_evals, cap_evals;
+	double t0;
+};
+
+int thaw_mkdirs(const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+	if (len == 0 || len >= sizeof buf)
+		return thaw_error(THAW_EINVAL, "bad directory name '%s'", path);
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+			return thaw_error(THAW_EIO, "%s: cannot create directory: %s", buf, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+		return thaw_error(THAW_EIO, "%s: cannot create directory: %s", buf, strerror(errno));
+	struct stat st;
+	if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
+		return thaw_error(THAW_EIO, "%s: not a directory", buf);
+	return 0;
+}
+
+int thaw_copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb");
+	if (!in)
+		return thaw_error(THAW_EIO, "%s: cannot read: %s", from, strerror(errno));
+	FILE *out = fopen(to, "wb");
+	if (!out) {
+		fclose(in);
+		return thaw_error(THAW_EIO, "%s: cannot write: %s", to, strerror(errno));
+	}
+	char buf[65536];
+	size_t k;
+	int rc = 0;
+	while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, k, out) != k) {
+			rc = thaw_error(THAW_EIO, "%s: write failed: %s", to, strerror(errno));
+			break;
+		}
+	if (ferror(in))
+		rc = thaw_error(THAW_EIO, "%s: read failed", from);
+	fclose(in);
+	if (fclose(out) != 0 && rc == 0)
+		rc = thaw_error(THAW_EIO, "%s: write failed: %s", to, strerror(errno));
+	return rc;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+	if (isfinite(v))
+		fprintf(f, "%.6g", v);
+	else
+		fputs("null", f);
+}
+
+static void path_in(char *buf, size_t n, const thaw_runlog *r, const char *name)
+{
+	snprintf(buf, n, "%s/%s", r->dir, name);
+}
+
+/* Rewrites metrics.jsonl and metrics.csv from the rows (small: one row per
+ * epoch), so a resumed run drops the rows after its checkpoint cleanly. */
+static int write_metrics(const thaw_runlog *r)
+{
+	char pj[4200], pc[4200];
+	path_in(pj, sizeof pj, r, "metrics.jsonl");
+	path_in(pc, sizeof pc, r, "metrics.csv");
+	FILE *j = fopen(pj, "w"), *c = fopen(pc, "w");
+	if (!j || !c) {
+		if (j)
+			fclose(j);
+		if (c)
+			fclose(c);
+		return thaw_error(THAW_EIO, "%s: cannot write: %s", j ? pc : pj, strerror(errno));
+	}
+	fprintf(c, "phase,phase_index,epoch,global_epoch,loss,accuracy,val_loss,val_accuracy,lr,img_s,seconds,step\n");
+	for (int i = 0; i < r->n; i++) {
+		const row *w = &r->rows[i];
+		fprintf(j, "{\"phase\":");
+		json_str(j, w->phase);
+		fprintf(j, ",\"phase_index\":%d,\"epoch\":%d,\"global_epoch\":%d,\"loss\":", w->phase_index,
+			w->epoch, i + 1);
+		json_num(j, w->loss);
+		fprintf(j, ",\"accuracy\":");
+		json_num(j, w->acc);
+		fprintf(j, ",\"val_loss\":");
+		json_num(j, w->val_acc >= 0 ? w->val_loss : NAN);
+		fprintf(j, ",\"val_accuracy\":");
+		json_num(j, w->val_acc >= 0 ? w->val_acc : NAN);
+		fprintf(j, ",\"lr\":");
+		json_num(j, w->lr);
+		fprintf(j, ",\"img_s\":");
+		json_num(j, w->img_s);
+		fprintf(j, ",\"seconds\":");
+		json_num(j, w->seconds);
+		fprintf(j, ",\"step\":%ld}\n", w->step);
+		/* CSV: quote the phase name (it may hold commas) */
+		fputc('"', c);
+		for (const char *p = w->phase; *p; p++)
+			fprintf(c, *p == '"' ? "\"\"" : "%c", *p);
+		fprintf(c, "\",%d,%d,%d,%.6g,%.6g,", w->phase_index, w->epoch, i + 1, w->loss, w->acc);
+		if (w->val_acc >= 0)
+			fprintf(c, "%.6g,%.6g,", w->val_loss, w->val_acc);
+		else
+			fprintf(c, ",,");
+		fprintf(c, "%.6g,%.6g,%.6g,%ld\n", w->lr, w->img_s, w->seconds, w->step);
+	}
+	int bad = ferror(j) || ferror(c);
+	bad |= fclose(j) != 0;
+	bad |= fclose(c) != 0;
+	return bad ? thaw_error(THAW_EIO, "%s: write failed", pj) : 0;
+}
+
+/* loss.png and accuracy.png over the whole run; a dashed line where a new
+ * phase starts. */
+static int write_plots(const thaw_runlog *r)
+{
+	if (r->n == 0)
+		return 0;
+	double *buf = malloc(sizeof(double) * (size_t)r->n * 5);
+	if (!buf)
+		return thaw_error(THAW_ENOMEM, "out of memory");
+	double *x = buf, *tl = buf + r->n, *vl = buf + 2 * r->n, *ta = buf + 3 * r->n, *va = buf + 4 * r->n;
+	thaw_plot_marker mk[THAW_PLOT_MAX_MARKERS];
+	int nm = 0, has_val = 0;
+	for (int i = 0; i < r->n; i++) {
+		const row *w = &r->rows[i];
+		x[i] = i + 1;
+		tl[i] = w->loss;
+		ta[i] = w->acc;
+		vl[i] = w->val_acc >= 0 ? w->val_loss : NAN;
+		va[i] = w->val_acc >= 0 ? w->val_acc : NAN;
+		has_val |= w->val_acc >= 0;
+		if (i > 0 && w->phase_index != r->rows[i - 1].phase_index && nm < THAW_PLOT_MAX_MARKERS)
+			mk[nm++] = (thaw_plot_marker){i + 0.5, w->phase};
+	}
+	thaw_plot_series sl[2] = {{"train", THAW_PLOT_BLUE, x, tl, r->n}, {"validation", THAW_PLOT_ORANGE, x, vl, r->n}};
+	thaw_plot_series sa[2] = {{"train", THAW_PLOT_BLUE, x, ta, r->n}, {"validation", THAW_PLOT_ORANGE, x, va, r->n}};
+	char path[4200];
+	char title[128];
+	snprintf(title, sizeof title, "loss (%s)", r->rows[0].phase);
+	if (nm || r->n == 0)
+		snprintf(title, sizeof title, "loss");
+	thaw_plot_spec spec = {.title = title, .xlabel = "epoch", .ylabel = "loss", .series = sl,
+			       .n_series = has_val ? 2 : 1, .markers = mk, .n_markers = nm};
+	path_in(path, sizeof path, r, "loss.png");
+	int rc = thaw_plot_lines(path, &spec);
+	if (rc == 0) {
+		spec.title = "accuracy";
+		spec.ylabel = "accuracy";
+		spec.series = sa;
+		spec.y_min = 0;
+		spec.y_max = 1;
+		path_in(path, sizeof path, r, "accuracy.png");
+		rc = thaw_plot_lines(path, &spec);
+	}
+	free(buf);
+	return rc;
+}
+
+thaw_runlog *thaw_runlog_open(const char *dir, int keep_until_phase, int keep_until_epoch)
+{
+	if (thaw_mkdirs(dir) < 0)
+		return NULL;
+	thaw_runlog *r = thaw_calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	snprintf(r->dir, sizeof r->dir, "%s", dir);
+	r->t0 = thaw_now();
+	if (keep_until_phase > 0) {
+		/* re-read our own rows; the format is the one write_metrics writes */
+		char pj[4200], line[1024];
+		path_in(pj, sizeof pj, r, "metrics.jsonl");
+		FILE *f = fopen(pj, "r");
+		while (f && fgets(line, sizeof line, f)) {
+			row w = {0};
+			char *p = strstr(line, "\"phase\":\"");
+			char *q = p ? strstr(p + 9, "\",\"phase_index\":") : NULL;
+			if (!p || !q)
+				continue;
+			snprintf(w.phase, sizeof w.phase, "%.*s", (int)(q - p - 9), p + 9);
+			char vl[32] = "", va[32] = "";
+			if (sscanf(q, "\",\"phase_index\":%d,\"epoch\":%d,%*[^,],\"loss\":%lf,\"accuracy\":%lf,"
+				      "\"val_loss\":%31[^,],\"val_accuracy\":%31[^,],\"lr\":%lf,\"img_s\":%lf,"
+				      "\"seconds\":%lf,\"step\":%ld",
+				   &w.phase_index, &w.epoch, &w.loss, &w.acc, vl, va, &w.lr, &w.img_s, &w.seconds,
+				   &w.step) != 10)
+				continue;
+			w.val_acc = strcmp(va, "null") ? atof(va) : -1;
+			w.val_loss = strcmp(vl, "null") ? atof(vl) : -1;
+			if (w.phase_index > keep_until_phase ||
+			    (w.phase_index == keep_until_phase && w.epoch > keep_until_epoch))
+				continue;
+			if (r->n == r->cap) {
+				int cap = r->cap ? 2 * r->cap : 64;
+				row *nr = realloc(r->rows, sizeof *nr * (size_t)cap);
+				if (!nr)
+					break;
+				r->rows = nr;
+				r->cap = cap;
+			}
+			r->rows[r->n++] = w;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (write_metrics(r) < 0) {
+		thaw_runlog_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void thaw_runlog_free(thaw_runlog *r)
+{
+	if (!r)
+		return;
+	free(r->rows);
+	free(r->evals);
+	free(r);
+}
+
+const char *thaw_runlog_dir(const thaw_runlog *r) { return r->dir; }
+
+int thaw_runlog_epoch(thaw_runlog *r, const thaw_epoch_stats *s)
+{
+	if (r->n == r->cap) {
+		int cap = r->cap ? 2 * r->cap : 64;
+		row *nr = realloc(r->rows, sizeof *nr * (size_t)cap);
+		if (!nr)
+			return thaw_error(THAW_ENOMEM, "out of memory");
+		r->rows = nr;
+		r->cap = cap;
+	}
+	row *w = &r->rows[r->n++];
+	memset(w, 0, sizeof *w);
+	snprintf(w->phase, sizeof w->phase, "%s", s->phase ? s->phase : "");
+	w->phase_index = s->phase_index;
+	w->epoch = s->epoch;
+	w->loss = s->train_loss;
+	w->acc = s->train_acc;
+	w->val_loss = s->val_loss;
+	w->val_acc = s->val_acc;
+	w->lr = s->lr;
+	w->img_s = s->img_s;
+	w->seconds = s->seconds;
+	w->step = s->step;
+	int rc = write_metrics(r);
+	return rc < 0 ? rc : write_plots(r);
+}
+
+int thaw_runlog_eval(thaw_runlog *r, const char *name, const thaw_metrics *mt,
+		     const char *const *classes)
+{
+	if (r->n_evals == r->cap_evals) {
+		int cap = r->cap_evals ? 2 * r->cap_evals : 8;
+		eval_row *ne = realloc(r->evals, sizeof *ne * (size_t)cap);
+		if (!ne)
+			return thaw_error(THAW_ENOMEM, "out of memory");
+		r->evals = ne;
+		r->cap_evals = cap;
+	}
+	eval_row *e = &r->evals[r->n_evals++];
+	snprintf(e->name, sizeof e->name, "%s", name);
+	e->loss = thaw_metrics_loss(mt);
+	e->acc = thaw_metrics_accuracy(mt);
+	e->topk = thaw_metrics_topk(mt);
+	e->n = mt->n;
+	/* a file name from the evaluation's name: letters, digits, - and _ */
+	char safe[64], file[128], path[4300], title[160];
+	size_t k = 0;
+	for (const char *p = name; *p && k + 1 < sizeof safe; p++)
+		safe[k++] = (isalnum((unsigned char)*p) || *p == '-' || *p == '_') ? *p : '_';
+	safe[k] = 0;
+	snprintf(file, sizeof file, "confusion-%s.png", safe);
+	path_in(path, sizeof path, r, file);
+	snprintf(title, sizeof title, "%s", name);
+	return thaw_plot_confusion(path, mt->confusion, mt->K, classes, title);
+}
+
+int thaw_runlog_finish(thaw_runlog *r, const char *script, const char *status, int exit_code,
+		       int checks_passed, int checks_failed, const char *error)
+{
+	int rc = write_plots(r);
+	char path[4200];
+	path_in(path, sizeof path, r, "summary.json");
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return thaw_error(THAW_EIO, "%s: cannot write: %s", path, strerror(errno));
+	fprintf(f, "{\n  \"script\": ");
+	json_str(f, script);
+	fprintf(f, ",\n  \"status\": ");
+	json_str(f, status);
+	fprintf(f, ",\n  \"exit_code\": %d,\n  \"checks_passed\": %d,\n  \"checks_failed\": %d,\n", exit_code,
+		checks_passed, checks_failed);
+	fprintf(f, "  \"epochs\": %d,\n  \"seconds\": %.1f,\n", r->n, thaw_now() - r->t0);
+	if (r->n) {
+		const row *w = &r->rows[r->n - 1];
+		fprintf(f, "  \"last_epoch\": {\"phase\": ");
+		json_str(f, w->phase);
+		fprintf(f, ", \"epoch\": %d, \"loss\": ", w->epoch);
+		json_num(f, w->loss);
+		fprintf(f, ", \"accuracy\": ");
+		json_num(f, w->acc);
+		fprintf(f, ", \"val_loss\": ");
+		json_num(f, w->val_acc >= 0 ? w->val_loss : NAN);
+		fprintf(f, ", \"val_accuracy\": ");
+		json_num(f, w->val_acc >= 0 ? w->val_acc : NAN);
+		fprintf(f, "},\n");
+	}
+	fprintf(f, "  \"evaluations\": [");
+	for (int i = 0; i < r->n_evals; i++) {
+		const eval_row *e = &r->evals[i];
+		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+		json_str(f, e->name);
+		fprintf(f, ", \"n\": %ld, \"loss\": ", e->n);
+		json_num(f, e->loss);
+		fprintf(f, ", \"accuracy\": ");
+		json_num(f, e->acc);
+		fprintf(f, ", \"topk_accuracy\": ");
+		json_num(f, e->topk);
+		fprintf(f, "}");
+	}
+	fprintf(f, "%s],\n  \"error\": ", r->n_evals ? "\n  " : "");
+	if (error && *error)
+		json_str(f, error);
+	else
+		fputs("null", f);
+	fprintf(f, "\n}\n");
+	if (fclose(f) != 0)
+		return thaw_error(THAW_EIO, "%s: write failed", path);
+	return rc;
+}

@@ -1,0 +1,1098 @@
+/* .thaw model files (layout in docs/thaw-format.md). Saving streams into a
+ * temporary file beside the target and renames it; loading maps the file
+ * and checks every count and size against its length before allocating. */
+#include "thaw/modelfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static const unsigned char MAGIC[8] = {0x89, 'T', 'H', 'A', 'W', '\r', '\n', 0x1a};
+#define MAX_SECTIONS 16
+#define MAX_ELEMS ((uint64_t)1 << 34) /* the model's own per-parameter limit */
+
+/* Kind names as the file spells them; fixed here so a file stays readable
+ * whichever layer kinds this build links. */
+static const char *const KIND_NAMES[THAW_KIND_COUNT] = {
+	[THAW_DENSE] = "dense",
+	[THAW_CONV2D] = "conv2d",
+	[THAW_MAXPOOL] = "maxpool",
+	[THAW_AVGPOOL] = "avgpool",
+	[THAW_GLOBALAVGPOOL] = "globalavgpool",
+	[THAW_BATCHNORM] = "batchnorm",
+	[THAW_RELU] = "relu",
+	[THAW_RELU6] = "relu6",
+	[THAW_LEAKY_RELU] = "leaky_relu",
+	[THAW_SIGMOID] = "sigmoid",
+	[THAW_TANH] = "tanh",
+	[THAW_GELU] = "gelu",
+	[THAW_DROPOUT] = "dropout",
+	[THAW_FLATTEN] = "flatten",
+	[THAW_ADD] = "add",
+	[THAW_CONCAT] = "concat",
+};
+
+static int kind_of(const char *s)
+{
+	for (int k = 0; k < THAW_KIND_COUNT; k++)
+		if (KIND_NAMES[k] && strcmp(KIND_NAMES[k], s) == 0)
+			return k;
+	return -1;
+}
+
+/* ---- little-endian helpers */
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get_u64(const unsigned char *p)
+{
+	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+/* %XX-escapes bytes that would break the space-separated header. */
+static void escape(char *out, size_t size, const char *s)
+{
+	size_t o = 0;
+	for (; *s && o + 4 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c <= ' ' || c == '%' || c >= 0x7f)
+			o += (size_t)snprintf(out + o, size - o, "%%%02X", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* In place; returns -1 on a bad escape. */
+static int unescape(char *s)
+{
+	char *o = s;
+	for (; *s; s++) {
+		if (*s == '%') {
+			int h = hexval(s[1]), l = h >= 0 ? hexval(s[2]) : -1;
+			if (h < 0 || l < 0)
+				return -1;
+			*o++ = (char)(h * 16 + l);
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = 0;
+	return 0;
+}
+
+/* ======================================================================
+ * Saving */
+static long fail_after = -1;
+void thaw_modelfile_fail_after(long bytes) { fail_after = bytes; }
+
+typedef struct writer {
+	FILE *f;
+	const char *path;
+	long written, limit;
+	int err;
+	uLong crc; /* of the current section's payload */
+} writer;
+
+static void wbytes(writer *w, const void *p, size_t n)
+{
+	if (w->err || n == 0)
+		return;
+	if (w->limit >= 0 && w->written + (long)n > w->limit) {
+		w->err = ENOSPC;
+		return;
+	}
+	if (fwrite(p, 1, n, w->f) != n) {
+		w->err = errno ? errno : EIO;
+		return;
+	}
+	w->written += (long)n;
+	w->crc = crc32(w->crc, p, (uInt)n);
+}
+
+static void wu32(writer *w, uint32_t v)
+{
+	unsigned char b[4];
+	put_u32(b, v);
+	wbytes(w, b, 4);
+}
+
+static void section_begin(writer *w, const char *tag, uint64_t len)
+{
+	unsigned char h[16] = {0};
+	memcpy(h, tag, strlen(tag));
+	put_u64(h + 8, len);
+	wbytes(w, h, 16);
+	w->crc = crc32(0L, Z_NULL, 0);
+}
+
+static void section_end(writer *w)
+{
+	uint32_t c = (uint32_t)w->crc;
+	wu32(w, c);
+}
+
+/* floats as little-endian bytes, followed by their CRC */
+static void wtensor(writer *w, const float *x, size_t n)
+{
+	unsigned char buf[4096];
+	uLong c = crc32(0L, Z_NULL, 0);
+	size_t i = 0;
+	while (i < n) {
+		size_t k = n - i < sizeof buf / 4 ? n - i : sizeof buf / 4;
+		for (size_t j = 0; j < k; j++) {
+			uint32_t u;
+			memcpy(&u, &x[i + j], 4);
+			put_u32(buf + 4 * j, u);
+		}
+		c = crc32(c, buf, (uInt)(4 * k));
+		wbytes(w, buf, 4 * k);
+		i += k;
+	}
+	wu32(w, (uint32_t)c);
+}
+
+typedef struct sbuf {
+	char *s;
+	size_t len, cap;
+	int oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		va_start(ap, fmt);
+		int k = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (k < 0 || b->oom)
+			return;
+		if (b->s && b->len + (size_t)k < b->cap) {
+			b->len += (size_t)k;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + (size_t)k + 1)
+			cap *= 2;
+		char *ns = realloc(b->s, cap);
+		if (!ns) {
+			b->oom = 1;
+			return;
+		}
+		b->s = ns;
+		b->cap = cap;
+	}
+}
+
+static int has_opt(const thaw_node *n)
+{
+	if (!n->omem)
+		return 0;
+	for (int k = 0; k < n->np; k++)
+		if (!n->p[k].is_buffer && n->p[k].m && n->p[k].v)
+			return 1;
+	return 0;
+}
+
+static void header_text(sbuf *b, const thaw_model *m)
+{
+	char esc[3 * 256 + 4];
+	const thaw_input_spec *in = &m->input;
+	int nc = in->c < THAW_MAX_CHANNELS ? in->c : THAW_MAX_CHANNELS;
+	sb_printf(b, "thaw-model %d\ninput %d %d %d\nmean", THAW_FORMAT_VERSION, in->c, in->h, in->w);
+	for (int i = 0; i < nc; i++)
+		sb_printf(b, " %.9g", in->mean[i]);
+	sb_printf(b, "\nstd");
+	for (int i = 0; i < nc; i++)
+		sb_printf(b, " %.9g", in->std[i]);
+	sb_printf(b, "\nseed %llu\nrng %u %u %u %u\nclasses %d\n", (unsigned long long)m->seed,
+		  m->rng.s[0], m->rng.s[1], m->rng.s[2], m->rng.s[3], m->n_classes);
+	for (int i = 0; i < m->n_classes; i++) {
+		escape(esc, sizeof esc, m->class_names && m->class_names[i] ? m->class_names[i] : "");
+		sb_printf(b, "class %s\n", esc[0] ? esc : "%00");
+	}
+	sb_printf(b, "nodes %d\n", m->n);
+	for (int i = 0; i < m->n; i++) {
+		const thaw_node *n = m->nodes[i];
+		const thaw_attrs *a = &n->a;
+		escape(esc, sizeof esc, n->name);
+		sb_printf(b, "node %s %s in=", esc, KIND_NAMES[n->kind]);
+		for (int j = 0; j < n->n_in; j++)
+			sb_printf(b, "%s%d", j ? "," : "", n->in[j]);
+		sb_printf(b,
+			  " trainable=%d lr_mult=%.9g opt=%d opt_t=%llu units=%d filters=%d k=%d,%d s=%d,%d "
+			  "pad=%d,%d,%d,%d d=%d,%d groups=%d bias=%d ceil_mode=%d count_include_pad=%d "
+			  "alpha=%.9g lo=%.9g hi=%.9g rate=%.9g eps=%.9g momentum=%.9g init=%d\n",
+			  n->trainable, n->lr_mult, has_opt(n), (unsigned long long)n->opt_t, a->units, a->filters, a->kh, a->kw, a->sh,
+			  a->sw, a->pad[0], a->pad[1], a->pad[2], a->pad[3], a->dh, a->dw, a->groups,
+			  a->bias, a->ceil_mode, a->count_include_pad, a->alpha, a->lo, a->hi, a->rate,
+			  a->eps, a->momentum, a->init);
+		for (int k = 0; k < n->np; k++) {
+			const thaw_param *p = &n->p[k];
+			sb_printf(b, "param %s %s", p->name, p->is_buffer ? "buf" : "w");
+			for (int d = 0; d < p->ndim; d++)
+				sb_printf(b, " %d", p->dims[d]);
+			sb_printf(b, "\n");
+		}
+	}
+	sb_printf(b, "end\n");
+}
+
+static void train_text(sbuf *b, const thaw_train_state *st)
+{
+	char esc[3 * 512 + 4];
+	char phase[sizeof st->phase + 1], opt[sizeof st->optimizer + 1];
+	snprintf(phase, sizeof phase, "%s", st->phase);
+	snprintf(opt, sizeof opt, "%s", st->optimizer);
+	escape(esc, sizeof esc, phase);
+	sb_printf(b, "phase %s\n", esc[0] ? esc : "%00");
+	sb_printf(b, "epoch %d\nstep %lld\nrng %u %u %u %u\n", st->epoch, (long long)st->step,
+		  st->rng.s[0], st->rng.s[1], st->rng.s[2], st->rng.s[3]);
+	escape(esc, sizeof esc, opt);
+	sb_printf(b, "optimizer %s\nend\n", esc[0] ? esc : "%00");
+}
+
+static void dir_of(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, size, ".");
+	else if (slash == path)
+		snprintf(dir, size, "/");
+	else
+		snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+int thaw_model_save(const thaw_model *m, const char *path, const thaw_train_state *st)
+{
+	if (!m || !path || !*path)
+		return thaw_error(THAW_EINVAL, "save: no model or no path");
+	for (int i = 0; i < m->n; i++)
+		if (m->nodes[i]->kind < 0 || m->nodes[i]->kind >= THAW_KIND_COUNT)
+			return thaw_error(THAW_EINVAL, "%s: node '%s' has an unknown kind", path,
+					  m->nodes[i]->name);
+	sbuf head = {0}, train = {0};
+	header_text(&head, m);
+	if (st)
+		train_text(&train, st);
+	if (head.oom || train.oom) {
+		free(head.s);
+		free(train.s);
+		return thaw_error(THAW_ENOMEM, "%s: out of memory building the header", path);
+	}
+
+	uint64_t tens_len = 0, opt_len = 0;
+	int any_opt = 0;
+	for (int i = 0; i < m->n; i++) {
+		const thaw_node *n = m->nodes[i];
+		for (int k = 0; k < n->np; k++)
+			tens_len += 4 * (uint64_t)n->p[k].size + 4;
+		if (has_opt(n)) {
+			any_opt = 1;
+			for (int k = 0; k < n->np; k++)
+				if (!n->p[k].is_buffer)
+					opt_len += 2 * (4 * (uint64_t)n->p[k].size + 4);
+		}
+	}
+
+	char dir[4096], tmp[4200];
+	dir_of(path, dir, sizeof dir);
+	snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		int e = errno;
+		free(head.s);
+		free(train.s);
+		return thaw_error(THAW_EIO, "%s: cannot create a temporary file in '%s': %s", path, dir,
+				  strerror(e));
+	}
+	fchmod(fd, 0644);
+	writer w = {.f = fdopen(fd, "wb"), .path = path, .limit = fail_after};
+	fail_after = -1;
+	if (!w.f) {
+		close(fd);
+		w.err = errno ? errno : EIO;
+	} else {
+		unsigned char pre[16];
+		memcpy(pre, MAGIC, 8);
+		put_u32(pre + 8, THAW_FORMAT_VERSION);
+		put_u32(pre + 12, 2u + (unsigned)any_opt + (st ? 1u : 0u));
+		wbytes(&w, pre, 16);
+
+		section_begin(&w, "header", head.len);
+		wbytes(&w, head.s, head.len);
+		section_end(&w);
+
+		section_begin(&w, "tensors", tens_len);
+		for (int i = 0; i < m->n; i++)
+			for (int k = 0; k < m->nodes[i]->np; k++)
+				wtensor(&w, m->nodes[i]->p[k].w, m->nodes[i]->p[k].size);
+		section_end(&w);
+
+		if (any_opt) {
+			section_begin(&w, "optim", opt_len);
+			for (int i = 0; i < m->n; i++) {
+				const thaw_node *n = m->nodes[i];
+				if (!has_opt(n))
+					continue;
+				for (int k = 0; k < n->np; k++)
+					if (!n->p[k].is_buffer) {
+						wtensor(&w, n->p[k].m, n->p[k].size);
+						wtensor(&w, n->p[k].v, n->p[k].size);
+					}
+			}
+			section_end(&w);
+		}
+		if (st) {
+			section_begin(&w, "train", train.len);
+			wbytes(&w, train.s, train.len);
+			section_end(&w);
+		}
+		if (!w.err && fflush(w.f) != 0)
+			w.err = errno ? errno : EIO;
+		if (!w.err && fsync(fileno(w.f)) != 0)
+			w.err = errno ? errno : EIO;
+		if (fclose(w.f) != 0 && !w.err)
+			w.err = errno ? errno : EIO;
+	}
+	free(head.s);
+	free(train.s);
+	if (w.err) {
+		unlink(tmp);
+		return thaw_error(THAW_EIO, "%s: write failed after %ld bytes: %s (the previous file is untouched)",
+				  path, w.written, strerror(w.err));
+	}
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return thaw_error(THAW_EIO, "%s: cannot rename the temporary file into place: %s", path,
+				  strerror(e));
+	}
+	/* the rename itself must survive a power cut */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+/* ======================================================================
+ * Loading */
+typedef struct section {
+	char tag[9];
+	const unsigned char *p;
+	uint64_t len;
+	uint32_t crc;
+} section;
+
+typedef struct pdecl {
+	char name[32];
+	int buffer, ndim, dims[4];
+	uint64_t size;
+} pdecl;
+
+typedef struct ndecl {
+	char name[THAW_NAME_MAX];
+	int kind;
+	thaw_attrs a;
+	int n_in, in[THAW_MAX_INPUTS];
+	int trainable, opt;
+	long opt_t; /* optimizer steps taken (Adam's bias correction) */
+	float lr_mult;
+	int np;
+	pdecl p[THAW_MAX_PARAMS];
+} ndecl;
+
+typedef struct loader {
+	const char *path;
+	const unsigned char *base;
+	size_t size;
+	section sec[MAX_SECTIONS];
+	int nsec;
+	char *text; /* header copy, NUL-terminated */
+	int line;
+	ndecl *nodes;
+	int n_nodes;
+	char **classes;
+	int n_classes;
+	int have_rng;
+	thaw_rng rng; /* restored after building: adding nodes draws from it */
+} loader;
+
+static int lerr(loader *L, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int lerr(loader *L, int code, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return thaw_error(code, "%s: %s", L->path, msg);
+}
+
+static int herr(loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int herr(loader *L, const char *fmt, ...)
+{
+	char msg[640];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return thaw_error(THAW_EFORMAT, "%s: section 'header', line %d: %s", L->path, L->line, msg);
+}
+
+static const section *find_sec(const loader *L, const char *tag)
+{
+	for (int i = 0; i < L->nsec; i++)
+		if (strcmp(L->sec[i].tag, tag) == 0)
+			return &L->sec[i];
+	return NULL;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_float(const char *s, float *out)
+{
+	char *end;
+	errno = 0;
+	float v = strtof(s, &end);
+	if (end == s || *end || isnan(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "a,b,c" into up to max ints; returns the count or -1 */
+static int parse_ints(const char *s, int *out, int max, long lo, long hi)
+{
+	int n = 0;
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", s);
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		long v;
+		if (n >= max || parse_int(t, lo, hi, &v) < 0)
+			return -1;
+		out[n++] = (int)v;
+	}
+	return n;
+}
+
+#define MAX_TOK 64
+static int split(char *line, char **tok)
+{
+	int n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(line, " \t\r", &save); t && n < MAX_TOK; t = strtok_r(NULL, " \t\r", &save))
+		tok[n++] = t;
+	return n;
+}
+
+static int parse_attr(loader *L, ndecl *d, const char *key, const char *val)
+{
+	thaw_attrs *a = &d->a;
+	long v;
+	int two[4];
+	const long BIG = 1L << 30;
+#define INT_ATTR(nm, field, lo, hi)                                                        \
+	if (strcmp(key, nm) == 0) {                                                        \
+		if (parse_int(val, lo, hi, &v) < 0)                                         \
+			return herr(L, "node '%s': bad %s '%s'", d->name, key, val);        \
+		field = (int)v;                                                            \
+		return 0;                                                                  \
+	}
+#define FLOAT_ATTR(nm, field)                                                              \
+	if (strcmp(key, nm) == 0) {                                                        \
+		if (parse_float(val, &field) < 0)                                           \
+			return herr(L, "node '%s': bad %s '%s'", d->name, key, val);        \
+		return 0;                                                                  \
+	}
+#define PAIR_ATTR(nm, f0, f1)                                                              \
+	if (strcmp(key, nm) == 0) {                                                        \
+		if (parse_ints(val, two, 2, 0, BIG) != 2)                                  \
+			return herr(L, "node '%s': bad %s '%s'", d->name, key, val);        \
+		f0 = two[0];                                                               \
+		f1 = two[1];                                                               \
+		return 0;                                                                  \
+	}
+	INT_ATTR("trainable", d->trainable, 0, 1)
+	INT_ATTR("opt", d->opt, 0, 1)
+	if (strcmp(key, "opt_t") == 0) {
+		if (parse_int(val, 0, 1L << 62, &v) < 0)
+			return herr(L, "node '%s': bad %s '%s'", d->name, key, val);
+		d->opt_t = v;
+		return 0;
+	}
+	FLOAT_ATTR("lr_mult", d->lr_mult)
+	INT_ATTR("units", a->units, 0, BIG)
+	INT_ATTR("filters", a->filters, 0, BIG)
+	PAIR_ATTR("k", a->kh, a->kw)
+	PAIR_ATTR("s", a->sh, a->sw)
+	PAIR_ATTR("d", a->dh, a->dw)
+	INT_ATTR("groups", a->groups, 0, BIG)
+	INT_ATTR("bias", a->bias, 0, 1)
+	INT_ATTR("ceil_mode", a->ceil_mode, 0, 1)
+	INT_ATTR("count_include_pad", a->count_include_pad, 0, 1)
+	INT_ATTR("init", a->init, 0, 1)
+	FLOAT_ATTR("alpha", a->alpha)
+	FLOAT_ATTR("lo", a->lo)
+	FLOAT_ATTR("hi", a->hi)
+	FLOAT_ATTR("rate", a->rate)
+	FLOAT_ATTR("eps", a->eps)
+	FLOAT_ATTR("momentum", a->momentum)
+	if (strcmp(key, "pad") == 0) {
+		if (parse_ints(val, a->pad, 4, 0, BIG) != 4)
+			return herr(L, "node '%s': bad pad '%s'", d->name, val);
+		return 0;
+	}
+	if (strcmp(key, "in") == 0) {
+		int k = parse_ints(val, d->in, THAW_MAX_INPUTS, -1, INT_MAX);
+		if (k <= 0)
+			return herr(L, "node '%s': bad inputs '%s' (1 to %d node indices)", d->name, val,
+				    THAW_MAX_INPUTS);
+		d->n_in = k;
+		return 0;
+	}
+#undef INT_ATTR
+#undef FLOAT_ATTR
+#undef PAIR_ATTR
+	return 0; /* unknown keys: written by a later minor revision, ignored */
+}
+
+/* Parses the header text into L (the model is built afterwards). */
+static int parse_header(loader *L, thaw_model **out, uint64_t *tensor_bytes)
+{
+	const section *h = find_sec(L, "header");
+	size_t hl = (size_t)h->len;
+	L->text = thaw_malloc(hl + 1);
+	if (!L->text)
+		return THAW_ENOMEM;
+	memcpy(L->text, h->p, hl);
+	L->text[hl] = 0;
+	if (strlen(L->text) != hl)
+		return lerr(L, THAW_EFORMAT, "section 'header': contains a NUL byte");
+
+	char *save = NULL, *tok[MAX_TOK];
+	int c = 0, hh = 0, ww = 0, n_mean = 0, n_std = 0, got_end = 0, cur = -1;
+	float mean[THAW_MAX_CHANNELS], stdv[THAW_MAX_CHANNELS];
+	uint64_t seed = 0;
+	thaw_rng rng = {{0, 0, 0, 0}};
+	int have_rng = 0, n_class_read = 0, declared_nodes = -1, n_read = 0;
+	L->line = 0;
+	for (char *ln = strtok_r(L->text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+		L->line++;
+		if (got_end)
+			return herr(L, "text after 'end'");
+		int nt = split(ln, tok);
+		if (nt == 0)
+			continue;
+		const char *k = tok[0];
+		long v;
+		if (L->line == 1) {
+			if (strcmp(k, "thaw-model") != 0 || nt != 2)
+				return herr(L, "expected 'thaw-model VERSION'");
+			continue;
+		}
+		if (!strcmp(k, "input")) {
+			long cc, h2, w2;
+			if (nt != 4 || parse_int(tok[1], 1, 4096, &cc) < 0 || parse_int(tok[2], 1, 65536, &h2) < 0 ||
+			    parse_int(tok[3], 1, 65536, &w2) < 0)
+				return herr(L, "bad input shape (want 'input C H W', C <= 4096, H, W <= 65536)");
+			c = (int)cc, hh = (int)h2, ww = (int)w2;
+		} else if (!strcmp(k, "mean") || !strcmp(k, "std")) {
+			float *dst = k[0] == 'm' ? mean : stdv;
+			if (nt - 1 > THAW_MAX_CHANNELS)
+				return herr(L, "%s has %d values (at most %d)", k, nt - 1, THAW_MAX_CHANNELS);
+			for (int i = 1; i < nt; i++)
+				if (parse_float(tok[i], &dst[i - 1]) < 0)
+					return herr(L, "bad %s value '%s'", k, tok[i]);
+			*(k[0] == 'm' ? &n_mean : &n_std) = nt - 1;
+		} else if (!strcmp(k, "seed")) {
+			char *end;
+			errno = 0;
+			seed = nt == 2 ? strtoull(tok[1], &end, 10) : 0;
+			if (nt != 2 || errno || *end)
+				return herr(L, "bad seed");
+		} else if (!strcmp(k, "rng")) {
+			if (nt != 5)
+				return herr(L, "bad rng state");
+			for (int i = 0; i < 4; i++) {
+				char *end;
+				errno = 0;
+				unsigned long long u = strtoull(tok[1 + i], &end, 10);
+				if (errno || *end || u > 0xffffffffull)
+					return herr(L, "bad rng state");
+				rng.s[i] = (uint32_t)u;
+			}
+			have_rng = 1;
+		} else if (!strcmp(k, "classes")) {
+			/* every class line takes at least 8 bytes */
+			if (nt != 2 || parse_int(tok[1], 0, (long)(hl / 8), &v) < 0 || L->classes)
+				return herr(L, "bad class count '%s' for a header of %zu bytes", nt > 1 ? tok[1] : "",
+					    hl);
+			L->n_classes = (int)v;
+			L->classes = v ? thaw_calloc((size_t)v, sizeof *L->classes) : NULL;
+			if (v && !L->classes)
+				return THAW_ENOMEM;
+		} else if (!strcmp(k, "class")) {
+			if (nt != 2 || n_class_read >= L->n_classes)
+				return herr(L, "more class lines than 'classes' declared (%d)", L->n_classes);
+			if (strcmp(tok[1], "%00") == 0)
+				tok[1][0] = 0;
+			else if (unescape(tok[1]) < 0)
+				return herr(L, "bad escape in class name");
+			L->classes[n_class_read] = strdup(tok[1]);
+			if (!L->classes[n_class_read++])
+				return thaw_error(THAW_ENOMEM, "out of memory");
+		} else if (!strcmp(k, "nodes")) {
+			/* every node line takes at least 32 bytes */
+			if (nt != 2 || parse_int(tok[1], 0, (long)(hl / 32), &v) < 0 || L->nodes)
+				return herr(L, "bad node count '%s' for a header of %zu bytes", nt > 1 ? tok[1] : "",
+					    hl);
+			declared_nodes = (int)v;
+			L->nodes = thaw_calloc(v ? (size_t)v : 1, sizeof *L->nodes);
+			if (!L->nodes)
+				return THAW_ENOMEM;
+		} else if (!strcmp(k, "node")) {
+			if (!L->nodes || n_read >= declared_nodes)
+				return herr(L, "more node lines than 'nodes' declared (%d)", declared_nodes);
+			if (nt < 4)
+				return herr(L, "node line too short");
+			ndecl *d = &L->nodes[n_read];
+			cur = n_read++;
+			L->n_nodes = n_read;
+			if (unescape(tok[1]) < 0 || strlen(tok[1]) == 0 || strlen(tok[1]) >= THAW_NAME_MAX)
+				return herr(L, "bad node name");
+			snprintf(d->name, sizeof d->name, "%s", tok[1]);
+			d->kind = kind_of(tok[2]);
+			if (d->kind < 0)
+				return herr(L, "node '%s': unknown layer kind '%s'", d->name, tok[2]);
+			d->a = thaw_attrs_default((thaw_kind)d->kind);
+			d->trainable = 1;
+			d->lr_mult = 1.0f;
+			for (int i = 3; i < nt; i++) {
+				char *eq = strchr(tok[i], '=');
+				if (!eq)
+					return herr(L, "node '%s': expected key=value, got '%s'", d->name, tok[i]);
+				*eq = 0;
+				int rc = parse_attr(L, d, tok[i], eq + 1);
+				if (rc < 0)
+					return rc;
+			}
+			if (d->n_in == 0)
+				return herr(L, "node '%s': no inputs", d->name);
+			for (int j = 0; j < d->n_in; j++)
+				if (d->in[j] >= cur)
+					return herr(L, "node '%s': input %d refers to node %d, not an earlier node",
+						    d->name, j, d->in[j]);
+			if (!(d->lr_mult >= 0.0f) || !isfinite(d->lr_mult))
+				return herr(L, "node '%s': bad lr_mult", d->name);
+		} else if (!strcmp(k, "param")) {
+			if (cur < 0)
+				return herr(L, "param line before any node");
+			ndecl *d = &L->nodes[cur];
+			if (d->np >= THAW_MAX_PARAMS || nt < 4 || nt > 7)
+				return herr(L, "node '%s': bad param line", d->name);
+			pdecl *p = &d->p[d->np++];
+			snprintf(p->name, sizeof p->name, "%s", tok[1]);
+			if (strcmp(tok[2], "w") && strcmp(tok[2], "buf"))
+				return herr(L, "node '%s' %s: bad param kind '%s'", d->name, p->name, tok[2]);
+			p->buffer = !strcmp(tok[2], "buf");
+			p->ndim = nt - 3;
+			p->size = 1;
+			for (int i = 0; i < p->ndim; i++) {
+				if (parse_int(tok[3 + i], 1, INT_MAX, &v) < 0)
+					return herr(L, "node '%s' %s: bad dimension '%s'", d->name, p->name, tok[3 + i]);
+				p->dims[i] = (int)v;
+				p->size *= (uint64_t)v;
+				if (p->size > MAX_ELEMS)
+					return herr(L, "node '%s' %s: %s elements is more than thaw allows", d->name,
+						    p->name, tok[3 + i]);
+			}
+		} else if (!strcmp(k, "end")) {
+			got_end = 1;
+		}
+		/* unknown keywords: later minor revisions, ignored */
+	}
+	if (!got_end)
+		return lerr(L, THAW_EFORMAT, "section 'header': truncated (no 'end' line)");
+	if (!c)
+		return lerr(L, THAW_EFORMAT, "section 'header': no 'input' line");
+	if (declared_nodes < 0 || n_read != declared_nodes)
+		return lerr(L, THAW_EFORMAT, "section 'header': %d node lines, 'nodes' says %d", n_read,
+			    declared_nodes);
+	if (n_class_read != L->n_classes)
+		return lerr(L, THAW_EFORMAT, "section 'header': %d class lines, 'classes' says %d",
+			    n_class_read, L->n_classes);
+
+	uint64_t total = 0;
+	for (int i = 0; i < L->n_nodes; i++)
+		for (int k = 0; k < L->nodes[i].np; k++)
+			total += 4 * L->nodes[i].p[k].size + 4;
+	*tensor_bytes = total;
+
+	thaw_model *m = thaw_model_new(c, hh, ww, seed);
+	if (!m)
+		return lerr(L, THAW_EFORMAT, "section 'header': %s", thaw_errmsg());
+	for (int i = 0; i < n_mean && i < THAW_MAX_CHANNELS; i++)
+		m->input.mean[i] = mean[i];
+	for (int i = 0; i < n_std && i < THAW_MAX_CHANNELS; i++)
+		m->input.std[i] = stdv[i];
+	L->have_rng = have_rng;
+	L->rng = rng;
+	*out = m;
+	return 0;
+}
+
+/* Checks the declared parameters against what the layer kind makes of the
+ * attributes, before anything is allocated. */
+static int check_node_decl(loader *L, thaw_model *m, const ndecl *d)
+{
+	const thaw_layer_ops *o = thaw_layer_ops_of((thaw_kind)d->kind);
+	if (!o)
+		return lerr(L, THAW_EFORMAT, "node '%s': layer kind '%s' is not built into this thaw",
+			    d->name, KIND_NAMES[d->kind]);
+	thaw_node tmp;
+	memset(&tmp, 0, sizeof tmp);
+	tmp.kind = (thaw_kind)d->kind;
+	snprintf(tmp.name, sizeof tmp.name, "%s", d->name);
+	tmp.a = d->a;
+	tmp.n_in = d->n_in;
+	for (int j = 0; j < d->n_in; j++) {
+		tmp.in[j] = d->in[j];
+		tmp.in_shape[j] = d->in[j] < 0 ? (thaw_shape){1, m->input.c, m->input.h, m->input.w}
+						: m->nodes[d->in[j]]->out;
+	}
+	if (o->setup(&tmp, tmp.in_shape, tmp.n_in) < 0)
+		return lerr(L, THAW_EFORMAT, "section 'header': %s", thaw_errmsg());
+	if (tmp.np != d->np)
+		return lerr(L, THAW_EFORMAT, "section 'header': node '%s' lists %d parameters, a %s makes %d",
+			    d->name, d->np, KIND_NAMES[d->kind], tmp.np);
+	for (int k = 0; k < d->np; k++) {
+		const thaw_param *p = &tmp.p[k];
+		int same = p->ndim == d->p[k].ndim && !!p->is_buffer == d->p[k].buffer &&
+			   strcmp(p->name, d->p[k].name) == 0;
+		for (int i = 0; same && i < p->ndim; i++)
+			same = p->dims[i] == d->p[k].dims[i];
+		if (!same) {
+			char a[64] = "", b[64] = "";
+			for (int i = 0; i < p->ndim; i++)
+				snprintf(a + strlen(a), sizeof a - strlen(a), "%s%d", i ? "x" : "", p->dims[i]);
+			for (int i = 0; i < d->p[k].ndim; i++)
+				snprintf(b + strlen(b), sizeof b - strlen(b), "%s%d", i ? "x" : "", d->p[k].dims[i]);
+			return lerr(L, THAW_EFORMAT,
+				    "section 'header': node '%s' %s: the file says %s %s, the layer makes %s %s",
+				    d->name, d->p[k].name, d->p[k].name, b, p->name, a);
+		}
+	}
+	return 0;
+}
+
+/* Reads n floats plus their CRC from *pp, advancing it. */
+static int read_tensor(loader *L, const char *sec, const char *node, const char *what,
+		       const unsigned char **pp, float *dst, size_t n)
+{
+	const unsigned char *p = *pp;
+	uint32_t want = get_u32(p + 4 * n);
+	uint32_t got = (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)0);
+	size_t done = 0;
+	while (done < 4 * n) { /* crc32 takes uInt lengths */
+		size_t k = 4 * n - done > (1u << 30) ? (1u << 30) : 4 * n - done;
+		got = (uint32_t)crc32(got, p + done, (uInt)k);
+		done += k;
+	}
+	if (got != want)
+		return lerr(L, THAW_EFORMAT, "section '%s', node '%s' %s: CRC mismatch", sec, node, what);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t u = get_u32(p + 4 * i);
+		memcpy(&dst[i], &u, 4);
+	}
+	*pp = p + 4 * n + 4;
+	return 0;
+}
+
+static uint32_t section_crc(const section *s)
+{
+	uLong c = crc32(0L, Z_NULL, 0);
+	uint64_t done = 0;
+	while (done < s->len) {
+		uint64_t k = s->len - done > (1u << 30) ? (1u << 30) : s->len - done;
+		c = crc32(c, s->p + done, (uInt)k);
+		done += k;
+	}
+	return (uint32_t)c;
+}
+
+static int parse_train(loader *L, const section *s, thaw_train_state *st)
+{
+	char *text = thaw_malloc((size_t)s->len + 1);
+	if (!text)
+		return THAW_ENOMEM;
+	memcpy(text, s->p, (size_t)s->len);
+	text[s->len] = 0;
+	memset(st, 0, sizeof *st);
+	char *save = NULL, *tok[MAX_TOK];
+	int rc = 0, line = 0;
+	for (char *ln = strtok_r(text, "\n", &save); ln && rc == 0; ln = strtok_r(NULL, "\n", &save)) {
+		line++;
+		int nt = split(ln, tok);
+		long v;
+		if (nt == 0)
+			continue;
+		if (!strcmp(tok[0], "phase") || !strcmp(tok[0], "optimizer")) {
+			int is_phase = tok[0][0] == 'p';
+			if (nt != 2 || (strcmp(tok[1], "%00") && unescape(tok[1]) < 0))
+				rc = -1;
+			else if (strcmp(tok[1], "%00") != 0) {
+				if (is_phase)
+					snprintf(st->phase, sizeof st->phase, "%s", tok[1]);
+				else
+					snprintf(st->optimizer, sizeof st->optimizer, "%s", tok[1]);
+			}
+		} else if (!strcmp(tok[0], "epoch")) {
+			if (nt != 2 || parse_int(tok[1], 0, INT_MAX, &v) < 0)
+				rc = -1;
+			else
+				st->epoch = (int)v;
+		} else if (!strcmp(tok[0], "step")) {
+			char *end;
+			errno = 0;
+			long long sv = nt == 2 ? strtoll(tok[1], &end, 10) : -1;
+			if (nt != 2 || errno || *end || sv < 0)
+				rc = -1;
+			else
+				st->step = sv;
+		} else if (!strcmp(tok[0], "rng")) {
+			if (nt != 5)
+				rc = -1;
+			for (int i = 0; rc == 0 && i < 4; i++) {
+				char *end;
+				errno = 0;
+				unsigned long long u = strtoull(tok[1 + i], &end, 10);
+				if (errno || *end || u > 0xffffffffull)
+					rc = -1;
+				else
+					st->rng.s[i] = (uint32_t)u;
+			}
+		}
+	}
+	free(text);
+	if (rc < 0)
+		return lerr(L, THAW_EFORMAT, "section 'train', line %d: malformed", line);
+	st->present = 1;
+	return 0;
+}
+
+static void loader_free(loader *L)
+{
+	free(L->text);
+	free(L->nodes);
+	for (int i = 0; i < L->n_classes && L->classes; i++)
+		free(L->classes[i]);
+	free(L->classes);
+}
+
+static int load_sections(loader *L)
+{
+	const unsigned char *p = L->base, *end = L->base + L->size;
+	if (L->size < 16 || memcmp(p, MAGIC, 8) != 0)
+		return lerr(L, THAW_EFORMAT, "not a thaw model file (bad magic; %zu bytes)", L->size);
+	uint32_t ver = get_u32(p + 8);
+	if (ver > THAW_FORMAT_VERSION)
+		return lerr(L, THAW_EFORMAT,
+			    "format version %u is newer than this thaw reads (%d); upgrade thaw to load it",
+			    ver, THAW_FORMAT_VERSION);
+	if (ver < 1)
+		return lerr(L, THAW_EFORMAT, "format version %u is not a released format", ver);
+	uint32_t ns = get_u32(p + 12);
+	if (ns < 2 || ns > MAX_SECTIONS)
+		return lerr(L, THAW_EFORMAT, "%u sections (a model file has 2 to %d)", ns, MAX_SECTIONS);
+	p += 16;
+	for (uint32_t i = 0; i < ns; i++) {
+		if ((size_t)(end - p) < 16)
+			return lerr(L, THAW_EFORMAT, "truncated: section %u of %u is missing (file ends at byte %zu)",
+				    i + 1, ns, L->size);
+		section *s = &L->sec[L->nsec];
+		memcpy(s->tag, p, 8);
+		s->tag[8] = 0;
+		for (int k = 0; k < 8 && s->tag[k]; k++)
+			if (s->tag[k] < 'a' || s->tag[k] > 'z')
+				return lerr(L, THAW_EFORMAT, "section %u: bad tag", i + 1);
+		s->len = get_u64(p + 8);
+		p += 16;
+		if (s->len > (uint64_t)(end - p) || (uint64_t)(end - p) - s->len < 4)
+			return lerr(L, THAW_EFORMAT,
+				    "section '%s': truncated (%llu bytes declared, %zu left in the file)", s->tag,
+				    (unsigned long long)s->len, (size_t)(end - p));
+		if (find_sec(L, s->tag))
+			return lerr(L, THAW_EFORMAT, "section '%s' appears twice", s->tag);
+		s->p = p;
+		s->crc = get_u32(p + s->len);
+		p += s->len + 4;
+		L->nsec++;
+	}
+	if (p != end)
+		return lerr(L, THAW_EFORMAT, "%zu unexpected bytes after the last section", (size_t)(end - p));
+	if (!find_sec(L, "header") || !find_sec(L, "tensors"))
+		return lerr(L, THAW_EFORMAT, "no '%s' section", find_sec(L, "header") ? "tensors" : "header");
+	const section *h = find_sec(L, "header");
+	if (section_crc(h) != h->crc)
+		return lerr(L, THAW_EFORMAT, "section 'header': CRC mismatch");
+	return 0;
+}
+
+thaw_model *thaw_model_load(const char *path, thaw_train_state *st)
+{
+	if (!path) {
+		thaw_error(THAW_EINVAL, "load: no path");
+		return NULL;
+	}
+	loader L;
+	memset(&L, 0, sizeof L);
+	L.path = path;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		thaw_error(THAW_EIO, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		thaw_error(THAW_EIO, "%s: not a regular file", path);
+		return NULL;
+	}
+	L.size = (size_t)sb.st_size;
+	void *map = NULL;
+	if (L.size >= 16) {
+		map = mmap(NULL, L.size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			close(fd);
+			thaw_error(THAW_EIO, "%s: cannot map: %s", path, strerror(errno));
+			return NULL;
+		}
+	}
+	close(fd);
+	L.base = map;
+	thaw_model *m = NULL;
+	uint64_t tbytes = 0;
+	int rc = load_sections(&L);
+	if (rc == 0)
+		rc = parse_header(&L, &m, &tbytes);
+	const section *ts = find_sec(&L, "tensors");
+	if (rc == 0 && ts->len != tbytes)
+		rc = lerr(&L, THAW_EFORMAT, "section 'tensors': %llu bytes, the header's parameters need %llu",
+			  (unsigned long long)ts->len, (unsigned long long)tbytes);
+	const section *os = rc == 0 ? find_sec(&L, "optim") : NULL;
+	if (rc == 0) {
+		uint64_t obytes = 0;
+		for (int i = 0; i < L.n_nodes; i++)
+			for (int k = 0; L.nodes[i].opt && k < L.nodes[i].np; k++)
+				if (!L.nodes[i].p[k].buffer)
+					obytes += 2 * (4 * L.nodes[i].p[k].size + 4);
+		uint64_t have = os ? os->len : 0;
+		if (have != obytes)
+			rc = lerr(&L, THAW_EFORMAT,
+				  "section 'optim': %llu bytes, the header's optimizer state needs %llu",
+				  (unsigned long long)have, (unsigned long long)obytes);
+	}
+	/* sizes agree with the file: now build, node by node */
+	const unsigned char *tp = ts ? ts->p : NULL, *op = os ? os->p : NULL;
+	for (int i = 0; rc == 0 && i < L.n_nodes; i++) {
+		const ndecl *d = &L.nodes[i];
+		rc = check_node_decl(&L, m, d);
+		if (rc < 0)
+			break;
+		int idx = thaw_model_add(m, d->name, &d->a, d->in, d->n_in);
+		if (idx < 0) {
+			rc = lerr(&L, THAW_EFORMAT, "section 'header': %s", thaw_errmsg());
+			break;
+		}
+		thaw_node *n = m->nodes[idx];
+		n->trainable = d->trainable;
+		n->lr_mult = d->lr_mult;
+		n->opt_t = (uint64_t)d->opt_t;
+		for (int k = 0; rc == 0 && k < n->np; k++)
+			rc = read_tensor(&L, "tensors", n->name, n->p[k].name, &tp, n->p[k].w, n->p[k].size);
+		if (rc == 0 && d->opt) {
+			rc = thaw_node_alloc_opt_state(n);
+			for (int k = 0; rc == 0 && k < n->np; k++) {
+				if (n->p[k].is_buffer)
+					continue;
+				char what[48];
+				snprintf(what, sizeof what, "%s (m)", n->p[k].name);
+				rc = read_tensor(&L, "optim", n->name, what, &op, n->p[k].m, n->p[k].size);
+				snprintf(what, sizeof what, "%s (v)", n->p[k].name);
+				if (rc == 0)
+					rc = read_tensor(&L, "optim", n->name, what, &op, n->p[k].v, n->p[k].size);
+			}
+		}
+	}
+	if (rc == 0 && L.have_rng)
+		m->rng = L.rng;
+	if (rc == 0 && section_crc(ts) != ts->crc)
+		rc = lerr(&L, THAW_EFORMAT, "section 'tensors': CRC mismatch");
+	if (rc == 0 && os && section_crc(os) != os->crc)
+		rc = lerr(&L, THAW_EFORMAT, "section 'optim': CRC mismatch");
+	if (rc == 0 && L.n_classes &&
+	    thaw_model_set_classes(m, (const char *const *)L.classes, L.n_classes) < 0)
+		rc = lerr(&L, THAW_EFORMAT, "classes: %s", thaw_errmsg());
+	if (rc == 0 && st) {
+		const section *s = find_sec(&L, "train");
+		memset(st, 0, sizeof *st);
+		if (s && section_crc(s) != s->crc)
+			rc = lerr(&L, THAW_EFORMAT, "section 'train': CRC mismatch");
+		else if (s)
+			rc = parse_train(&L, s, st);
+	}
+	if (map)
+		munmap(map, L.size);
+	loader_free(&L);
+	if (rc < 0) {
+		thaw_model_free(m);
+		return NULL;
+	}
+	return m;
+}

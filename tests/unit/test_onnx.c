@@ -1,0 +1,467 @@
+/* ONNX import and export: PyTorch-made fixtures give PyTorch's outputs,
+ * exports re-import to the same graph, hostile files give clear errors. */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "onnx.pb-c.h"
+#include "thaw/onnx.h"
+
+#define FIX "tests/fixtures/onnx"
+static char dir[256];
+
+static const char *tpath(const char *name)
+{
+	static char buf[4][512];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+	return buf[k];
+}
+
+static float *read_floats(const char *path, int *B, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	unsigned char *b = malloc((size_t)len);
+	Onnx__TensorProto *t = NULL;
+	if (fread(b, 1, (size_t)len, f) == (size_t)len)
+		t = onnx__tensor_proto__unpack(NULL, (size_t)len, b);
+	free(b);
+	fclose(f);
+	if (!t)
+		return NULL;
+	*n = t->raw_data.len / 4;
+	*B = (int)t->dims[0];
+	float *x = malloc(t->raw_data.len);
+	memcpy(x, t->raw_data.data, t->raw_data.len);
+	onnx__tensor_proto__free_unpacked(t, NULL);
+	return x;
+}
+
+static void softmax_rows(float *y, int B, size_t K)
+{
+	for (int b = 0; b < B; b++) {
+		float *r = y + (size_t)b * K, mx = r[0], s = 0;
+		for (size_t k = 0; k < K; k++)
+			mx = r[k] > mx ? r[k] : mx;
+		for (size_t k = 0; k < K; k++)
+			s += (r[k] = expf(r[k] - mx));
+		for (size_t k = 0; k < K; k++)
+			r[k] /= s;
+	}
+}
+
+/* Runs m on the fixture's input; returns the largest relative difference. */
+static float fixture_diff(thaw_model *m, const thaw_onnx_info *info, const char *name)
+{
+	char p[512];
+	int B, B2;
+	size_t ni, no;
+	snprintf(p, sizeof p, FIX "/%s/test_data_set_0/input_0.pb", name);
+	float *x = read_floats(p, &B, &ni);
+	snprintf(p, sizeof p, FIX "/%s/test_data_set_0/output_0.pb", name);
+	float *want = read_floats(p, &B2, &no);
+	float d = 1e9f;
+	if (x && want && thaw_model_forward(m, x, B, 0) == 0) {
+		size_t K = thaw_shape_sample(thaw_model_output_shape(m));
+		if (K * (size_t)B == no) {
+			float *y = malloc(no * sizeof(float));
+			memcpy(y, thaw_model_output(m), no * sizeof(float));
+			if (info->softmax)
+				softmax_rows(y, B, K);
+			d = thaw_max_rel_diff(y, want, no);
+			free(y);
+		}
+	}
+	free(x);
+	free(want);
+	return d;
+}
+
+static const char *const FIXTURES[] = {"resnet_tiny", "mobilenetv2_tiny", "squeezenet_tiny", "vgg_tiny"};
+
+static int count_kind(const thaw_model *m, thaw_kind k)
+{
+	int c = 0;
+	for (int i = 0; i < m->n; i++)
+		c += m->nodes[i]->kind == k;
+	return c;
+}
+
+static void test_fixtures_match_pytorch(void)
+{
+	for (int f = 0; f < 4; f++) {
+		char p[256];
+		snprintf(p, sizeof p, FIX "/%s/model.onnx", FIXTURES[f]);
+		thaw_onnx_info info;
+		thaw_model *m = thaw_onnx_import(p, &info);
+		CHECKF(m != NULL, "%s", thaw_errmsg());
+		if (!m)
+			continue;
+		float d = fixture_diff(m, &info, FIXTURES[f]);
+		CHECKF(d <= 1e-4f, "%s: max relative difference %g", FIXTURES[f], d);
+		thaw_model_free(m);
+	}
+}
+
+static void test_fixture_graph_shapes(void)
+{
+	thaw_onnx_info info;
+	thaw_model *m = thaw_onnx_import(FIX "/resnet_tiny/model.onnx", &info);
+	CHECKF(m != NULL, "%s", thaw_errmsg());
+	if (m) {
+		/* PyTorch module paths become node names */
+		CHECK(thaw_model_find(m, "layer1.0.conv1") >= 0);
+		CHECK(thaw_model_find(m, "fc") == m->n - 1);
+		CHECK(count_kind(m, THAW_ADD) == 2);
+		CHECK(count_kind(m, THAW_BATCHNORM) == 6);
+		int add = -1;
+		for (int i = 0; i < m->n; i++)
+			if (m->nodes[i]->kind == THAW_ADD)
+				add = i;
+		CHECK(add > 0 && m->nodes[add]->n_in == 2 && m->nodes[add]->in[0] != m->nodes[add]->in[1]);
+		CHECK(info.softmax == 0 && info.opset == 17 && info.input_rank == 4);
+		CHECK(m->input.c == 3 && m->input.h == 32);
+		thaw_model_free(m);
+	}
+	m = thaw_onnx_import(FIX "/mobilenetv2_tiny/model.onnx", &info);
+	CHECKF(m != NULL, "%s", thaw_errmsg());
+	if (m) {
+		int dw = 0, r6 = 0;
+		for (int i = 0; i < m->n; i++) {
+			const thaw_node *n = m->nodes[i];
+			dw += n->kind == THAW_CONV2D && n->a.groups > 1 && n->a.groups == n->in_shape[0].c;
+			r6 += n->kind == THAW_RELU6 && n->a.lo == 0.0f && n->a.hi == 6.0f;
+		}
+		CHECK(dw == 3 && r6 >= 7);
+		thaw_model_free(m);
+	}
+	m = thaw_onnx_import(FIX "/squeezenet_tiny/model.onnx", &info);
+	CHECK(m && count_kind(m, THAW_CONCAT) == 3);
+	thaw_model_free(m);
+	m = thaw_onnx_import(FIX "/vgg_tiny/model.onnx", &info);
+	CHECK(m && info.softmax == 1 && count_kind(m, THAW_DENSE) == 2 && count_kind(m, THAW_FLATTEN) == 1);
+	thaw_model_free(m);
+}
+
+static int same_graph(const thaw_model *a, const thaw_model *b, char *why, size_t wl)
+{
+	if (a->n != b->n) {
+		snprintf(why, wl, "%d vs %d nodes", a->n, b->n);
+		return 0;
+	}
+	for (int i = 0; i < a->n; i++) {
+		const thaw_node *x = a->nodes[i], *y = b->nodes[i];
+		if (x->kind != y->kind || strcmp(x->name, y->name) || x->n_in != y->n_in ||
+		    memcmp(x->in, y->in, sizeof x->in) || memcmp(&x->a, &y->a, sizeof x->a) ||
+		    x->trainable != y->trainable || x->np != y->np) {
+			snprintf(why, wl, "node %d ('%s' vs '%s') differs", i, x->name, y->name);
+			return 0;
+		}
+		for (int k = 0; k < x->np; k++)
+			if (memcmp(x->p[k].w, y->p[k].w, x->p[k].size * sizeof(float))) {
+				snprintf(why, wl, "node '%s' %s differs", x->name, x->p[k].name);
+				return 0;
+			}
+	}
+	return 1;
+}
+
+static void test_export_round_trip(void)
+{
+	char why[256] = "";
+	for (int f = 0; f < 4; f++) {
+		char p[256];
+		snprintf(p, sizeof p, FIX "/%s/model.onnx", FIXTURES[f]);
+		thaw_onnx_info info, info2;
+		thaw_model *m = thaw_onnx_import(p, &info);
+		if (!m) {
+			CHECKF(0, "%s", thaw_errmsg());
+			continue;
+		}
+		CHECK_OK(thaw_onnx_export(m, tpath("rt.onnx")));
+		thaw_model *r = thaw_onnx_import(tpath("rt.onnx"), &info2);
+		CHECKF(r != NULL, "%s", thaw_errmsg());
+		if (r) {
+			CHECKF(same_graph(m, r, why, sizeof why), "%s: %s", FIXTURES[f], why);
+			float d1 = fixture_diff(m, &info2, FIXTURES[f]);
+			const float *y1 = thaw_model_output(m);
+			float d2 = fixture_diff(r, &info2, FIXTURES[f]);
+			size_t no = 2 * thaw_shape_sample(thaw_model_output_shape(m));
+			CHECKF(thaw_max_rel_diff(y1, thaw_model_output(r), no) <= 1e-5f, "%s", FIXTURES[f]);
+			(void)d1;
+			(void)d2;
+		}
+		thaw_model_free(m);
+		thaw_model_free(r);
+	}
+
+	/* a model built in thaw, with what ONNX has no place for */
+	thaw_model *m = thaw_model_new(2, 6, 6, 3);
+	thaw_attrs c = thaw_conv(4, 3, 2, 1);
+	thaw_model_add(m, "conv", &c, NULL, 0);
+	thaw_attrs r6 = thaw_layer(THAW_RELU6);
+	r6.lo = -1.0f;
+	r6.hi = 4.5f;
+	thaw_model_add(m, "clip", &r6, NULL, 0);
+	thaw_attrs lr = thaw_layer(THAW_LEAKY_RELU);
+	lr.alpha = 0.2f;
+	thaw_model_add(m, "leaky", &lr, NULL, 0);
+	thaw_attrs ap = thaw_pool(THAW_AVGPOOL, 2, 1);
+	ap.count_include_pad = 1;
+	ap.pad[2] = ap.pad[3] = 1;
+	thaw_model_add(m, "pool", &ap, NULL, 0);
+	thaw_attrs dr = thaw_dropout(0.25f);
+	thaw_model_add(m, "drop", &dr, NULL, 0);
+	thaw_attrs d = thaw_dense(3); /* reads an image: flattens implicitly */
+	int last = thaw_model_add(m, "head", &d, NULL, 0);
+	CHECKF(last == 5, "%s", thaw_errmsg());
+	m->input.mean[1] = 0.25f;
+	m->input.std[1] = 0.5f;
+	const char *cls[3] = {"a", "b c", "d"};
+	thaw_model_set_classes(m, cls, 3);
+	thaw_model_freeze_upto(m, "clip");
+	CHECK_OK(thaw_onnx_export(m, tpath("built.onnx")));
+	thaw_onnx_info info;
+	thaw_model *r = thaw_onnx_import(tpath("built.onnx"), &info);
+	CHECKF(r != NULL, "%s", thaw_errmsg());
+	if (r) {
+		CHECKF(same_graph(m, r, why, sizeof why), "%s", why);
+		CHECK(r->input.mean[1] == 0.25f && r->input.std[1] == 0.5f);
+		CHECK(r->n_classes == 3 && !strcmp(r->class_names[1], "b c"));
+		float x[2 * 72];
+		for (int i = 0; i < 144; i++)
+			x[i] = (float)((i * 37) % 19) / 7.0f - 1.3f;
+		CHECK_OK(thaw_model_forward(m, x, 2, 0));
+		CHECK_OK(thaw_model_forward(r, x, 2, 0));
+		CHECK(thaw_max_rel_diff(thaw_model_output(m), thaw_model_output(r), 6) <= 1e-5f);
+	}
+	thaw_model_free(r);
+	thaw_model_free(m);
+}
+
+/* ---- hostile files, built with protobuf-c */
+typedef struct mk {
+	Onnx__ModelProto mp;
+	Onnx__GraphProto g;
+	Onnx__OperatorSetIdProto os, *osp[1];
+	Onnx__NodeProto n[3], *np[3];
+	Onnx__TensorProto w, *wp[1];
+	Onnx__ValueInfoProto in, out, *inp[1], *outp[1];
+	Onnx__TypeProto tp, tpo;
+	Onnx__TypeProto__Tensor tt, tto;
+	Onnx__TensorShapeProto sh, sho;
+	Onnx__TensorShapeProto__Dimension d[4], *dp[4];
+	int64_t wdims[4];
+	float wdata[4 * 2 * 9];
+	char *n0_in[3], *n0_out[1], *n1_in[1], *n1_out[1];
+} mk;
+
+/* x (1,2,4,4) -> Conv 'c1' (W 4x2x3x3) -> Relu 'r1' -> y */
+static void mk_init(mk *k)
+{
+	memset(k, 0, sizeof *k);
+	onnx__model_proto__init(&k->mp);
+	onnx__graph_proto__init(&k->g);
+	onnx__operator_set_id_proto__init(&k->os);
+	k->os.domain = "";
+	k->os.has_version = 1;
+	k->os.version = 13;
+	k->osp[0] = &k->os;
+	k->mp.n_opset_import = 1;
+	k->mp.opset_import = k->osp;
+	k->mp.has_ir_version = 1;
+	k->mp.ir_version = 7;
+	k->mp.graph = &k->g;
+	for (int i = 0; i < 2; i++) {
+		onnx__node_proto__init(&k->n[i]);
+		k->np[i] = &k->n[i];
+	}
+	k->n0_in[0] = "x";
+	k->n0_in[1] = "W";
+	k->n0_out[0] = "h";
+	k->n[0].name = "c1";
+	k->n[0].op_type = "Conv";
+	k->n[0].n_input = 2;
+	k->n[0].input = k->n0_in;
+	k->n[0].n_output = 1;
+	k->n[0].output = k->n0_out;
+	k->n1_in[0] = "h";
+	k->n1_out[0] = "y";
+	k->n[1].name = "r1";
+	k->n[1].op_type = "Relu";
+	k->n[1].n_input = 1;
+	k->n[1].input = k->n1_in;
+	k->n[1].n_output = 1;
+	k->n[1].output = k->n1_out;
+	k->g.n_node = 2;
+	k->g.node = k->np;
+	onnx__tensor_proto__init(&k->w);
+	k->w.name = "W";
+	k->wdims[0] = 4, k->wdims[1] = 2, k->wdims[2] = 3, k->wdims[3] = 3;
+	k->w.n_dims = 4;
+	k->w.dims = k->wdims;
+	k->w.has_data_type = 1;
+	k->w.data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+	k->w.n_float_data = 72;
+	k->w.float_data = k->wdata;
+	k->wp[0] = &k->w;
+	k->g.n_initializer = 1;
+	k->g.initializer = k->wp;
+	onnx__value_info_proto__init(&k->in);
+	onnx__type_proto__init(&k->tp);
+	onnx__type_proto__tensor__init(&k->tt);
+	onnx__tensor_shape_proto__init(&k->sh);
+	int64_t dims[4] = {1, 2, 4, 4};
+	for (int i = 0; i < 4; i++) {
+		onnx__tensor_shape_proto__dimension__init(&k->d[i]);
+		k->d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+		k->d[i].dim_value = dims[i];
+		k->dp[i] = &k->d[i];
+	}
+	k->sh.n_dim = 4;
+	k->sh.dim = k->dp;
+	k->tt.has_elem_type = 1;
+	k->tt.elem_type = 1;
+	k->tt.shape = &k->sh;
+	k->tp.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+	k->tp.tensor_type = &k->tt;
+	k->in.name = "x";
+	k->in.type = &k->tp;
+	k->inp[0] = &k->in;
+	k->g.n_input = 1;
+	k->g.input = k->inp;
+	onnx__value_info_proto__init(&k->out);
+	k->out.name = "y";
+	k->outp[0] = &k->out;
+	k->g.n_output = 1;
+	k->g.output = k->outp;
+}
+
+static void mk_write(mk *k, const char *path)
+{
+	size_t len = onnx__model_proto__get_packed_size(&k->mp);
+	uint8_t *b = malloc(len);
+	onnx__model_proto__pack(&k->mp, b);
+	FILE *f = fopen(path, "wb");
+	fwrite(b, 1, len, f);
+	fclose(f);
+	free(b);
+}
+
+static void expect(mk *k, const char *want)
+{
+	mk_write(k, tpath("h.onnx"));
+	thaw_model *m = thaw_onnx_import(tpath("h.onnx"), NULL);
+	CHECKF(m == NULL && strstr(thaw_errmsg(), "h.onnx: ") && strstr(thaw_errmsg(), want),
+	       "message '%s', wanted '%s'", thaw_errmsg(), want);
+	thaw_model_free(m);
+}
+
+static void test_hostile(void)
+{
+	mk k;
+	mk_init(&k);
+	mk_write(&k, tpath("ok.onnx"));
+	thaw_model *m = thaw_onnx_import(tpath("ok.onnx"), NULL);
+	CHECKF(m && m->n == 2 && !strcmp(m->nodes[0]->name, "c1"), "%s", thaw_errmsg());
+	thaw_model_free(m);
+
+	mk_init(&k);
+	k.n[1].op_type = "LSTM";
+	expect(&k, "node 'r1' (LSTM): operator LSTM is not supported; thaw imports Add, AveragePool");
+
+	mk_init(&k);
+	k.w.name = "V";
+	expect(&k, "node 'c1' (Conv): input 'W' is not produced by any node, initializer or graph input");
+
+	mk_init(&k);
+	k.w.data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+	expect(&k, "has type INT64; only FLOAT weights are supported");
+
+	mk_init(&k);
+	k.wdims[1] = -3;
+	expect(&k, "node 'c1' (Conv): weight 'W' has dimension 1 of -3");
+
+	mk_init(&k);
+	k.wdims[0] = (int64_t)1 << 40;
+	expect(&k, "weight 'W' has dimension 0 of 1099511627776");
+
+	mk_init(&k);
+	k.w.n_float_data = 10; /* fewer values than the dims promise */
+	expect(&k, "10 float_data values for 72 elements");
+
+	mk_init(&k);
+	k.d[2].dim_value = -5;
+	expect(&k, "graph input 'x': dimension 2 is -5");
+
+	mk_init(&k);
+	k.n0_in[0] = "nowhere";
+	expect(&k, "node 'c1' (Conv): input 'nowhere' is not produced by any node, initializer or graph input (a missing initializer or a dangling input)");
+
+	mk_init(&k);
+	k.n0_in[0] = "y"; /* c1 reads r1's output, r1 reads c1's */
+	expect(&k, "cycle");
+
+	mk_init(&k);
+	k.os.version = 99;
+	expect(&k, "opset 99 is outside the supported 6..20");
+
+	FILE *f = fopen(tpath("h.onnx"), "wb");
+	fputs("this is not protobuf \xff\xff\xff\xff", f);
+	fclose(f);
+	CHECK(thaw_onnx_import(tpath("h.onnx"), NULL) == NULL);
+	CHECKF(strstr(thaw_errmsg(), "h.onnx: not an ONNX model") != NULL, "%s", thaw_errmsg());
+
+	/* every truncation of a real model fails cleanly or imports */
+	FILE *src = fopen(FIX "/squeezenet_tiny/model.onnx", "rb");
+	if (src) {
+		static unsigned char buf[1 << 20];
+		size_t n = fread(buf, 1, sizeof buf, src);
+		fclose(src);
+		int named = 1;
+		for (size_t len = 0; len < n; len += n / 97 + 1) {
+			f = fopen(tpath("cut.onnx"), "wb");
+			fwrite(buf, 1, len, f);
+			fclose(f);
+			thaw_model *c = thaw_onnx_import(tpath("cut.onnx"), NULL);
+			if (!c && !strstr(thaw_errmsg(), "cut.onnx: "))
+				named = 0;
+			thaw_model_free(c);
+		}
+		CHECK(named);
+	}
+}
+
+static void cleanup(void)
+{
+	DIR *d = opendir(dir);
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (e->d_name[0] != '.')
+			unlink(tpath(e->d_name));
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/thaw-onnx.XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	RUN(test_fixtures_match_pytorch);
+	RUN(test_fixture_graph_shapes);
+	RUN(test_export_round_trip);
+	RUN(test_hostile);
+	cleanup();
+	return check_done();
+}
