@@ -144,6 +144,8 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 		}
 		if (rc < 0)
 			goto out;
+		if (stop)
+			break; /* mid-epoch: the epoch is not finished, so no epoch record */
 		double secs = thaw_now() - t0;
 		thaw_epoch_stats es = {phase, o->phase_index, e, o->epochs, seen ? loss_sum / seen : 0,
 				       seen ? (double)correct / seen : 0, -1, -1, secs,
