@@ -25,6 +25,10 @@ typedef struct thaw_batch_stats {
 	double img_s;     /* so far this epoch */
 	float lr;
 	long step;
+	/* Borrowed, valid during the callback, which runs between two batches:
+	 * a host may toggle trainable flags, change trainer->opt.lr or save. */
+	thaw_model *model;
+	thaw_trainer *trainer;
 } thaw_batch_stats;
 
 typedef struct thaw_fit_opts {

@@ -4,17 +4,22 @@
  *   OH = floor((H + pt + pb - dh*(kh-1) - 1) / sh) + 1
  *
  * Three kernels, picked from the shapes alone (so a step is deterministic):
- *   direct  one input channel per group (depthwise, or a first layer on
- *           grey images): K = kh*kw is too small for a GEMM to pay off, so
- *           plain loops over the taps, vectorized along output rows;
+ *   direct  depthwise (one input channel per group, G > 1): K = kh*kw is
+ *           too small for a GEMM, so loops over the taps along output rows;
  *   1x1     stride 1 and no padding: the input already is the column
- *           matrix, one GEMM per image and group;
- *   gemm    im2col of the whole batch into col (K, B*P), then ONE GEMM per
- *           group with N = B*P (the per-image GEMMs are too small to keep
- *           two threads busy), scattered into NCHW with the bias added.
+ *           matrix, one GEMM per image and group, no col buffer;
+ *   gemm    im2col into col, then GEMMs over chunks of nb images
+ *           (N = nb*P >= ~1024 columns, the chunk of col within L2),
+ *           scattered into NCHW with the bias added in the same pass.
+ *           One GEMM over the whole batch (nb = B) measured slower on the
+ *           reference CNN's conv2 (its 14 MB col matrix leaves the cache
+ *           between im2col and the GEMM), and nb = 1 leaves N = 196, too
+ *           narrow for two BLAS threads. With K <= 16 (a first layer on
+ *           grey images, K = 9) the products run as register-blocked loops
+ *           instead of OpenBLAS: its dW GEMM (N = K) is skinny and slow.
  * The col matrix stays in scratch from forward to backward, where it feeds
- * dW = dY col^T and is then overwritten by dcol = W^T dY for col2im. */
-#include <stdlib.h>
+ * dW = dY col^T and is then overwritten, chunk by chunk, by dcol = W^T dY
+ * for col2im. A frozen conv (weight_grad = 0) skips the dW GEMM. */
 #include <string.h>
 
 #include "layer.h"
@@ -22,18 +27,54 @@
 
 enum { PATH_DIRECT, PATH_1X1, PATH_GEMM };
 
+/* GNU vector extensions: -O2 does not vectorize these loops by itself.
+ * Vectors never cross a function boundary by value (that ABI depends on
+ * -march), so loads and stores are macros over an unaligned alias type. */
 typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+#define ld8(p) (*(const v8u *)(p))
+#define st8(p, v) (*(v8u *)(p) = (v))
 
-static inline v8 ld8(const float *p)
+static inline float hsum8(const v8 *v)
 {
-	v8 v;
-	memcpy(&v, p, sizeof v);
-	return v;
+	const float *f = (const float *)v;
+	return ((f[0] + f[4]) + (f[1] + f[5])) + ((f[2] + f[6]) + (f[3] + f[7]));
 }
 
-static inline float hsum8(v8 v)
+/* y[i] += a * x[i] */
+static inline void axpy(float *y, float a, const float *x, int n)
 {
-	return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+	int i = 0;
+	for (; i + 8 <= n; i += 8) {
+		v8 v = ld8(y + i) + a * ld8(x + i);
+		st8(y + i, v);
+	}
+	for (; i < n; i++)
+		y[i] += a * x[i];
+}
+
+/* y[i] = x[i] + b (x may be y) */
+static inline void add_bias(float *y, const float *x, float b, int n)
+{
+	int i = 0;
+	for (; i + 8 <= n; i += 8) {
+		v8 v = ld8(x + i) + b;
+		st8(y + i, v);
+	}
+	for (; i < n; i++)
+		y[i] = x[i] + b;
+}
+
+static inline float dotf(const float *a, const float *b, int n)
+{
+	v8 s = {0};
+	int i = 0;
+	for (; i + 8 <= n; i += 8)
+		s += ld8(a + i) * ld8(b + i);
+	float r = hsum8(&s);
+	for (; i < n; i++)
+		r += a[i] * b[i];
+	return r;
 }
 
 /* Sum of n floats with independent vector accumulators: a scalar loop
@@ -46,13 +87,12 @@ static float sumf(const float *x, size_t n)
 		a += ld8(x + i);
 		b += ld8(x + i + 8);
 	}
-	float s = hsum8(a + b);
+	a += b;
+	float s = hsum8(&a);
 	for (; i < n; i++)
 		s += x[i];
 	return s;
 }
-
-
 
 typedef struct cgeom {
 	int C, H, W, G, Cg, OC, OCg;
@@ -157,10 +197,13 @@ static void conv_init(thaw_node *n, thaw_rng *rng)
 
 static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 static size_t gemm_scratch(const cgeom *g, int B);
+static size_t direct_scratch(const thaw_node *n, const cgeom *g);
 
 static size_t conv_scratch(const thaw_node *n, int B, int training)
 {
 	cgeom g = geom_of(n);
+	if (g.path == PATH_DIRECT)
+		return direct_scratch(n, &g);
 	return g.path == PATH_GEMM ? gemm_scratch(&g, B) : 0;
 }
 
@@ -201,10 +244,7 @@ static void direct_plane_forward(float *y, const float *x, const float *w, float
 				float *yr = y + (size_t)oy * OW;
 				const float *xr = x + (size_t)iy * W;
 				if (g->sw == 1) {
-					float *yy = yr + x0;
-					const float *xx = xr + x0 + offx;
-					for (int k = 0; k < x1 - x0; k++)
-						yy[k] += wv * xx[k];
+					axpy(yr + x0, wv, xr + x0 + offx, x1 - x0);
 				} else {
 					for (int ox = x0; ox < x1; ox++)
 						yr[ox] += wv * xr[ox * g->sw + offx];
@@ -236,18 +276,10 @@ static void direct_plane_backward(float *dx, float *dw, const float *x, const fl
 				size_t xo = (size_t)iy * W;
 				if (g->sw == 1) {
 					const float *dd = dyr + x0;
-					if (dw) {
-						const float *xx = x + xo + x0 + offx;
-						float s = 0.0f;
-						for (int k = 0; k < x1 - x0; k++)
-							s += dd[k] * xx[k];
-						acc += s;
-					}
-					if (dx) {
-						float *xx = dx + xo + x0 + offx;
-						for (int k = 0; k < x1 - x0; k++)
-							xx[k] += wv * dd[k];
-					}
+					if (dw)
+						acc += dotf(dd, x + xo + x0 + offx, x1 - x0);
+					if (dx)
+						axpy(dx + xo + x0 + offx, wv, dd, x1 - x0);
 				} else {
 					for (int ox = x0; ox < x1; ox++) {
 						int ix = ox * g->sw + offx;
@@ -264,16 +296,141 @@ static void direct_plane_backward(float *dx, float *dw, const float *x, const fl
 	}
 }
 
-static void direct_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y)
+/* out (R, Cn) = init + sum over taps of w[ky*kw+kx] * in[r + ky*dh][c + kx*dw]
+ * (or +=, with add), in a zero-padded plane with rows ldp apart. Eight
+ * outputs per vector with every tap accumulated in a register; ldp leaves
+ * 8 columns of slack so the last, partial vector reads inside the plane.
+ * Always inlined, so the 3x3 call below gets its loops unrolled and its
+ * weights kept in registers. */
+static inline __attribute__((always_inline)) void
+correlate(float *restrict out, int R, int Cn, const float *restrict in, int ldp,
+	  const float *restrict w, int kh, int kw, int dh, int dw, float init, int add)
+{
+	for (int r = 0; r < R; r++) {
+		float *o = out + (size_t)r * Cn;
+		for (int c = 0; c < Cn; c += 8) {
+			v8 acc = {0};
+			acc += init;
+			for (int ky = 0; ky < kh; ky++) {
+				const float *row = in + (size_t)(r + ky * dh) * ldp + c;
+				for (int kx = 0; kx < kw; kx++)
+					acc += w[ky * kw + kx] * ld8(row + kx * dw);
+			}
+			if (c + 8 <= Cn) {
+				if (add)
+					acc += ld8(o + c);
+				st8(o + c, acc);
+			} else {
+				float t[8];
+				memcpy(t, &acc, sizeof t);
+				for (int i = 0; i < Cn - c; i++)
+					o[c + i] = add ? o[c + i] + t[i] : t[i];
+			}
+		}
+	}
+}
+
+static void correlate_any(float *out, int R, int Cn, const float *in, int ldp, const float *w, int kh,
+			  int kw, int dh, int dw, float init, int add)
+{
+	if (kh == 3 && kw == 3 && dh == 1 && dw == 1)
+		correlate(out, R, Cn, in, ldp, w, 3, 3, 1, 1, init, add);
+	else
+		correlate(out, R, Cn, in, ldp, w, kh, kw, dh, dw, init, add);
+}
+
+/* dw[ky*kw+kx] += sum over (r, c) of d[r][c] * x[r + ky*dh][c + kx*dw] for
+ * r < R, c < Cn; both planes padded, the columns of d past Cn zero, so
+ * whole vectors can run over the row ends. T = kh*kw <= 16. */
+static inline __attribute__((always_inline)) void
+weight_corr(float *restrict dwt, int R, int Cn, const float *restrict d, int ldd,
+	    const float *restrict x, int ldx, int kh, int kw, int dh, int dw)
+{
+	v8 acc[16];
+	for (int t = 0; t < kh * kw; t++)
+		acc[t] = (v8){0};
+	for (int r = 0; r < R; r++)
+		for (int c = 0; c < Cn; c += 8) {
+			v8 dv = ld8(d + (size_t)r * ldd + c);
+			for (int ky = 0; ky < kh; ky++) {
+				const float *row = x + (size_t)(r + ky * dh) * ldx + c;
+				for (int kx = 0; kx < kw; kx++)
+					acc[ky * kw + kx] += dv * ld8(row + kx * dw);
+			}
+		}
+	for (int t = 0; t < kh * kw; t++)
+		dwt[t] += hsum8(&acc[t]);
+}
+
+static void weight_corr_any(float *dwt, int R, int Cn, const float *d, int ldd, const float *x, int ldx,
+			    int kh, int kw, int dh, int dw)
+{
+	if (kh == 3 && kw == 3 && dh == 1 && dw == 1)
+		weight_corr(dwt, R, Cn, d, ldd, x, ldx, 3, 3, 1, 1);
+	else
+		weight_corr(dwt, R, Cn, d, ldd, x, ldx, kh, kw, dh, dw);
+}
+
+/* p (rows, ldp) <- src (h, w) placed at (top, left), zeros around it. */
+static void pad_plane(float *p, int rows, int ldp, const float *src, int h, int w, int top, int left)
+{
+	memset(p, 0, sizeof(float) * (size_t)top * ldp);
+	for (int r = 0; r < h; r++) {
+		float *d = p + (size_t)(top + r) * ldp;
+		memset(d, 0, sizeof(float) * left);
+		memcpy(d + left, src + (size_t)r * w, sizeof(float) * w);
+		memset(d + left + w, 0, sizeof(float) * (size_t)(ldp - left - w));
+	}
+	memset(p + (size_t)(top + h) * ldp, 0, sizeof(float) * (size_t)(rows - top - h) * ldp);
+}
+
+/* Stride 1 runs on padded planes; the transposed correlation of backward
+ * needs the padding within the kernel's reach (it always is in practice). */
+static int direct_fast_fwd(const cgeom *g) { return g->sh == 1 && g->sw == 1; }
+static int direct_fast_bwd(const thaw_node *n, const cgeom *g)
+{
+	const int *pad = n->a.pad;
+	int eh = (g->kh - 1) * g->dh, ew = (g->kw - 1) * g->dw;
+	return direct_fast_fwd(g) && g->kh * g->kw <= 16 && pad[0] <= eh && pad[2] <= eh &&
+	       pad[1] <= ew && pad[3] <= ew;
+}
+
+/* Scratch: x padded (H + pt + pb, W + pl + pr + 8), then dy padded by the
+ * kernel's reach (H + eh, W + ew + 8). */
+static size_t direct_xpad(const thaw_node *n, const cgeom *g)
+{
+	const int *pad = n->a.pad;
+	return round64((size_t)(g->H + pad[0] + pad[2]) * (g->W + pad[1] + pad[3] + 8) * sizeof(float));
+}
+
+static size_t direct_scratch(const thaw_node *n, const cgeom *g)
+{
+	size_t b = (size_t)(g->H + (g->kh - 1) * g->dh) * (g->W + (g->kw - 1) * g->dw + 8);
+	return direct_xpad(n, g) + b * sizeof(float);
+}
+
+static void direct_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y,
+			   float *pbuf)
 {
 	const float *W = n->p[0].w; // (OC, 1, kh, kw)
 	const float *bias = n->a.bias ? n->p[1].w : NULL;
 	const size_t HW = (size_t)g->H * g->W, T = (size_t)g->kh * g->kw;
+	const int *pad = n->a.pad;
+	const int rows = g->H + pad[0] + pad[2], ldp = g->W + pad[1] + pad[3] + 8;
 	for (int b = 0; b < B; b++)
-		for (int oc = 0; oc < g->OC; oc++) {
-			int ic = oc / g->OCg;
-			direct_plane_forward(y + ((size_t)b * g->OC + oc) * g->P, x + ((size_t)b * g->C + ic) * HW,
-					     W + oc * T, bias ? bias[oc] : 0.0f, g);
+		for (int ic = 0; ic < g->C; ic++) {
+			const float *xp = x + ((size_t)b * g->C + ic) * HW;
+			if (direct_fast_fwd(g))
+				pad_plane(pbuf, rows, ldp, xp, g->H, g->W, pad[0], pad[1]);
+			for (int oc = ic * g->OCg; oc < (ic + 1) * g->OCg; oc++) {
+				float *yp = y + ((size_t)b * g->OC + oc) * g->P;
+				float bv = bias ? bias[oc] : 0.0f;
+				if (direct_fast_fwd(g))
+					correlate_any(yp, g->OH, g->OW, pbuf, ldp, W + oc * T, g->kh, g->kw, g->dh,
+						      g->dw, bv, 0);
+				else
+					direct_plane_forward(yp, xp, W + oc * T, bv, g);
+			}
 		}
 }
 
@@ -285,24 +442,47 @@ static void direct_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
 	float *db = bw->weight_grad && n->a.bias ? n->p[1].g : NULL;
 	float *dx = bw->dx[0];
 	const size_t HW = (size_t)g->H * g->W, T = (size_t)g->kh * g->kw;
+	const int fast = direct_fast_bwd(n, g), *pad = n->a.pad;
+	const int eh = (g->kh - 1) * g->dh, ew = (g->kw - 1) * g->dw;
+	const int xrows = g->H + pad[0] + pad[2], ldx = g->W + pad[1] + pad[3] + 8;
+	const int drows = g->H + eh, ldd = g->W + ew + 8;
+	float *xbuf = bw->scratch, *dbuf = (float *)((char *)bw->scratch + direct_xpad(n, g));
+	float wf[16]; /* the flipped kernel */
 	if (dW)
 		memset(dW, 0, n->p[0].size * sizeof(float));
 	if (db)
 		memset(db, 0, n->p[1].size * sizeof(float));
-	if (dx && !bw->acc[0])
+	if (dx && !bw->acc[0] && !fast)
 		memset(dx, 0, (size_t)B * g->C * HW * sizeof(float));
-	if (!dW && !dx && !db)
-		return;
 	for (int b = 0; b < B; b++)
-		for (int oc = 0; oc < g->OC; oc++) {
-			int ic = oc / g->OCg;
-			const float *dy = bw->dy + ((size_t)b * g->OC + oc) * g->P;
+		for (int ic = 0; ic < g->C; ic++) {
 			size_t xo = ((size_t)b * g->C + ic) * HW;
-			if (db)
-				db[oc] += sumf(dy, (size_t)g->P);
-			if (dW || dx)
-				direct_plane_backward(dx ? dx + xo : NULL, dW ? dW + oc * T : NULL, bw->x[0] + xo,
-						      W + oc * T, dy, g);
+			if (fast && dW)
+				pad_plane(xbuf, xrows, ldx, bw->x[0] + xo, g->H, g->W, pad[0], pad[1]);
+			for (int oc = ic * g->OCg; oc < (ic + 1) * g->OCg; oc++) {
+				const float *dy = bw->dy + ((size_t)b * g->OC + oc) * g->P;
+				if (db)
+					db[oc] += sumf(dy, (size_t)g->P);
+				if (!fast) {
+					direct_plane_backward(dx ? dx + xo : NULL, dW ? dW + oc * T : NULL,
+							      bw->x[0] + xo, W + oc * T, dy, g);
+					continue;
+				}
+				/* dy sits at (eh - pt, ew - pl) of its padded plane, so that
+				 * dx[iy][ix] = sum w[ky][kx] dy[iy + pt - ky*dh][ix + pl - kx*dw]
+				 * is the flipped kernel run over it */
+				pad_plane(dbuf, drows, ldd, dy, g->OH, g->OW, eh - pad[0], ew - pad[1]);
+				if (dW)
+					weight_corr_any(dW + oc * T, g->OH, g->OW,
+							dbuf + (size_t)(eh - pad[0]) * ldd + (ew - pad[1]), ldd, xbuf, ldx,
+							g->kh, g->kw, g->dh, g->dw);
+				if (!dx)
+					continue;
+				for (size_t t = 0; t < T; t++)
+					wf[t] = W[oc * T + T - 1 - t];
+				correlate_any(dx + xo, g->H, g->W, dbuf, ldd, wf, g->kh, g->kw, g->dh, g->dw, 0.0f,
+					      bw->acc[0] || oc % g->OCg);
+			}
 		}
 }
 
@@ -369,10 +549,10 @@ static void smallk_forward(float *y, const float *w, const float *bias, const fl
 				a2 += w2[t] * c;
 				a3 += w3[t] * c;
 			}
-			memcpy(y0 + p, &a0, sizeof a0);
-			memcpy(y1 + p, &a1, sizeof a1);
-			memcpy(y2 + p, &a2, sizeof a2);
-			memcpy(y3 + p, &a3, sizeof a3);
+			st8(y0 + p, a0);
+			st8(y1 + p, a1);
+			st8(y2 + p, a2);
+			st8(y3 + p, a3);
 		}
 		for (; p < P; p++) {
 			float s0 = b0, s1 = b1, s2 = b2, s3 = b3;
@@ -412,7 +592,7 @@ static void smallk_dw(float *dw, const float *dy, const float *col, int ldc, int
 				a2 += dv * ld8(c[2] + p);
 				a3 += dv * ld8(c[3] + p);
 			}
-			float s[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
+			float s[4] = {hsum8(&a0), hsum8(&a1), hsum8(&a2), hsum8(&a3)};
 			for (; p < P; p++)
 				for (int i = 0; i < 4; i++)
 					s[i] += d[p] * c[i][p];
@@ -431,8 +611,6 @@ static void smallk_dw(float *dw, const float *dy, const float *col, int ldc, int
  * chunk of col (K, nb*P) stays within L2. nb = B gives one GEMM per batch. */
 static int chunk_of(const cgeom *g, int B)
 {
-	if (getenv("THAW_CONV_CHUNK"))
-		return atoi(getenv("THAW_CONV_CHUNK")) < B ? atoi(getenv("THAW_CONV_CHUNK")) : B;
 	if (g->K <= SMALL_K)
 		return 1;
 	int nb = (1024 + g->P - 1) / g->P;
@@ -476,11 +654,8 @@ static void gemm_forward(const thaw_node *n, const cgeom *g, int B, const float 
 					continue;
 				}
 				thaw_sgemm(0, 0, OCg, P, K, 1.0f, Wg, K, c, P, 0.0f, yb, P);
-				for (int o = 0; bias && o < OCg; o++) {
-					float bv = bias[gr * OCg + o], *yr = yb + (size_t)o * P;
-					for (int p = 0; p < P; p++)
-						yr[p] += bv;
-				}
+				for (int o = 0; bias && o < OCg; o++)
+					add_bias(yb + (size_t)o * P, yb + (size_t)o * P, bias[gr * OCg + o], P);
 				continue;
 			}
 			// tmp (OCg, nb*P) = W_g (OCg, K) col (K, nb*P), then scattered into NCHW
@@ -488,12 +663,9 @@ static void gemm_forward(const thaw_node *n, const cgeom *g, int B, const float 
 			for (int o = 0; o < OCg; o++) {
 				int oc = gr * OCg + o;
 				float bv = bias ? bias[oc] : 0.0f;
-				for (int b = 0; b < nb; b++) {
-					float *yr = y + ((size_t)(b0 + b) * g->OC + oc) * P;
-					const float *tr = tmp + (size_t)o * N + (size_t)b * P;
-					for (int p = 0; p < P; p++)
-						yr[p] = tr[p] + bv;
-				}
+				for (int b = 0; b < nb; b++)
+					add_bias(y + ((size_t)(b0 + b) * g->OC + oc) * P, tmp + (size_t)o * N + (size_t)b * P,
+						 bv, P);
 			}
 		}
 	}
@@ -553,7 +725,7 @@ static void conv_forward(thaw_node *n, const thaw_fwd *f)
 {
 	cgeom g = geom_of(n);
 	if (g.path == PATH_DIRECT)
-		direct_forward(n, &g, f->B, f->x[0], f->y);
+		direct_forward(n, &g, f->B, f->x[0], f->y, f->scratch);
 	else if (g.path == PATH_1X1)
 		pointwise_forward(n, &g, f->B, f->x[0], f->y);
 	else

@@ -51,35 +51,64 @@ static size_t maxpool_scratch(const thaw_node *n, int B, int training)
 	return (size_t)B * thaw_shape_sample(n->out) * sizeof(int32_t);
 }
 
-/* y (OH, OW), arg (OH, OW) <- x (H, W), the common 2x2 stride 2 case */
-static void max2x2_plane(float *y, int32_t *arg, const float *x, int H, int W, int OH, int OW)
+/* Selects through bit masks: GCC turns `c ? a : b` on floats back into
+ * branches, which mispredict on half of all pixels. m is 0 or ~0. */
+static inline float fsel(uint32_t m, float a, float b)
 {
+	uint32_t ua, ub;
+	memcpy(&ua, &a, 4);
+	memcpy(&ub, &b, 4);
+	ua = (ua & m) | (ub & ~m);
+	memcpy(&a, &ua, 4);
+	return a;
+}
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+typedef int32_t v8iu __attribute__((vector_size(32), aligned(4), may_alias));
+#define EVEN(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
+#define ODD(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)
+/* m ? a : b per lane, m all ones or zeros; float lanes through their bits */
+#define VSEL(m, a, b) ((v8)(((m) & (v8i)(a)) | (~(m) & (v8i)(b))))
+
+/* y (OH, OW), arg (OH, OW) <- x (H, W), the common 2x2 stride 2 case, eight
+ * windows at a time. `| (v != v)` lets a NaN win, as in PyTorch. */
+static void max2x2_plane(float *restrict y, int32_t *restrict arg, const float *restrict x, int W,
+			 int OH, int OW)
+{
+	const v8i lane2 = {0, 2, 4, 6, 8, 10, 12, 14};
 	for (int oy = 0; oy < OH; oy++) {
 		const float *r0 = x + (size_t)2 * oy * W, *r1 = r0 + W;
 		float *yr = y + (size_t)oy * OW;
 		int32_t *ar = arg + (size_t)oy * OW;
-		int32_t base = 2 * oy * W;
-		for (int ox = 0; ox < OW; ox++) {
+		const int32_t base = 2 * oy * W;
+		/* the last group of a row overlaps the one before (OW = 14 in
+		 * the reference CNN): recomputing a window is cheaper than a
+		 * scalar tail */
+		int ox = 0;
+		for (int next = 0; OW >= 8 && next < OW; next = ox + 8) {
+			ox = next + 8 <= OW ? next : OW - 8;
+			v8 l0 = *(const v8u *)(r0 + 2 * ox), h0 = *(const v8u *)(r0 + 2 * ox + 8);
+			v8 l1 = *(const v8u *)(r1 + 2 * ox), h1 = *(const v8u *)(r1 + 2 * ox + 8);
+			v8 a = EVEN(l0, h0), b = ODD(l0, h0), c = EVEN(l1, h1), d = ODD(l1, h1);
+			v8i sb = (b > a) | (b != b), sd = (d > c) | (d != d);
+			v8 m1 = VSEL(sb, b, a), m2 = VSEL(sd, d, c);
+			v8i s2 = (m2 > m1) | (m2 != m2);
+			v8i i0 = base + 2 * ox + lane2;
+			v8i i1 = i0 - sb, i2 = i0 + W - sd; /* sb is -1 where b won */
+			*(v8u *)(yr + ox) = VSEL(s2, m2, m1);
+			*(v8iu *)(ar + ox) = (s2 & i2) | (~s2 & i1);
+		}
+		for (ox = OW >= 8 ? OW : 0; ox < OW; ox++) {
 			float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-			int32_t ia = base + 2 * ox, ib = ia + 1;
-			if (b > a || b != b) {
-				a = b;
-				ia = ib;
-			}
-			int32_t ic = base + W + 2 * ox, id = ic + 1;
-			if (d > c || d != d) {
-				c = d;
-				ic = id;
-			}
-			if (c > a || c != c) {
-				a = c;
-				ia = ic;
-			}
-			yr[ox] = a;
-			ar[ox] = ia;
+			int sb = (b > a) | (b != b), sd = (d > c) | (d != d);
+			float m1 = sb ? b : a, m2 = sd ? d : c;
+			int s2 = (m2 > m1) | (m2 != m2);
+			yr[ox] = s2 ? m2 : m1;
+			ar[ox] = s2 ? base + W + 2 * ox + sd : base + 2 * ox + sb;
 		}
 	}
-	(void)H;
 }
 
 static void max_plane(float *y, int32_t *arg, const float *x, const thaw_attrs *a, int H, int W, int OH,
@@ -120,7 +149,7 @@ static void maxpool_forward(thaw_node *n, const thaw_fwd *f)
 		   2 * OH <= H && 2 * OW <= W;
 	for (size_t i = 0; i < planes; i++) {
 		if (fast)
-			max2x2_plane(f->y + i * P, arg + i * P, f->x[0] + i * HW, H, W, OH, OW);
+			max2x2_plane(f->y + i * P, arg + i * P, f->x[0] + i * HW, W, OH, OW);
 		else
 			max_plane(f->y + i * P, arg + i * P, f->x[0] + i * HW, a, H, W, OH, OW);
 	}

@@ -135,7 +135,8 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 			seen += b.B;
 			if (o->on_batch) {
 				thaw_batch_stats bs = {phase, e, o->epochs, b.index + 1, batches, r.loss,
-						       (double)r.correct / b.B, seen / (thaw_now() - t0), r.lr, t->step};
+						       (double)r.correct / b.B, seen / (thaw_now() - t0), r.lr, t->step,
+						       m, t};
 				if (o->on_batch(&bs, o->user)) {
 					stop = 1;
 					break;
