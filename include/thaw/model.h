@@ -118,6 +118,7 @@ typedef struct thaw_node {
 
 	/* Work counters, read by tests and the workbench. */
 	uint64_t n_forward, n_backward, n_weight_grad;
+	double t_forward, t_backward; /* seconds, summed while m->profile is set */
 } thaw_node;
 
 /* Arguments of one forward / backward call. */
@@ -174,6 +175,7 @@ typedef struct thaw_model {
 	/* activation plan */
 	int plan_B, plan_training, plan_valid;
 	thaw_arena arena;
+	int profile;             /* time every node's forward and backward */
 	int B;                   /* batch of the last forward */
 	const float *last_input; /* borrowed: the x of the last forward */
 } thaw_model;

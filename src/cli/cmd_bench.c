@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "thaw/blas.h"
+#include "thaw/data.h"
 #include "thaw/train.h"
 #include "thaw/zoo.h"
 
@@ -90,8 +91,76 @@ static double sgemm_gflops(void)
 	return best;
 }
 
+/* Images per second the prefetching loader delivers for 28x28 images with
+ * augmentation (shift 2, flip) while the caller does nothing else. */
+static double loader_img_s(int batch, double seconds)
+{
+	thaw_synth_opts so = thaw_synth_opts_default();
+	so.n = 10000;
+	thaw_dataset *d = thaw_synth(&so);
+	if (!d)
+		return 0;
+	thaw_loader_opts lo = thaw_loader_opts_default();
+	lo.batch = batch;
+	lo.shift = 2;
+	lo.flip = 1;
+	thaw_loader *l = thaw_loader_new(d, &lo);
+	long n = 0;
+	double t0 = thaw_now(), el = 0;
+	thaw_batch b;
+	int rc;
+	while (l && el < seconds && (rc = thaw_loader_next(l, &b)) >= 0) {
+		n += rc == 1 ? b.B : 0;
+		el = thaw_now() - t0;
+	}
+	thaw_loader_free(l);
+	thaw_dataset_free(d);
+	return el > 0 ? n / el : 0;
+}
+
+/* Per-node milliseconds per training step (forward / backward) and per
+ * inference batch, measured with the model's profiling switch. */
+static int profile_nodes(thaw_model *m, const float *x, const int32_t *y, int batch, int steps)
+{
+	thaw_optim opt = thaw_optim_default(THAW_ADAM);
+	thaw_trainer *t = thaw_trainer_new(m, &opt, NULL, batch);
+	if (!t)
+		return -1;
+	double fw[256] = {0}, bw[256] = {0};
+	for (int pass = 0; pass < 3; pass++) { /* warm-up, training, inference */
+		for (int i = 0; i < m->n; i++)
+			m->nodes[i]->t_forward = m->nodes[i]->t_backward = 0;
+		m->profile = pass > 0;
+		for (int s = 0; s < steps; s++) {
+			int rc = pass < 2 ? thaw_trainer_step(t, x, y, batch, NULL) : thaw_model_forward(m, x, batch, 0);
+			if (rc < 0) {
+				thaw_trainer_free(t);
+				return rc;
+			}
+		}
+		if (pass == 1)
+			for (int i = 0; i < m->n && i < 256; i++) {
+				fw[i] = m->nodes[i]->t_forward;
+				bw[i] = m->nodes[i]->t_backward;
+			}
+	}
+	m->profile = 0;
+	printf("# per node, ms per batch of %d: train forward, train backward, inference forward\n", batch);
+	double sum[3] = {0};
+	for (int i = 0; i < m->n && i < 256; i++) {
+		const thaw_node *n = m->nodes[i];
+		double a = 1e3 * fw[i] / steps, b = 1e3 * bw[i] / steps, c = 1e3 * n->t_forward / steps;
+		printf("node_ms %-8s %-10s %7.3f %7.3f %7.3f\n", n->name, thaw_kind_name(n->kind), a, b, c);
+		sum[0] += a, sum[1] += b, sum[2] += c;
+	}
+	printf("node_ms %-8s %-10s %7.3f %7.3f %7.3f\n", "total", "", sum[0], sum[1], sum[2]);
+	thaw_trainer_free(t);
+	return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
+	int layers = 0;
 	bench_opts o = {.batch = 64, .windows = 5, .seconds = 1.0};
 	int threads = 0;
 	for (int i = 1; i < argc; i++) {
@@ -103,8 +172,10 @@ int cmd_bench(int argc, char **argv)
 			o.windows = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			threads = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--layers"))
+			layers = 1;
 		else {
-			cli_errorf("bench", "unknown option '%s' (options: --batch N --seconds S --windows N --threads N)",
+			cli_errorf("bench", "unknown option '%s' (options: --batch N --seconds S --windows N --threads N --layers)",
 				   argv[i]);
 			return 1;
 		}
@@ -127,6 +198,15 @@ int cmd_bench(int argc, char **argv)
 		x[i] = thaw_rng_normal(&r);
 	for (int i = 0; i < o.batch; i++)
 		y[i] = i % 10;
+	if (layers) {
+		int rc = profile_nodes(m, x, y, o.batch, 20);
+		if (rc < 0)
+			cli_errorf("bench", "%s", thaw_errmsg());
+		thaw_model_free(m);
+		free(x);
+		free(y);
+		return rc < 0;
+	}
 	double train, infer, head, fl_train, fl_infer, fl_head;
 	int rc = measure(m, 1, x, y, &o, &train, &fl_train);
 	if (rc == 0)
@@ -140,6 +220,7 @@ int cmd_bench(int argc, char **argv)
 		return 1;
 	}
 	double sg = sgemm_gflops();
+	double ld = loader_img_s(o.batch, o.seconds);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("threads: %d\n", thaw_blas_threads());
@@ -153,6 +234,7 @@ int cmd_bench(int argc, char **argv)
 	printf("train_gflops: %.1f\n", train * fl_train / 1e9);
 	printf("infer_gflops: %.1f\n", infer * fl_infer / 1e9);
 	printf("sgemm_gflops: %.1f\n", sg);
+	printf("loader_img_s: %.0f\n", ld);
 	printf("peak_rss_mb: %.1f\n", ru.ru_maxrss / 1024.0);
 	free(x);
 	free(y);

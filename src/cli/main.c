@@ -10,7 +10,7 @@ static const thaw_cmd commands[] = {
 	 "run a Lua experiment headless (CI): metrics, plots and the model in a run folder"},
 	{"train", cmd_train, "[--data SPEC] [--epochs N] [--batch N] [--lr X] [--seed N] [--freeze NAME] [-o FILE]",
 	 "train the reference CNN headless and print progress"},
-	{"bench", cmd_bench, "[--batch N] [--seconds S] [--windows N] [--threads N]", "measure training and inference speed"},
+	{"bench", cmd_bench, "[--batch N] [--seconds S] [--windows N] [--threads N] [--layers]", "measure training and inference speed"},
 	{"data", cmd_data, "SPEC [--classes 5,6,7] [--per-class K] [--seed N] [--grid out.png] [--per-row N]", "summarise a data set and write a sample grid"},
 	{"summary", cmd_summary, "FILE", "show a .thaw or .onnx model: layers, parameters, input spec, classes"},
 	{"import", cmd_import, "IN.onnx -o OUT.thaw", "import an ONNX model into a .thaw file"},

@@ -100,13 +100,15 @@ static void max2x2_plane(float *restrict y, int32_t *restrict arg, const float *
 			*(v8u *)(yr + ox) = VSEL(s2, m2, m1);
 			*(v8iu *)(ar + ox) = (s2 & i2) | (~s2 & i1);
 		}
+		/* narrow rows (OW = 7 after 14x14): branch-free, as data-dependent
+		 * branches here mispredict half the time */
 		for (ox = OW >= 8 ? OW : 0; ox < OW; ox++) {
 			float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
 			int sb = (b > a) | (b != b), sd = (d > c) | (d != d);
-			float m1 = sb ? b : a, m2 = sd ? d : c;
+			float m1 = fsel(-(uint32_t)sb, b, a), m2 = fsel(-(uint32_t)sd, d, c);
 			int s2 = (m2 > m1) | (m2 != m2);
-			yr[ox] = s2 ? m2 : m1;
-			ar[ox] = s2 ? base + W + 2 * ox + sd : base + 2 * ox + sb;
+			yr[ox] = fsel(-(uint32_t)s2, m2, m1);
+			ar[ox] = base + 2 * ox + sb + s2 * (W + sd - sb);
 		}
 	}
 }

@@ -717,7 +717,10 @@ int thaw_model_forward(thaw_model *m, const float *x, int B, int training)
 		thaw_fwd f = {.B = B, .training = training, .y = n->y, .scratch = n->scratch, .rng = &m->rng};
 		for (int j = 0; j < n->n_in; j++)
 			f.x[j] = n->in[j] < 0 ? x : m->nodes[n->in[j]]->y;
+		double t0 = m->profile ? thaw_now() : 0;
 		thaw_layer_ops_of(n->kind)->forward(n, &f);
+		if (m->profile)
+			n->t_forward += thaw_now() - t0;
 		n->n_forward++;
 		n->bw = 0;
 	}
@@ -774,7 +777,10 @@ int thaw_model_backward(thaw_model *m, const float *dout)
 			for (int k = 0; k < j; k++)
 				if (b.dx[j] && n->in[j] == n->in[k] && b.dx[k])
 					b.acc[j] = 1;
+		double t0 = m->profile ? thaw_now() : 0;
 		thaw_layer_ops_of(n->kind)->backward(n, &b);
+		if (m->profile)
+			n->t_backward += thaw_now() - t0;
 		n->n_backward++;
 		if (b.weight_grad)
 			n->n_weight_grad++;
