@@ -38,6 +38,8 @@ static void valid_range(int off, int s, int w, int ow, int *x0, int *x1)
 static void shifted_copy(float *d, const float *s, int dy, int dx, int x0, int x1, int h, int w, int oh)
 {
 	int oy0 = dy < 0 ? -dy : 0, oy1 = h - dy < oh ? h - dy : oh;
+	if (oy0 > oh)
+		oy0 = oh;
 	if (oy1 < oy0)
 		oy1 = oy0;
 	memset(d, 0, sizeof(float) * (size_t)oy0 * w);
@@ -46,9 +48,9 @@ static void shifted_copy(float *d, const float *s, int dy, int dx, int x0, int x
 		return;
 	/* d[j] = s[j + dy*w + dx] for j in the valid rows, trimmed by |dx| at the
 	 * end that would read outside the image (those are edge columns) */
-	size_t j0 = (size_t)oy0 * w + (dx < 0 ? -dx : 0), j1 = (size_t)oy1 * w - (dx > 0 ? dx : 0);
-	if (j1 > j0)
-		memcpy(d + j0, s + (ptrdiff_t)j0 + (ptrdiff_t)dy * w + dx, sizeof(float) * (j1 - j0));
+	ptrdiff_t j0 = (ptrdiff_t)oy0 * w + (dx < 0 ? -dx : 0), j1 = (ptrdiff_t)oy1 * w - (dx > 0 ? dx : 0);
+	if (j1 > j0) /* signed: a dilated tap can lie wholly beyond the row */
+		memcpy(d + j0, s + j0 + (ptrdiff_t)dy * w + dx, sizeof(float) * (size_t)(j1 - j0));
 	for (int oy = oy0; oy < oy1; oy++) {
 		float *r = d + (size_t)oy * w;
 		for (int ox = 0; ox < x0; ox++)
