@@ -61,6 +61,15 @@ void *thaw_arena_take(thaw_arena *a, size_t bytes);
 int thaw_arena_reserve(thaw_arena *a, size_t bytes); /* frees the old block */
 void thaw_arena_free(thaw_arena *a);
 
+/* A growing string: printf appends; on allocation failure `oom` is set and
+ * later calls do nothing. The owner frees s. */
+typedef struct thaw_sbuf {
+	char *s;
+	size_t len, cap;
+	int oom;
+} thaw_sbuf;
+void thaw_sbuf_printf(thaw_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Wall-clock seconds from a monotonic clock. */
 double thaw_now(void);
 

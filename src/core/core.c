@@ -164,6 +164,34 @@ void thaw_arena_free(thaw_arena *a)
 	a->size = a->used = 0;
 }
 
+void thaw_sbuf_printf(thaw_sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		if (b->oom)
+			return;
+		va_start(ap, fmt);
+		int k = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (k < 0)
+			return;
+		if (b->s && b->len + (size_t)k < b->cap) {
+			b->len += (size_t)k;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		while (cap < b->len + (size_t)k + 1)
+			cap *= 2;
+		char *ns = realloc(b->s, cap);
+		if (!ns) {
+			b->oom = 1;
+			return;
+		}
+		b->s = ns;
+		b->cap = cap;
+	}
+}
+
 double thaw_now(void)
 {
 	struct timespec ts;

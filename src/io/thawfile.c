@@ -184,38 +184,6 @@ static void wtensor(writer *w, const float *x, size_t n)
 	wu32(w, (uint32_t)c);
 }
 
-typedef struct sbuf {
-	char *s;
-	size_t len, cap;
-	int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int k = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (k < 0 || b->oom)
-			return;
-		if (b->s && b->len + (size_t)k < b->cap) {
-			b->len += (size_t)k;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		while (cap < b->len + (size_t)k + 1)
-			cap *= 2;
-		char *ns = realloc(b->s, cap);
-		if (!ns) {
-			b->oom = 1;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-}
 
 static int has_opt(const thaw_node *n)
 {
@@ -227,32 +195,32 @@ static int has_opt(const thaw_node *n)
 	return 0;
 }
 
-static void header_text(sbuf *b, const thaw_model *m)
+static void header_text(thaw_sbuf *b, const thaw_model *m)
 {
 	char esc[3 * 256 + 4];
 	const thaw_input_spec *in = &m->input;
 	int nc = in->c < THAW_MAX_CHANNELS ? in->c : THAW_MAX_CHANNELS;
-	sb_printf(b, "thaw-model %d\ninput %d %d %d\nmean", THAW_FORMAT_VERSION, in->c, in->h, in->w);
+	thaw_sbuf_printf(b, "thaw-model %d\ninput %d %d %d\nmean", THAW_FORMAT_VERSION, in->c, in->h, in->w);
 	for (int i = 0; i < nc; i++)
-		sb_printf(b, " %.9g", in->mean[i]);
-	sb_printf(b, "\nstd");
+		thaw_sbuf_printf(b, " %.9g", in->mean[i]);
+	thaw_sbuf_printf(b, "\nstd");
 	for (int i = 0; i < nc; i++)
-		sb_printf(b, " %.9g", in->std[i]);
-	sb_printf(b, "\nseed %llu\nrng %u %u %u %u\nclasses %d\n", (unsigned long long)m->seed,
+		thaw_sbuf_printf(b, " %.9g", in->std[i]);
+	thaw_sbuf_printf(b, "\nseed %llu\nrng %u %u %u %u\nclasses %d\n", (unsigned long long)m->seed,
 		  m->rng.s[0], m->rng.s[1], m->rng.s[2], m->rng.s[3], m->n_classes);
 	for (int i = 0; i < m->n_classes; i++) {
 		escape(esc, sizeof esc, m->class_names && m->class_names[i] ? m->class_names[i] : "");
-		sb_printf(b, "class %s\n", esc[0] ? esc : "%00");
+		thaw_sbuf_printf(b, "class %s\n", esc[0] ? esc : "%00");
 	}
-	sb_printf(b, "nodes %d\n", m->n);
+	thaw_sbuf_printf(b, "nodes %d\n", m->n);
 	for (int i = 0; i < m->n; i++) {
 		const thaw_node *n = m->nodes[i];
 		const thaw_attrs *a = &n->a;
 		escape(esc, sizeof esc, n->name);
-		sb_printf(b, "node %s %s in=", esc, KIND_NAMES[n->kind]);
+		thaw_sbuf_printf(b, "node %s %s in=", esc, KIND_NAMES[n->kind]);
 		for (int j = 0; j < n->n_in; j++)
-			sb_printf(b, "%s%d", j ? "," : "", n->in[j]);
-		sb_printf(b,
+			thaw_sbuf_printf(b, "%s%d", j ? "," : "", n->in[j]);
+		thaw_sbuf_printf(b,
 			  " trainable=%d lr_mult=%.9g opt=%d opt_t=%llu units=%d filters=%d k=%d,%d s=%d,%d "
 			  "pad=%d,%d,%d,%d d=%d,%d groups=%d bias=%d ceil_mode=%d count_include_pad=%d "
 			  "alpha=%.9g lo=%.9g hi=%.9g rate=%.9g eps=%.9g momentum=%.9g init=%d\n",
@@ -262,27 +230,27 @@ static void header_text(sbuf *b, const thaw_model *m)
 			  a->eps, a->momentum, a->init);
 		for (int k = 0; k < n->np; k++) {
 			const thaw_param *p = &n->p[k];
-			sb_printf(b, "param %s %s", p->name, p->is_buffer ? "buf" : "w");
+			thaw_sbuf_printf(b, "param %s %s", p->name, p->is_buffer ? "buf" : "w");
 			for (int d = 0; d < p->ndim; d++)
-				sb_printf(b, " %d", p->dims[d]);
-			sb_printf(b, "\n");
+				thaw_sbuf_printf(b, " %d", p->dims[d]);
+			thaw_sbuf_printf(b, "\n");
 		}
 	}
-	sb_printf(b, "end\n");
+	thaw_sbuf_printf(b, "end\n");
 }
 
-static void train_text(sbuf *b, const thaw_train_state *st)
+static void train_text(thaw_sbuf *b, const thaw_train_state *st)
 {
 	char esc[3 * 512 + 4];
 	char phase[sizeof st->phase + 1], opt[sizeof st->optimizer + 1];
 	snprintf(phase, sizeof phase, "%s", st->phase);
 	snprintf(opt, sizeof opt, "%s", st->optimizer);
 	escape(esc, sizeof esc, phase);
-	sb_printf(b, "phase %s\n", esc[0] ? esc : "%00");
-	sb_printf(b, "epoch %d\nstep %lld\nrng %u %u %u %u\n", st->epoch, (long long)st->step,
+	thaw_sbuf_printf(b, "phase %s\n", esc[0] ? esc : "%00");
+	thaw_sbuf_printf(b, "epoch %d\nstep %lld\nrng %u %u %u %u\n", st->epoch, (long long)st->step,
 		  st->rng.s[0], st->rng.s[1], st->rng.s[2], st->rng.s[3]);
 	escape(esc, sizeof esc, opt);
-	sb_printf(b, "optimizer %s\nend\n", esc[0] ? esc : "%00");
+	thaw_sbuf_printf(b, "optimizer %s\nend\n", esc[0] ? esc : "%00");
 }
 
 static void dir_of(const char *path, char *dir, size_t size)
@@ -304,7 +272,7 @@ int thaw_model_save(const thaw_model *m, const char *path, const thaw_train_stat
 		if (m->nodes[i]->kind < 0 || m->nodes[i]->kind >= THAW_KIND_COUNT)
 			return thaw_error(THAW_EINVAL, "%s: node '%s' has an unknown kind", path,
 					  m->nodes[i]->name);
-	sbuf head = {0}, train = {0};
+	thaw_sbuf head = {0}, train = {0};
 	header_text(&head, m);
 	if (st)
 		train_text(&train, st);

@@ -812,38 +812,6 @@ thaw_param_counts thaw_model_count(const thaw_model *m)
 	return c;
 }
 
-typedef struct sbuf {
-	char *s;
-	size_t len, cap;
-	int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int k = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (k < 0)
-			return;
-		if (b->s && b->len + (size_t)k < b->cap) {
-			b->len += (size_t)k;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 1024;
-		while (cap < b->len + (size_t)k + 1)
-			cap *= 2;
-		char *ns = realloc(b->s, cap);
-		if (!ns) {
-			b->oom = 1;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-}
 
 char *thaw_model_summary(const thaw_model *m)
 {
@@ -851,11 +819,11 @@ char *thaw_model_summary(const thaw_model *m)
 		thaw_error(THAW_EINVAL, "summary: no model");
 		return NULL;
 	}
-	sbuf b = {0};
+	thaw_sbuf b = {0};
 	char in[64], sh[64], desc[96];
 	thaw_shape is = input_shape(m);
-	sb_printf(&b, "input %s\n", thaw_shape_str(is, in, sizeof in));
-	sb_printf(&b, "%3s  %-18s %-12s %-24s %-14s %10s  %s\n", "#", "name", "kind", "details", "output",
+	thaw_sbuf_printf(&b, "input %s\n", thaw_shape_str(is, in, sizeof in));
+	thaw_sbuf_printf(&b, "%3s  %-18s %-12s %-24s %-14s %10s  %s\n", "#", "name", "kind", "details", "output",
 		  "params", "state");
 	for (int i = 0; i < m->n; i++) {
 		const thaw_node *n = m->nodes[i];
@@ -863,19 +831,19 @@ char *thaw_model_summary(const thaw_model *m)
 		const char *state = !thaw_node_has_weights(n) ? "-" : n->trainable ? "trainable" : "frozen";
 		if (n->kind == THAW_BATCHNORM && !n->trainable)
 			state = "frozen (running stats)";
-		sb_printf(&b, "%3d  %-18s %-12s %-24s %-14s %10zu  %s", i, n->name, thaw_kind_name(n->kind),
+		thaw_sbuf_printf(&b, "%3d  %-18s %-12s %-24s %-14s %10zu  %s", i, n->name, thaw_kind_name(n->kind),
 			  desc, thaw_shape_str(n->out, sh, sizeof sh), thaw_node_param_count(n), state);
 		if (n->lr_mult != 1.0f)
-			sb_printf(&b, "  lr x%g", n->lr_mult);
+			thaw_sbuf_printf(&b, "  lr x%g", n->lr_mult);
 		if (n->n_in != 1 || n->in[0] != i - 1) {
-			sb_printf(&b, "  <-");
+			thaw_sbuf_printf(&b, "  <-");
 			for (int j = 0; j < n->n_in; j++)
-				sb_printf(&b, " %s", n->in[j] < 0 ? "input" : m->nodes[n->in[j]]->name);
+				thaw_sbuf_printf(&b, " %s", n->in[j] < 0 ? "input" : m->nodes[n->in[j]]->name);
 		}
-		sb_printf(&b, "\n");
+		thaw_sbuf_printf(&b, "\n");
 	}
 	thaw_param_counts c = thaw_model_count(m);
-	sb_printf(&b, "total params: %zu  trainable: %zu  frozen: %zu\n", c.trainable + c.frozen,
+	thaw_sbuf_printf(&b, "total params: %zu  trainable: %zu  frozen: %zu\n", c.trainable + c.frozen,
 		  c.trainable, c.frozen);
 	if (b.oom || !b.s) {
 		free(b.s);
