@@ -142,6 +142,7 @@ void thaw_loader_opts_from_spec(thaw_loader_opts *o, const thaw_input_spec *spec
 typedef struct thaw_batch {
 	const float *x;   /* (B, C, H, W), valid until the next thaw_loader_next */
 	const int32_t *y; /* (B) */
+	const int *idx;   /* (B) the images' indices in the data set */
 	int B;
 	int epoch, index; /* which batch of which epoch */
 } thaw_batch;

@@ -49,9 +49,16 @@ typedef struct thaw_fit_opts {
 	 * run continues exactly where it stopped. */
 	int first_epoch, skip_batches;
 	long first_step;
+	/* The feature cache: when nodes 0..k never change during the phase (no
+	 * trainable weights, nothing random before k, no augmentation), their
+	 * output is computed once per image and the phase trains from k+1.
+	 * 0 = use it when it fits in cache_mb (default 1024), -1 = never. */
+	int feature_cache;
+	int cache_mb;
 	/* Called after every batch / epoch; a nonzero return stops the phase. */
 	int (*on_batch)(const thaw_batch_stats *s, void *user);
 	int (*on_epoch)(const thaw_epoch_stats *s, void *user);
+	void (*on_log)(const char *line, void *user); /* notes such as the cache in use */
 	void *user;
 } thaw_fit_opts;
 

@@ -212,6 +212,16 @@ int thaw_model_set_lr_mult(thaw_model *m, int index, float mult);
 
 /* ---- running. x is (B, c, h, w), normalised. */
 int thaw_model_forward(thaw_model *m, const float *x, int B, int training);
+/* Runs nodes first..n-1 only: the output of node first-1 must already hold
+ * the batch's features (the trainer's feature cache writes it); x is read
+ * only by nodes that take the model input (NULL when none does). */
+int thaw_model_forward_from(thaw_model *m, int first, const float *x, int B, int training);
+/* Nodes first..last only (last < n stops early: the feature cache fills). */
+int thaw_model_forward_range(thaw_model *m, int first, int last, const float *x, int B, int training);
+/* The largest k such that nodes 0..k have no trainable weights and nothing
+ * random, and later nodes read nothing before k: their output for an image
+ * never changes, so it can be computed once and cached. -1 when none. */
+int thaw_model_static_prefix(const thaw_model *m);
 /* dout: gradient of the loss w.r.t. the output (B, out). Fills the gradients
  * of the trainable parameters; skips everything below them. */
 int thaw_model_backward(thaw_model *m, const float *dout);

@@ -119,6 +119,10 @@ void thaw_trainer_free(thaw_trainer *t);
  * stops before the update with THAW_ENAN and a message naming the step. */
 int thaw_trainer_step(thaw_trainer *t, const float *x, const int32_t *labels, int B,
 		      thaw_step_result *r);
+/* The same step with the forward pass starting at node `first`, whose
+ * input (node first-1's output) the caller has filled (cached features). */
+int thaw_trainer_step_from(thaw_trainer *t, int first, const float *x, const int32_t *labels, int B,
+			   thaw_step_result *r);
 /* Inference forward pass plus metrics (no update); probs may be NULL. */
 int thaw_eval_batch(thaw_model *m, const float *x, const int32_t *labels, int B, thaw_metrics *mt,
 		    float *probs);

@@ -116,6 +116,7 @@ void thaw_batch_fill(float *x, int32_t *y, const thaw_dataset *d, const int *idx
 typedef struct slot {
 	float *x;   /* (batch, C, H, W) */
 	int32_t *y; /* (batch) */
+	int *idx;   /* (batch) which images */
 	int B, epoch, index;
 	int ready; /* filled and not yet given back by the caller */
 } slot;
@@ -173,6 +174,7 @@ static void *worker(void *arg)
 			int B = l->d->n - start < l->o.batch ? l->d->n - start : l->o.batch;
 			uint64_t aug = mix(mix(l->o.seed ^ 0x5eedull, (uint64_t)epoch), (uint64_t)b) | 1;
 			thaw_batch_fill(s->x, s->y, l->d, l->perm + start, B, &l->o, aug);
+			memcpy(s->idx, l->perm + start, sizeof(int) * (size_t)B);
 			pthread_mutex_lock(&l->mu);
 			s->B = B, s->epoch = epoch, s->index = b, s->ready = 1;
 			pthread_cond_broadcast(&l->cv);
@@ -211,8 +213,10 @@ thaw_loader *thaw_loader_new(const thaw_dataset *d, const thaw_loader_opts *o)
 	for (int k = 0; k < 2; k++) {
 		l->s[k].x = thaw_aligned(sizeof(float) * is * (size_t)o->batch);
 		l->s[k].y = thaw_malloc(sizeof(int32_t) * (size_t)o->batch);
+		l->s[k].idx = thaw_malloc(sizeof(int) * (size_t)o->batch);
 	}
-	if (!l->perm || !l->s[0].x || !l->s[1].x || !l->s[0].y || !l->s[1].y)
+	if (!l->perm || !l->s[0].x || !l->s[1].x || !l->s[0].y || !l->s[1].y || !l->s[0].idx ||
+	    !l->s[1].idx)
 		goto fail;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
@@ -229,6 +233,7 @@ fail:
 	for (int k = 0; k < 2; k++) {
 		free(l->s[k].x);
 		free(l->s[k].y);
+		free(l->s[k].idx);
 	}
 	free(l);
 	return NULL;
@@ -255,6 +260,7 @@ int thaw_loader_next(thaw_loader *l, thaw_batch *b)
 	l->want ^= 1;
 	b->x = s->x;
 	b->y = s->y;
+	b->idx = s->idx;
 	b->B = s->B;
 	b->epoch = s->epoch;
 	b->index = s->index;
@@ -281,6 +287,7 @@ void thaw_loader_free(thaw_loader *l)
 	for (int k = 0; k < 2; k++) {
 		free(l->s[k].x);
 		free(l->s[k].y);
+		free(l->s[k].idx);
 	}
 	free(l);
 }

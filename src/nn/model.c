@@ -708,15 +708,51 @@ int thaw_model_forward(thaw_model *m, const float *x, int B, int training)
 {
 	if (!m || !x)
 		return thaw_error(THAW_EINVAL, "forward: no model or no input");
+	return thaw_model_forward_from(m, 0, x, B, training);
+}
+
+int thaw_model_static_prefix(const thaw_model *m)
+{
+	int k = -1;
+	while (k + 1 < m->n) {
+		const thaw_node *n = m->nodes[k + 1];
+		if ((n->trainable && thaw_node_has_weights(n)) || n->kind == THAW_DROPOUT)
+			break;
+		k++;
+	}
+	for (; k >= 0; k--) { /* the cut must be the only way into the rest */
+		int ok = 1;
+		for (int j = k + 1; j < m->n && ok; j++)
+			for (int i = 0; i < m->nodes[j]->n_in; i++)
+				ok &= m->nodes[j]->in[i] >= k;
+		if (ok)
+			break;
+	}
+	return k;
+}
+
+int thaw_model_forward_from(thaw_model *m, int first, const float *x, int B, int training)
+{
+	return thaw_model_forward_range(m, first, m ? m->n - 1 : 0, x, B, training);
+}
+
+int thaw_model_forward_range(thaw_model *m, int first, int last, const float *x, int B, int training)
+{
+	if (!m || first < 0 || first > m->n || last >= m->n)
+		return thaw_error(THAW_EINVAL, "forward: no model or nodes %d..%d outside the model", first, last);
 	int rc = thaw_model_plan(m, B, training);
 	if (rc < 0)
 		return rc;
 	m->B = B;
-	for (int i = 0; i < m->n; i++) {
+	for (int i = first; i <= last; i++) {
 		thaw_node *n = m->nodes[i];
 		thaw_fwd f = {.B = B, .training = training, .y = n->y, .scratch = n->scratch, .rng = &m->rng};
-		for (int j = 0; j < n->n_in; j++)
+		for (int j = 0; j < n->n_in; j++) {
 			f.x[j] = n->in[j] < 0 ? x : m->nodes[n->in[j]]->y;
+			if (!f.x[j])
+				return thaw_error(THAW_EINVAL, "forward: node '%s' reads the model input, which is missing",
+						  n->name);
+		}
 		double t0 = m->profile ? thaw_now() : 0;
 		thaw_layer_ops_of(n->kind)->forward(n, &f);
 		if (m->profile)

@@ -1155,6 +1155,12 @@ static int fit_on_epoch(const thaw_epoch_stats *es, void *user)
 	return call_back(c, c->on_epoch);
 }
 
+static void fit_on_log(const char *line, void *user)
+{
+	fit_ctx *c = user;
+	logf_(c->s, "%s", line);
+}
+
 static int callback_ref(lua_State *L, int t, const char *k)
 {
 	lua_getfield(L, t, k);
@@ -1201,7 +1207,7 @@ static const char *const fit_keys[] = {
 	"phase",  "epochs",       "batch",    "optimizer", "lr",        "momentum", "nesterov",
 	"beta1",  "beta2",        "weight_decay", "clip_norm", "schedule", "warmup", "min_lr",
 	"step_size", "gamma",     "smoothing", "seed",     "shift",     "flip",     "val",
-	"patience", "restore_best", "checkpoint", "on_batch", "on_epoch", NULL};
+	"patience", "restore_best", "checkpoint", "cache", "on_batch", "on_epoch", NULL};
 
 /* thaw.fit(model, data, opts) -> history */
 static int l_fit(lua_State *L)
@@ -1271,7 +1277,9 @@ static int l_fit(lua_State *L)
 	c.hist = lua_gettop(L);
 	o.on_batch = fit_on_batch;
 	o.on_epoch = fit_on_epoch;
+	o.on_log = fit_on_log;
 	o.user = &c;
+	o.feature_cache = opt_bool(L, 3, "cache", 1) ? 0 : -1;
 	if (resume_phase(L, s, m, &o, phase_index)) {
 		lua_pushstring(L, o.phase);
 		lua_setfield(L, c.hist, "phase");

@@ -1,6 +1,8 @@
 /* The epoch loop: loader, trainer step, validation, early stopping. */
 #include "thaw/fit.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,7 @@ thaw_fit_opts thaw_fit_opts_default(void)
 	o.batch = 64;
 	o.optim = thaw_optim_default(THAW_ADAM);
 	o.sched = thaw_sched_default(THAW_SCHED_CONSTANT);
+	o.cache_mb = 1024;
 	return o;
 }
 
@@ -76,6 +79,51 @@ static void weights_copy(thaw_model *m, float *buf, int save)
 		}
 }
 
+static void logf_(const thaw_fit_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(const thaw_fit_opts *o, const char *fmt, ...)
+{
+	if (!o->on_log)
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	o->on_log(line, o->user);
+}
+
+/* Computes the output of node `cut` for every image of d, in data-set order:
+ * (n, F) floats. NULL with *F = 0 when the cache would not fit. */
+static float *cache_build(thaw_model *m, const thaw_dataset *d, int cut, const thaw_fit_opts *o,
+			  size_t *F)
+{
+	*F = thaw_shape_sample(m->nodes[cut]->out);
+	if ((double)*F * d->n * sizeof(float) > (double)o->cache_mb * (1 << 20))
+		return NULL;
+	float *feat = thaw_aligned(*F * (size_t)d->n * sizeof(float));
+	thaw_loader_opts lo = thaw_loader_opts_default();
+	lo.batch = o->batch;
+	lo.shuffle = 0;
+	thaw_loader_opts_from_spec(&lo, &m->input);
+	thaw_loader *l = feat ? thaw_loader_new(d, &lo) : NULL;
+	thaw_batch b;
+	int rc = l ? 0 : THAW_ENOMEM;
+	while (l && (rc = thaw_loader_next(l, &b)) == 1) {
+		if ((rc = thaw_model_forward_range(m, 0, cut, b.x, b.B, 0)) < 0)
+			break;
+		const float *y = m->nodes[cut]->y;
+		for (int i = 0; i < b.B; i++)
+			memcpy(feat + (size_t)b.idx[i] * *F, y + (size_t)i * *F, *F * sizeof(float));
+	}
+	thaw_loader_free(l);
+	if (rc < 0) {
+		free(feat);
+		*F = 0;
+		return NULL;
+	}
+	return feat;
+}
+
 int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 {
 	if (!m || !d || !o)
@@ -103,7 +151,8 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
 	thaw_trainer *t = thaw_trainer_new(m, &o->optim, &s, o->batch);
 	thaw_metrics *val = o->val ? thaw_metrics_new(K, 1) : NULL;
-	float *best = NULL;
+	float *best = NULL, *cache = NULL;
+	size_t F = 0;
 	if (o->patience > 0 && o->restore_best && o->val)
 		best = thaw_malloc(weights_count(m) * sizeof(float) + 1);
 	if (!t || (o->val && !val) || (o->patience > 0 && o->restore_best && o->val && !best)) {
@@ -112,6 +161,14 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	}
 	t->smoothing = o->smoothing;
 	t->step = o->first_step;
+	int cut = (o->feature_cache >= 0 && !o->shift && !o->flip) ? thaw_model_static_prefix(m) : -1;
+	if (cut >= 0 && cut < m->n - 1) {
+		double t0 = thaw_now();
+		cache = cache_build(m, d, cut, o, &F);
+		if (cache)
+			logf_(o, "%s: feature cache: nodes up to '%s' run once per image (%d images, %.1f MB, %.1f s)",
+			      phase, m->nodes[cut]->name, d->n, (double)F * d->n * 4 / (1 << 20), thaw_now() - t0);
+	}
 	double best_loss = 1e300;
 	int since_best = 0, first = o->first_epoch > 1 ? o->first_epoch : 1, done = first - 1;
 	thaw_batch b;
@@ -125,7 +182,20 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 		thaw_step_result r = {.lr = thaw_sched_lr(&s, o->optim.lr, t->step)};
 		int stop = 0;
 		while ((rc = thaw_loader_next(l, &b)) == 1) {
-			rc = thaw_trainer_step(t, b.x, b.y, b.B, &r);
+			if (cache && thaw_model_static_prefix(m) < cut) {
+				/* a node below the cut was thawed between batches */
+				free(cache);
+				cache = NULL;
+				logf_(o, "%s: feature cache dropped: a cached node became trainable", phase);
+			}
+			if (cache) {
+				float *y = m->nodes[cut]->y;
+				for (int i = 0; i < b.B; i++)
+					memcpy(y + (size_t)i * F, cache + (size_t)b.idx[i] * F, F * sizeof(float));
+				rc = thaw_trainer_step_from(t, cut + 1, b.x, b.y, b.B, &r);
+			} else {
+				rc = thaw_trainer_step(t, b.x, b.y, b.B, &r);
+			}
 			if (rc < 0) {
 				thaw_error_prefix("%s, epoch %d, batch %d", phase, e, b.index + 1);
 				goto out;
@@ -178,6 +248,7 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 		weights_copy(m, best, 0); /* end with the best epoch's weights */
 	rc = done;
 out:
+	free(cache);
 	free(best);
 	thaw_metrics_free(val);
 	thaw_trainer_free(t);

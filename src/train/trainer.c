@@ -62,7 +62,15 @@ static int count_correct(const float *logits, const int32_t *labels, int B, int 
 int thaw_trainer_step(thaw_trainer *t, const float *x, const int32_t *labels, int B,
 		      thaw_step_result *r)
 {
-	if (!t || !x || !labels || B <= 0 || B > t->max_B)
+	if (!x)
+		return thaw_error(THAW_EINVAL, "train step: no input");
+	return thaw_trainer_step_from(t, 0, x, labels, B, r);
+}
+
+int thaw_trainer_step_from(thaw_trainer *t, int first, const float *x, const int32_t *labels, int B,
+			   thaw_step_result *r)
+{
+	if (!t || !labels || B <= 0 || B > t->max_B)
 		return thaw_error(THAW_EINVAL, "train step: batch of %d outside 1..%d", B, t ? t->max_B : 0);
 	thaw_model *m = t->m;
 	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
@@ -70,7 +78,7 @@ int thaw_trainer_step(thaw_trainer *t, const float *x, const int32_t *labels, in
 		return thaw_error(THAW_ESHAPE,
 				  "train step: the model's output changed from %d to %d since the trainer was made",
 				  t->K, K);
-	int rc = thaw_model_forward(m, x, B, 1);
+	int rc = thaw_model_forward_from(m, first, x, B, 1);
 	if (rc < 0)
 		return rc;
 	const float *logits = thaw_model_output(m);
