@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""PyTorch half of `make bench`: the reference CNN on the CPU, in img/s.
+
+Prints `name: value` lines on stdout and nothing else; diagnostics go to
+stderr. Exit 3 when torch is missing so scripts/bench can skip the column.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+try:
+    import torch
+    from torch import nn
+except ImportError:
+    print("torch: unavailable", file=sys.stderr)
+    sys.exit(3)
+
+
+def reference_cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, 10))
+
+
+def cpu_seconds():
+    """(CPU seconds busy in other processes, CPU seconds elapsed) so far.
+
+    The machine is shared: a window that overlapped someone's build is
+    slow for reasons that are not ours, and stderr says so.
+    """
+    try:
+        with open("/proc/stat") as f:
+            v = [int(t) for t in f.readline().split()[1:9]]
+    except OSError:
+        return 0.0, 0.0
+    tck, own = os.sysconf("SC_CLK_TCK"), os.times()
+    busy = (sum(v) - v[3] - v[4]) / tck - own.user - own.system
+    return busy, sum(v) / tck
+
+
+def measure(step, batch, args):
+    """Median img/s over args.windows windows, after a warm-up.
+
+    A window is args.iters steps if given, else as many steps as fit in
+    args.seconds; the median keeps one noisy window (another process on
+    the shared cores) from moving the figure.
+    """
+    for _ in range(args.warmup):
+        step()
+    rates, others = [], []
+    for _ in range(args.windows):
+        b0, c0 = cpu_seconds()
+        n, t0 = 0, time.perf_counter()
+        while True:
+            step()
+            n += 1
+            dt = time.perf_counter() - t0
+            if (args.iters and n >= args.iters) or (not args.iters and dt >= args.seconds):
+                break
+        rates.append(n * batch / dt)
+        b1, c1 = cpu_seconds()
+        others.append(100 * (b1 - b0) / max(c1 - c0, 1e-9))
+    print(f"  windows img/s: {' '.join(f'{r:.0f}' for r in rates)}"
+          f"  (other processes' CPU %: {' '.join(f'{o:.0f}' for o in others)})", file=sys.stderr)
+    return statistics.median(rates)
+
+
+def train_step(model, opt, x, y):
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return step
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--iters", type=int, default=0, help="steps per window (default: time-based)")
+    p.add_argument("--seconds", type=float, default=1.0, help="length of a window")
+    p.add_argument("--windows", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=20)
+    args = p.parse_args()
+
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"mkldnn {torch.backends.mkldnn.is_available()}", file=sys.stderr)
+    x = torch.randn(args.batch, 1, 28, 28)
+    y = torch.randint(0, 10, (args.batch,))
+
+    print("train", file=sys.stderr)
+    model = reference_cnn().train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    train = measure(train_step(model, opt, x, y), args.batch, args)
+
+    # Frozen conv blocks the usual PyTorch way: no gradients for their
+    # parameters, and BN in eval() so running statistics stay fixed.
+    print("head only", file=sys.stderr)
+    model = reference_cnn().train()
+    for m in model[:8]:
+        m.requires_grad_(False)
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()
+    opt = torch.optim.Adam([q for q in model.parameters() if q.requires_grad], lr=1e-3)
+    head = measure(train_step(model, opt, x, y), args.batch, args)
+
+    print("infer", file=sys.stderr)
+    model = reference_cnn().eval()
+    with torch.no_grad():
+        infer = measure(lambda: model(x), args.batch, args)
+
+    print(f"torch_train_img_s: {train:.0f}")
+    print(f"torch_head_only_img_s: {head:.0f}")
+    print(f"torch_infer_img_s: {infer:.0f}")
+    print(f"torch_threads: {torch.get_num_threads()}")
+    print(f"torch_version: {torch.__version__}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,433 @@
+/* conv2d: gradients by finite differences, forward and backward against a
+ * naive direct convolution, setup errors, freezing through the model API,
+ * and (printed only) timings of the reference CNN's convolutions. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "gradcheck.h"
+#include "thaw/blas.h"
+#include "thaw/model.h"
+
+/* A node set up outside a model, with parameters, scratch and buffers for B. */
+typedef struct lab {
+	thaw_node *n;
+	const thaw_layer_ops *o;
+	int B;
+	float *x, *y, *dy, *dx;
+	size_t nx, ny;
+	void *scratch;
+} lab;
+
+static int lab_new(lab *L, thaw_attrs a, thaw_shape in, int B, uint64_t seed)
+{
+	memset(L, 0, sizeof *L);
+	L->o = thaw_layer_ops_of(a.kind);
+	L->n = calloc(1, sizeof *L->n);
+	snprintf(L->n->name, sizeof L->n->name, "lab");
+	L->n->kind = a.kind;
+	L->n->a = a;
+	L->n->n_in = 1;
+	L->n->trainable = 1;
+	L->n->in_shape[0] = in;
+	if (L->o->setup(L->n, &in, 1) < 0)
+		return -1;
+	L->n->out.n = 1;
+	thaw_rng rng;
+	thaw_rng_seed(&rng, seed);
+	for (int i = 0; i < L->n->np; i++) {
+		thaw_param *p = &L->n->p[i];
+		p->size = 1;
+		for (int d = 0; d < p->ndim; d++)
+			p->size *= (size_t)p->dims[d];
+		p->w = malloc(p->size * sizeof(float));
+		p->g = malloc(p->size * sizeof(float));
+		for (size_t k = 0; k < p->size; k++)
+			p->w[k] = 2.0f * thaw_rng_uniform(&rng) - 1.0f;
+	}
+	L->B = B;
+	L->nx = (size_t)B * thaw_shape_sample(in);
+	L->ny = (size_t)B * thaw_shape_sample(L->n->out);
+	L->x = malloc(L->nx * sizeof(float));
+	L->dx = malloc(L->nx * sizeof(float));
+	L->y = malloc(L->ny * sizeof(float));
+	L->dy = malloc(L->ny * sizeof(float));
+	for (size_t k = 0; k < L->nx; k++)
+		L->x[k] = 2.0f * thaw_rng_uniform(&rng) - 1.0f;
+	for (size_t k = 0; k < L->ny; k++)
+		L->dy[k] = 2.0f * thaw_rng_uniform(&rng) - 1.0f;
+	size_t sb = L->o->scratch ? L->o->scratch(L->n, B, 1) : 0;
+	L->scratch = sb ? aligned_alloc(64, (sb + 63) & ~(size_t)63) : NULL;
+	return 0;
+}
+
+static void lab_free(lab *L)
+{
+	for (int i = 0; L->n && i < L->n->np; i++) {
+		free(L->n->p[i].w);
+		free(L->n->p[i].g);
+	}
+	free(L->n);
+	free(L->x);
+	free(L->y);
+	free(L->dy);
+	free(L->dx);
+	free(L->scratch);
+}
+
+static void lab_forward(lab *L)
+{
+	thaw_fwd f = {.B = L->B, .training = 1, .y = L->y, .scratch = L->scratch};
+	f.x[0] = L->x;
+	L->o->forward(L->n, &f);
+}
+
+static void lab_backward(lab *L, int weight_grad, int want_dx)
+{
+	thaw_bwd b = {.B = L->B, .y = L->y, .dy = L->dy, .weight_grad = weight_grad, .scratch = L->scratch};
+	b.x[0] = L->x;
+	b.dx[0] = want_dx ? L->dx : NULL;
+	L->o->backward(L->n, &b);
+}
+
+/* ---- the naive reference: ONNX Conv written out, in double. */
+typedef struct refconv {
+	int B, C, H, W, OC, G, kh, kw, sh, sw, pt, pl, dh, dw, OH, OW;
+} refconv;
+
+static refconv ref_of(const lab *L)
+{
+	const thaw_attrs *a = &L->n->a;
+	return (refconv){L->B, L->n->in_shape[0].c, L->n->in_shape[0].h, L->n->in_shape[0].w, a->filters,
+			 a->groups, a->kh, a->kw, a->sh, a->sw, a->pad[0], a->pad[1], a->dh, a->dw,
+			 L->n->out.h, L->n->out.w};
+}
+
+/* Calls fn(b, oc, oy, ox, ic, weight index, input index) for every product term. */
+#define REF_LOOP(r, BODY)                                                                            \
+	for (int b = 0; b < r.B; b++)                                                                \
+		for (int oc = 0; oc < r.OC; oc++)                                                    \
+			for (int oy = 0; oy < r.OH; oy++)                                            \
+				for (int ox = 0; ox < r.OW; ox++) {                                  \
+					size_t yi = (((size_t)b * r.OC + oc) * r.OH + oy) * r.OW + ox; \
+					int cg = r.C / r.G, g = oc / (r.OC / r.G);                   \
+					for (int c = 0; c < cg; c++)                                 \
+						for (int ky = 0; ky < r.kh; ky++)                    \
+							for (int kx = 0; kx < r.kw; kx++) {          \
+								int iy = oy * r.sh + ky * r.dh - r.pt; \
+								int ix = ox * r.sw + kx * r.dw - r.pl; \
+								if (iy < 0 || iy >= r.H || ix < 0 || ix >= r.W) \
+									continue;            \
+								size_t wi = (((size_t)oc * cg + c) * r.kh + ky) * r.kw + kx; \
+								size_t xi = (((size_t)b * r.C + g * cg + c) * r.H + iy) * r.W + ix; \
+								BODY;                                \
+							}                                            \
+				}
+
+/* Largest relative difference of forward, dW, db, dx from the reference. */
+static void compare_with_reference(const char *label, thaw_attrs a, thaw_shape in, int B)
+{
+	lab L;
+	int rc = lab_new(&L, a, in, B, 99);
+	CHECKF(rc == 0, "%s: setup: %s", label, thaw_errmsg());
+	if (rc) {
+		lab_free(&L);
+		return;
+	}
+	refconv r = ref_of(&L);
+	const float *w = L.n->p[0].w, *bias = a.bias ? L.n->p[1].w : NULL;
+	double *y = calloc(L.ny, sizeof(double)), *dx = calloc(L.nx, sizeof(double));
+	double *dw = calloc(L.n->p[0].size, sizeof(double)), *db = calloc((size_t)r.OC, sizeof(double));
+	REF_LOOP(r, {
+		y[yi] += (double)w[wi] * L.x[xi];
+		dx[xi] += (double)w[wi] * L.dy[yi];
+		dw[wi] += (double)L.dy[yi] * L.x[xi];
+	});
+	for (int b = 0; b < r.B; b++)
+		for (int oc = 0; oc < r.OC; oc++)
+			for (int p = 0; p < r.OH * r.OW; p++) {
+				size_t yi = ((size_t)b * r.OC + oc) * r.OH * r.OW + p;
+				if (bias)
+					y[yi] += bias[oc];
+				db[oc] += L.dy[yi];
+			}
+	lab_forward(&L);
+	/* dx first holds 0.5: accumulate mode must add to it */
+	for (size_t k = 0; k < L.nx; k++)
+		L.dx[k] = 0.5f;
+	thaw_bwd bb = {.B = B, .y = L.y, .dy = L.dy, .weight_grad = 1, .scratch = L.scratch};
+	bb.x[0] = L.x;
+	bb.dx[0] = L.dx;
+	bb.acc[0] = 1;
+	L.o->backward(L.n, &bb);
+	double ey = 0, ex = 0, ew = 0, eb = 0;
+	for (size_t k = 0; k < L.ny; k++)
+		ey = fmax(ey, fabs(L.y[k] - y[k]) / fmax(1.0, fabs(y[k])));
+	for (size_t k = 0; k < L.nx; k++)
+		ex = fmax(ex, fabs(L.dx[k] - 0.5 - dx[k]) / fmax(1.0, fabs(dx[k])));
+	for (size_t k = 0; k < L.n->p[0].size; k++)
+		ew = fmax(ew, fabs(L.n->p[0].g[k] - dw[k]) / fmax(1.0, fabs(dw[k])));
+	for (int k = 0; bias && k < r.OC; k++)
+		eb = fmax(eb, fabs(L.n->p[1].g[k] - db[k]) / fmax(1.0, fabs(db[k])));
+	printf("  reference %-26s y %.1e  dx %.1e  dW %.1e  db %.1e\n", label, ey, ex, ew, eb);
+	CHECKF(ey < 1e-4 && ex < 1e-4 && ew < 1e-4 && eb < 1e-4, "%s: differs from the reference", label);
+	free(y);
+	free(dx);
+	free(dw);
+	free(db);
+	lab_free(&L);
+}
+
+static thaw_attrs conv(int filters, int kh, int kw, int s, int p)
+{
+	thaw_attrs a = thaw_conv(filters, kh, s, p);
+	a.kw = kw;
+	return a;
+}
+
+/* Each configuration exercises one kernel: gemm (im2col), 1x1, direct. */
+typedef struct cfg {
+	const char *label;
+	thaw_attrs a;
+	thaw_shape in;
+} cfg;
+
+static int configs(cfg *c)
+{
+	int k = 0;
+	c[k++] = (cfg){"3x3 s2 p1 (gemm)", conv(4, 3, 3, 2, 1), {1, 3, 7, 7}};
+	thaw_attrs asym = conv(3, 3, 2, 1, 0);
+	asym.pad[0] = 1, asym.pad[1] = 0, asym.pad[2] = 2, asym.pad[3] = 1;
+	c[k++] = (cfg){"3x2 asymmetric pad", asym, {1, 2, 6, 5}};
+	thaw_attrs dil = conv(3, 3, 3, 1, 2);
+	dil.dh = dil.dw = 2;
+	c[k++] = (cfg){"3x3 dilation 2", dil, {1, 2, 7, 7}};
+	thaw_attrs g2 = conv(6, 3, 3, 1, 1);
+	g2.groups = 2;
+	c[k++] = (cfg){"3x3 groups 2", g2, {1, 4, 6, 6}};
+	thaw_attrs dw = conv(6, 3, 3, 1, 1);
+	dw.groups = 3;
+	c[k++] = (cfg){"depthwise x2 (direct)", dw, {1, 3, 6, 6}};
+	thaw_attrs dws = conv(3, 3, 3, 2, 0);
+	dws.groups = 3;
+	dws.pad[0] = 1, dws.pad[3] = 2;
+	dws.dw = 2;
+	c[k++] = (cfg){"depthwise s2 asym dil", dws, {1, 3, 7, 8}};
+	thaw_attrs dwd = conv(8, 3, 3, 1, 0);
+	dwd.groups = 4;
+	dwd.dh = dwd.dw = 2;
+	dwd.pad[0] = 2, dwd.pad[1] = 1, dwd.pad[2] = 0, dwd.pad[3] = 3;
+	c[k++] = (cfg){"depthwise x2 d2 asym 11x13", dwd, {1, 4, 11, 13}};
+	thaw_attrs dwp = conv(3, 1, 1, 1, 1); /* padding beyond the kernel's reach */
+	dwp.groups = 3;
+	c[k++] = (cfg){"depthwise 1x1 p1", dwp, {1, 3, 4, 9}};
+	thaw_attrs nb = conv(3, 3, 3, 1, 0);
+	nb.bias = 0;
+	c[k++] = (cfg){"3x3 no bias", nb, {1, 2, 5, 5}};
+	c[k++] = (cfg){"1x1", conv(3, 1, 1, 1, 0), {1, 4, 5, 5}};
+	thaw_attrs pw2 = conv(4, 1, 1, 1, 0);
+	pw2.groups = 2;
+	c[k++] = (cfg){"1x1 groups 2", pw2, {1, 4, 3, 4}};
+	c[k++] = (cfg){"1x1 s2 (gemm)", conv(3, 1, 1, 2, 0), {1, 4, 5, 5}};
+	c[k++] = (cfg){"3x3 p1 on 33x33", conv(2, 3, 3, 1, 1), {1, 2, 33, 33}}; /* one image per GEMM */
+	c[k++] = (cfg){"in_c 1, 3x3 p1", conv(4, 3, 3, 1, 1), {1, 1, 6, 6}};
+	return k;
+}
+
+static void test_gradcheck(void)
+{
+	cfg c[24];
+	int k = configs(c);
+	for (int i = 0; i < k; i++)
+		gradcheck(c[i].label, c[i].a, &c[i].in, 1, (gc_opts){.B = 2});
+}
+
+static void test_reference(void)
+{
+	cfg c[24];
+	int k = configs(c);
+	for (int i = 0; i < k; i++)
+		compare_with_reference(c[i].label, c[i].a, c[i].in, 3);
+	/* the reference CNN's shapes, smaller batch */
+	compare_with_reference("conv1 1x28x28 -> 32", conv(32, 3, 3, 1, 1), (thaw_shape){1, 1, 28, 28}, 3);
+	compare_with_reference("conv2 32x14x14 -> 64", conv(64, 3, 3, 1, 1), (thaw_shape){1, 32, 14, 14}, 2);
+	thaw_attrs mb = conv(32, 3, 3, 2, 1);
+	mb.groups = 16;
+	compare_with_reference("depthwise 16x9x9 x2 s2", mb, (thaw_shape){1, 16, 9, 9}, 2);
+}
+
+static void test_setup_errors(void)
+{
+	thaw_model *m = thaw_model_new(3, 8, 8, 1);
+	thaw_attrs a = thaw_conv(4, 3, 1, 1);
+	a.groups = 2;
+	CHECK_ERR(thaw_model_add(m, "convg", &a, NULL, 0), "node 'convg' (conv2d)");
+	CHECK_ERR(thaw_model_add(m, "convg", &a, NULL, 0), "input 3x8x8 has 3 channels, not divisible by groups 2");
+	a = thaw_conv(5, 3, 1, 1);
+	a.groups = 3;
+	thaw_model *m6 = thaw_model_new(6, 8, 8, 1);
+	CHECK_ERR(thaw_model_add(m6, "convf", &a, NULL, 0), "node 'convf' (conv2d): 5 filters not divisible by groups 3");
+	thaw_model_free(m6);
+	thaw_model *m5 = thaw_model_new(1, 5, 5, 1);
+	a = thaw_conv(8, 7, 1, 0);
+	CHECK_ERR(thaw_model_add(m5, "conv3", &a, NULL, 0),
+		  "node 'conv3' (conv2d): kernel 7x7 larger than padded input 5x5 (input 1x5x5)");
+	a = thaw_conv(8, 3, 1, 0);
+	a.dh = a.dw = 3;
+	CHECK_ERR(thaw_model_add(m5, "convd", &a, NULL, 0),
+		  "node 'convd' (conv2d): kernel 3x3 (dilated to 7x7) larger than padded input 5x5");
+	a = thaw_conv(8, 3, 0, 0);
+	CHECK_ERR(thaw_model_add(m5, "convs", &a, NULL, 0), "node 'convs' (conv2d): kernel 3x3, stride 0x0");
+	a = thaw_conv(0, 3, 1, 0);
+	CHECK_ERR(thaw_model_add(m5, "conv0", &a, NULL, 0), "node 'conv0' (conv2d): filters must be positive");
+	/* a kernel that only fits with the padding is fine */
+	a = thaw_conv(2, 7, 1, 1);
+	CHECK_OK(thaw_model_add(m5, "conv7", &a, NULL, 0));
+	CHECK(m5->n == 1 && m5->nodes[0]->out.h == 1 && m5->nodes[0]->out.w == 1);
+	/* ONNX output size with asymmetric padding and stride */
+	a = thaw_conv(2, 3, 2, 0);
+	a.pad[2] = 1;
+	a.pad[3] = 2;
+	CHECK_OK(thaw_model_add(m, "conva", &a, NULL, 0));
+	CHECK(m->nodes[m->n - 1]->out.h == 4 && m->nodes[m->n - 1]->out.w == 4);
+	char d[96];
+	thaw_node_describe(m->nodes[m->n - 1], d, sizeof d);
+	CHECKF(strcmp(d, "3x3 s2 p0,0,1,2 3->2") == 0, "describe gave '%s'", d);
+	thaw_model_free(m);
+	thaw_model_free(m5);
+}
+
+/* A frozen conv between trainable ones still passes gradients down but
+ * leaves its weight gradients alone and issues no weight-gradient GEMM. */
+static void test_frozen(void)
+{
+	thaw_model *m = thaw_model_new(2, 10, 10, 3);
+	thaw_attrs a = thaw_conv(4, 3, 1, 1);
+	CHECK_OK(thaw_model_add(m, "c0", &a, NULL, 0));
+	a = thaw_conv(6, 3, 1, 1);
+	CHECK_OK(thaw_model_add(m, "c1", &a, NULL, 0));
+	a = thaw_conv(3, 3, 2, 0);
+	CHECK_OK(thaw_model_add(m, "c2", &a, NULL, 0));
+	const int B = 4;
+	size_t nx = (size_t)B * 2 * 10 * 10, ny = (size_t)B * thaw_shape_sample(thaw_model_output_shape(m));
+	float *x = malloc(nx * sizeof(float)), *dout = malloc(ny * sizeof(float));
+	thaw_rng r;
+	thaw_rng_seed(&r, 5);
+	for (size_t i = 0; i < nx; i++)
+		x[i] = thaw_rng_normal(&r);
+	for (size_t i = 0; i < ny; i++)
+		dout[i] = thaw_rng_normal(&r);
+
+	/* trainable everywhere: reference gradients of c0 and the FLOP count */
+	CHECK_OK(thaw_model_forward(m, x, B, 1));
+	thaw_blas_reset_flops();
+	CHECK_OK(thaw_model_backward(m, dout));
+	double flops_all = thaw_blas_flops();
+	thaw_node *c0 = m->nodes[0], *c1 = m->nodes[1];
+	size_t n0 = c0->p[0].size;
+	float *g0 = malloc(n0 * sizeof(float));
+	memcpy(g0, c0->p[0].g, n0 * sizeof(float));
+
+	c1->trainable = 0;
+	for (size_t i = 0; i < c1->p[0].size; i++)
+		c1->p[0].g[i] = 123.0f;
+	c1->p[1].g[0] = 123.0f;
+	uint64_t wg1 = c1->n_weight_grad, bw1 = c1->n_backward, wg0 = c0->n_weight_grad;
+	CHECK_OK(thaw_model_forward(m, x, B, 1));
+	thaw_blas_reset_flops();
+	CHECK_OK(thaw_model_backward(m, dout));
+	double flops_frozen = thaw_blas_flops();
+	int untouched = 1;
+	for (size_t i = 0; i < c1->p[0].size; i++)
+		untouched &= c1->p[0].g[i] == 123.0f;
+	CHECK(untouched && c1->p[1].g[0] == 123.0f);
+	CHECK(c1->n_weight_grad == wg1);     /* no weight gradient counted */
+	CHECK(c1->n_backward == bw1 + 1);    /* but it ran, for c0 */
+	CHECK(c0->n_weight_grad == wg0 + 1);
+	CHECK(thaw_max_rel_diff(g0, c0->p[0].g, n0) < 1e-6f); /* c0 gets the same gradient */
+	/* the saved work is exactly c1's dW GEMM: 2 * OC * K * (B*P) */
+	double dw_gemm = 2.0 * 6 * (4 * 9) * (B * 10 * 10);
+	CHECKF(fabs((flops_all - flops_frozen) - dw_gemm) < 1, "saved %.0f FLOPs, expected %.0f",
+	       flops_all - flops_frozen, dw_gemm);
+
+	/* a frozen first conv: nothing below the lowest trainable node runs */
+	c1->trainable = 1;
+	c0->trainable = 0;
+	for (size_t i = 0; i < n0; i++)
+		c0->p[0].g[i] = 7.0f;
+	uint64_t b0 = c0->n_backward;
+	wg0 = c0->n_weight_grad;
+	CHECK_OK(thaw_model_forward(m, x, B, 1));
+	CHECK_OK(thaw_model_backward(m, dout));
+	CHECK(c0->n_backward == b0 && c0->n_weight_grad == wg0);
+	CHECK(c0->p[0].g[0] == 7.0f && c0->p[0].g[n0 - 1] == 7.0f);
+	free(g0);
+	free(x);
+	free(dout);
+	thaw_model_free(m);
+}
+
+/* Per-call times of the reference CNN's convolutions at batch 64 (printed,
+ * never asserted). */
+static thaw_attrs dwconv(int channels, int k, int s, int p)
+{
+	thaw_attrs a = thaw_conv(channels, k, s, p);
+	a.groups = channels;
+	return a;
+}
+
+static double time_it(lab *L, int what, int reps)
+{
+	double best = 1e9;
+	for (int r = 0; r < reps; r++) {
+		if (what != 0)
+			lab_forward(L);
+		double t = thaw_now();
+		if (what == 0)
+			lab_forward(L);
+		else if (what == 1)
+			lab_backward(L, 0, 1);
+		else
+			lab_backward(L, 1, 0);
+		t = thaw_now() - t;
+		if (t < best)
+			best = t;
+	}
+	return best * 1e3;
+}
+
+static void timings(void)
+{
+	struct {
+		const char *label;
+		thaw_attrs a;
+		thaw_shape in;
+	} t[] = {
+		{"conv1 1x28x28->32 3x3 p1", conv(32, 3, 3, 1, 1), {1, 1, 28, 28}},
+		{"conv2 32x14x14->64 3x3 p1", conv(64, 3, 3, 1, 1), {1, 32, 14, 14}},
+		{"depthwise 64x28x28 3x3 p1", dwconv(64, 3, 1, 1), {1, 64, 28, 28}},
+		{"pointwise 64x28x28->64 1x1", conv(64, 1, 1, 1, 0), {1, 64, 28, 28}},
+	};
+	thaw_blas_set_threads(getenv("THAW_THREADS") ? atoi(getenv("THAW_THREADS")) : 2);
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		lab L;
+		if (lab_new(&L, t[i].a, t[i].in, 64, 1) < 0)
+			continue;
+		time_it(&L, 0, 2);
+		double f = time_it(&L, 0, 10), bd = time_it(&L, 1, 10), bwt = time_it(&L, 2, 10);
+		printf("  time B=64 %-27s forward %6.3f ms  backward-data %6.3f ms  backward-weights %6.3f ms\n",
+		       t[i].label, f, bd, bwt);
+		lab_free(&L);
+	}
+}
+
+int main(void)
+{
+	RUN(test_gradcheck);
+	RUN(test_reference);
+	RUN(test_setup_errors);
+	RUN(test_frozen);
+	if (!getenv("THAW_NO_TIMING"))
+		timings();
+	return check_done();
+}
