@@ -9,10 +9,10 @@ PREFIX ?= /usr/local
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter
 BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -DTHAW_PREFIX=\"$(PREFIX)\" -Iinclude -Ibuild/gen $(DEP_CFLAGS) $(WARN)
 OPT = -O2 -fvect-cost-model=dynamic -march=native -g
-CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(USER_CFLAGS)
+CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(USER_CFLAGS) $(CFLAGS)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-SAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(SAN) $(USER_CFLAGS)
-LDLIBS_ALL = $(USER_LDFLAGS) $(DEP_LIBS)
+SAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(SAN) $(USER_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(USER_LDFLAGS) $(LDFLAGS) $(DEP_LIBS)
 
 GEN_C = build/gen/onnx.pb-c.c
 GEN_H = build/gen/onnx.pb-c.h

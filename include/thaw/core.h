@@ -70,6 +70,12 @@ typedef struct thaw_sbuf {
 } thaw_sbuf;
 void thaw_sbuf_printf(thaw_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Where thaw's shipped files (lua/, assets/) are: "." when the program runs
+ * from a source tree holding lua/thaw or assets/, else <prefix>/share/thaw
+ * found from the executable's own path (so an installed copy works
+ * wherever PREFIX and DESTDIR put it). */
+const char *thaw_share_dir(void);
+
 /* Wall-clock seconds from a monotonic clock. */
 double thaw_now(void);
 

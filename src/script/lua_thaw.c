@@ -1597,8 +1597,8 @@ thaw_script *thaw_script_new(const thaw_script_hooks *hooks, const thaw_script_c
 	/* require finds thaw's own Lua library (lua/) beside the binary's data */
 	lua_getglobal(L, "package");
 	lua_getfield(L, -1, "path");
-	lua_pushfstring(L, "./lua/?.lua;./lua/?/init.lua;%s/share/thaw/lua/?.lua;%s", THAW_PREFIX,
-			lua_tostring(L, -1));
+	const char *share = thaw_share_dir();
+	lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s", share, share, lua_tostring(L, -1));
 	lua_setfield(L, -3, "path");
 	lua_pop(L, 2);
 	lua_createtable(L, cfg ? cfg->argc : 0, 1);
