@@ -81,7 +81,7 @@ unit-san: $(SAN_TEST_BIN)
 		scripts/run-tests asan+ubsan $(SAN_TEST_BIN)
 
 check: deps thaw unit unit-san
-	@for t in tests/script/run.sh tests/tui/run.sh tests/conformance/run.sh; do \
+	@for t in tests/cli/run.sh tests/script/run.sh tests/tui/run.sh tests/conformance/run.sh; do \
 		if [ -x $$t ]; then $$t || exit 1; fi; done
 	@echo "make check: all suites passed"
 

@@ -206,9 +206,14 @@ int thaw_model_set_classes(thaw_model *m, const char *const *names, int n);
 
 /* ---- freezing. Each returns the number of nodes changed or < 0. */
 int thaw_model_set_trainable(thaw_model *m, int from, int to, int trainable); /* [from, to] */
+/* pattern: any selector of thaw_model_select (name, glob, range, upto:NAME) */
 int thaw_model_set_trainable_glob(thaw_model *m, const char *pattern, int trainable);
 int thaw_model_freeze_upto(thaw_model *m, const char *name); /* freeze [0, name], thaw rest */
 int thaw_model_set_lr_mult(thaw_model *m, int index, float mult);
+/* Marks (mark[i] = 1) the nodes a selector names: a name or glob ("conv*"),
+ * an index or index range ("3", "0-7"), or "upto:NAME". Returns how many it
+ * marked, or < 0 when it names nothing. mark has m->n entries. */
+int thaw_model_select(const thaw_model *m, const char *sel, char *mark);
 
 /* ---- running. x is (B, c, h, w), normalised. */
 int thaw_model_forward(thaw_model *m, const float *x, int B, int training);

@@ -143,3 +143,131 @@ int cmd_export(int argc, char **argv)
 	thaw_model_free(m);
 	return rc < 0 ? 1 : 0;
 }
+
+/* Sets trainable or the lr multiplier (mult >= 0) of the nodes SEL names. */
+static int apply_selection(thaw_model *m, const char *sel, int trainable, float mult)
+{
+	char *mark = thaw_calloc((size_t)m->n + 1, 1);
+	int rc = mark ? thaw_model_select(m, sel, mark) : THAW_ENOMEM;
+	for (int k = 0; rc >= 0 && k < m->n; k++) {
+		if (!mark[k])
+			continue;
+		if (mult >= 0)
+			rc = thaw_model_set_lr_mult(m, k, mult);
+		else
+			m->nodes[k]->trainable = trainable;
+	}
+	free(mark);
+	return rc;
+}
+
+static const char edit_usage[] =
+	"usage: thaw edit IN -o OUT [OPERATION]...\n"
+	"Cuts and extends a model (.thaw or .onnx in, .thaw or .onnx out); the\n"
+	"operations apply in order:\n"
+	"  --pop                  remove the output layer\n"
+	"  --truncate NAME        keep the nodes up to NAME\n"
+	"  --head UNITS[:NAME]    add a dense output layer (default name 'head')\n"
+	"  --freeze SEL           SEL: a name or glob ('conv*'), an index range\n"
+	"  --unfreeze SEL           '0-7' (as the summary numbers nodes) or 'upto:NAME'\n"
+	"  --lr-mult SEL=X        learning-rate multiplier for the selection\n"
+	"  --classes A,B,...      class names of the output\n";
+
+int cmd_edit(int argc, char **argv)
+{
+	const char *in = NULL, *out = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(edit_usage, stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			out = argv[++i];
+		else if (argv[i][0] != '-' && !in)
+			in = argv[i];
+		else if (!strcmp(argv[i], "--pop"))
+			;
+		else if (argv[i][0] == '-' && i + 1 < argc)
+			i++; /* an operation and its argument, applied below */
+		else {
+			cli_errorf("edit", "unexpected argument '%s'", argv[i]);
+			fputs(edit_usage, stderr);
+			return 1;
+		}
+	}
+	if (!in || !out) {
+		fputs(edit_usage, stderr);
+		return 1;
+	}
+	thaw_onnx_info info;
+	int onnx;
+	thaw_model *m = load_any(in, &info, &onnx);
+	if (!m) {
+		cli_errorf("edit", "%s", thaw_errmsg());
+		return 1;
+	}
+	int rc = 0;
+	for (int i = 1; i < argc && rc >= 0; i++) {
+		const char *op = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+		if (!strcmp(op, "-o")) {
+			i++;
+		} else if (!strcmp(op, "--pop")) {
+			rc = thaw_model_pop(m);
+		} else if (!strcmp(op, "--truncate")) {
+			rc = thaw_model_truncate(m, v), i++;
+		} else if (!strcmp(op, "--head")) {
+			char name[THAW_NAME_MAX] = "head";
+			int units = atoi(v);
+			const char *colon = strchr(v, ':');
+			if (colon)
+				snprintf(name, sizeof name, "%s", colon + 1);
+			thaw_attrs a = thaw_dense(units);
+			a.init = THAW_INIT_GLOROT;
+			rc = thaw_model_add(m, name, &a, NULL, 0), i++;
+		} else if (!strcmp(op, "--freeze") || !strcmp(op, "--unfreeze")) {
+			rc = apply_selection(m, v, !strcmp(op, "--unfreeze"), -1.0f), i++;
+		} else if (!strcmp(op, "--lr-mult")) {
+			char sel[256];
+			const char *eq = strrchr(v, '=');
+			char *end;
+			float x = eq ? strtof(eq + 1, &end) : 0;
+			if (!eq || eq == v || (size_t)(eq - v) >= sizeof sel || end == eq + 1 || *end || !(x >= 0)) {
+				rc = thaw_error(THAW_EINVAL, "--lr-mult wants SEL=X with X >= 0 (got '%s')", v);
+			} else {
+				snprintf(sel, sizeof sel, "%.*s", (int)(eq - v), v);
+				rc = apply_selection(m, sel, 0, x);
+			}
+			i++;
+		} else if (!strcmp(op, "--classes")) {
+			char buf[4096], *names[1024];
+			int n = 0;
+			snprintf(buf, sizeof buf, "%s", v);
+			for (char *s = strtok(buf, ","); s && n < 1024; s = strtok(NULL, ","))
+				names[n++] = s;
+			int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
+			rc = n == K ? thaw_model_set_classes(m, (const char *const *)names, n)
+				    : thaw_error(THAW_EINVAL, "--classes: %d names for %d outputs", n, K);
+			i++;
+		} else if (op[0] != '-') {
+			/* the input file */
+		} else {
+			rc = thaw_error(THAW_EINVAL, "unknown operation '%s'", op);
+		}
+		if (rc < 0)
+			thaw_error_prefix("%s", op);
+	}
+	if (rc >= 0)
+		rc = ends_with(out, ".onnx") ? thaw_onnx_export(m, out) : thaw_model_save(m, out, NULL);
+	if (rc < 0) {
+		cli_errorf("edit", "%s: %s", in, thaw_errmsg());
+		thaw_model_free(m);
+		return 1;
+	}
+	char *s = thaw_model_summary(m);
+	if (s)
+		fputs(s, stdout);
+	free(s);
+	printf("saved %s\n", out);
+	thaw_model_free(m);
+	return 0;
+}

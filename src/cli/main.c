@@ -6,8 +6,12 @@
 #include "cli.h"
 
 static const thaw_cmd commands[] = {
+	{"tui", cmd_tui, "[SCRIPT [-- ARGS] | --model FILE --data SPEC [--val SPEC]]",
+	 "the workbench (plain `thaw` opens the default transfer session)"},
 	{"run", cmd_run, "SCRIPT [--out DIR] [--seed N] [--resume DIR] [-- ARGS]",
 	 "run a Lua experiment headless (CI): metrics, plots and the model in a run folder"},
+	{"edit", cmd_edit, "IN -o OUT [--pop] [--truncate NAME] [--head N[:NAME]] [--freeze SEL] [--unfreeze SEL] [--lr-mult SEL=X] [--classes A,B]",
+	 "cut and extend a model: pop, truncate, add a head, freeze, lr multipliers"},
 	{"train", cmd_train, "[--data SPEC] [--epochs N] [--batch N] [--lr X] [--seed N] [--freeze NAME] [-o FILE]",
 	 "train the reference CNN headless and print progress"},
 	{"bench", cmd_bench, "[--batch N] [--seconds S] [--windows N] [--threads N] [--layers]", "measure training and inference speed"},
@@ -38,10 +42,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 1;
-	}
+	if (argc < 2) /* the README's first command: the default workbench session */
+		return cmd_tui(argc, argv);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

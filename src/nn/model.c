@@ -625,17 +625,15 @@ int thaw_model_set_trainable_glob(thaw_model *m, const char *pattern, int traina
 {
 	if (!m || !pattern)
 		return thaw_error(THAW_EINVAL, "freeze: no pattern");
-	int matched = 0, changed = 0;
-	for (int i = 0; i < m->n; i++) {
-		if (fnmatch(pattern, m->nodes[i]->name, 0) == 0) {
-			matched++;
+	char *mark = thaw_calloc((size_t)m->n + 1, 1);
+	int rc = mark ? thaw_model_select(m, pattern, mark) : THAW_ENOMEM, changed = 0;
+	for (int i = 0; rc >= 0 && i < m->n; i++)
+		if (mark[i]) {
 			changed += m->nodes[i]->trainable != !!trainable;
 			m->nodes[i]->trainable = !!trainable;
 		}
-	}
-	if (!matched)
-		return thaw_error(THAW_EINVAL, "no node name matches '%s'", pattern);
-	return changed;
+	free(mark);
+	return rc < 0 ? rc : changed;
 }
 
 int thaw_model_freeze_upto(thaw_model *m, const char *name)
@@ -658,6 +656,31 @@ int thaw_model_set_lr_mult(thaw_model *m, int index, float mult)
 				  m->nodes[index]->name, mult);
 	m->nodes[index]->lr_mult = mult;
 	return 0;
+}
+
+int thaw_model_select(const thaw_model *m, const char *sel, char *mark)
+{
+	if (!m || !sel || !mark)
+		return thaw_error(THAW_EINVAL, "select: no model or no selector");
+	int a, b, hit = 0;
+	char tail;
+	if (!strncmp(sel, "upto:", 5)) {
+		if ((b = thaw_model_find(m, sel + 5)) < 0)
+			return thaw_error(THAW_EINVAL, "no node named '%s'", sel + 5);
+		a = 0;
+	} else if (sscanf(sel, "%d-%d%c", &a, &b, &tail) != 2 && sscanf(sel, "%d%c", &a, &tail) == 1) {
+		b = a;
+	} else if (sscanf(sel, "%d-%d%c", &a, &b, &tail) != 2) {
+		for (int i = 0; i < m->n; i++)
+			if (fnmatch(sel, m->nodes[i]->name, 0) == 0)
+				mark[i] = 1, hit++;
+		return hit ? hit : thaw_error(THAW_EINVAL, "no node name matches '%s'", sel);
+	}
+	if (a < 0 || b >= m->n || a > b)
+		return thaw_error(THAW_EINVAL, "node range %d..%d outside 0..%d", a, b, m->n - 1);
+	for (int i = a; i <= b; i++)
+		mark[i] = 1, hit++;
+	return hit;
 }
 
 int thaw_model_lowest_trainable(const thaw_model *m)

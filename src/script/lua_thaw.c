@@ -7,7 +7,6 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -732,14 +731,9 @@ static void select_nodes(lua_State *L, thaw_model *m, int i, char *mark)
 		mark[node_ref(L, m, i)] = 1;
 		return;
 	}
-	if (lua_type(L, i) == LUA_TSTRING) { /* a name or a glob ("conv*") */
-		const char *pat = lua_tostring(L, i);
-		int hit = 0;
-		for (int k = 0; k < m->n; k++)
-			if (fnmatch(pat, m->nodes[k]->name, 0) == 0)
-				mark[k] = 1, hit++;
-		if (!hit)
-			luaL_error(L, "no node name matches '%s'", pat);
+	if (lua_type(L, i) == LUA_TSTRING) { /* a name, glob, "0-7" or "upto:NAME" */
+		if (thaw_model_select(m, lua_tostring(L, i), mark) < 0)
+			fail(L);
 		return;
 	}
 	luaL_checktype(L, i, LUA_TTABLE);

@@ -107,6 +107,15 @@ static void test_freeze_by_glob_and_range(void)
 	CHECK(thaw_model_lowest_trainable(m) == 13);
 	CHECK(thaw_model_set_trainable_glob(m, "fc?", 1) == 2);
 	CHECK(thaw_model_lowest_trainable(m) == 9);
+	/* selectors: ranges and upto:NAME mark exactly those nodes */
+	char mark[13] = {0};
+	CHECK(thaw_model_select(m, "upto:pool1", mark) == 4 && mark[3] && !mark[4]);
+	memset(mark, 0, sizeof mark);
+	CHECK(thaw_model_select(m, "4-5", mark) == 2 && mark[4] && mark[5] && !mark[6]);
+	memset(mark, 0, sizeof mark);
+	CHECK(thaw_model_select(m, "12", mark) == 1 && mark[12]);
+	CHECK_ERR(thaw_model_select(m, "3-20", mark), "node range 3..20 outside 0..12");
+	CHECK_ERR(thaw_model_select(m, "upto:nope", mark), "no node named 'nope'");
 	thaw_model_free(m);
 }
 

@@ -1,0 +1,65 @@
+#!/bin/sh
+# The command line, end to end: thaw train, data, summary, edit, import and
+# export on real files, and their errors on bad ones. Last line:
+# `N passed, N failed`.
+set -u
+cd "$(dirname "$0")/../.."
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
+# expect NAME EXIT_CODE PATTERN -- command...: exit code and a pattern in stdout+stderr
+expect() {
+	name=$1 code=$2 pat=$3
+	shift 4
+	"$@" >"$T/out" 2>&1
+	rc=$?
+	if [ "$rc" -ne "$code" ]; then
+		bad "$name" "exit $rc, wanted $code: $(tail -n 3 "$T/out")"
+	elif ! grep -q -- "$pat" "$T/out"; then
+		bad "$name" "no '$pat' in: $(tail -n 3 "$T/out")"
+	else
+		ok "$name"
+	fi
+}
+
+expect "train on synthetic data, save" 0 "saved $T/m.thaw" -- \
+	./thaw train --data synth:600 --epochs 2 --batch 32 -o "$T/m.thaw"
+expect "summary of the saved model" 0 "total params: 421834" -- ./thaw summary "$T/m.thaw"
+expect "edit: new head, frozen base, lr multipliers" 0 "trainable: 387" -- \
+	./thaw edit "$T/m.thaw" -o "$T/e.thaw" --pop --head 3:head --freeze upto:fc1 \
+	--lr-mult 'conv*=0.1' --classes a,b,c
+expect "edited model keeps its flags" 0 "lr x0.1" -- ./thaw summary "$T/e.thaw"
+expect "edited model keeps class names" 0 "classes (3): a, b, c" -- ./thaw summary "$T/e.thaw"
+expect "export to ONNX" 0 "-> $T/e.onnx" -- ./thaw export "$T/e.thaw" -o "$T/e.onnx"
+expect "import it back" 0 "-> $T/back.thaw" -- ./thaw import "$T/e.onnx" -o "$T/back.thaw"
+expect "re-imported graph" 0 "head .*dense .*128->3" -- ./thaw summary "$T/back.thaw"
+expect "frozen base trains the head only" 0 "test_accuracy\|loss" -- \
+	./thaw train --model "$T/e.thaw" --data synth:300 --classes 0,1,2 --epochs 1 --batch 32
+expect "edit: unknown node" 1 "no node named 'nope'" -- \
+	./thaw edit "$T/m.thaw" -o "$T/x.thaw" --truncate nope
+expect "edit: bad lr multiplier" 1 "SEL=X" -- ./thaw edit "$T/m.thaw" -o "$T/x.thaw" --lr-mult conv1
+[ ! -e "$T/x.thaw" ] && ok "a failed edit writes nothing" || bad "a failed edit writes nothing" "x.thaw exists"
+
+head -c 3000 "$T/m.thaw" >"$T/cut.thaw"
+expect "truncated model file" 1 "cut.thaw" -- ./thaw summary "$T/cut.thaw"
+expect "missing model file" 1 "nope.thaw" -- ./thaw summary "$T/nope.thaw"
+cp "$T/m.thaw" "$T/old.thaw"
+expect "a failed save keeps the old file" 1 "" -- \
+	./thaw edit "$T/m.thaw" -o "$T/no/such/dir/m.thaw" --pop
+expect "the old file still loads" 0 "total params" -- ./thaw summary "$T/old.thaw"
+
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+	expect "data: Fashion-MNIST summary" 0 "60000" -- ./thaw data fashion-mnist
+	expect "data: classes, k per class, grid" 0 "grid" -- \
+		./thaw data fashion-mnist:test --classes 5,6,7 --per-class 4 --grid "$T/g.png"
+	sig=$(od -An -tx1 -N8 "$T/g.png" | tr -d ' \n')
+	[ "$sig" = "89504e470d0a1a0a" ] && ok "grid is a PNG" || bad "grid is a PNG" "signature $sig"
+fi
+printf 'P5 not an idx\n' >"$T/bad-idx"
+expect "data: corrupt IDX pair" 1 "bad-idx" -- ./thaw data "$T/bad-idx,$T/bad-idx"
+expect "unknown command" 1 "unknown command" -- ./thaw frobnicate
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
