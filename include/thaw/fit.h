@@ -23,6 +23,7 @@ typedef struct thaw_batch_stats {
 	int epoch, epochs, batch, batches;
 	double loss, acc; /* this batch */
 	double img_s;     /* so far this epoch */
+	double seconds;   /* so far this epoch */
 	float lr;
 	long step;
 	/* Borrowed, valid during the callback, which runs between two batches:
@@ -49,6 +50,9 @@ typedef struct thaw_fit_opts {
 	 * run continues exactly where it stopped. */
 	int first_epoch, skip_batches;
 	long first_step;
+	/* Optimizer state (moments, step counts) starts afresh with every phase,
+	 * as a recompiled Keras model does, unless resuming (above) or keep_state. */
+	int keep_state;
 	/* The feature cache: when nodes 0..k never change during the phase (no
 	 * trainable weights, nothing random before k, no augmentation), their
 	 * output is computed once per image and the phase trains from k+1.

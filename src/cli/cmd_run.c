@@ -45,9 +45,13 @@ static void hook_batch(const thaw_batch_stats *s, void *user)
 	if (!r->tty)
 		return;
 	int w = 20, done = (int)((double)s->batch / s->batches * w);
-	fprintf(stderr, "\r%s epoch %d/%d [%.*s%*s] batch %d/%d loss %.4f acc %.1f%% %.0f img/s lr %.2g",
+	/* ETA of the phase from this epoch's pace */
+	double per_batch = s->seconds / s->batch;
+	long left = (long)(s->batches - s->batch) + (long)(s->epochs - s->epoch) * s->batches;
+	int eta = (int)(per_batch * left + 0.5);
+	fprintf(stderr, "\r\033[K%s epoch %d/%d [%.*s%*s] batch %d/%d loss %.4f acc %.1f%% %.0f img/s ETA %d:%02d lr %.2g",
 		s->phase, s->epoch, s->epochs, done, "####################", w - done, "", s->batch,
-		s->batches, s->loss, 100 * s->acc, s->img_s, s->lr);
+		s->batches, s->loss, 100 * s->acc, s->img_s, eta / 60, eta % 60, s->lr);
 	r->line_open = 1;
 }
 
@@ -95,6 +99,48 @@ static const char usage[] =
 	"model.thaw, a copy of the script and summary.json.\n"
 	"Exit codes: 0 ok, 1 script error, 2 a thaw.check failed, 130 interrupted.\n";
 
+/* The seed and script arguments of a run, kept in its folder so --resume
+ * continues the same run ("seed N" then one "arg X" line each). */
+static int save_run_args(const char *dir, uint64_t seed, int argc, char **argv)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/run-args", dir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return thaw_error(THAW_EIO, "%s: cannot write", path);
+	fprintf(f, "seed %llu\n", (unsigned long long)seed);
+	for (int i = 0; i < argc; i++)
+		fprintf(f, "arg %s\n", argv[i]);
+	return fclose(f) == 0 ? 0 : thaw_error(THAW_EIO, "%s: write failed", path);
+}
+
+/* Reads them back; *argv (and its strings) are the caller's to free. */
+static int load_run_args(const char *dir, uint64_t *seed, int *argc, char ***argv)
+{
+	char path[4200], line[4096];
+	snprintf(path, sizeof path, "%s/run-args", dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return thaw_error(THAW_EIO, "%s: missing: is %s a thaw run folder?", path, dir);
+	*argc = 0;
+	*argv = NULL;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = 0;
+		unsigned long long v;
+		if (sscanf(line, "seed %llu", &v) == 1) {
+			*seed = v;
+		} else if (!strncmp(line, "arg ", 4)) {
+			char **na = realloc(*argv, sizeof *na * (size_t)(*argc + 1));
+			if (!na)
+				break;
+			*argv = na;
+			na[(*argc)++] = strdup(line + 4);
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
 static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -105,7 +151,7 @@ int cmd_run(int argc, char **argv)
 {
 	const char *script = NULL, *out = NULL, *resume = NULL;
 	uint64_t seed = 1;
-	int first_arg = argc;
+	int first_arg = argc, seed_given = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--")) {
@@ -115,8 +161,10 @@ int cmd_run(int argc, char **argv)
 			out = argv[++i];
 		else if (!strcmp(a, "--resume") && i + 1 < argc)
 			resume = argv[++i];
-		else if (!strcmp(a, "--seed") && i + 1 < argc)
+		else if (!strcmp(a, "--seed") && i + 1 < argc) {
 			seed = strtoull(argv[++i], NULL, 10);
+			seed_given = 1;
+		}
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(usage, stdout);
 			return 0;
@@ -161,10 +209,32 @@ int cmd_run(int argc, char **argv)
 		for (int k = 2; access(dir, F_OK) == 0 && k < 1000; k++)
 			snprintf(dir, sizeof dir, "runs/%s-%s-%d", stamp, name, k);
 	}
+	int sargc = argc - first_arg, free_args = 0;
+	char **sargv = argv + first_arg;
+	if (resume) { /* the same seed and arguments as the run being continued */
+		uint64_t rseed = seed;
+		int rargc = 0;
+		char **rargv = NULL;
+		if (load_run_args(dir, &rseed, &rargc, &rargv) < 0) {
+			cli_errorf("run", "%s", thaw_errmsg());
+			return 1;
+		}
+		if (!seed_given)
+			seed = rseed;
+		if (sargc == 0) {
+			sargc = rargc;
+			sargv = rargv;
+			free_args = 1;
+		} else {
+			for (int i = 0; i < rargc; i++)
+				free(rargv[i]);
+			free(rargv);
+		}
+	}
 	run_ctx r = {.tty = isatty(2)};
 	thaw_script_hooks hooks = {hook_batch, hook_epoch, hook_eval, hook_log, hook_stop, &r};
 	thaw_script_config cfg = {.run_dir = dir, .resume_dir = resume, .seed = seed,
-				  .argc = argc - first_arg, .argv = argv + first_arg};
+				  .argc = sargc, .argv = sargv};
 	thaw_script *s = thaw_script_new(&hooks, &cfg);
 	if (!s) {
 		cli_errorf("run", "%s", thaw_errmsg());
@@ -175,7 +245,7 @@ int cmd_run(int argc, char **argv)
 	r.log = thaw_runlog_open(dir, keep_phase, keep_epoch);
 	char copy[4400];
 	snprintf(copy, sizeof copy, "%s/%s", dir, base_name(script));
-	if (!r.log || (!resume && thaw_copy_file(script, copy) < 0)) {
+	if (!r.log || (!resume && (thaw_copy_file(script, copy) < 0 || save_run_args(dir, seed, sargc, sargv) < 0))) {
 		cli_errorf("run", "%s", thaw_errmsg());
 		thaw_runlog_free(r.log);
 		thaw_script_free(s);
@@ -211,5 +281,10 @@ int cmd_run(int argc, char **argv)
 	fprintf(stderr, "thaw run: %s (exit %d); results in %s/\n", status, code, dir);
 	thaw_runlog_free(r.log);
 	thaw_script_free(s);
+	if (free_args) {
+		for (int i = 0; i < sargc; i++)
+			free(sargv[i]);
+		free(sargv);
+	}
 	return code;
 }

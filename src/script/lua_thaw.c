@@ -38,7 +38,9 @@ struct thaw_script {
 	long resume_step;
 };
 
-static int interrupt_key; /* its address marks the "interrupted" error */
+/* The error a stopped run raises; s->interrupted says it happened, even
+ * when the script catches the error with pcall. */
+#define INTERRUPTED "interrupted (Ctrl-C)"
 static int host_key;
 
 static thaw_script *host(lua_State *L)
@@ -69,10 +71,12 @@ static int fail(lua_State *L) { return luaL_error(L, "%s", thaw_errmsg()); }
 /* ---- userdata */
 typedef struct lmodel {
 	thaw_model *m;
+	int busy; /* thaw.fit is training it: no closing, no surgery */
 } lmodel;
 
 typedef struct ldata {
 	thaw_dataset *d;
+	int busy;
 } ldata;
 
 static thaw_model *checkmodel(lua_State *L, int i)
@@ -80,6 +84,16 @@ static thaw_model *checkmodel(lua_State *L, int i)
 	lmodel *u = luaL_checkudata(L, i, MODEL_MT);
 	luaL_argcheck(L, u->m != NULL, i, "the model is closed");
 	return u->m;
+}
+
+/* For calls that change the graph or free the model: not while training. */
+static thaw_model *checkidle(lua_State *L, int i)
+{
+	thaw_model *m = checkmodel(L, i);
+	lmodel *u = lua_touserdata(L, i);
+	if (u->busy)
+		luaL_error(L, "the model is being trained by thaw.fit: it cannot be closed or changed in shape now");
+	return m;
 }
 
 static thaw_dataset *checkdata(lua_State *L, int i)
@@ -95,6 +109,7 @@ static lmodel *newmodel(lua_State *L)
 {
 	lmodel *u = lua_newuserdatauv(L, sizeof *u, 0);
 	u->m = NULL;
+	u->busy = 0;
 	luaL_setmetatable(L, MODEL_MT);
 	return u;
 }
@@ -103,6 +118,7 @@ static ldata *newdata(lua_State *L)
 {
 	ldata *u = lua_newuserdatauv(L, sizeof *u, 0);
 	u->d = NULL;
+	u->busy = 0;
 	luaL_setmetatable(L, DATA_MT);
 	return u;
 }
@@ -119,6 +135,20 @@ static int opt_int(lua_State *L, int t, const char *k, int def)
 		luaL_error(L, "option '%s' must be an integer (got %s)", k, luaL_typename(L, -1));
 	lua_pop(L, 1);
 	return isnum ? (int)v : def;
+}
+
+/* A seed: any integer Lua holds (64 bits). */
+static uint64_t opt_seed(lua_State *L, int t, const char *k, uint64_t def)
+{
+	if (lua_isnoneornil(L, t))
+		return def;
+	lua_getfield(L, t, k);
+	int isnum;
+	lua_Integer v = lua_tointegerx(L, -1, &isnum);
+	if (!isnum && !lua_isnil(L, -1))
+		luaL_error(L, "option '%s' must be an integer (got %s)", k, luaL_typename(L, -1));
+	lua_pop(L, 1);
+	return isnum ? (uint64_t)v : def;
 }
 
 static double opt_num(lua_State *L, int t, const char *k, double def)
@@ -215,8 +245,9 @@ static int opt_int_list(lua_State *L, int t, const char *k, int *out, int cap)
 }
 
 /* ---- data sets */
-static const char *const select_keys[] = {"split", "classes", "per_class", "seed", "path", "size",
-					  "channels", NULL};
+static const char *const open_keys[] = {"split", "classes", "per_class", "seed", NULL};
+static const char *const fashion_keys[] = {"split", "path", "classes", "per_class", "seed", NULL};
+static const char *const folder_keys[] = {"path", "size", "channels", "classes", "per_class", "seed", NULL};
 
 /* Applies classes= and per_class= of the options table to *d (replacing it). */
 static void apply_selection(lua_State *L, int t, thaw_dataset **d)
@@ -235,7 +266,7 @@ static void apply_selection(lua_State *L, int t, thaw_dataset **d)
 	}
 	int per = opt_int(L, t, "per_class", 0);
 	if (per > 0) {
-		uint64_t seed = (uint64_t)opt_int(L, t, "seed", (int)s->seed);
+		uint64_t seed = opt_seed(L, t, "seed", s->seed);
 		thaw_dataset *x = thaw_dataset_per_class(*d, per, seed);
 		if (!x) {
 			thaw_dataset_free(*d);
@@ -263,14 +294,19 @@ static int push_opened(lua_State *L, int t, ldata *u, thaw_dataset *d)
 static int l_data_open(lua_State *L)
 {
 	const char *spec = luaL_checkstring(L, 1);
-	check_keys(L, 2, "thaw.data.open", select_keys);
+	lua_settop(L, 2); /* the options slot stays put under the new userdata */
+	check_keys(L, 2, "thaw.data.open", open_keys);
+	const char *split = opt_str(L, 2, "split", NULL);
+	if (split) /* open("fashion-mnist", {split = "test"}) is "fashion-mnist:test" */
+		spec = lua_pushfstring(L, "%s:%s", spec, split);
 	ldata *u = newdata(L);
 	return push_opened(L, 2, u, thaw_dataset_open(spec));
 }
 
 static int l_data_fashion(lua_State *L)
 {
-	check_keys(L, 1, "thaw.data.fashion_mnist", select_keys);
+	lua_settop(L, 1);
+	check_keys(L, 1, "thaw.data.fashion_mnist", fashion_keys);
 	const char *split = opt_str(L, 1, "split", "train");
 	if (strcmp(split, "train") != 0 && strcmp(split, "test") != 0)
 		return luaL_error(L, "thaw.data.fashion_mnist: split must be 'train' or 'test' (got '%s')", split);
@@ -287,26 +323,29 @@ static int l_data_folder(lua_State *L)
 		path = lua_tostring(L, 1);
 		t = 2;
 	}
-	check_keys(L, t, "thaw.data.folder", select_keys);
+	lua_settop(L, t);
+	check_keys(L, t, "thaw.data.folder", folder_keys);
 	path = opt_str(L, t, "path", path);
 	luaL_argcheck(L, path != NULL, 1, "a folder path");
 	int size[2] = {0, 0};
 	int ns = opt_int_list(L, t, "size", size, 2);
 	if (ns == 1)
 		size[1] = size[0];
+	int channels = opt_int(L, t, "channels", 0);
 	ldata *u = newdata(L);
-	return push_opened(L, t, u, thaw_folder_load(path, opt_int(L, t, "channels", 0), size[0], size[1]));
+	return push_opened(L, t, u, thaw_folder_load(path, channels, size[0], size[1]));
 }
 
 static int l_data_synthetic(lua_State *L)
 {
 	static const char *const keys[] = {"n", "classes", "size", "channels", "seed", "noise", NULL};
+	lua_settop(L, 1);
 	check_keys(L, 1, "thaw.data.synthetic", keys);
 	thaw_synth_opts o = thaw_synth_opts_default();
 	o.n = opt_int(L, 1, "n", o.n);
 	o.classes = opt_int(L, 1, "classes", o.classes);
 	o.c = opt_int(L, 1, "channels", o.c);
-	o.seed = (uint64_t)opt_int(L, 1, "seed", (int)host(L)->seed);
+	o.seed = opt_seed(L, 1, "seed", host(L)->seed);
 	o.noise = (float)opt_num(L, 1, "noise", o.noise);
 	int size[2] = {o.h, o.w};
 	if (opt_int_list(L, 1, "size", size, 2) == 1)
@@ -425,6 +464,8 @@ static int l_data_len(lua_State *L)
 static int l_data_gc(lua_State *L)
 {
 	ldata *u = luaL_checkudata(L, 1, DATA_MT);
+	if (u->busy)
+		return luaL_error(L, "the data set is being used by thaw.fit: it cannot be closed now");
 	thaw_dataset_free(u->d);
 	u->d = NULL;
 	return 0;
@@ -612,7 +653,7 @@ static int l_model_new(lua_State *L)
 	int n = opt_int_list(L, 1, "input", in, 3);
 	luaL_argcheck(L, n == 0 || n == 3, 1, "input = {channels, height, width}");
 	lmodel *u = newmodel(L);
-	if (!(u->m = thaw_model_new(in[0], in[1], in[2], (uint64_t)opt_int(L, 1, "seed", (int)host(L)->seed))))
+	if (!(u->m = thaw_model_new(in[0], in[1], in[2], opt_seed(L, 1, "seed", host(L)->seed))))
 		return fail(L);
 	return 1;
 }
@@ -625,7 +666,7 @@ static int l_reference_cnn(lua_State *L)
 	opt_int_list(L, 1, "input", in, 3);
 	lmodel *u = newmodel(L);
 	u->m = thaw_zoo_reference_cnn(in[0], in[1], in[2], opt_int(L, 1, "classes", 10),
-				      (uint64_t)opt_int(L, 1, "seed", (int)host(L)->seed));
+				      opt_seed(L, 1, "seed", host(L)->seed));
 	if (!u->m)
 		return fail(L);
 	return 1;
@@ -660,7 +701,7 @@ static int l_import(lua_State *L)
 
 static int l_model_add(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = checkidle(L, 1);
 	thaw_attrs a = layer_attrs(L, 2);
 	const char *name = opt_str(L, 2, "name", NULL);
 	int in[THAW_MAX_INPUTS], n_in = 0;
@@ -689,10 +730,19 @@ static int l_model_add(lua_State *L)
 
 static int l_model_insert(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = checkidle(L, 1);
 	int pos = node_ref(L, m, 2);
+	if (pos < 0)
+		return luaL_error(L, "insert: give the node to insert before (name or 1..%d)", m->n);
 	thaw_attrs a = layer_attrs(L, 3);
+	lua_getfield(L, 3, "inputs");
+	if (!lua_isnil(L, -1))
+		return luaL_error(L, "insert: the new layer reads what node %d read; 'inputs' does not apply", pos + 1);
+	lua_pop(L, 1);
 	if (thaw_model_insert(m, pos, opt_str(L, 3, "name", NULL), &a) < 0)
+		return fail(L);
+	m->nodes[pos]->trainable = opt_bool(L, 3, "trainable", 1);
+	if (thaw_model_set_lr_mult(m, pos, (float)opt_num(L, 3, "lr_mult", 1.0)) < 0)
 		return fail(L);
 	lua_pushinteger(L, pos + 1);
 	return 1;
@@ -700,7 +750,7 @@ static int l_model_insert(lua_State *L)
 
 static int l_model_pop(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = checkidle(L, 1);
 	if (m->n == 0)
 		return luaL_error(L, "pop: the model has no nodes");
 	lua_pushstring(L, m->nodes[m->n - 1]->name);
@@ -711,7 +761,7 @@ static int l_model_pop(lua_State *L)
 
 static int l_model_truncate(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = checkidle(L, 1);
 	int k = node_ref(L, m, 2);
 	if (k < 0 || thaw_model_truncate(m, m->nodes[k]->name) < 0)
 		return k < 0 ? luaL_error(L, "truncate: cannot cut at the input") : fail(L);
@@ -830,7 +880,9 @@ static void push_node_info(lua_State *L, const thaw_model *m, int k)
 	lua_setfield(L, -2, "params");
 	lua_pushboolean(L, n->trainable);
 	lua_setfield(L, -2, "trainable");
-	lua_pushnumber(L, n->lr_mult);
+	char lr[32]; /* the float as written, not 0.10000000149 */
+	snprintf(lr, sizeof lr, "%.7g", n->lr_mult);
+	lua_pushnumber(L, strtod(lr, NULL));
 	lua_setfield(L, -2, "lr_mult");
 	lua_createtable(L, n->n_in, 0);
 	for (int j = 0; j < n->n_in; j++) {
@@ -911,7 +963,7 @@ static int l_model_set_classes(lua_State *L)
 
 static int l_model_reinit(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = checkidle(L, 1);
 	thaw_model_reinit(m, (uint64_t)luaL_optinteger(L, 2, (lua_Integer)host(L)->seed));
 	return 0;
 }
@@ -919,6 +971,8 @@ static int l_model_reinit(lua_State *L)
 static int l_model_gc(lua_State *L)
 {
 	lmodel *u = luaL_checkudata(L, 1, MODEL_MT);
+	if (u->busy)
+		return luaL_error(L, "the model is being trained by thaw.fit: it cannot be closed now");
 	thaw_model_free(u->m);
 	u->m = NULL;
 	return 0;
@@ -1083,6 +1137,12 @@ static void set_num(lua_State *L, const char *k, double v)
 	lua_setfield(L, -2, k);
 }
 
+static void set_int(lua_State *L, const char *k, lua_Integer v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, -2, k);
+}
+
 static int fit_on_batch(const thaw_batch_stats *bs, void *user)
 {
 	fit_ctx *c = user;
@@ -1100,14 +1160,14 @@ static int fit_on_batch(const thaw_batch_stats *bs, void *user)
 	lua_createtable(L, 0, 8);
 	lua_pushstring(L, bs->phase);
 	lua_setfield(L, -2, "phase");
-	set_num(L, "epoch", bs->epoch);
-	set_num(L, "batch", bs->batch);
-	set_num(L, "batches", bs->batches);
+	set_int(L, "epoch", bs->epoch);
+	set_int(L, "batch", bs->batch);
+	set_int(L, "batches", bs->batches);
 	set_num(L, "loss", bs->loss);
 	set_num(L, "accuracy", bs->acc);
 	set_num(L, "img_s", bs->img_s);
 	set_num(L, "lr", bs->lr);
-	set_num(L, "step", (double)bs->step);
+	set_int(L, "step", bs->step);
 	return call_back(c, c->on_batch);
 }
 
@@ -1116,7 +1176,7 @@ static void push_epoch(lua_State *L, const thaw_epoch_stats *es)
 	lua_createtable(L, 0, 10);
 	lua_pushstring(L, es->phase);
 	lua_setfield(L, -2, "phase");
-	set_num(L, "epoch", es->epoch);
+	set_int(L, "epoch", es->epoch);
 	set_num(L, "loss", es->train_loss);
 	set_num(L, "accuracy", es->train_acc);
 	if (es->val_acc >= 0) {
@@ -1126,7 +1186,7 @@ static void push_epoch(lua_State *L, const thaw_epoch_stats *es)
 	set_num(L, "seconds", es->seconds);
 	set_num(L, "img_s", es->img_s);
 	set_num(L, "lr", es->lr);
-	set_num(L, "step", (double)es->step);
+	set_int(L, "step", es->step);
 }
 
 static int fit_on_epoch(const thaw_epoch_stats *es, void *user)
@@ -1207,15 +1267,16 @@ static const char *const fit_keys[] = {
 static int l_fit(lua_State *L)
 {
 	thaw_script *s = host(L);
-	thaw_model *m = checkmodel(L, 1);
+	if (s->interrupted) /* the script caught the interrupt and went on */
+		return luaL_error(L, "%s", INTERRUPTED);
+	thaw_model *m = checkidle(L, 1);
 	thaw_dataset *d = checkdata(L, 2);
 	if (lua_isnoneornil(L, 3))
 		lua_newtable(L);
 	lua_settop(L, 3);
 	check_keys(L, 3, "thaw.fit", fit_keys);
 	thaw_fit_opts o = thaw_fit_opts_default();
-	int phase_index = ++s->fit_index;
-	set_last_model(L, s, 1);
+	int phase_index = s->fit_index + 1; /* counted once the options are good */
 	char phase_buf[64];
 	snprintf(phase_buf, sizeof phase_buf, "phase%d", phase_index);
 	o.phase = opt_str(L, 3, "phase", phase_buf);
@@ -1246,7 +1307,7 @@ static int l_fit(lua_State *L)
 	o.sched.step_size = opt_int(L, 3, "step_size", 0);
 	o.sched.gamma = (float)opt_num(L, 3, "gamma", o.sched.gamma);
 	o.smoothing = (float)opt_num(L, 3, "smoothing", 0);
-	o.seed = (uint64_t)opt_int(L, 3, "seed", (int)(s->seed + (uint64_t)phase_index));
+	o.seed = opt_seed(L, 3, "seed", s->seed + (uint64_t)phase_index);
 	o.shift = opt_int(L, 3, "shift", 0);
 	o.flip = opt_bool(L, 3, "flip", 0);
 	o.patience = opt_int(L, 3, "patience", 0);
@@ -1255,6 +1316,13 @@ static int l_fit(lua_State *L)
 		return luaL_error(L, "thaw.fit: epochs (%d) and batch (%d) must be positive", o.epochs, o.batch);
 	if (o.sched.kind == THAW_SCHED_STEP && o.sched.step_size <= 0)
 		return luaL_error(L, "thaw.fit: schedule 'step' needs step_size (in steps)");
+	lua_getfield(L, 3, "val");
+	int has_val = !lua_isnil(L, -1);
+	lua_pop(L, 1);
+	if (o.patience > 0 && !has_val)
+		return luaL_error(L, "thaw.fit: patience needs validation data (val = ...)");
+	s->fit_index = phase_index;
+	set_last_model(L, s, 1);
 	d = conform(L, m, d, "training"); /* stack 4 */
 	lua_getfield(L, 3, "val");
 	if (!lua_isnil(L, -1)) {
@@ -1282,23 +1350,33 @@ static int l_fit(lua_State *L)
 		return 1;
 	}
 	c.epochs_done = o.first_epoch > 1 ? o.first_epoch - 1 : 0;
+	if (m->n_classes == 0 && d->n_classes == (int)thaw_shape_sample(thaw_model_output_shape(m)))
+		thaw_model_set_classes(m, (const char *const *)d->class_names, d->n_classes);
+	/* callbacks may freeze layers but not free or reshape what trains */
+	lmodel *um = lua_touserdata(L, 1);
+	ldata *ud = lua_touserdata(L, 2), *uv = has_val ? luaL_testudata(L, 5, DATA_MT) : NULL;
+	um->busy++, ud->busy++;
+	if (uv)
+		uv->busy++;
 	int rc = thaw_fit(m, d, &o);
+	um->busy--, ud->busy--;
+	if (uv)
+		uv->busy--;
 	luaL_unref(L, LUA_REGISTRYINDEX, c.on_batch);
 	luaL_unref(L, LUA_REGISTRYINDEX, c.on_epoch);
-	if (c.err)
-		return lua_error(L); /* the callback's message is on top */
-	if (rc < 0)
-		return fail(L);
-	if (c.interrupted) {
+	if (c.interrupted || s->interrupted) { /* also from the hook inside a callback */
 		s->interrupted = 1;
 		if (save_checkpoint(s, m, phase_index, o.phase, c.epochs_done, c.batches_done, c.step, 0) < 0)
 			logf_(s, "warning: checkpoint not written: %s", thaw_errmsg());
 		else if (s->run_dir[0])
 			logf_(s, "interrupted: checkpoint at %s, epoch %d, batch %d", o.phase, c.epochs_done + 1,
 			      c.batches_done);
-		lua_pushlightuserdata(L, &interrupt_key);
-		return lua_error(L);
+		return luaL_error(L, "%s", INTERRUPTED);
 	}
+	if (c.err)
+		return lua_error(L); /* the callback's message is on top */
+	if (rc < 0)
+		return fail(L);
 	if (save_checkpoint(s, m, phase_index, o.phase, c.epochs_done, 0, c.step, 1) < 0)
 		logf_(s, "warning: phase checkpoint not written: %s", thaw_errmsg());
 	lua_pushstring(L, o.phase);
@@ -1342,7 +1420,7 @@ static int l_evaluate(lua_State *L)
 	set_num(L, "loss", thaw_metrics_loss(mt));
 	set_num(L, "accuracy", thaw_metrics_accuracy(mt));
 	set_num(L, "topk", thaw_metrics_topk(mt));
-	set_num(L, "n", (double)mt->n);
+	set_int(L, "n", mt->n);
 	lua_pushstring(L, name);
 	lua_setfield(L, -2, "name");
 	lua_createtable(L, K, 0);
@@ -1531,10 +1609,20 @@ static void make_metatables(lua_State *L)
 }
 
 /* ---- the host side */
+
+/* Every 10000 instructions: a stop asked for outside thaw.fit (a script
+ * busy in Lua code) ends the run too. */
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	thaw_script *s = host(L);
+	if (!s->interrupted && s->h.should_stop && s->h.should_stop(s->h.user)) {
+		s->interrupted = 1;
+		luaL_error(L, "%s", INTERRUPTED);
+	}
+}
 static int traceback(lua_State *L)
 {
-	if (lua_touserdata(L, 1) == &interrupt_key)
-		return 1; /* not an error: keep the marker */
 	const char *msg = lua_tostring(L, 1);
 	if (!msg)
 		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
@@ -1623,14 +1711,17 @@ int thaw_script_run(thaw_script *s, const char *path)
 	lua_seti(L, -2, 0);
 	lua_pop(L, 1);
 	int rc = luaL_loadfile(L, path);
+	if (s->h.should_stop)
+		lua_sethook(L, stop_hook, LUA_MASKCOUNT, 10000);
 	if (rc == LUA_OK)
 		rc = lua_pcall(L, 0, 0, h);
+	lua_sethook(L, NULL, 0, 0);
+	if (s->interrupted) { /* also when the script caught the error */
+		lua_settop(L, h - 1);
+		snprintf(s->err, sizeof s->err, "interrupted");
+		return THAW_RUN_INTERRUPTED;
+	}
 	if (rc != LUA_OK) {
-		if (lua_touserdata(L, -1) == &interrupt_key || s->interrupted) {
-			lua_settop(L, h - 1);
-			snprintf(s->err, sizeof s->err, "interrupted");
-			return THAW_RUN_INTERRUPTED;
-		}
 		const char *msg = lua_tostring(L, -1);
 		snprintf(s->err, sizeof s->err, "%s", msg ? msg : "(error object is not a string)");
 		lua_settop(L, h - 1);

@@ -161,6 +161,8 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	}
 	t->smoothing = o->smoothing;
 	t->step = o->first_step;
+	if (!o->keep_state && o->first_epoch <= 1 && o->skip_batches == 0 && o->first_step == 0)
+		thaw_model_reset_opt_state(m); /* SGD's momentum is no Adam moment */
 	int cut = (o->feature_cache >= 0 && !o->shift && !o->flip) ? thaw_model_static_prefix(m) : -1;
 	if (cut >= 0 && cut < m->n - 1) {
 		double t0 = thaw_now();
@@ -204,9 +206,9 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 			correct += r.correct;
 			seen += b.B;
 			if (o->on_batch) {
+				double el = thaw_now() - t0;
 				thaw_batch_stats bs = {phase, e, o->epochs, b.index + 1, batches, r.loss,
-						       (double)r.correct / b.B, seen / (thaw_now() - t0), r.lr, t->step,
-						       m, t};
+						       (double)r.correct / b.B, seen / el, el, r.lr, t->step, m, t};
 				if (o->on_batch(&bs, o->user)) {
 					stop = 1;
 					break;

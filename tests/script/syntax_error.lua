@@ -1,0 +1,2 @@
+local thaw = require "thaw"
+print("unbalanced"
