@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "layer.h"
+#include "thaw/parallel.h"
 
 enum { GAMMA, BETA, RMEAN, RVAR };
 
@@ -161,23 +162,32 @@ static void grad_in(float *restrict dx, const float *restrict dy, float a, const
 	}
 }
 
-static void bn_forward(thaw_node *n, const thaw_fwd *f)
+/* Channels are independent, so the pool splits them: each channel's sums
+ * run on one thread in the same order as a serial pass (bit-identical for
+ * any thread count), and its B*H*W values stay in that core's cache. */
+typedef struct bn_job {
+	thaw_node *n;
+	int B, batch, weight_grad, acc;
+	const float *x, *dy;
+	float *y, *dx;
+	bn_state *st;
+} bn_job;
+
+static void forward_channels(int lo, int hi, void *user)
 {
-	const int B = f->B, C = n->out.c;
+	const bn_job *j = user;
+	thaw_node *n = j->n;
+	const int B = j->B, C = n->out.c, batch = j->batch;
 	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)C * HW;
-	const float *x = f->x[0]; // (B, C, H, W)
-	float *y = f->y;          // (B, C, H, W)
+	const float *x = j->x; // (B, C, H, W)
+	float *y = j->y;       // (B, C, H, W)
 	const float *gamma = n->p[GAMMA].w, *beta = n->p[BETA].w;
 	float *rmean = n->p[RMEAN].w, *rvar = n->p[RVAR].w;
-	bn_state *st = f->scratch;
-	THAW_ASSERT(st);
-	float *mean = (float *)(st + 1); // (C)
-	float *istd = mean + C;          // (C)
-	const int batch = f->training && n->trainable;
-	st->batch_stats = batch;
+	float *mean = (float *)(j->st + 1); // (C)
+	float *istd = mean + C;             // (C)
 	const double N = (double)B * (double)HW;
 	const float mom = n->a.momentum;
-	for (int c = 0; c < C; c++) {
+	for (int c = lo; c < hi; c++) {
 		if (batch) {
 			double s1 = 0, s2 = 0;
 			float k = x[(size_t)c * HW];
@@ -201,23 +211,42 @@ static void bn_forward(thaw_node *n, const thaw_fwd *f)
 	}
 }
 
-static void bn_backward(thaw_node *n, const thaw_bwd *b)
+/* Below this many values per batch the pool's wake-up costs more than it saves. */
+enum { PAR_MIN = 32768 };
+
+static void bn_forward(thaw_node *n, const thaw_fwd *f)
 {
-	const int B = b->B, C = n->out.c;
+	bn_state *st = f->scratch;
+	THAW_ASSERT(st);
+	const int C = n->out.c;
+	bn_job j = {.n = n, .B = f->B, .batch = f->training && n->trainable, .x = f->x[0], .y = f->y, .st = st};
+	st->batch_stats = j.batch;
+	size_t total = (size_t)f->B * thaw_shape_sample(n->out);
+	if (total < PAR_MIN || n->out.h * n->out.w < 16)
+		forward_channels(0, C, &j);
+	else
+		thaw_parallel_for(C, forward_channels, &j);
+}
+
+static void backward_channels(int lo, int hi, void *user)
+{
+	const bn_job *j = user;
+	thaw_node *n = j->n;
+	const int B = j->B, C = n->out.c;
 	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)C * HW;
-	const float *x = b->x[0], *dy = b->dy; // (B, C, H, W)
-	float *dx = b->dx[0];                  // (B, C, H, W) or NULL
+	const float *x = j->x, *dy = j->dy; // (B, C, H, W)
+	float *dx = j->dx;                  // (B, C, H, W) or NULL
 	const float *gamma = n->p[GAMMA].w;
-	const bn_state *st = b->scratch;
+	const bn_state *st = j->st;
 	const float *mean = (const float *)(st + 1), *istd = mean + C;
 	const double N = (double)B * (double)HW;
-	for (int c = 0; c < C; c++) {
-		const int need_sums = st->batch_stats || b->weight_grad;
+	for (int c = lo; c < hi; c++) {
+		const int need_sums = st->batch_stats || j->weight_grad;
 		double sdy = 0, sdx = 0; // sum(dy), sum(dy * (x - mean))
 		if (need_sums)
 			for (int s = 0; s < B; s++)
 				sums_grad(dy + s * S + c * HW, x + s * S + c * HW, HW, mean[c], &sdy, &sdx);
-		if (b->weight_grad) {
+		if (j->weight_grad) {
 			n->p[GAMMA].g[c] = (float)(sdx * istd[c]); // sum(dy * xhat)
 			n->p[BETA].g[c] = (float)sdy;
 		}
@@ -226,7 +255,7 @@ static void bn_backward(thaw_node *n, const thaw_bwd *b)
 		const float a = gamma[c] * istd[c];
 		if (!st->batch_stats) { // running statistics are constants: dx = dy * gamma * istd
 			for (int s = 0; s < B; s++)
-				grad_in(dx + s * S + c * HW, dy + s * S + c * HW, a, NULL, 0, 0, 0, HW, b->acc[0]);
+				grad_in(dx + s * S + c * HW, dy + s * S + c * HW, a, NULL, 0, 0, 0, HW, j->acc);
 			continue;
 		}
 		// dx = gamma istd (dy - mean(dy) - xhat mean(dy xhat)), xhat = (x - mean) istd,
@@ -235,8 +264,19 @@ static void bn_backward(thaw_node *n, const thaw_bwd *b)
 		const float c0 = (float)(-(double)a * sdy / N);
 		for (int s = 0; s < B; s++)
 			grad_in(dx + s * S + c * HW, dy + s * S + c * HW, a, x + s * S + c * HW, mean[c], k, c0,
-				HW, b->acc[0]);
+				HW, j->acc);
 	}
+}
+
+static void bn_backward(thaw_node *n, const thaw_bwd *b)
+{
+	bn_job j = {.n = n, .B = b->B, .weight_grad = b->weight_grad, .acc = b->acc[0], .x = b->x[0],
+		    .dy = b->dy, .dx = b->dx[0], .st = b->scratch};
+	size_t total = (size_t)b->B * thaw_shape_sample(n->out);
+	if (total < PAR_MIN || n->out.h * n->out.w < 16)
+		backward_channels(0, n->out.c, &j);
+	else
+		thaw_parallel_for(n->out.c, backward_channels, &j);
 }
 
 static void bn_describe(const thaw_node *n, char *buf, size_t size)

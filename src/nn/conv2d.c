@@ -8,22 +8,25 @@
  *           too small for a GEMM, so loops over the taps along output rows;
  *   1x1     stride 1 and no padding: the input already is the column
  *           matrix, one GEMM per image and group, no col buffer;
- *   gemm    im2col into col, then GEMMs over chunks of nb images
- *           (N = nb*P >= ~1024 columns, the chunk of col within L2),
- *           scattered into NCHW with the bias added in the same pass.
- *           One GEMM over the whole batch (nb = B) measured slower on the
- *           reference CNN's conv2 (its 14 MB col matrix leaves the cache
- *           between im2col and the GEMM), and nb = 1 leaves N = 196, too
- *           narrow for two BLAS threads. With K <= 16 (a first layer on
- *           grey images, K = 9) the products run as register-blocked loops
+ *   gemm    per image, im2col into a col buffer of the part of the batch
+ *           this thread runs (thaw_parallel_for), then one single-threaded
+ *           GEMM straight into NCHW with the bias added after. The col
+ *           buffer stays in the core's L2; backward lowers the image again
+ *           instead of keeping a whole-batch col matrix (14 MB for the
+ *           reference CNN's conv2, which cost more in DRAM traffic than
+ *           the second im2col). With K <= 16 (a first layer on grey
+ *           images, K = 9) the products run as register-blocked loops
  *           instead of OpenBLAS: its dW GEMM (N = K) is skinny and slow.
- * The col matrix stays in scratch from forward to backward, where it feeds
- * dW = dY col^T and is then overwritten, chunk by chunk, by dcol = W^T dY
- * for col2im. A frozen conv (weight_grad = 0) skips the dW GEMM. */
+ * Backward: dW = dY col^T into a per-part buffer (summed in part order,
+ * so a thread count gives one result), then dcol = W^T dY over the spent
+ * col buffer and col2im. A frozen conv (weight_grad = 0) skips the dW
+ * GEMM and the second im2col. */
+#include <stdint.h>
 #include <string.h>
 
 #include "layer.h"
 #include "thaw/blas.h"
+#include "thaw/parallel.h"
 
 enum { PATH_DIRECT, PATH_1X1, PATH_GEMM };
 
@@ -32,6 +35,8 @@ enum { PATH_DIRECT, PATH_1X1, PATH_GEMM };
  * -march), so loads and stores are macros over an unaligned alias type. */
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+typedef int32_t v8i __attribute__((vector_size(32)));
+static const v8i lane8 = {0, 1, 2, 3, 4, 5, 6, 7};
 #define ld8(p) (*(const v8u *)(p))
 #define st8(p, v) (*(v8u *)(p) = (v))
 
@@ -320,6 +325,16 @@ correlate(float *restrict out, int R, int Cn, const float *restrict in, int ldp,
 				if (add)
 					acc += ld8(o + c);
 				st8(o + c, acc);
+			} else if (r + 1 < R) {
+				/* the partial vector of a row: blend into what follows it
+				 * (the next row, rewritten later), never past the plane */
+				v8i m = {0};
+				m += Cn - c;
+				m = lane8 < m;
+				v8 old = ld8(o + c);
+				if (add)
+					acc += old;
+				st8(o + c, (v8)((m & (v8i)acc) | (~m & (v8i)old)));
 			} else {
 				float t[8];
 				memcpy(t, &acc, sizeof t);
@@ -375,11 +390,13 @@ static void weight_corr_any(float *dwt, int R, int Cn, const float *d, int ldd, 
 static void pad_plane(float *p, int rows, int ldp, const float *src, int h, int w, int top, int left)
 {
 	memset(p, 0, sizeof(float) * (size_t)top * ldp);
-	for (int r = 0; r < h; r++) {
+	for (int r = 0; r < h; r++) { /* edges of a few floats: loops beat libc calls */
 		float *d = p + (size_t)(top + r) * ldp;
-		memset(d, 0, sizeof(float) * left);
+		for (int i = 0; i < left; i++)
+			d[i] = 0.0f;
 		memcpy(d + left, src + (size_t)r * w, sizeof(float) * w);
-		memset(d + left + w, 0, sizeof(float) * (size_t)(ldp - left - w));
+		for (int i = left + w; i < ldp; i++)
+			d[i] = 0.0f;
 	}
 	memset(p + (size_t)(top + h) * ldp, 0, sizeof(float) * (size_t)(rows - top - h) * ldp);
 }
@@ -417,6 +434,7 @@ static void direct_forward(const thaw_node *n, const cgeom *g, int B, const floa
 	const size_t HW = (size_t)g->H * g->W, T = (size_t)g->kh * g->kw;
 	const int *pad = n->a.pad;
 	const int rows = g->H + pad[0] + pad[2], ldp = g->W + pad[1] + pad[3] + 8;
+	thaw_blas_add_flops(2.0 * B * g->OC * g->P * (double)T);
 	for (int b = 0; b < B; b++)
 		for (int ic = 0; ic < g->C; ic++) {
 			const float *xp = x + ((size_t)b * g->C + ic) * HW;
@@ -452,6 +470,7 @@ static void direct_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
 		memset(dW, 0, n->p[0].size * sizeof(float));
 	if (db)
 		memset(db, 0, n->p[1].size * sizeof(float));
+	thaw_blas_add_flops(2.0 * B * g->OC * g->P * (double)T * ((dW != NULL) + (dx != NULL)));
 	if (dx && !bw->acc[0] && !fast)
 		memset(dx, 0, (size_t)B * g->C * HW * sizeof(float));
 	for (int b = 0; b < B; b++)
@@ -602,122 +621,184 @@ static void smallk_dw(float *dw, const float *dy, const float *col, int ldc, int
 	}
 }
 
-/* ---- im2col + GEMM in chunks of nb images.
- * col holds, per group, the chunks one after another, each a contiguous
- * (K, nb*P) matrix, so a chunk just written by im2col is still in L2 when
- * the GEMM reads it, and dcol is still there when col2im reads it. */
+/* ---- im2col + GEMM, one image at a time, the batch split over the pool's
+ * parts. Each part lowers its image into its own col buffer (K, P), which
+ * stays in that core's L2 for the GEMM that reads it; backward lowers the
+ * image again rather than keeping a (K, B*P) matrix from forward: 14 MB
+ * for the reference CNN's conv2, written and read back through DRAM,
+ * cost more than a second im2col from cache. Inside a part OpenBLAS runs
+ * single-threaded: a (64, 196) x (196, 288) GEMM per image and core runs
+ * at the kernel's peak, which two threads on one chunk never reached.
+ * Each part sums its dW and db into its own buffer; backward adds the
+ * buffers in part order, so a thread count gives one result. */
 
-/* Images per chunk: N = nb*P >= ~1024 keeps both BLAS threads busy, and a
- * chunk of col (K, nb*P) stays within L2. nb = B gives one GEMM per batch. */
-static int chunk_of(const cgeom *g, int B)
+/* Parts with their own buffers: at most 8, and their dW copies within
+ * 16 MB. A function of the shapes alone, so scratch and the passes agree
+ * whatever the thread count is when they run. */
+static int parts_cap(const cgeom *g, int B)
 {
-	if (g->K <= SMALL_K)
-		return 1;
-	int nb = (1024 + g->P - 1) / g->P;
-	size_t fit = ((size_t)1 << 21) / ((size_t)g->K * g->P * sizeof(float));
-	if ((size_t)nb > fit)
-		nb = (int)fit;
-	if (nb < 1)
-		nb = 1;
-	return nb < B ? nb : B;
+	size_t wb = (size_t)g->OC * g->K * sizeof(float);
+	size_t cap = ((size_t)16 << 20) / (wb ? wb : 1);
+	if (cap > 8)
+		cap = 8;
+	if (cap < 1)
+		cap = 1;
+	return (int)cap < B ? (int)cap : B;
+}
+
+/* scratch: this header, then per part a col buffer (K, P), dW (OC, K), db (OC) */
+typedef struct conv_state {
+	int parts; /* how forward split the batch (backward splits alike) */
+	char pad[60];
+} conv_state;
+
+static size_t part_col(const cgeom *g) { return round64((size_t)g->K * g->P * sizeof(float)); }
+static size_t part_dw(const cgeom *g) { return round64((size_t)g->OC * g->K * sizeof(float)); }
+static size_t part_bytes(const cgeom *g)
+{
+	return part_col(g) + part_dw(g) + round64((size_t)g->OC * sizeof(float));
 }
 
 static size_t gemm_scratch(const cgeom *g, int B)
 {
-	size_t nb = (size_t)chunk_of(g, B);
-	/* col (G*K, B*P), and a chunk of GEMM result / gathered dY (OCg, nb*P) */
-	return round64((size_t)g->G * g->K * B * g->P * sizeof(float)) +
-	       (nb > 1 ? round64((size_t)g->OCg * nb * g->P * sizeof(float)) : 0);
+	return sizeof(conv_state) + (size_t)parts_cap(g, B) * part_bytes(g);
 }
 
-static void gemm_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y,
-			 void *scratch)
+typedef struct gemm_job {
+	thaw_node *n;
+	const cgeom *g;
+	int B, parts;
+	const float *x, *dy;
+	float *y, *dx;
+	int weight_grad, acc;
+	char *part0; // the first part's buffers
+} gemm_job;
+
+static gemm_job job_of(thaw_node *n, const cgeom *g, int B, void *scratch)
 {
-	const int P = g->P, K = g->K, OCg = g->OCg, cb = chunk_of(g, B);
+	gemm_job j = {.n = n, .g = g, .B = B};
+	j.part0 = (char *)scratch + sizeof(conv_state);
+	return j;
+}
+
+static float *part_col_of(const gemm_job *j, int p) { return (float *)(j->part0 + (size_t)p * part_bytes(j->g)); }
+static float *part_dw_of(const gemm_job *j, int p) { return (float *)((char *)part_col_of(j, p) + part_col(j->g)); }
+static float *part_db_of(const gemm_job *j, int p) { return (float *)((char *)part_dw_of(j, p) + part_dw(j->g)); }
+
+static void forward_images(const gemm_job *j, int p, int b_lo, int b_hi)
+{
+	const cgeom *g = j->g;
+	const thaw_node *n = j->n;
+	const int P = g->P, K = g->K, OCg = g->OCg;
 	const size_t HW = (size_t)g->H * g->W;
-	float *col = scratch;                                                                     // (G*K, B*P)
-	float *tmp = (float *)((char *)scratch + round64((size_t)g->G * K * B * P * sizeof(float))); // (OCg, nb*P)
+	float *c = part_col_of(j, p); // (K, P)
 	const float *bias = n->a.bias ? n->p[1].w : NULL;
 	thaw_conv_geom ig = im_geom(g);
-	for (int gr = 0; gr < g->G; gr++) {
-		const float *Wg = n->p[0].w + (size_t)gr * OCg * K; // (OCg, K)
-		for (int b0 = 0; b0 < B; b0 += cb) {
-			const int nb = B - b0 < cb ? B - b0 : cb, N = nb * P;
-			float *c = col + (size_t)gr * K * B * P + (size_t)K * b0 * P; // (K, nb*P)
-			for (int b = 0; b < nb; b++)
-				thaw_im2col(c + (size_t)b * P, N,
-					    x + ((size_t)(b0 + b) * g->C + (size_t)gr * g->Cg) * HW, &ig);
-			if (nb == 1) { // y_b (OCg, P) = W_g (OCg, K) col (K, P), straight into NCHW
-				float *yb = y + ((size_t)b0 * g->OC + (size_t)gr * OCg) * P;
-				if (K <= SMALL_K) {
-					smallk_forward(yb, Wg, bias ? bias + gr * OCg : NULL, c, P, OCg, K, P);
-					continue;
-				}
-				thaw_sgemm(0, 0, OCg, P, K, 1.0f, Wg, K, c, P, 0.0f, yb, P);
-				for (int o = 0; bias && o < OCg; o++)
-					add_bias(yb + (size_t)o * P, yb + (size_t)o * P, bias[gr * OCg + o], P);
+	for (int b = b_lo; b < b_hi; b++)
+		for (int gr = 0; gr < g->G; gr++) {
+			const float *Wg = n->p[0].w + (size_t)gr * OCg * K; // (OCg, K)
+			float *yb = j->y + ((size_t)b * g->OC + (size_t)gr * OCg) * P; // (OCg, P)
+			thaw_im2col(c, P, j->x + ((size_t)b * g->C + (size_t)gr * g->Cg) * HW, &ig);
+			if (K <= SMALL_K) {
+				smallk_forward(yb, Wg, bias ? bias + gr * OCg : NULL, c, P, OCg, K, P);
+				thaw_blas_add_flops(2.0 * OCg * K * P);
 				continue;
 			}
-			// tmp (OCg, nb*P) = W_g (OCg, K) col (K, nb*P), then scattered into NCHW
-			thaw_sgemm(0, 0, OCg, N, K, 1.0f, Wg, K, c, N, 0.0f, tmp, N);
-			for (int o = 0; o < OCg; o++) {
-				int oc = gr * OCg + o;
-				float bv = bias ? bias[oc] : 0.0f;
-				for (int b = 0; b < nb; b++)
-					add_bias(y + ((size_t)(b0 + b) * g->OC + oc) * P, tmp + (size_t)o * N + (size_t)b * P,
-						 bv, P);
-			}
+			// y_b (OCg, P) = W_g (OCg, K) col (K, P), straight into NCHW
+			thaw_sgemm(0, 0, OCg, P, K, 1.0f, Wg, K, c, P, 0.0f, yb, P);
+			for (int o = 0; bias && o < OCg; o++)
+				add_bias(yb + (size_t)o * P, yb + (size_t)o * P, bias[gr * OCg + o], P);
 		}
-	}
+}
+
+static void backward_images(const gemm_job *j, int p, int b_lo, int b_hi)
+{
+	const cgeom *g = j->g;
+	const thaw_node *n = j->n;
+	const int P = g->P, K = g->K, OCg = g->OCg;
+	const size_t HW = (size_t)g->H * g->W;
+	float *c = part_col_of(j, p);                                      // (K, P)
+	float *dW = j->weight_grad ? part_dw_of(j, p) : NULL;              // (OC, K)
+	float *db = j->weight_grad && n->a.bias ? part_db_of(j, p) : NULL; // (OC)
+	thaw_conv_geom ig = im_geom(g);
+	if (db)
+		memset(db, 0, sizeof(float) * g->OC);
+	if (dW && K <= SMALL_K)
+		memset(dW, 0, sizeof(float) * g->OC * K);
+	for (int b = b_lo; b < b_hi; b++)
+		for (int gr = 0; gr < g->G; gr++) {
+			const float *Wg = n->p[0].w + (size_t)gr * OCg * K;                 // (OCg, K)
+			const float *d = j->dy + ((size_t)b * g->OC + (size_t)gr * OCg) * P; // dY (OCg, P)
+			size_t xo = ((size_t)b * g->C + (size_t)gr * g->Cg) * HW;
+			for (int o = 0; db && o < OCg; o++)
+				db[gr * OCg + o] += sumf(d + (size_t)o * P, (size_t)P);
+			if (dW) {
+				float *dWg = dW + (size_t)gr * OCg * K; // (OCg, K)
+				thaw_im2col(c, P, j->x + xo, &ig);
+				if (K <= SMALL_K) {
+					smallk_dw(dWg, d, c, P, OCg, K, P);
+					thaw_blas_add_flops(2.0 * OCg * K * P);
+				} else // dW_g (OCg, K) += dY (OCg, P) col^T (P, K)
+					thaw_sgemm(0, 1, OCg, K, P, 1.0f, d, P, c, P, b > b_lo ? 1.0f : 0.0f, dWg, K);
+			}
+			if (!j->dx)
+				continue;
+			// dcol (K, P) = W_g^T (K, OCg) dY (OCg, P), into the col buffer, which is spent
+			thaw_sgemm(1, 0, K, P, OCg, 1.0f, Wg, K, d, P, 0.0f, c, P);
+			thaw_col2im_spent(j->dx + xo, c, P, &ig, j->acc);
+		}
+}
+
+/* Indices [lo, hi) are parts; part p owns images [B*p/parts, B*(p+1)/parts). */
+static void forward_parts(int lo, int hi, void *user)
+{
+	const gemm_job *j = user;
+	for (int p = lo; p < hi; p++)
+		forward_images(j, p, (int)((int64_t)j->B * p / j->parts),
+			       (int)((int64_t)j->B * (p + 1) / j->parts));
+}
+
+static void backward_parts(int lo, int hi, void *user)
+{
+	const gemm_job *j = user;
+	for (int p = lo; p < hi; p++)
+		backward_images(j, p, (int)((int64_t)j->B * p / j->parts),
+				(int)((int64_t)j->B * (p + 1) / j->parts));
+}
+
+static void gemm_forward(thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch)
+{
+	gemm_job j = job_of(n, g, B, scratch);
+	int cap = parts_cap(g, B), parts = thaw_parallel_parts(B);
+	j.parts = parts < cap ? parts : cap;
+	j.x = x;
+	j.y = y;
+	((conv_state *)scratch)->parts = j.parts;
+	thaw_parallel_for(j.parts, forward_parts, &j);
 }
 
 static void gemm_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
 {
-	const int B = bw->B, P = g->P, K = g->K, OCg = g->OCg, cb = chunk_of(g, B);
-	const size_t HW = (size_t)g->H * g->W;
-	float *col = bw->scratch;
-	float *tmp = (float *)((char *)bw->scratch + round64((size_t)g->G * K * B * P * sizeof(float)));
-	float *db = bw->weight_grad && n->a.bias ? n->p[1].g : NULL;
-	float *dx = bw->dx[0];
-	thaw_conv_geom ig = im_geom(g);
+	gemm_job j = job_of(n, g, bw->B, bw->scratch);
+	j.parts = ((const conv_state *)bw->scratch)->parts;
+	j.x = bw->x[0];
+	j.dy = bw->dy;
+	j.dx = bw->dx[0];
+	j.acc = bw->acc[0];
+	j.weight_grad = bw->weight_grad;
+	thaw_parallel_for(j.parts, backward_parts, &j);
+	if (!bw->weight_grad)
+		return;
+	/* dW = sum of the parts' dW, in part order */
+	const size_t nw = (size_t)g->OC * g->K;
+	float *dW = n->p[0].g, *db = n->a.bias ? n->p[1].g : NULL;
+	memcpy(dW, part_dw_of(&j, 0), nw * sizeof(float));
 	if (db)
-		memset(db, 0, sizeof(float) * g->OC);
-	for (int gr = 0; gr < g->G; gr++) {
-		const float *Wg = n->p[0].w + (size_t)gr * OCg * K; // (OCg, K)
-		float *dWg = n->p[0].g + (size_t)gr * OCg * K;      // (OCg, K)
-		for (int b0 = 0; b0 < B; b0 += cb) {
-			const int nb = B - b0 < cb ? B - b0 : cb, N = nb * P;
-			float *c = col + (size_t)gr * K * B * P + (size_t)K * b0 * P; // (K, nb*P)
-			const float *d;                                                 // dY (OCg, nb*P)
-			if (nb == 1) {
-				d = bw->dy + ((size_t)b0 * g->OC + (size_t)gr * OCg) * P;
-			} else { /* gather the chunk of dY (nb, OCg, P) into tmp (OCg, nb*P) */
-				for (int o = 0; o < OCg; o++)
-					for (int b = 0; b < nb; b++)
-						memcpy(tmp + (size_t)o * N + (size_t)b * P,
-						       bw->dy + ((size_t)(b0 + b) * g->OC + (size_t)gr * OCg + o) * P,
-						       sizeof(float) * P);
-				d = tmp;
-			}
-			for (int o = 0; db && o < OCg; o++)
-				db[gr * OCg + o] += sumf(d + (size_t)o * N, (size_t)N);
-			if (bw->weight_grad && K <= SMALL_K) {
-				if (b0 == 0)
-					memset(dWg, 0, sizeof(float) * OCg * K);
-				smallk_dw(dWg, d, c, N, OCg, K, N);
-			} else if (bw->weight_grad) // dW_g (OCg, K) += dY (OCg, N) col^T (N, K)
-				thaw_sgemm(0, 1, OCg, K, N, 1.0f, d, N, c, N, b0 ? 1.0f : 0.0f, dWg, K);
-			if (!dx)
-				continue;
-			// dcol (K, N) = W_g^T (K, OCg) dY (OCg, N), over this chunk of col, which is spent
-			thaw_sgemm(1, 0, K, N, OCg, 1.0f, Wg, K, d, N, 0.0f, c, N);
-			for (int b = 0; b < nb; b++) {
-				float *dxb = dx + ((size_t)(b0 + b) * g->C + (size_t)gr * g->Cg) * HW;
-				if (!bw->acc[0])
-					memset(dxb, 0, sizeof(float) * (size_t)g->Cg * HW);
-				thaw_col2im(dxb, c + (size_t)b * P, N, &ig);
-			}
-		}
+		memcpy(db, part_db_of(&j, 0), sizeof(float) * g->OC);
+	for (int p = 1; p < j.parts; p++) {
+		axpy(dW, 1.0f, part_dw_of(&j, p), (int)nw);
+		for (int o = 0; db && o < g->OC; o++)
+			db[o] += part_db_of(&j, p)[o];
 	}
 }
 

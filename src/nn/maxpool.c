@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "layer.h"
+#include "thaw/parallel.h"
 
 static int pool_out(int in, int k, int s, int p0, int p1, int ceil_mode)
 {
@@ -141,39 +142,78 @@ static void max_plane(float *y, int32_t *arg, const float *x, const thaw_attrs *
 	}
 }
 
+/* Planes (image, channel) are independent: the pool splits them. */
+typedef struct pool_job {
+	const thaw_node *n;
+	const float *x, *dy;
+	float *y, *dx;
+	int32_t *arg;
+	int acc, fast;
+} pool_job;
+
+enum { PAR_MIN = 32768 }; /* output values below which one thread is quicker */
+
+static int fast_2x2(const thaw_attrs *a, int H, int W, int OH, int OW)
+{
+	return a->kh == 2 && a->kw == 2 && a->sh == 2 && a->sw == 2 && !a->pad[0] && !a->pad[1] &&
+	       2 * OH <= H && 2 * OW <= W;
+}
+
+static void forward_planes(int lo, int hi, void *user)
+{
+	const pool_job *j = user;
+	const thaw_attrs *a = &j->n->a;
+	const int H = j->n->in_shape[0].h, W = j->n->in_shape[0].w, OH = j->n->out.h, OW = j->n->out.w;
+	const size_t HW = (size_t)H * W, P = (size_t)OH * OW;
+	for (size_t i = (size_t)lo; i < (size_t)hi; i++) {
+		if (j->fast)
+			max2x2_plane(j->y + i * P, j->arg + i * P, j->x + i * HW, W, OH, OW);
+		else
+			max_plane(j->y + i * P, j->arg + i * P, j->x + i * HW, a, H, W, OH, OW);
+	}
+}
+
 static void maxpool_forward(thaw_node *n, const thaw_fwd *f)
 {
-	const thaw_attrs *a = &n->a;
 	const int H = n->in_shape[0].h, W = n->in_shape[0].w, OH = n->out.h, OW = n->out.w;
-	const size_t planes = (size_t)f->B * n->out.c, HW = (size_t)H * W, P = (size_t)OH * OW;
-	int32_t *arg = f->scratch; // (B, C, OH, OW)
-	int fast = a->kh == 2 && a->kw == 2 && a->sh == 2 && a->sw == 2 && !a->pad[0] && !a->pad[1] &&
-		   2 * OH <= H && 2 * OW <= W;
-	for (size_t i = 0; i < planes; i++) {
-		if (fast)
-			max2x2_plane(f->y + i * P, arg + i * P, f->x[0] + i * HW, W, OH, OW);
-		else
-			max_plane(f->y + i * P, arg + i * P, f->x[0] + i * HW, a, H, W, OH, OW);
+	const int planes = f->B * n->out.c;
+	pool_job j = {.n = n, .x = f->x[0], .y = f->y, .arg = f->scratch,
+		      .fast = fast_2x2(&n->a, H, W, OH, OW)}; // arg (B, C, OH, OW)
+	if ((size_t)planes * OH * OW < PAR_MIN)
+		forward_planes(0, planes, &j);
+	else
+		thaw_parallel_for(planes, forward_planes, &j);
+}
+
+static void backward_planes(int lo, int hi, void *user)
+{
+	const pool_job *j = user;
+	const int H = j->n->in_shape[0].h, W = j->n->in_shape[0].w, OH = j->n->out.h, OW = j->n->out.w;
+	const size_t HW = (size_t)H * W, P = (size_t)OH * OW;
+	for (size_t i = (size_t)lo; i < (size_t)hi; i++) {
+		float *d = j->dx + i * HW;
+		const float *dy = j->dy + i * P;
+		const int32_t *ar = j->arg + i * P;
+		/* zeroed plane by plane, just before its scatter, while in L1 */
+		if (!j->acc)
+			memset(d, 0, HW * sizeof(float));
+		for (size_t p = 0; p < P; p++)
+			d[ar[p]] += dy[p];
 	}
 }
 
 static void maxpool_backward(thaw_node *n, const thaw_bwd *b)
 {
-	float *dx = b->dx[0];
-	if (!dx)
+	if (!b->dx[0])
 		return;
-	const size_t HW = (size_t)n->in_shape[0].h * n->in_shape[0].w, P = (size_t)n->out.h * n->out.w;
-	const size_t planes = (size_t)b->B * n->out.c;
-	const int32_t *arg = b->scratch;
-	if (!b->acc[0])
-		memset(dx, 0, planes * HW * sizeof(float));
-	for (size_t i = 0; i < planes; i++) {
-		float *d = dx + i * HW;
-		const float *dy = b->dy + i * P;
-		const int32_t *ar = arg + i * P;
-		for (size_t p = 0; p < P; p++)
-			d[ar[p]] += dy[p];
-	}
+	const int H = n->in_shape[0].h, W = n->in_shape[0].w, OH = n->out.h, OW = n->out.w;
+	const int planes = b->B * n->out.c;
+	pool_job j = {.n = n, .dy = b->dy, .dx = b->dx[0], .arg = b->scratch, .acc = b->acc[0],
+		      .fast = fast_2x2(&n->a, H, W, OH, OW)};
+	if ((size_t)planes * H * W < PAR_MIN)
+		backward_planes(0, planes, &j);
+	else
+		thaw_parallel_for(planes, backward_planes, &j);
 }
 
 static void maxpool_describe(const thaw_node *n, char *buf, size_t size)
