@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "thaw/parallel.h"
 #include "thaw/train.h"
 
 static const char *const optim_names[] = {"sgd", "adam", "adamw"};
@@ -55,6 +56,85 @@ int thaw_optim_check(const thaw_optim *o)
 /* Nodes whose gradients the last backward wrote. */
 static int fresh(const thaw_node *n) { return n->trainable && n->bw && thaw_node_has_weights(n); }
 
+/* One parameter's update over [lo, hi): elements are independent, so any
+ * split gives the same bits. */
+typedef struct upd {
+	const thaw_optim *o;
+	thaw_param *p;
+	float a, scale, bc1, bc2;
+} upd;
+
+static void update_range(int lo, int hi, void *user)
+{
+	const upd *u = user;
+	const thaw_optim *o = u->o;
+	float *w = u->p->w, *mo = u->p->m, *v = u->p->v;
+	const float *g = u->p->g;
+	const float a = u->a, scale = u->scale, wd = o->weight_decay;
+	switch (o->kind) {
+	case THAW_SGD:
+		for (int j = lo; j < hi; j++) {
+			float gj = g[j] * scale + wd * w[j];
+			if (o->momentum > 0) {
+				mo[j] = o->momentum * mo[j] + gj;
+				gj = o->nesterov ? gj + o->momentum * mo[j] : mo[j];
+			}
+			w[j] -= a * gj;
+		}
+		break;
+	case THAW_ADAM:
+	case THAW_ADAMW: {
+		const int decoupled = o->kind == THAW_ADAMW;
+		const float b1 = o->beta1, b2 = o->beta2, step = a / u->bc1, rbc2 = 1.0f / sqrtf(u->bc2);
+		for (int j = lo; j < hi; j++) {
+			float gj = g[j] * scale;
+			if (decoupled)
+				w[j] -= a * wd * w[j];
+			else
+				gj += wd * w[j];
+			mo[j] = b1 * mo[j] + (1.0f - b1) * gj;
+			v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+			w[j] -= step * mo[j] / (sqrtf(v[j]) * rbc2 + o->eps);
+		}
+		break;
+	}
+	}
+}
+
+/* Sum of squares in a fixed number of chunks added in order: the same
+ * result for any thread count. */
+#define NORM_CHUNKS 16
+typedef struct sq {
+	const float *g;
+	size_t n;
+	double part[NORM_CHUNKS];
+} sq;
+
+static void sumsq_chunk(int lo, int hi, void *user)
+{
+	sq *q = user;
+	for (int c = lo; c < hi; c++) {
+		size_t a = q->n * (size_t)c / NORM_CHUNKS, b = q->n * (size_t)(c + 1) / NORM_CHUNKS;
+		double s = 0;
+		for (size_t j = a; j < b; j++)
+			s += (double)q->g[j] * q->g[j];
+		q->part[c] = s;
+	}
+}
+
+static double sumsq(const float *g, size_t n)
+{
+	sq q = {.g = g, .n = n};
+	if (n < (1u << 16))
+		sumsq_chunk(0, NORM_CHUNKS, &q);
+	else
+		thaw_parallel_for(NORM_CHUNKS, sumsq_chunk, &q);
+	double s = 0;
+	for (int c = 0; c < NORM_CHUNKS; c++)
+		s += q.part[c];
+	return s;
+}
+
 int thaw_optim_step(const thaw_optim *o, thaw_model *m, float lr, float *grad_norm)
 {
 	int rc = thaw_optim_check(o);
@@ -65,19 +145,14 @@ int thaw_optim_step(const thaw_optim *o, thaw_model *m, float lr, float *grad_no
 		thaw_node *n = m->nodes[i];
 		if (!fresh(n))
 			continue;
-		for (int k = 0; k < n->np; k++) {
-			const thaw_param *p = &n->p[k];
-			if (p->is_buffer)
-				continue;
-			for (size_t j = 0; j < p->size; j++)
-				ss += (double)p->g[j] * p->g[j];
-		}
+		for (int k = 0; k < n->np; k++)
+			if (!n->p[k].is_buffer)
+				ss += sumsq(n->p[k].g, n->p[k].size);
 	}
 	float norm = (float)sqrt(ss);
 	if (grad_norm)
 		*grad_norm = norm;
 	float scale = (o->clip_norm > 0 && norm > o->clip_norm) ? o->clip_norm / norm : 1.0f;
-	const float wd = o->weight_decay;
 	for (int i = 0; i < m->n; i++) {
 		thaw_node *n = m->nodes[i];
 		if (!fresh(n))
@@ -85,47 +160,19 @@ int thaw_optim_step(const thaw_optim *o, thaw_model *m, float lr, float *grad_no
 		if (thaw_node_alloc_opt_state(n) < 0)
 			return THAW_ENOMEM;
 		n->opt_t++;
-		const float a = lr * n->lr_mult;
-		if (a == 0.0f)
+		upd u = {.o = o, .a = lr * n->lr_mult, .scale = scale,
+			 .bc1 = 1.0f - powf(o->beta1, (float)n->opt_t),
+			 .bc2 = 1.0f - powf(o->beta2, (float)n->opt_t)};
+		if (u.a == 0.0f)
 			continue;
-		const float bc1 = 1.0f - powf(o->beta1, (float)n->opt_t);
-		const float bc2 = 1.0f - powf(o->beta2, (float)n->opt_t);
 		for (int k = 0; k < n->np; k++) {
-			thaw_param *p = &n->p[k];
-			if (p->is_buffer)
+			if (n->p[k].is_buffer)
 				continue;
-			float *w = p->w, *mo = p->m, *v = p->v;
-			const float *g = p->g;
-			const size_t N = p->size;
-			switch (o->kind) {
-			case THAW_SGD:
-				for (size_t j = 0; j < N; j++) {
-					float gj = g[j] * scale + wd * w[j];
-					if (o->momentum > 0) {
-						mo[j] = o->momentum * mo[j] + gj;
-						gj = o->nesterov ? gj + o->momentum * mo[j] : mo[j];
-					}
-					w[j] -= a * gj;
-				}
-				break;
-			case THAW_ADAM:
-			case THAW_ADAMW: {
-				const int decoupled = o->kind == THAW_ADAMW;
-				const float b1 = o->beta1, b2 = o->beta2, step = a / bc1;
-				const float rbc2 = 1.0f / sqrtf(bc2);
-				for (size_t j = 0; j < N; j++) {
-					float gj = g[j] * scale;
-					if (decoupled)
-						w[j] -= a * wd * w[j];
-					else
-						gj += wd * w[j];
-					mo[j] = b1 * mo[j] + (1.0f - b1) * gj;
-					v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
-					w[j] -= step * mo[j] / (sqrtf(v[j]) * rbc2 + o->eps);
-				}
-				break;
-			}
-			}
+			u.p = &n->p[k];
+			if (u.p->size < (1u << 15))
+				update_range(0, (int)u.p->size, &u);
+			else
+				thaw_parallel_for((int)u.p->size, update_range, &u);
 		}
 	}
 	return 0;
