@@ -111,6 +111,8 @@ typedef struct thaw_node {
 	/* Set by the model for the current step; layer code reads them. */
 	float *y, *dy;  /* (B, out) activations and their gradient */
 	void *scratch;  /* kind-specific, sized by ops->scratch */
+	int fused_relu; /* batchnorm: also applies the ReLU that is its only consumer */
+	int alias;      /* that ReLU: shares its input's buffers and computes nothing */
 	int bw;         /* backward ran (or runs) this step */
 	int dy_set;     /* some consumer wrote dy this step */
 	int need_dx[THAW_MAX_INPUTS];

@@ -134,6 +134,29 @@ static void normalize(float *restrict y, const float *restrict x, float mean, fl
 		y[i] = (x[i] - mean) * scale + beta;
 }
 
+/* The same followed by the ReLU the model fused into this node. */
+static void normalize_relu(float *restrict y, const float *restrict x, float mean, float scale,
+			   float beta, size_t len)
+{
+	size_t i = 0;
+	for (; i + LANES <= len; i += LANES)
+		for (int l = 0; l < LANES; l++) {
+			float v = (x[i + l] - mean) * scale + beta;
+			y[i + l] = v > 0.0f ? v : 0.0f;
+		}
+	for (; i < len; i++) {
+		float v = (x[i] - mean) * scale + beta;
+		y[i] = v > 0.0f ? v : 0.0f;
+	}
+}
+
+/* The fused ReLU's backward, in place: dy = 0 where the output was cut. */
+static void relu_mask(float *restrict dy, const float *restrict y, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
 /* dx = a * dy + k * (x - mean) + c, or dx += ... when acc. With x NULL the
  * k term is absent (running statistics are constants). */
 static void grad_in(float *restrict dx, const float *restrict dy, float a, const float *restrict x,
@@ -207,7 +230,8 @@ static void forward_channels(int lo, int hi, void *user)
 		}
 		const float scale = gamma[c] * istd[c];
 		for (int b = 0; b < B; b++)
-			normalize(y + b * S + c * HW, x + b * S + c * HW, mean[c], scale, beta[c], HW);
+			(n->fused_relu ? normalize_relu : normalize)(y + b * S + c * HW, x + b * S + c * HW, mean[c],
+								      scale, beta[c], HW);
 	}
 }
 
@@ -241,6 +265,9 @@ static void backward_channels(int lo, int hi, void *user)
 	const float *mean = (const float *)(st + 1), *istd = mean + C;
 	const double N = (double)B * (double)HW;
 	for (int c = lo; c < hi; c++) {
+		if (n->fused_relu) /* dy is this node's own buffer (the ReLU shares it) */
+			for (int s = 0; s < B; s++)
+				relu_mask((float *)dy + s * S + c * HW, j->y + s * S + c * HW, HW);
 		const int need_sums = st->batch_stats || j->weight_grad;
 		double sdy = 0, sdx = 0; // sum(dy), sum(dy * (x - mean))
 		if (need_sums)
@@ -271,7 +298,7 @@ static void backward_channels(int lo, int hi, void *user)
 static void bn_backward(thaw_node *n, const thaw_bwd *b)
 {
 	bn_job j = {.n = n, .B = b->B, .weight_grad = b->weight_grad, .acc = b->acc[0], .x = b->x[0],
-		    .dy = b->dy, .dx = b->dx[0], .st = b->scratch};
+		    .dy = b->dy, .dx = b->dx[0], .y = (float *)b->y, .st = b->scratch};
 	size_t total = (size_t)b->B * thaw_shape_sample(n->out);
 	if (total < PAR_MIN || n->out.h * n->out.w < 16)
 		backward_channels(0, n->out.c, &j);

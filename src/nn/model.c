@@ -692,6 +692,29 @@ int thaw_model_lowest_trainable(const thaw_model *m)
 }
 
 /* ---- plan and run */
+/* A batch norm whose only consumer is a ReLU (not the output) applies the
+ * ReLU itself, and the ReLU node shares its buffers: one memory pass less
+ * forward and backward. Decided per plan, i.e. after every change of graph. */
+static void fuse_bn_relu(thaw_model *m)
+{
+	for (int i = 0; i < m->n; i++)
+		m->nodes[i]->fused_relu = m->nodes[i]->alias = 0;
+	for (int i = 0; i + 1 < m->n; i++) {
+		thaw_node *r = m->nodes[i];
+		if (r->kind != THAW_RELU || r->n_in != 1 || r->in[0] < 0)
+			continue;
+		thaw_node *b = m->nodes[r->in[0]];
+		int consumers = 0;
+		for (int j = 0; j < m->n; j++)
+			for (int k = 0; k < m->nodes[j]->n_in; k++)
+				consumers += m->nodes[j]->in[k] == r->in[0];
+		if (b->kind == THAW_BATCHNORM && consumers == 1) {
+			b->fused_relu = 1;
+			r->alias = 1;
+		}
+	}
+}
+
 int thaw_model_plan(thaw_model *m, int B, int training)
 {
 	if (!m || B <= 0)
@@ -704,12 +727,19 @@ int thaw_model_plan(thaw_model *m, int B, int training)
 	if (m->plan_valid && B < m->plan_B)
 		B = m->plan_B; /* only ever grow */
 	thaw_arena_free(&m->arena); /* the first pass measures with no block */
+	fuse_bn_relu(m);
 	for (int pass = 0; pass < 2; pass++) {
 		m->arena.used = 0;
 		for (int i = 0; i < m->n; i++) {
 			thaw_node *n = m->nodes[i];
 			const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
 			size_t count = (size_t)B * thaw_shape_sample(n->out);
+			if (n->alias) { /* the batch norm before it writes the ReLU's output */
+				n->y = m->nodes[n->in[0]]->y;
+				n->dy = m->nodes[n->in[0]]->dy;
+				n->scratch = NULL;
+				continue;
+			}
 			n->y = thaw_arena_take(&m->arena, count * sizeof(float));
 			n->dy = training ? thaw_arena_take(&m->arena, count * sizeof(float)) : NULL;
 			size_t sb = o->scratch ? o->scratch(n, B, training) : 0;
@@ -777,7 +807,8 @@ int thaw_model_forward_range(thaw_model *m, int first, int last, const float *x,
 						  n->name);
 		}
 		double t0 = m->profile ? thaw_now() : 0;
-		thaw_layer_ops_of(n->kind)->forward(n, &f);
+		if (!n->alias)
+			thaw_layer_ops_of(n->kind)->forward(n, &f);
 		if (m->profile)
 			n->t_forward += thaw_now() - t0;
 		n->n_forward++;
@@ -814,6 +845,11 @@ int thaw_model_backward(thaw_model *m, const float *dout)
 			continue;
 		if (i != last && !n->dy_set) {
 			n->bw = 0; /* its output does not reach the loss */
+			continue;
+		}
+		if (n->alias) { /* its batch norm masks the gradient itself */
+			m->nodes[n->in[0]]->dy_set = 1;
+			n->n_backward++;
 			continue;
 		}
 		thaw_bwd b = {.B = m->B,
