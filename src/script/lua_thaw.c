@@ -961,6 +961,40 @@ static int l_model_set_classes(lua_State *L)
 	return 0;
 }
 
+/* m:normalize{mean = {...}, std = {...}}: the input normalisation (0..1
+ * scale) the model was trained with; ONNX files do not carry it (ImageNet
+ * models want mean {0.485, 0.456, 0.406}, std {0.229, 0.224, 0.225}). */
+static int l_model_normalize(lua_State *L)
+{
+	static const char *const keys[] = {"mean", "std", NULL};
+	thaw_model *m = checkmodel(L, 1);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lua_settop(L, 2);
+	check_keys(L, 2, "normalize", keys);
+	int C = m->input.c < THAW_MAX_CHANNELS ? m->input.c : THAW_MAX_CHANNELS;
+	const char *names[2] = {"mean", "std"};
+	float *dst[2] = {m->input.mean, m->input.std};
+	for (int k = 0; k < 2; k++) {
+		lua_getfield(L, 2, names[k]);
+		if (lua_isnil(L, -1)) {
+			lua_pop(L, 1);
+			continue;
+		}
+		luaL_argcheck(L, lua_istable(L, -1) && luaL_len(L, -1) == C, 2,
+			      lua_pushfstring(L, "%s needs %d values, one per input channel", names[k], C));
+		for (int c = 0; c < C; c++) {
+			lua_geti(L, -1, c + 1);
+			float v = (float)luaL_checknumber(L, -1);
+			if (k == 1 && !(v > 0))
+				return luaL_error(L, "normalize: std must be > 0 (channel %d is %g)", c + 1, (double)v);
+			dst[k][c] = v;
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
 static int l_model_reinit(lua_State *L)
 {
 	thaw_model *m = checkidle(L, 1);
@@ -1017,7 +1051,8 @@ static const luaL_Reg model_methods[] = {
 	{"truncate", l_model_truncate}, {"freeze", l_model_freeze},     {"unfreeze", l_model_unfreeze},
 	{"lr_mult", l_model_lr_mult}, {"summary", l_model_summary},     {"layer", l_model_layer},
 	{"layers", l_model_layers},   {"save", l_model_save},           {"export", l_model_export},
-	{"set_classes", l_model_set_classes}, {"reinit", l_model_reinit}, {"close", l_model_gc},
+	{"set_classes", l_model_set_classes}, {"normalize", l_model_normalize},
+	{"reinit", l_model_reinit}, {"close", l_model_gc},
 	{NULL, NULL}};
 
 static int l_model_index(lua_State *L)
@@ -1039,8 +1074,17 @@ static int l_model_index(lua_State *L)
 	else if (!strcmp(k, "input")) {
 		thaw_shape s = {1, m->input.c, m->input.h, m->input.w};
 		push_shape(L, s);
-	} else if (!strcmp(k, "output"))
+	} else if (!strcmp(k, "output")) {
 		push_shape(L, thaw_model_output_shape(m));
+	} else if (!strcmp(k, "mean") || !strcmp(k, "std")) {
+		const float *v = k[0] == 'm' ? m->input.mean : m->input.std;
+		int C = m->input.c < THAW_MAX_CHANNELS ? m->input.c : THAW_MAX_CHANNELS;
+		lua_createtable(L, C, 0);
+		for (int c = 0; c < C; c++) {
+			lua_pushnumber(L, v[c]);
+			lua_seti(L, -2, c + 1);
+		}
+	}
 	else
 		lua_pushnil(L);
 	return 1;
