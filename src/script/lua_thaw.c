@@ -928,10 +928,19 @@ static int l_model_layer(lua_State *L)
 	return 1;
 }
 
+/* m:save(path [, {optimizer = false}]): without the optimizer state the
+ * file holds just the model (a base to share); the next thaw.fit would
+ * start that state afresh anyway. */
 static int l_model_save(lua_State *L)
 {
+	static const char *const keys[] = {"optimizer", NULL};
 	thaw_model *m = checkmodel(L, 1);
-	if (thaw_model_save(m, luaL_checkstring(L, 2), NULL) < 0)
+	const char *path = luaL_checkstring(L, 2);
+	lua_settop(L, 3);
+	check_keys(L, 3, "save", keys);
+	if (!opt_bool(L, 3, "optimizer", 1))
+		thaw_model_reset_opt_state(m);
+	if (thaw_model_save(m, path, NULL) < 0)
 		return fail(L);
 	return 0;
 }
@@ -1544,6 +1553,24 @@ static int l_predict(lua_State *L)
 	return 2;
 }
 
+/* thaw.run_dir(): the run folder of `thaw run` (nil when there is none). */
+static int l_run_dir(lua_State *L)
+{
+	thaw_script *s = host(L);
+	if (s->run_dir[0])
+		lua_pushstring(L, s->run_dir);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+/* thaw.clock(): seconds from a monotonic clock, for timing phases. */
+static int l_clock(lua_State *L)
+{
+	lua_pushnumber(L, thaw_now());
+	return 1;
+}
+
 static int l_seed(lua_State *L)
 {
 	thaw_script *s = host(L);
@@ -1613,6 +1640,7 @@ static int luaopen_thaw(lua_State *L)
 	static const luaL_Reg fns[] = {{"load", l_load},   {"import", l_import},     {"model", l_model_new},
 				       {"reference_cnn", l_reference_cnn}, {"fit", l_fit},
 				       {"evaluate", l_evaluate}, {"predict", l_predict}, {"seed", l_seed},
+				       {"run_dir", l_run_dir}, {"clock", l_clock},
 				       {"check", l_check}, {NULL, NULL}};
 	static const luaL_Reg data_fns[] = {{"open", l_data_open},     {"fashion_mnist", l_data_fashion},
 					    {"folder", l_data_folder}, {"synthetic", l_data_synthetic},
