@@ -62,6 +62,9 @@ extern const char *const thaw_fashion_mnist_classes[10];
  * Images of another size are resized to h x w (0: the first image's size);
  * c 0 takes 3 when any image has colour, else 1. */
 thaw_dataset *thaw_folder_load(const char *root, int c, int h, int w);
+/* The inverse: root/<NN-class>/<index>.png for every image (gray or RGB);
+ * the NN- prefix keeps the label order when the folder is loaded again. */
+int thaw_folder_save(const thaw_dataset *d, const char *root);
 
 /* Seeded synthetic images: each class is an oriented bar or a pair of
  * parallel bars (kind alternates with the class, angles spread over 180°),

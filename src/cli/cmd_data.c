@@ -38,14 +38,18 @@ static int parse_classes(const char *s, int *cls, int max)
 
 int cmd_data(int argc, char **argv)
 {
-	const char *spec = NULL, *grid = NULL, *classes = NULL;
-	long per_class = 0, seed = 1, per_row = 8;
+	const char *spec = NULL, *grid = NULL, *classes = NULL, *export_dir = NULL;
+	long per_class = 0, seed = 1, per_row = 8, channels = 0;
+	int size_h = 0, size_w = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int has = i + 1 < argc;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			printf("usage: thaw data SPEC [--classes 5,6,7] [--per-class K] [--seed N] [--grid "
 			       "out.png] [--per-row N]\n"
+			       "                 [--size H[xW]] [--channels 1|3] [--export DIR]\n"
+			       "--size and --channels convert the images; --export writes them as a PNG "
+			       "class folder (DIR/NN-class/N.png)\n"
 			       "SPEC: fashion-mnist, fashion-mnist:test, synth[:N], a folder of class "
 			       "folders, or images.idx[.gz],labels.idx[.gz]\n");
 			return 0;
@@ -63,6 +67,23 @@ int cmd_data(int argc, char **argv)
 			}
 		} else if (!strcmp(a, "--grid") && has) {
 			grid = argv[++i];
+		} else if (!strcmp(a, "--export") && has) {
+			export_dir = argv[++i];
+		} else if (!strcmp(a, "--size") && has) {
+			char x;
+			int n = sscanf(argv[++i], "%d%c%d", &size_h, &x, &size_w);
+			if (n == 1)
+				size_w = size_h;
+			if ((n != 1 && (n != 3 || x != 'x')) || size_h < 1 || size_w < 1 || size_h > 4096 ||
+			    size_w > 4096) {
+				cli_errorf("data", "--size: expected H or HxW (1..4096), got '%s'", argv[i]);
+				return 1;
+			}
+		} else if (!strcmp(a, "--channels") && has) {
+			if (parse_int(argv[++i], 1, 3, &channels) || channels == 2) {
+				cli_errorf("data", "--channels: expected 1 or 3, got '%s'", argv[i]);
+				return 1;
+			}
 		} else if (!strcmp(a, "--per-row") && has) {
 			if (parse_int(argv[++i], 1, 1000, &per_row)) {
 				cli_errorf("data", "--per-row: expected 1..1000, got '%s'", argv[i]);
@@ -111,6 +132,18 @@ int cmd_data(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (size_h || channels) {
+		thaw_input_spec want = {.c = channels ? (int)channels : d->c, .h = size_h ? size_h : d->h,
+					.w = size_w ? size_w : d->w};
+		char desc[256];
+		thaw_dataset *s = thaw_dataset_to_spec(d, &want, desc, sizeof desc);
+		thaw_dataset_free(d);
+		if (!(d = s)) {
+			cli_errorf("data", "%s: %s", spec, thaw_errmsg());
+			return 1;
+		}
+		printf("converted: %s\n", desc);
+	}
 	int *count = malloc(sizeof(int) * (size_t)d->n_classes);
 	if (!count) {
 		cli_errorf("data", "out of memory");
@@ -140,6 +173,14 @@ int cmd_data(int argc, char **argv)
 			return 1;
 		}
 		printf("grid     %s (%d per class)\n", grid, (int)per_row);
+	}
+	if (export_dir) {
+		if (thaw_folder_save(d, export_dir) < 0) {
+			cli_errorf("data", "%s", thaw_errmsg());
+			thaw_dataset_free(d);
+			return 1;
+		}
+		printf("exported %d PNG images to %s/\n", d->n, export_dir);
 	}
 	thaw_dataset_free(d);
 	return 0;

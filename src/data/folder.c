@@ -211,3 +211,39 @@ done:
 	free(tmp);
 	return d;
 }
+
+int thaw_folder_save(const thaw_dataset *d, const char *root)
+{
+	if (!d || !root || d->n_classes <= 0)
+		return thaw_error(THAW_EINVAL, "folder save: no data set or no directory");
+	if (d->c != 1 && d->c != 3)
+		return thaw_error(THAW_EINVAL, "%s: PNG folders hold gray or RGB images, not %d channels", root,
+				  d->c);
+	if (mkdir(root, 0777) < 0 && errno != EEXIST)
+		return thaw_error(THAW_EIO, "%s: cannot create directory: %s", root, strerror(errno));
+	char path[PATH_MAX], name[256];
+	/* class folders in label order: "00-Sandal" keeps the order on reload
+	 * (folders load sorted); '/' in a name would make a subfolder */
+	for (int k = 0; k < d->n_classes; k++) {
+		snprintf(name, sizeof name, "%02d-%s", k, d->class_names ? d->class_names[k] : "");
+		for (char *p = name; *p; p++)
+			if (*p == '/' || *p == '\\')
+				*p = '-';
+		snprintf(path, sizeof path, "%s/%s", root, name);
+		if (mkdir(path, 0777) < 0 && errno != EEXIST)
+			return thaw_error(THAW_EIO, "%s: cannot create directory: %s", path, strerror(errno));
+	}
+	size_t is = (size_t)d->c * d->h * d->w;
+	for (int i = 0; i < d->n; i++) {
+		int k = d->y[i];
+		snprintf(name, sizeof name, "%02d-%s", k, d->class_names ? d->class_names[k] : "");
+		for (char *p = name; *p; p++)
+			if (*p == '/' || *p == '\\')
+				*p = '-';
+		snprintf(path, sizeof path, "%s/%s/%06d.png", root, name, i);
+		int rc = thaw_png_write(path, d->x + (size_t)i * is, d->c, d->h, d->w);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

@@ -56,6 +56,10 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
 		./thaw data fashion-mnist:test --classes 5,6,7 --per-class 4 --grid "$T/g.png"
 	sig=$(od -An -tx1 -N8 "$T/g.png" | tr -d ' \n')
 	[ "$sig" = "89504e470d0a1a0a" ] && ok "grid is a PNG" || bad "grid is a PNG" "signature $sig"
+	expect "data: export a PNG class folder" 0 "exported 40 PNG images" -- \
+		./thaw data fashion-mnist:test --classes 5,9 --per-class 20 --size 32 --channels 3 --export "$T/png"
+	expect "data: the exported folder loads, resized and in colour" 0 "shape    3x32x32" -- ./thaw data "$T/png"
+	expect "data: its classes keep their order" 0 "1  01-Ankle boot" -- ./thaw data "$T/png"
 fi
 printf 'P5 not an idx\n' >"$T/bad-idx"
 expect "data: corrupt IDX pair" 1 "bad-idx" -- ./thaw data "$T/bad-idx,$T/bad-idx"
