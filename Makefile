@@ -7,7 +7,7 @@
 CC ?= cc
 PREFIX ?= /usr/local
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter
-BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -DTHAW_PREFIX=\"$(PREFIX)\" -Iinclude -Ibuild/gen $(DEP_CFLAGS) $(WARN)
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -Ibuild/gen $(DEP_CFLAGS) $(WARN)
 OPT = -O2 -fvect-cost-model=dynamic -march=native -g
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(USER_CFLAGS) $(CFLAGS)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -1,0 +1,765 @@
+/* The worker thread of the workbench. It owns the model while `busy`: the
+ * UI never touches the model then, it queues commands that the worker
+ * applies between two batches (inside thaw_fit's on_batch callback, where
+ * the model and trainer are safe to change). Pausing blocks the worker in
+ * that same callback on a condition variable. When the worker is idle the
+ * UI applies commands itself, under the same mutex. */
+#include "session.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "thaw/modelfile.h"
+
+/* ---------------------------------------------------------------- series */
+
+static int series_init(tui_series *s, int cap)
+{
+	s->x = thaw_malloc((size_t)cap * sizeof *s->x);
+	s->y = thaw_malloc((size_t)cap * sizeof *s->y);
+	s->n = 0;
+	s->cap = cap;
+	s->every = 1;
+	s->skipped = 0;
+	return s->x && s->y ? 0 : THAW_ENOMEM;
+}
+
+static void series_free(tui_series *s)
+{
+	free(s->x);
+	free(s->y);
+	memset(s, 0, sizeof *s);
+}
+
+static void series_add(tui_series *s, float x, float y)
+{
+	if (!s->cap)
+		return;
+	if (++s->skipped < s->every)
+		return;
+	s->skipped = 0;
+	if (s->n == s->cap) {
+		for (int i = 0; i < s->n / 2; i++) {
+			s->x[i] = s->x[2 * i + 1];
+			s->y[i] = s->y[2 * i + 1];
+		}
+		s->n /= 2;
+		s->every *= 2;
+	}
+	s->x[s->n] = x;
+	s->y[s->n] = y;
+	s->n++;
+}
+
+/* ---------------------------------------------------------------- log */
+
+void tui_session_log_locked(tui_session *s, const char *line)
+{
+	const char *p = line;
+	do {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len >= TUI_LOG_WIDTH)
+			len = TUI_LOG_WIDTH - 1;
+		char *dst = s->log[s->log_n % TUI_LOG_LINES];
+		memcpy(dst, p, len);
+		dst[len] = 0;
+		s->log_n++;
+		p = nl ? nl + 1 : NULL;
+	} while (p && *p);
+	s->version++;
+}
+
+void tui_session_log(tui_session *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&s->mu);
+	tui_session_log_locked(s, line);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---------------------------------------------------------------- layers */
+
+static void shape_str(char *out, size_t size, thaw_shape sh)
+{
+	if (sh.c > 1 || sh.h > 1 || sh.w > 1) {
+		if (sh.h == 1 && sh.w == 1)
+			snprintf(out, size, "%d", sh.c);
+		else
+			snprintf(out, size, "%dx%dx%d", sh.c, sh.h, sh.w);
+	} else {
+		snprintf(out, size, "%d", sh.c);
+	}
+}
+
+/* Reads flags and sizes from the model into the snapshot; mu held. */
+static void refresh_layers(tui_session *s, const thaw_model *m)
+{
+	if (!m)
+		return;
+	if (m->n > s->cap_layers) {
+		tui_layer *l = realloc(s->layers, (size_t)m->n * sizeof *l);
+		if (!l)
+			return;
+		s->layers = l;
+		s->cap_layers = m->n;
+	}
+	for (int i = 0; i < m->n; i++) {
+		const thaw_node *n = m->nodes[i];
+		tui_layer *l = &s->layers[i];
+		snprintf(l->name, sizeof l->name, "%s", n->name);
+		snprintf(l->kind, sizeof l->kind, "%s", thaw_kind_name(n->kind));
+		shape_str(l->shape, sizeof l->shape, n->out);
+		thaw_node_describe(n, l->desc, sizeof l->desc);
+		l->params = thaw_node_param_count(n);
+		l->trainable = n->trainable;
+		l->has_weights = thaw_node_has_weights(n);
+		l->is_bn = n->kind == THAW_BATCHNORM;
+		l->lr_mult = n->lr_mult;
+	}
+	s->n_layers = m->n;
+	thaw_param_counts pc = thaw_model_count(m);
+	s->n_trainable = pc.trainable;
+	s->n_frozen = pc.frozen;
+	s->version++;
+}
+
+/* Applies one command to m (the worker's, or the idle model); mu held. */
+static void apply(tui_session *s, thaw_model *m, thaw_trainer *t, const tui_cmd *c)
+{
+	char line[400];
+	if (c->kind == CMD_LR) {
+		s->lr = c->value;
+		if (t)
+			t->opt.lr = c->value;
+		snprintf(line, sizeof line, "learning rate %.3g%s", c->value, t ? " (from the next batch)" : "");
+		tui_session_log_locked(s, line);
+		return;
+	}
+	if (!m) {
+		if (c->kind == CMD_SAVE && s->sc && s->script_done) {
+			if (thaw_script_save_model(s->sc, c->path) < 0)
+				snprintf(line, sizeof line, "error: save %s: %s", c->path, thaw_errmsg());
+			else
+				snprintf(line, sizeof line, "saved the script's model to %s", c->path);
+		} else {
+			snprintf(line, sizeof line, "no model to change yet (the script has not started training)");
+		}
+		tui_session_log_locked(s, line);
+		return;
+	}
+	int i = c->node;
+	if (c->kind != CMD_SAVE && c->kind != CMD_UNFREEZE_ALL && (i < 0 || i >= m->n))
+		return;
+	switch (c->kind) {
+	case CMD_TOGGLE:
+		m->nodes[i]->trainable = !m->nodes[i]->trainable;
+		snprintf(line, sizeof line, "%s %s%s", m->nodes[i]->trainable ? "thawed" : "froze", m->nodes[i]->name,
+			 m->nodes[i]->kind == THAW_BATCHNORM && !m->nodes[i]->trainable
+				 ? " (batch norm: running statistics kept)"
+				 : "");
+		break;
+	case CMD_FREEZE_UPTO:
+		thaw_model_set_trainable(m, 0, i, 0);
+		if (i + 1 < m->n)
+			thaw_model_set_trainable(m, i + 1, m->n - 1, 1);
+		snprintf(line, sizeof line, "froze everything up to %s; thawed the rest", m->nodes[i]->name);
+		break;
+	case CMD_UNFREEZE_ALL:
+		thaw_model_set_trainable(m, 0, m->n - 1, 1);
+		snprintf(line, sizeof line, "thawed all %d layers", m->n);
+		break;
+	case CMD_LR_MULT:
+		if (thaw_model_set_lr_mult(m, i, c->value) < 0)
+			snprintf(line, sizeof line, "error: %s", thaw_errmsg());
+		else
+			snprintf(line, sizeof line, "%s: lr multiplier %.3g", m->nodes[i]->name, c->value);
+		break;
+	case CMD_SAVE:
+		if (thaw_model_save(m, c->path, NULL) < 0) {
+			snprintf(line, sizeof line, "error: save: %s", thaw_errmsg());
+		} else {
+			snprintf(line, sizeof line, "saved %s", c->path);
+			s->unsaved = 0;
+		}
+		break;
+	default:
+		return;
+	}
+	tui_session_log_locked(s, line);
+	refresh_layers(s, m);
+}
+
+/* mu held; the worker's model and trainer, at a batch boundary. */
+static void drain(tui_session *s, thaw_model *m, thaw_trainer *t)
+{
+	for (int k = 0; k < s->nq; k++)
+		apply(s, m, t, &s->queue[k]);
+	s->nq = 0;
+}
+
+/* Blocks while paused; mu held. Returns nonzero when the run must stop. */
+static int wait_paused(tui_session *s, thaw_model *m, thaw_trainer *t)
+{
+	if (s->paused) {
+		double t0 = thaw_now();
+		s->version++;
+		while (s->paused && !s->stop && !s->quit) {
+			pthread_cond_wait(&s->cv, &s->mu);
+			drain(s, m, t); /* freeze toggles while paused apply at once */
+		}
+		s->paused_s += thaw_now() - t0;
+		s->version++;
+	}
+	return s->stop || s->quit;
+}
+
+static void update_eta(tui_session *s)
+{
+	double el = thaw_now() - s->phase_t0 - s->paused_s;
+	s->eta = s->units_done > 0 ? el / s->units_done * (s->units_total - s->units_done) : -1;
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+static int alloc_eval(tui_session *s, const thaw_model *m)
+{
+	const thaw_dataset *d = s->view;
+	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
+	int B = s->eval_B, px = d->c * d->h * d->w;
+	if (s->mt && s->mt->K == K)
+		return 0;
+	thaw_metrics_free(s->mt);
+	free(s->xbuf);
+	free(s->probs);
+	free(s->ybuf);
+	free(s->idx);
+	free(s->pred_w);
+	free(s->conf_w);
+	free(s->loss_w);
+	s->mt = thaw_metrics_new(K, 1);
+	s->xbuf = thaw_malloc((size_t)B * px * sizeof(float));
+	s->probs = thaw_malloc((size_t)B * K * sizeof(float));
+	s->ybuf = thaw_malloc((size_t)B * sizeof(int32_t));
+	s->idx = thaw_malloc((size_t)B * sizeof(int));
+	s->pred_w = thaw_malloc((size_t)d->n * sizeof(int32_t) + 1);
+	s->conf_w = thaw_malloc((size_t)d->n * sizeof(float) + 1);
+	s->loss_w = thaw_malloc((size_t)d->n * sizeof(float) + 1);
+	if (!s->mt || !s->xbuf || !s->probs || !s->ybuf || !s->idx || !s->pred_w || !s->conf_w || !s->loss_w)
+		return THAW_ENOMEM;
+	pthread_mutex_lock(&s->mu);
+	int32_t *pred = realloc(s->pred, (size_t)d->n * sizeof *pred + 1);
+	float *cp = realloc(s->conf_p, (size_t)d->n * sizeof *cp + 1);
+	float *lp = realloc(s->loss_p, (size_t)d->n * sizeof *lp + 1);
+	long *cm = realloc(s->confusion, (size_t)K * K * sizeof *cm);
+	if (pred)
+		s->pred = pred;
+	if (cp)
+		s->conf_p = cp;
+	if (lp)
+		s->loss_p = lp;
+	if (cm)
+		s->confusion = cm;
+	int ok = pred && cp && lp && cm;
+	if (ok) {
+		s->K = K;
+		s->n_pred = 0;
+		memset(s->confusion, 0, (size_t)K * K * sizeof *cm);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return ok ? 0 : THAW_ENOMEM;
+}
+
+/* Runs the model over the browser's data set: per-image guess, confidence
+ * and loss, the confusion matrix, loss and accuracy. Worker thread only. */
+static int evaluate_view(tui_session *s, thaw_model *m, double *loss, double *acc)
+{
+	int rc = alloc_eval(s, m);
+	if (rc < 0)
+		return rc;
+	const thaw_dataset *d = s->view;
+	int K = s->mt->K;
+	thaw_loader_opts lo = thaw_loader_opts_default();
+	thaw_loader_opts_from_spec(&lo, &m->input);
+	thaw_metrics_reset(s->mt);
+	for (int at = 0; at < d->n; at += s->eval_B) {
+		int B = d->n - at < s->eval_B ? d->n - at : s->eval_B;
+		for (int i = 0; i < B; i++)
+			s->idx[i] = at + i;
+		thaw_batch_fill(s->xbuf, s->ybuf, d, s->idx, B, &lo, 0);
+		for (int i = 0; i < B; i++) /* labels the model cannot output count as misses */
+			if (s->ybuf[i] >= K)
+				return thaw_error(THAW_ESHAPE, "%s: label %d but the model has %d outputs", d->source,
+						  s->ybuf[i], K);
+		if ((rc = thaw_eval_batch(m, s->xbuf, s->ybuf, B, s->mt, s->probs)) < 0)
+			return rc;
+		for (int i = 0; i < B; i++) {
+			const float *p = s->probs + (size_t)i * K;
+			int best = 0;
+			for (int k = 1; k < K; k++)
+				if (p[k] > p[best])
+					best = k;
+			s->pred_w[at + i] = best;
+			s->conf_w[at + i] = p[best];
+			s->loss_w[at + i] = -logf(fmaxf(p[s->ybuf[i]], 1e-12f));
+		}
+		pthread_mutex_lock(&s->mu);
+		int quit = s->quit;
+		pthread_mutex_unlock(&s->mu);
+		if (quit)
+			return THAW_ESTOP;
+	}
+	*loss = thaw_metrics_loss(s->mt);
+	*acc = thaw_metrics_accuracy(s->mt);
+	pthread_mutex_lock(&s->mu);
+	memcpy(s->pred, s->pred_w, (size_t)d->n * sizeof *s->pred);
+	memcpy(s->conf_p, s->conf_w, (size_t)d->n * sizeof *s->conf_p);
+	memcpy(s->loss_p, s->loss_w, (size_t)d->n * sizeof *s->loss_p);
+	memcpy(s->confusion, s->mt->confusion, (size_t)K * K * sizeof *s->confusion);
+	s->n_pred = d->n;
+	s->pred_version++;
+	s->conf_version++;
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- callbacks */
+
+static int on_batch(const thaw_batch_stats *bs, void *user)
+{
+	tui_session *s = user;
+	pthread_mutex_lock(&s->mu);
+	s->act = ACT_TRAIN;
+	s->epoch = bs->epoch;
+	s->epochs = bs->epochs;
+	s->batch = bs->batch;
+	s->batches = bs->batches;
+	s->loss = bs->loss;
+	s->acc = bs->acc;
+	s->img_s = bs->img_s;
+	s->cur_lr = bs->lr;
+	s->units_done++;
+	update_eta(s);
+	float x = s->epochs_before + (bs->epoch - 1) + (float)bs->batch / bs->batches;
+	series_add(&s->b_loss, x, (float)bs->loss);
+	series_add(&s->b_acc, x, (float)bs->acc);
+	s->trainer = bs->trainer;
+	drain(s, bs->model, bs->trainer);
+	s->unsaved = 1;
+	s->version++;
+	int stop = wait_paused(s, bs->model, bs->trainer);
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+static int on_epoch(const thaw_epoch_stats *es, void *user)
+{
+	tui_session *s = user;
+	pthread_mutex_lock(&s->mu);
+	s->act = ACT_VALIDATE;
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+	double vl = -1, va = -1;
+	int rc = evaluate_view(s, s->model, &vl, &va);
+	pthread_mutex_lock(&s->mu);
+	float x = s->epochs_before + es->epoch;
+	series_add(&s->e_loss, x, (float)es->train_loss);
+	series_add(&s->e_acc, x, (float)es->train_acc);
+	char line[300];
+	if (rc == 0) {
+		series_add(&s->v_loss, x, (float)vl);
+		series_add(&s->v_acc, x, (float)va);
+		snprintf(line, sizeof line, "%s %d/%d  loss %.3f acc %.1f%%  val %.3f %.1f%%", es->phase, es->epoch,
+			 es->epochs, es->train_loss, 100 * es->train_acc, vl, 100 * va);
+	} else if (rc == THAW_ESTOP) {
+		snprintf(line, sizeof line, "%s epoch %d/%d  loss %.4f  acc %.1f%% (validation interrupted)", es->phase,
+			 es->epoch, es->epochs, es->train_loss, 100 * es->train_acc);
+	} else {
+		snprintf(line, sizeof line, "error: validation: %s", thaw_errmsg());
+	}
+	tui_session_log_locked(s, line);
+	s->act = ACT_TRAIN;
+	/* between two epochs is a batch boundary too: pause here rather than
+	 * after one more batch */
+	drain(s, s->model, s->trainer);
+	int stop = wait_paused(s, s->model, s->trainer);
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+/* ---- script hooks */
+
+static void hook_batch(const thaw_batch_stats *bs, void *user)
+{
+	tui_session *s = user;
+	pthread_mutex_lock(&s->mu);
+	if (strcmp(s->phase, bs->phase) != 0 || s->model != bs->model) { /* a new phase of the script */
+		snprintf(s->phase, sizeof s->phase, "%s", bs->phase);
+		if (s->phases > 0 && s->n_marks < TUI_MAX_MARKS)
+			s->marks[s->n_marks++] = s->epochs_before;
+		s->phases++;
+		s->phase_t0 = thaw_now();
+		s->paused_s = 0;
+		s->units_done = 0;
+		s->units_total = (long)bs->batches * bs->epochs;
+	}
+	s->model = bs->model;
+	if (bs->batch == 1 || s->nq)
+		refresh_layers(s, bs->model);
+	pthread_mutex_unlock(&s->mu);
+	on_batch(bs, s);
+}
+
+static void hook_epoch(const thaw_epoch_stats *es, const thaw_model *m, void *user)
+{
+	tui_session *s = user;
+	pthread_mutex_lock(&s->mu);
+	float x = s->epochs_before + es->epoch;
+	series_add(&s->e_loss, x, (float)es->train_loss);
+	series_add(&s->e_acc, x, (float)es->train_acc);
+	if (es->val_acc >= 0) {
+		series_add(&s->v_loss, x, (float)es->val_loss);
+		series_add(&s->v_acc, x, (float)es->val_acc);
+	}
+	if (es->epoch == es->epochs)
+		s->epochs_before += es->epochs;
+	refresh_layers(s, m);
+	char line[300];
+	int n = snprintf(line, sizeof line, "%s epoch %d/%d  loss %.4f  acc %.1f%%", es->phase, es->epoch, es->epochs,
+			 es->train_loss, 100 * es->train_acc);
+	if (es->val_acc >= 0)
+		snprintf(line + n, sizeof line - n, "  val loss %.4f  val acc %.1f%%", es->val_loss, 100 * es->val_acc);
+	tui_session_log_locked(s, line);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void hook_eval(const char *name, const thaw_metrics *mt, const char *const *classes, void *user)
+{
+	tui_session *s = user;
+	pthread_mutex_lock(&s->mu);
+	if (mt->K != s->K || !s->confusion) {
+		long *cm = realloc(s->confusion, (size_t)mt->K * mt->K * sizeof *cm);
+		char **cn = calloc((size_t)mt->K, sizeof *cn);
+		if (!cm || !cn) {
+			free(cn);
+			if (cm)
+				s->confusion = cm;
+			pthread_mutex_unlock(&s->mu);
+			return;
+		}
+		s->confusion = cm;
+		for (int k = 0; k < s->K && s->class_names; k++)
+			free(s->class_names[k]);
+		free(s->class_names);
+		s->class_names = cn;
+		s->K = mt->K;
+	}
+	for (int k = 0; k < mt->K; k++) {
+		free(s->class_names[k]);
+		s->class_names[k] = strdup(classes && classes[k] ? classes[k] : "?");
+	}
+	memcpy(s->confusion, mt->confusion, (size_t)mt->K * mt->K * sizeof *s->confusion);
+	s->conf_version++;
+	char line[200];
+	snprintf(line, sizeof line, "evaluate %s: loss %.4f  accuracy %.2f%%  (%ld images)", name,
+		 thaw_metrics_loss(mt), 100 * thaw_metrics_accuracy(mt), mt->n);
+	tui_session_log_locked(s, line);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void hook_log(const char *line, void *user) { tui_session_log(user, "%s", line); }
+
+static int hook_stop(void *user)
+{
+	tui_session *s = user;
+	pthread_mutex_lock(&s->mu);
+	int stop = s->stop || s->quit;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+/* ---------------------------------------------------------------- worker */
+
+static int any_frozen(const thaw_model *m)
+{
+	for (int i = 0; i < m->n; i++)
+		if (thaw_node_has_weights(m->nodes[i]) && !m->nodes[i]->trainable)
+			return 1;
+	return 0;
+}
+
+static void run_phase(tui_session *s)
+{
+	thaw_model *m = s->model;
+	thaw_fit_opts o = s->fit;
+	pthread_mutex_lock(&s->mu);
+	drain(s, m, NULL);
+	o.optim.lr = s->lr;
+	snprintf(s->phase, sizeof s->phase, "%s",
+		 any_frozen(m) ? (s->phases ? "frozen-base" : "head") : (s->phases ? "fine-tune" : "train"));
+	if (s->phases > 0 && s->n_marks < TUI_MAX_MARKS)
+		s->marks[s->n_marks++] = s->epochs_before;
+	s->phases++;
+	s->act = ACT_TRAIN;
+	s->epoch = 1;
+	s->epochs = o.epochs;
+	s->batch = 0;
+	s->batches = (s->train->n + o.batch - 1) / o.batch;
+	s->units_done = 0;
+	s->units_total = (long)s->batches * o.epochs;
+	s->phase_t0 = thaw_now();
+	s->paused_s = 0;
+	s->eta = -1;
+	thaw_param_counts pc = thaw_model_count(m);
+	char line[300];
+	snprintf(line, sizeof line, "phase %d '%s': %d epochs, batch %d, %s lr %.3g; %zu trainable, %zu frozen parameters",
+		 s->phases, s->phase, o.epochs, o.batch, thaw_optim_name(o.optim.kind), o.optim.lr, pc.trainable,
+		 pc.frozen);
+	tui_session_log_locked(s, line);
+	pthread_mutex_unlock(&s->mu);
+
+	o.phase = s->phase;
+	o.phase_index = s->phases;
+	o.seed = s->fit.seed + (uint64_t)s->phases;
+	o.val = NULL; /* validated in on_epoch over the browser's data, with per-image results */
+	o.on_batch = on_batch;
+	o.on_epoch = on_epoch;
+	o.user = s;
+	int rc = thaw_fit(m, s->train, &o);
+
+	pthread_mutex_lock(&s->mu);
+	s->trainer = NULL; /* freed by thaw_fit */
+	if (rc < 0)
+		snprintf(line, sizeof line, "error: %s", thaw_errmsg());
+	else if (rc < o.epochs || s->stop)
+		snprintf(line, sizeof line, "phase '%s' stopped after %d of %d epochs", s->phase, rc, o.epochs);
+	else
+		snprintf(line, sizeof line, "phase '%s' done: %d epochs in %.1f s — t trains again, s saves", s->phase, rc,
+			 thaw_now() - s->phase_t0);
+	tui_session_log_locked(s, line);
+	/* a stopped epoch still moved the curves: continue them where they are */
+	s->epochs_before += rc > 0 ? rc : 0;
+	if (s->b_loss.n && s->b_loss.x[s->b_loss.n - 1] > s->epochs_before)
+		s->epochs_before = s->b_loss.x[s->b_loss.n - 1];
+	refresh_layers(s, m);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void run_script(tui_session *s)
+{
+	thaw_script_hooks h = {hook_batch, hook_epoch, hook_eval, hook_log, hook_stop, s};
+	thaw_script_config cfg = {.seed = s->fit.seed ? s->fit.seed : 1, .argc = s->argc, .argv = s->argv};
+	thaw_script *sc = thaw_script_new(&h, &cfg);
+	if (!sc) {
+		tui_session_log(s, "error: %s", thaw_errmsg());
+		return;
+	}
+	tui_session_log(s, "running %s", s->script);
+	int code = thaw_script_run(sc, s->script);
+	pthread_mutex_lock(&s->mu);
+	s->sc = sc;
+	s->script_code = code;
+	s->script_done = 1;
+	s->model = NULL; /* the script owns its models; they may be gone */
+	char line[300];
+	if (code == THAW_RUN_OK)
+		snprintf(line, sizeof line, "script finished (s saves its model, q quits)");
+	else if (code == THAW_RUN_INTERRUPTED)
+		snprintf(line, sizeof line, "script stopped");
+	else
+		snprintf(line, sizeof line, "script %s (exit %d):", code == THAW_RUN_CHECK ? "check failed" : "error", code);
+	tui_session_log_locked(s, line);
+	if (code != THAW_RUN_OK && code != THAW_RUN_INTERRUPTED)
+		tui_session_log_locked(s, thaw_script_error(sc));
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *worker(void *arg)
+{
+	tui_session *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->quit && !s->start_req && !s->eval_req)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->quit)
+			break;
+		int eval = s->eval_req, train = s->start_req;
+		s->eval_req = s->start_req = 0;
+		s->busy = 1;
+		s->stop = 0;
+		s->act = s->script ? ACT_SCRIPT : eval ? ACT_EVAL : ACT_TRAIN;
+		s->version++;
+		pthread_mutex_unlock(&s->mu);
+		if (s->script) {
+			run_script(s);
+		} else if (eval) {
+			double l, a;
+			if (evaluate_view(s, s->model, &l, &a) == 0)
+				tui_session_log(s, "untrained head on %s: loss %.4f, accuracy %.1f%% (%d images)", s->view->source, l,
+						100 * a, s->view->n);
+			else if (!s->quit)
+				tui_session_log(s, "error: evaluation: %s", thaw_errmsg());
+		}
+		if (train && !s->script)
+			run_phase(s);
+		pthread_mutex_lock(&s->mu);
+		s->busy = 0;
+		s->paused = 0;
+		s->act = ACT_IDLE;
+		drain(s, s->model, NULL);
+		s->version++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- UI side */
+
+int tui_session_start(tui_session *s, const thaw_tui_opts *o)
+{
+	memset(s, 0, sizeof *s);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->model = o->model;
+	s->train = o->train;
+	s->view = o->val ? o->val : o->train;
+	s->fit = o->fit;
+	s->lr = o->fit.optim.lr;
+	s->script = o->script;
+	s->argc = o->argc;
+	s->argv = o->argv;
+	s->eval_B = o->fit.batch > 64 ? o->fit.batch : 64; /* the arena only grows: stay near the training batch */
+	int rc = 0;
+	tui_series *all[] = {&s->b_loss, &s->b_acc, &s->e_loss, &s->e_acc, &s->v_loss, &s->v_acc};
+	for (int i = 0; i < 6; i++)
+		if (series_init(all[i], i < 2 ? 4096 : 1024) < 0)
+			rc = THAW_ENOMEM;
+	for (int i = 0; i < o->n_log; i++)
+		tui_session_log_locked(s, o->log[i]);
+	if (s->model) {
+		refresh_layers(s, s->model);
+		const thaw_model *m = s->model;
+		int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
+		s->class_names = calloc((size_t)K, sizeof *s->class_names);
+		if (s->class_names) {
+			s->K = K;
+			for (int k = 0; k < K; k++) {
+				const char *nm = m->class_names ? m->class_names[k]
+						 : s->view && k < s->view->n_classes ? s->view->class_names[k]
+										     : NULL;
+				char def[16];
+				snprintf(def, sizeof def, "%d", k);
+				s->class_names[k] = strdup(nm ? nm : def);
+			}
+		}
+		s->eval_req = s->view != NULL;
+		s->start_req = o->autostart;
+	} else if (s->script) {
+		s->start_req = 1;
+	}
+	if (rc < 0)
+		return rc;
+	if (pthread_create(&s->thread, NULL, worker, s) != 0)
+		return thaw_error(THAW_ENOMEM, "workbench: cannot start the training thread");
+	s->thread_started = 1;
+	return 0;
+}
+
+void tui_session_end(tui_session *s)
+{
+	if (s->thread_started) {
+		pthread_mutex_lock(&s->mu);
+		s->quit = 1;
+		s->stop = 1;
+		s->paused = 0;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+		s->thread_started = 0;
+	}
+	thaw_script_free(s->sc);
+	tui_series *all[] = {&s->b_loss, &s->b_acc, &s->e_loss, &s->e_acc, &s->v_loss, &s->v_acc};
+	for (int i = 0; i < 6; i++)
+		series_free(all[i]);
+	for (int k = 0; k < s->K && s->class_names; k++)
+		free(s->class_names[k]);
+	free(s->class_names);
+	free(s->layers);
+	free(s->confusion);
+	free(s->pred);
+	free(s->conf_p);
+	free(s->loss_p);
+	free(s->xbuf);
+	free(s->probs);
+	free(s->ybuf);
+	free(s->idx);
+	free(s->pred_w);
+	free(s->conf_w);
+	free(s->loss_w);
+	thaw_metrics_free(s->mt);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+}
+
+void tui_session_train(tui_session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->paused) {
+		s->paused = 0;
+		tui_session_log_locked(s, "resumed");
+	} else if (s->script) {
+		if (s->script_done)
+			tui_session_log_locked(s, "the script has finished; q quits");
+	} else if (!s->busy || s->act == ACT_EVAL) {
+		s->start_req = 1;
+	}
+	pthread_cond_broadcast(&s->cv);
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void tui_session_pause(tui_session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->busy && (s->act == ACT_TRAIN || s->act == ACT_VALIDATE || s->act == ACT_SCRIPT)) {
+		s->paused = !s->paused;
+		tui_session_log_locked(s, s->paused ? "paused (p or t resumes)" : "resumed");
+	}
+	pthread_cond_broadcast(&s->cv);
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void tui_session_stop(tui_session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->busy) {
+		s->stop = 1;
+		s->paused = 0;
+		tui_session_log_locked(s, "stopping at the next batch");
+	}
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void tui_session_command(tui_session *s, const tui_cmd *c)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->busy) {
+		if (s->nq < TUI_QUEUE)
+			s->queue[s->nq++] = *c;
+		pthread_cond_broadcast(&s->cv); /* a paused worker applies it at once */
+	} else {
+		apply(s, s->model, NULL, c);
+	}
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,127 @@
+/* The workbench's training side: a worker thread that runs thaw_fit or a
+ * Lua script, publishes snapshots under one mutex, and applies the UI's
+ * commands at batch boundaries. No curses here; screen.c reads the
+ * snapshot fields while holding `mu`. */
+#ifndef THAW_TUI_SESSION_H
+#define THAW_TUI_SESSION_H
+
+#include <pthread.h>
+
+#include "thaw/script.h"
+#include "thaw/tui.h"
+
+enum { CMD_TOGGLE, CMD_FREEZE_UPTO, CMD_UNFREEZE_ALL, CMD_LR_MULT, CMD_LR, CMD_SAVE };
+
+typedef struct tui_cmd {
+	int kind, node;
+	float value;
+	char path[256];
+} tui_cmd;
+
+typedef struct tui_layer {
+	char name[THAW_NAME_MAX], kind[16], shape[24], desc[64];
+	size_t params;
+	int trainable, has_weights, is_bn;
+	float lr_mult;
+} tui_layer;
+
+/* A curve with a fixed capacity: when full, every other point is dropped
+ * and later points are kept at half the rate, so memory stays bounded and
+ * the worker never allocates per batch. */
+typedef struct tui_series {
+	float *x, *y;
+	int n, cap, every, skipped;
+} tui_series;
+
+#define TUI_LOG_LINES 400
+#define TUI_LOG_WIDTH 200
+#define TUI_MAX_MARKS 64
+#define TUI_QUEUE 64
+
+typedef enum { ACT_IDLE, ACT_EVAL, ACT_TRAIN, ACT_VALIDATE, ACT_SCRIPT } tui_activity;
+
+typedef struct tui_session {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	int thread_started;
+	unsigned version; /* bumped by every change the screen shows */
+
+	/* what to run (set before the worker starts) */
+	thaw_model *model; /* NULL in a script session until the script trains */
+	const thaw_dataset *train, *view; /* view: browser and confusion data */
+	thaw_fit_opts fit;
+	float lr;
+	const char *script;
+	int argc;
+	char **argv;
+	thaw_script *sc;
+	int script_code, script_done;
+
+	/* control, under mu */
+	int busy;      /* the worker owns the model */
+	int start_req, eval_req, paused, stop, quit;
+	tui_cmd queue[TUI_QUEUE];
+	int nq;
+	int unsaved; /* trained since the last save */
+	thaw_trainer *trainer; /* thaw_fit's, while a phase runs (worker only) */
+
+	/* progress */
+	tui_activity act;
+	char phase[32];
+	int phases; /* phases started */
+	int epoch, epochs, batch, batches;
+	double loss, acc, img_s, eta;
+	float cur_lr;
+	long units_done, units_total; /* batches of the current phase */
+	double phase_t0, paused_s;
+	float epochs_before; /* x offset of the current phase */
+
+	tui_series b_loss, b_acc, e_loss, e_acc, v_loss, v_acc;
+	float marks[TUI_MAX_MARKS];
+	int n_marks;
+
+	tui_layer *layers;
+	int n_layers, cap_layers;
+	size_t n_trainable, n_frozen;
+
+	int K;
+	long *confusion;     /* (K, K) of the last validation */
+	char **class_names;  /* K */
+	unsigned conf_version;
+
+	/* predictions on view, one per image */
+	int n_pred;
+	int32_t *pred;
+	float *conf_p, *loss_p;
+	unsigned pred_version;
+
+	char log[TUI_LOG_LINES][TUI_LOG_WIDTH];
+	int log_n; /* lines ever logged; line i is log[i % TUI_LOG_LINES] */
+
+	/* worker-only buffers, sized once */
+	float *xbuf, *probs;
+	int32_t *ybuf, *pred_w;
+	float *conf_w, *loss_w;
+	int *idx;
+	int eval_B;
+	thaw_metrics *mt;
+} tui_session;
+
+/* 0 or < 0; starts the worker (which evaluates the untrained model first
+ * in an interactive session, or runs the script at once). */
+int tui_session_start(tui_session *s, const thaw_tui_opts *o);
+/* Stops training at the next batch boundary, joins the worker, frees. */
+void tui_session_end(tui_session *s);
+
+/* UI side: each takes the lock itself. */
+void tui_session_train(tui_session *s);    /* start a phase, or resume when paused */
+void tui_session_pause(tui_session *s);    /* toggles */
+void tui_session_stop(tui_session *s);
+void tui_session_command(tui_session *s, const tui_cmd *c); /* queued while busy */
+/* Appends to the log (splits at newlines); caller holds no lock. */
+void tui_session_log(tui_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same with mu held. */
+void tui_session_log_locked(tui_session *s, const char *line);
+
+#endif

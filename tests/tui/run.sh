@@ -1,0 +1,279 @@
+#!/bin/sh
+# Workbench tests: the real ./thaw in a detached tmux session at 120x40,
+# driven with send-keys; each step polls capture-pane until the expected
+# text appears (or a timeout passes). Each case prints `ok NAME` or
+# `FAIL NAME: reason` followed by the screen; the last line is
+# `N passed, N failed`. Usage: tests/tui/run.sh
+cd "$(dirname "$0")/../.." || exit 1
+ROOT=$PWD
+make -s thaw >/dev/null || { echo "FAIL build: make thaw"; echo "0 passed, 1 failed"; exit 1; }
+if ! command -v tmux >/dev/null 2>&1; then
+	echo "skip: tmux is not installed (apt-get install tmux)"
+	echo "0 passed, 0 failed"
+	exit 0
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/thaw-tui.XXXXXX") || exit 1
+SOCK=thaw-tui-$$-0
+T() { tmux -L "$SOCK" -f /dev/null "$@"; }
+cleanup() { T kill-server 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+export LC_ALL=C.UTF-8
+
+passed=0
+failed=0
+why=
+
+screen() { T capture-pane -p -t w >"$TMP/screen" 2>/dev/null; }
+# wait_for REGEX [SECONDS]: polls the screen until REGEX matches
+wait_for() {
+	end=$(($(date +%s) + ${2:-20}))
+	while :; do
+		screen
+		grep -q -e "$1" "$TMP/screen" && return 0
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+# wait_until SECONDS CMD...: polls the screen until CMD succeeds
+wait_until() {
+	end=$(($(date +%s) + $1))
+	shift
+	while :; do
+		screen
+		"$@" && return 0
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+# laid_out W H: the screen has H lines, none wider than W, the status line last
+laid_out() {
+	[ "$(wc -l <"$TMP/screen")" -eq "$2" ] && tail -n 1 "$TMP/screen" | grep -q '? help' &&
+		[ "$(wc -L <"$TMP/screen")" -le "$1" ]
+}
+# wait_gone REGEX [SECONDS]
+wait_gone() {
+	end=$(($(date +%s) + ${2:-20}))
+	while :; do
+		screen
+		grep -q -e "$1" "$TMP/screen" || return 0
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+expect() { wait_for "$1" "${2:-20}" || no "did not see '$1'"; }
+no() { [ -n "$why" ] || why=$1; }
+keys() { T send-keys -t w "$@"; }
+# click X Y: a left click at 0-based cell (X, Y), as an SGR mouse report
+click() {
+	T send-keys -t w -l "$(printf '\033[<0;%d;%dM' $(($1 + 1)) $(($2 + 1)))"
+	T send-keys -t w -l "$(printf '\033[<0;%d;%dm' $(($1 + 1)) $(($2 + 1)))"
+}
+status_line() { screen; tail -n 1 "$TMP/screen"; }
+
+finish() {
+	if [ -z "$why" ]; then
+		echo "ok   $1"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $1: $why"
+		sed 's/^/     | /' "$TMP/screen"
+		failed=$((failed + 1))
+	fi
+	why=
+}
+
+# start [ENV...] -- a fresh shell in a 120x40 window running ./thaw ARGS
+starts=0
+start() {
+	T kill-server 2>/dev/null
+	starts=$((starts + 1))
+	SOCK=thaw-tui-$$-$starts
+	T new-session -d -s w -x 120 -y 40 \
+		"env -i PATH='$PATH' HOME='$HOME' TERM=xterm-256color LANG=C.UTF-8 PS1='$ ' sh"
+	wait_for '^\$' 10 || no "no shell prompt"
+}
+run_thaw() { keys "cd '$ROOT' && $* ; echo THAW-EXIT-\$?" Enter; }
+
+# ---- the default session: layers, freezing, training, pause, data, confusion, resize, quit
+start
+run_thaw ./thaw
+expect 'untrained head on' 30
+expect '1 Layers.*5 Log'
+expect 'trainable [0-9,]* *❄ frozen [0-9,]*'
+expect '? help'
+grep -q 'fashion-base.thaw not found' "$TMP/screen" && echo "note: assets/fashion-base.thaw is missing; testing the fallback session"
+finish "opens the default session"
+
+# from a known state (all thawed), toggle conv1 and conv2, then freeze up to the head's input
+keys u
+expect 'frozen 0 '
+expect '● conv1 *conv2d'
+keys Space
+expect '❄ conv1 *conv2d'
+expect 'trainable 420,869'
+expect 'frozen 320 '
+grep -q 'froze conv1' "$TMP/screen" || no "the log does not say conv1 froze"
+keys j j j j Space
+expect '❄ conv2'
+expect 'frozen 18,816 '
+keys G k f
+expect 'trainable 645 '
+expect '❄ fc1'
+expect 'bn frozen'
+keys g
+finish "space toggles freezing; markers and totals follow"
+
+keys t
+expect 'epoch [0-9]*/10 .*img/s' 20
+expect 'phase 1' 10
+wait_gone 'no training yet' 20 || no "the plot did not start"
+expect 'epoch 2/10' 30
+grep -q ' 1/10  loss .* val ' "$TMP/screen" || no "no epoch line in the log"
+finish "t trains: progress, plots and log move"
+
+keys p
+expect 'PAUSED' 10
+s1=$(status_line)
+# while paused the batch counter must not move (a short watch, polling)
+i=0
+while [ $i -lt 10 ]; do
+	sleep 0.1
+	[ "$(status_line)" = "$s1" ] || no "progress moved while paused: '$s1' -> '$(status_line)'"
+	i=$((i + 1))
+done
+keys p
+wait_gone 'PAUSED' 10 || no "p did not resume"
+e1=$(echo "$s1" | sed -n 's/.*epoch \([0-9]*\)\/10.*/\1/p')
+expect "epoch $((e1 + 1))/10" 30
+finish "p pauses and resumes"
+
+keys 3
+keys w
+expect 'misclassified · ' 10
+screen
+grep -q ' ok [0-9]*%' "$TMP/screen" && no "a correctly classified image shows under 'misclassified'"
+expect '→[A-Z]'
+keys o
+expect 'highest loss first' 5
+keys a
+expect 'all classes · all guesses' 5
+finish "data browser filters misclassified, orders by loss"
+
+keys 4
+expect 'Confusion (validation)' 10
+expect 'recall'
+expect 'accuracy [0-9.]*% of 5000'
+keys Down Right Right Enter
+expect 'true Shirt, guess Sneaker' 10
+finish "confusion matrix; a cell filters the browser"
+
+T resize-window -t w -x 90 -y 30
+wait_until 10 laid_out 90 30 || no "no sane 90x30 layout"
+grep -q '┌ Layers' "$TMP/screen" || no "no layers pane at 90x30"
+T resize-window -t w -x 70 -y 20
+expect 'at least 80x24 (this one is 70x20)' 10
+T resize-window -t w -x 120 -y 40
+wait_until 10 laid_out 120 40 || no "no sane 120x40 layout"
+grep -q '┌ Layers' "$TMP/screen" || no "no layers pane at 120x40"
+finish "resize relays out; below 80x24 a clear message"
+
+# clicking a layer's marker toggles it (the marker column is x 1, conv1 on row 3)
+keys 1
+click 1 3
+expect '● conv1' 5
+click 1 3
+expect '❄ conv1' 5
+screen
+click "$(head -n 1 "$TMP/screen" | awk '{ print index($0, "4 Confusion") }')" 0
+expect 'Confusion (validation)' 5
+finish "mouse clicks select and toggle"
+
+expect "phase '[a-z-]*' done" 90
+keys q
+expect 'not saved. Quit anyway' 5
+keys n
+wait_gone 'Quit anyway' 5 || no "n did not cancel"
+keys q y
+expect 'THAW-EXIT-0' 10
+screen
+grep -q '┌ Layers' "$TMP/screen" && no "the workbench is still on screen after quit"
+grep -q '^\$' "$TMP/screen" || no "no shell prompt after quit"
+finish "q asks when training would be lost, then restores the terminal"
+
+# ---- quitting during training, and SIGTERM
+start
+run_thaw ./thaw tui --epochs 50 -o "$TMP/wb.thaw"
+expect 'untrained head on' 30
+keys t
+expect 'epoch [0-9]*/50' 20
+keys l C-u
+keys BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace 0 . 0 0 5 Enter
+expect 'learning rate 0.005' 10
+expect 'lr 0.005' 10
+keys s Enter
+expect "saved $TMP/wb.thaw" 10
+[ -s "$TMP/wb.thaw" ] || no "no model file after s"
+keys q
+expect 'Training is running' 5
+keys y
+expect 'THAW-EXIT-0' 15
+finish "l sets the learning rate, s saves, quit while training stops the worker"
+
+run_thaw "sh -c 'echo \$\$ > $TMP/pid; exec ./thaw tui --epochs 50'"
+expect 'untrained head on' 30
+keys t
+expect 'epoch [0-9]*/50' 20
+kill -TERM "$(cat "$TMP/pid")"
+expect 'THAW-EXIT-130' 15
+screen
+grep -q '┌ Layers' "$TMP/screen" && no "the screen was not restored after SIGTERM"
+finish "SIGTERM restores the terminal (exit 130)"
+
+# ---- fallbacks: NO_COLOR and a non-UTF-8 locale give plain ASCII
+run_thaw env NO_COLOR=1 LANG=C LC_ALL=C ./thaw
+expect '+ Layers -' 30
+keys u
+expect '^|o conv1 '
+keys Space
+expect '^|\* conv1 '
+grep -q '[│❄●]' "$TMP/screen" && no "non-ASCII characters in ASCII mode"
+keys q
+expect 'THAW-EXIT-0' 10
+finish "NO_COLOR and LANG=C: ASCII, no colour"
+
+run_thaw env TERM=dumb ./thaw
+expect '+ Layers -' 30
+expect '? help'
+grep -q '[│❄●]' "$TMP/screen" && no "non-ASCII characters with TERM=dumb"
+keys q
+expect 'THAW-EXIT-0' 10
+finish "TERM=dumb: ASCII, no colour"
+
+# ---- a Lua script with live views; its print() and its error go to the log
+cat >"$TMP/exp.lua" <<'EOF'
+local thaw = require "thaw"
+local data = thaw.data.synthetic{n = 240, classes = 3, size = {12, 12}, seed = 3}
+local train, val = data:split(0.25)
+local m = thaw.reference_cnn{input = {1, 12, 12}, classes = 3}
+m:set_classes(data.classes)
+print("hello from the script")
+thaw.fit(m, train, {phase = "warm", epochs = 2, batch = 16, val = val})
+thaw.evaluate(m, val, {name = "val"})
+error("deliberate failure at the end")
+EOF
+run_thaw ./thaw tui "$TMP/exp.lua"
+expect 'hello from the script' 20
+expect 'evaluate val: loss' 30
+expect 'script error (exit 1)' 10
+expect 'exp.lua:9: '
+expect 'Confusion'
+keys 4
+expect 'recall' 5
+keys q
+expect 'THAW-EXIT-0' 10
+finish "a script runs with live views; its error stays in the log"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,218 @@
+/* The workbench's curses-free drawing: braille plots, half-block images,
+ * text clipping and the ASCII fallback, read back from the cell grid. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "thaw/tui.h"
+
+/* Which dot rows / columns of the plot area hold any dot of colour `color`. */
+static int braille_dots(const thaw_tui_buf *b, int x0, int y0, int pw, int ph, int color, int *top_dot,
+			int *bottom_dot, int *left_dot, int *right_dot)
+{
+	static const int bit_row[8] = {0, 1, 2, 0, 1, 2, 3, 3};
+	static const int bit_col[8] = {0, 0, 0, 1, 1, 1, 0, 1};
+	int n = 0;
+	*top_dot = *left_dot = 1 << 30;
+	*bottom_dot = *right_dot = -1;
+	for (int j = 0; j < ph; j++)
+		for (int i = 0; i < pw; i++) {
+			const thaw_tui_cell *c = &b->cells[(y0 + j) * b->w + x0 + i];
+			if (c->ch < 0x2801 || c->ch > 0x28ff || c->fg != color)
+				continue;
+			for (int k = 0; k < 8; k++)
+				if ((c->ch - 0x2800) & (1u << k)) {
+					int dy = j * 4 + bit_row[k], dx = i * 2 + bit_col[k];
+					if (dy < *top_dot) *top_dot = dy;
+					if (dy > *bottom_dot) *bottom_dot = dy;
+					if (dx < *left_dot) *left_dot = dx;
+					if (dx > *right_dot) *right_dot = dx;
+					n++;
+				}
+		}
+	return n;
+}
+
+static void test_plot_falling_line(void)
+{
+	thaw_tui_buf b = {0};
+	CHECK_OK(thaw_tui_buf_init(&b, 47, 11, 0, 1));
+	float xs[] = {0, 1, 2, 3, 4}, ys[] = {2.0f, 1.5f, 1.0f, 0.5f, 0.25f};
+	thaw_tui_series s = {xs, ys, 5, 33, '*'};
+	CHECK_OK(thaw_tui_plot(&b, 0, 0, 47, 11, &s, 1, NULL));
+	/* plot area: 40 cells x 10 rows = 80 x 40 dots, right of a 7-column margin */
+	int top, bottom, left, right;
+	int n = braille_dots(&b, 7, 0, 40, 10, 33, &top, &bottom, &left, &right);
+	CHECKF(n > 40, "only %d dots", n);
+	/* the data range fills the area: first point at the top left, last at bottom right */
+	CHECK(left == 0 && right == 79);
+	CHECK(top == 0 && bottom == 39);
+	/* the line falls: the first column's dot is above the last column's */
+	const thaw_tui_cell *first = &b.cells[0 * 47 + 7], *last = &b.cells[9 * 47 + 46];
+	CHECK(first->ch > 0x2800 && last->ch > 0x2800);
+	/* y labels show the range */
+	char row[512];
+	thaw_tui_row(&b, 0, row, sizeof row);
+	CHECKF(strstr(row, "2") != NULL, "top row '%s'", row);
+	thaw_tui_row(&b, 9, row, sizeof row);
+	CHECKF(strstr(row, "0.25") != NULL, "bottom row '%s'", row);
+	thaw_tui_buf_free(&b);
+}
+
+static void test_plot_rescales_and_log(void)
+{
+	thaw_tui_buf b = {0};
+	CHECK_OK(thaw_tui_buf_init(&b, 47, 11, 0, 1));
+	float xs[] = {0, 1, 2}, ys[] = {100, 10, 1};
+	thaw_tui_series s = {xs, ys, 3, 33, '*'};
+	thaw_tui_plot_opts o = {.log_y = 1};
+	CHECK_OK(thaw_tui_plot(&b, 0, 0, 47, 11, &s, 1, &o));
+	/* on a log scale 100, 10, 1 are evenly spaced: the middle point sits on the middle dot row */
+	int top, bottom, left, right;
+	braille_dots(&b, 7, 0, 40, 10, 33, &top, &bottom, &left, &right);
+	CHECK(top == 0 && bottom == 39);
+	/* the dot in the middle column (x = 39/40 of 80) lies near dot row 19.5 */
+	int mid_row = -1;
+	for (int j = 0; j < 10; j++) {
+		const thaw_tui_cell *c = &b.cells[j * 47 + 7 + 20];
+		if (c->ch > 0x2800 && c->ch <= 0x28ff)
+			mid_row = j;
+	}
+	CHECKF(mid_row >= 4 && mid_row <= 5, "middle point in cell row %d", mid_row);
+	char row[512];
+	thaw_tui_row(&b, 0, row, sizeof row);
+	CHECKF(strstr(row, "100") != NULL, "top label '%s'", row);
+	/* new data with a larger range rescales: the same curve now uses less height */
+	float ys2[] = {1, 1, 1, 2};
+	float xs2[] = {0, 1, 2, 3};
+	thaw_tui_series s2[2] = {{xs2, ys2, 4, 33, '*'}, {xs2, ys2, 2, 34, 'o'}};
+	thaw_tui_buf_clear(&b);
+	CHECK_OK(thaw_tui_plot(&b, 0, 0, 47, 11, s2, 2, NULL));
+	braille_dots(&b, 7, 0, 40, 10, 33, &top, &bottom, &left, &right);
+	CHECK(top == 0 && bottom == 39);
+	/* the second series was drawn over the first on their shared points */
+	int n34 = braille_dots(&b, 7, 0, 40, 10, 34, &top, &bottom, &left, &right);
+	CHECK(n34 > 0 && bottom == 39);
+	thaw_tui_buf_free(&b);
+}
+
+static void test_plot_nan_marks_ascii(void)
+{
+	thaw_tui_buf b = {0};
+	CHECK_OK(thaw_tui_buf_init(&b, 30, 8, 1, 0));
+	float xs[] = {0, 1, 2, 3}, ys[] = {1, NAN, INFINITY, 0};
+	float mark = 1.5f;
+	thaw_tui_series s = {xs, ys, 4, 33, '*'};
+	thaw_tui_plot_opts o = {.marks = &mark, .n_marks = 1};
+	CHECK_OK(thaw_tui_plot(&b, 0, 0, 30, 8, &s, 1, &o));
+	int stars = 0, colons = 0, high = 0;
+	for (int i = 0; i < b.w * b.h; i++) {
+		CHECK(b.cells[i].ch < 128);
+		CHECK(b.cells[i].fg == -1);
+		stars += b.cells[i].ch == '*';
+		colons += b.cells[i].ch == ':';
+		high += b.cells[i].ch >= 128;
+	}
+	CHECKF(stars >= 23, "%d marks: the line from (0,1) to (3,0) spans the width", stars);
+	CHECKF(colons >= 3, "%d phase-boundary dots", colons);
+	CHECK(high == 0);
+	CHECK(thaw_tui_plot(&b, 0, 0, 8, 2, &s, 1, NULL) == THAW_EINVAL);
+	thaw_tui_buf_free(&b);
+}
+
+static void test_gray_ramp(void)
+{
+	CHECK(thaw_tui_gray(0) == 16);
+	CHECK(thaw_tui_gray(255) == 231);
+	int prev = thaw_tui_gray(12);
+	CHECK(prev >= 232 && prev <= 255);
+	for (int v = 13; v < 245; v++) { /* monotone through the 24 grays */
+		int g = thaw_tui_gray(v);
+		CHECK(g >= prev && g <= 255);
+		prev = g;
+	}
+	CHECK(thaw_tui_rgb(255, 0, 0) == 196);
+	CHECK(thaw_tui_rgb(0, 0, 255) == 21);
+	CHECK(thaw_tui_rgb(128, 128, 128) == thaw_tui_gray(128));
+}
+
+static void test_image_half_blocks(void)
+{
+	/* 4x4 gray image: top half black, bottom half white */
+	uint8_t img[16];
+	for (int i = 0; i < 16; i++)
+		img[i] = i < 8 ? 0 : 255;
+	thaw_tui_buf b = {0};
+	CHECK_OK(thaw_tui_buf_init(&b, 10, 5, 0, 1));
+	int rows;
+	int cols = thaw_tui_image(&b, 1, 1, 8, 8, img, 1, 4, 4, &rows);
+	CHECK(cols == 4 && rows == 2); /* small images keep their size: 2 pixels per cell vertically */
+	const thaw_tui_cell *c0 = thaw_tui_at(&b, 1, 1), *c1 = thaw_tui_at(&b, 1, 2);
+	CHECK(c0->ch == 0x2580 && c0->fg == 16 && c0->bg == 16);
+	CHECK(c1->ch == 0x2580 && c1->fg == 231 && c1->bg == 231);
+	CHECK(thaw_tui_at(&b, 0, 1)->ch == ' ' && thaw_tui_at(&b, 5, 1)->ch == ' ');
+
+	/* 28x28 with a bright top-left quadrant, into 7 columns x 4 rows: downsampled, aspect kept */
+	uint8_t big[28 * 28];
+	for (int y = 0; y < 28; y++)
+		for (int x = 0; x < 28; x++)
+			big[y * 28 + x] = (x < 14 && y < 14) ? 255 : 0;
+	thaw_tui_buf_clear(&b);
+	cols = thaw_tui_image(&b, 0, 0, 7, 4, big, 1, 28, 28, &rows);
+	CHECK(cols == 7 && rows == 4);
+	CHECK(thaw_tui_at(&b, 0, 0)->fg == 231 && thaw_tui_at(&b, 6, 0)->fg == 16);
+	CHECK(thaw_tui_at(&b, 0, 3)->bg == 16);
+
+	/* RGB: a red pixel over a blue one */
+	uint8_t rgb[3 * 2] = {255, 0, 0, 0, 0, 255};
+	thaw_tui_buf_clear(&b);
+	cols = thaw_tui_image(&b, 0, 0, 4, 4, rgb, 3, 2, 1, &rows);
+	CHECK(cols == 1 && rows == 1);
+	CHECK(thaw_tui_at(&b, 0, 0)->fg == 196 && thaw_tui_at(&b, 0, 0)->bg == 21);
+	thaw_tui_buf_free(&b);
+
+	/* no colour, ASCII: a density ramp */
+	CHECK_OK(thaw_tui_buf_init(&b, 10, 5, 1, 0));
+	thaw_tui_image(&b, 0, 0, 8, 8, img, 1, 4, 4, &rows);
+	CHECK(thaw_tui_at(&b, 0, 0)->ch == ' ' && thaw_tui_at(&b, 0, 1)->ch == '@');
+	thaw_tui_buf_free(&b);
+}
+
+static void test_text_and_ascii(void)
+{
+	thaw_tui_buf b = {0};
+	CHECK_OK(thaw_tui_buf_init(&b, 12, 3, 0, 1));
+	CHECK(thaw_tui_text(&b, 0, 0, 5, "❄ conv1 frozen", -1, -1, 0) == 5);
+	char row[128];
+	thaw_tui_row(&b, 0, row, sizeof row);
+	CHECKF(!strcmp(row, "❄ con       "), "'%s'", row);
+	thaw_tui_box(&b, 0, 1, 12, 2, "Layers", 1);
+	thaw_tui_row(&b, 1, row, sizeof row);
+	CHECKF(!strncmp(row, "┌ Layers ─", strlen("┌ Layers ─")), "'%s'", row);
+	thaw_tui_buf_free(&b);
+
+	CHECK_OK(thaw_tui_buf_init(&b, 12, 3, 1, 0));
+	thaw_tui_text(&b, 0, 0, -1, "❄ ● → █", 33, 40, 0);
+	thaw_tui_row(&b, 0, row, sizeof row);
+	CHECKF(!strcmp(row, "* o > #     "), "'%s'", row);
+	CHECK(b.cells[0].fg == -1 && b.cells[0].bg == -1);
+	thaw_tui_box(&b, 0, 1, 12, 2, "Data", 0);
+	thaw_tui_row(&b, 1, row, sizeof row);
+	CHECKF(!strcmp(row, "+ Data ----+"), "'%s'", row);
+	/* text never writes outside the grid */
+	CHECK(thaw_tui_text(&b, 10, 0, -1, "abcdef", -1, -1, 0) == 2);
+	thaw_tui_put(&b, -1, 99, 'x', -1, -1, 0);
+	thaw_tui_buf_free(&b);
+	thaw_tui_buf_free(NULL);
+}
+
+int main(void)
+{
+	RUN(test_plot_falling_line);
+	RUN(test_plot_rescales_and_log);
+	RUN(test_plot_nan_marks_ascii);
+	RUN(test_gray_ramp);
+	RUN(test_image_half_blocks);
+	RUN(test_text_and_ascii);
+	return check_done();
+}
