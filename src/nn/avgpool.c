@@ -8,40 +8,6 @@
 
 #include "layer.h"
 
-static int pool_out(int in, int k, int s, int p0, int p1, int ceil_mode)
-{
-	int span = in + p0 + p1 - k;
-	int o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-	if (ceil_mode && (o - 1) * s >= in + p0)
-		o--;
-	return o;
-}
-
-static int avgpool_setup(thaw_node *n, const thaw_shape *in, int n_in)
-{
-	int rc = thaw_expect_inputs(n, n_in, 1);
-	if (rc < 0)
-		return rc;
-	const thaw_attrs *a = &n->a;
-	char is[64];
-	thaw_shape_str(in[0], is, sizeof is);
-	if (a->kh <= 0 || a->kw <= 0 || a->sh <= 0 || a->sw <= 0)
-		return thaw_error(THAW_EINVAL, "node '%s' (avgpool): kernel %dx%d and stride %dx%d must be positive",
-				  n->name, a->kh, a->kw, a->sh, a->sw);
-	for (int i = 0; i < 4; i++)
-		if (a->pad[i] < 0 || a->pad[i] >= (i % 2 ? a->kw : a->kh))
-			return thaw_error(THAW_EINVAL,
-					  "node '%s' (avgpool): padding %d,%d,%d,%d must be >= 0 and smaller than the kernel %dx%d",
-					  n->name, a->pad[0], a->pad[1], a->pad[2], a->pad[3], a->kh, a->kw);
-	int ph = in[0].h + a->pad[0] + a->pad[2], pw = in[0].w + a->pad[1] + a->pad[3];
-	if (a->kh > ph || a->kw > pw)
-		return thaw_error(THAW_ESHAPE, "node '%s' (avgpool): kernel %dx%d larger than padded input %dx%d (input %s)",
-				  n->name, a->kh, a->kw, ph, pw, is);
-	n->out = (thaw_shape){1, in[0].c, pool_out(in[0].h, a->kh, a->sh, a->pad[0], a->pad[2], a->ceil_mode),
-			      pool_out(in[0].w, a->kw, a->sw, a->pad[1], a->pad[3], a->ceil_mode)};
-	return 0;
-}
-
 /* The window of output o along one axis: pixels [*i0, *i1), divisor span *cnt. */
 static void window(int o, int k, int s, int p0, int p1, int in, int include_pad, int *i0, int *i1,
 		   int *cnt)
@@ -126,7 +92,7 @@ static void avgpool_describe(const thaw_node *n, char *buf, size_t size)
 
 const thaw_layer_ops thaw_avgpool_ops = {
 	.name = "avgpool",
-	.setup = avgpool_setup,
+	.setup = thaw_pool_setup,
 	.forward = avgpool_forward,
 	.backward = avgpool_backward,
 	.describe = avgpool_describe,

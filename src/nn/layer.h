@@ -20,6 +20,10 @@ int thaw_expect_inputs(const thaw_node *n, int n_in, int want);
 /* Elementwise kinds share setup (out = in) and describe (empty). */
 int thaw_same_shape_setup(thaw_node *n, const thaw_shape *in, int n_in);
 
+/* Shape checks and output size of maxpool and avgpool (kernel, stride,
+ * padding smaller than the kernel, ceil_mode). */
+int thaw_pool_setup(thaw_node *n, const thaw_shape *in, int n_in);
+
 /* dx = g or dx += g, per acc. */
 static inline void thaw_put(float *dx, size_t i, float g, int acc) { dx[i] = acc ? dx[i] + g : g; }
 

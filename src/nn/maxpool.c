@@ -13,40 +13,6 @@
 #include "layer.h"
 #include "thaw/parallel.h"
 
-static int pool_out(int in, int k, int s, int p0, int p1, int ceil_mode)
-{
-	int span = in + p0 + p1 - k;
-	int o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-	if (ceil_mode && (o - 1) * s >= in + p0)
-		o--;
-	return o;
-}
-
-static int maxpool_setup(thaw_node *n, const thaw_shape *in, int n_in)
-{
-	int rc = thaw_expect_inputs(n, n_in, 1);
-	if (rc < 0)
-		return rc;
-	const thaw_attrs *a = &n->a;
-	char is[64];
-	thaw_shape_str(in[0], is, sizeof is);
-	if (a->kh <= 0 || a->kw <= 0 || a->sh <= 0 || a->sw <= 0)
-		return thaw_error(THAW_EINVAL, "node '%s' (maxpool): kernel %dx%d and stride %dx%d must be positive",
-				  n->name, a->kh, a->kw, a->sh, a->sw);
-	for (int i = 0; i < 4; i++)
-		if (a->pad[i] < 0 || a->pad[i] >= (i % 2 ? a->kw : a->kh))
-			return thaw_error(THAW_EINVAL,
-					  "node '%s' (maxpool): padding %d,%d,%d,%d must be >= 0 and smaller than the kernel %dx%d",
-					  n->name, a->pad[0], a->pad[1], a->pad[2], a->pad[3], a->kh, a->kw);
-	int ph = in[0].h + a->pad[0] + a->pad[2], pw = in[0].w + a->pad[1] + a->pad[3];
-	if (a->kh > ph || a->kw > pw)
-		return thaw_error(THAW_ESHAPE, "node '%s' (maxpool): kernel %dx%d larger than padded input %dx%d (input %s)",
-				  n->name, a->kh, a->kw, ph, pw, is);
-	n->out = (thaw_shape){1, in[0].c, pool_out(in[0].h, a->kh, a->sh, a->pad[0], a->pad[2], a->ceil_mode),
-			      pool_out(in[0].w, a->kw, a->sw, a->pad[1], a->pad[3], a->ceil_mode)};
-	return 0;
-}
-
 static size_t maxpool_scratch(const thaw_node *n, int B, int training)
 {
 	return (size_t)B * thaw_shape_sample(n->out) * sizeof(int32_t);
@@ -231,7 +197,7 @@ static void maxpool_describe(const thaw_node *n, char *buf, size_t size)
 
 const thaw_layer_ops thaw_maxpool_ops = {
 	.name = "maxpool",
-	.setup = maxpool_setup,
+	.setup = thaw_pool_setup,
 	.scratch = maxpool_scratch,
 	.forward = maxpool_forward,
 	.backward = maxpool_backward,

@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +125,7 @@ static ldata *newdata(lua_State *L)
 }
 
 /* ---- small table readers: opts at index t (may be nil) */
-static int opt_int(lua_State *L, int t, const char *k, int def)
+static lua_Integer opt_integer(lua_State *L, int t, const char *k, lua_Integer def)
 {
 	if (lua_isnoneornil(L, t))
 		return def;
@@ -134,21 +135,21 @@ static int opt_int(lua_State *L, int t, const char *k, int def)
 	if (!isnum && !lua_isnil(L, -1))
 		luaL_error(L, "option '%s' must be an integer (got %s)", k, luaL_typename(L, -1));
 	lua_pop(L, 1);
-	return isnum ? (int)v : def;
+	return isnum ? v : def;
+}
+
+static int opt_int(lua_State *L, int t, const char *k, int def)
+{
+	lua_Integer v = opt_integer(L, t, k, def);
+	if (v < INT_MIN || v > INT_MAX)
+		luaL_error(L, "option '%s' is out of range (%I)", k, v);
+	return (int)v;
 }
 
 /* A seed: any integer Lua holds (64 bits). */
 static uint64_t opt_seed(lua_State *L, int t, const char *k, uint64_t def)
 {
-	if (lua_isnoneornil(L, t))
-		return def;
-	lua_getfield(L, t, k);
-	int isnum;
-	lua_Integer v = lua_tointegerx(L, -1, &isnum);
-	if (!isnum && !lua_isnil(L, -1))
-		luaL_error(L, "option '%s' must be an integer (got %s)", k, luaL_typename(L, -1));
-	lua_pop(L, 1);
-	return isnum ? (uint64_t)v : def;
+	return (uint64_t)opt_integer(L, t, k, (lua_Integer)def);
 }
 
 static double opt_num(lua_State *L, int t, const char *k, double def)
