@@ -21,7 +21,7 @@ typedef struct idxfile {
 
 /* The uncompressed size the file should hold: the plain size, or the gzip
  * trailer's ISIZE (the size modulo 2^32). */
-static int stored_size(const char *path, uint64_t *size, int *is_gz)
+static int stored_size(const char *path, uint64_t *size, uint64_t *file_len, int *is_gz)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -35,6 +35,7 @@ static int stored_size(const char *path, uint64_t *size, int *is_gz)
 	}
 	long end = ftell(f);
 	*size = end > 0 ? (uint64_t)end : 0;
+	*file_len = *size;
 	if (*is_gz) {
 		unsigned char t[4];
 		if (end < 18 || fseek(f, -4, SEEK_END) || fread(t, 1, 4, f) != 4) {
@@ -82,8 +83,8 @@ static int open_idx(idxfile *x, const char *path, int ndim_lo, int ndim_hi, cons
 {
 	memset(x, 0, sizeof *x);
 	x->path = path;
-	uint64_t stored = 0;
-	int is_gz = 0, rc = stored_size(path, &stored, &is_gz);
+	uint64_t stored = 0, file_len = 0;
+	int is_gz = 0, rc = stored_size(path, &stored, &file_len, &is_gz);
 	if (rc < 0)
 		return rc;
 	x->f = gzopen(path, "rb");
@@ -129,6 +130,14 @@ static int open_idx(idxfile *x, const char *path, int ndim_lo, int ndim_hi, cons
 			return thaw_error(THAW_EFORMAT, "%s: dimensions %s: a dimension is zero", path, dims);
 	x->count = count;
 	uint64_t want = 4 + 4 * (uint64_t)x->ndim + count;
+	/* ISIZE is the size modulo 2^32, so forged dimensions can match it
+	 * while claiming gigabytes; deflate expands at most ~1032:1, which
+	 * bounds what a gzip file of this length can hold. */
+	if (is_gz && want > 1032 * (file_len + 64))
+		return thaw_error(THAW_EFORMAT,
+				  "%s: truncated or corrupt: dimensions %s need %llu bytes, more than a "
+				  "%llu-byte gzip file can hold",
+				  path, dims, (unsigned long long)want, (unsigned long long)file_len);
 	if (is_gz ? (want & 0xffffffffu) != stored : want != stored) {
 		if (!is_gz && stored < want)
 			return thaw_error(THAW_EFORMAT,

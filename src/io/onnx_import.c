@@ -211,8 +211,10 @@ static int tensor_count(ctx *c, const Onnx__TensorProto *t, const char *what, ui
 	return 0;
 }
 
-/* Copies a FLOAT tensor of exactly `want` elements into dst. */
-static int tensor_f32(ctx *c, const Onnx__TensorProto *t, const char *what, float *dst, uint64_t want)
+/* Checks that a FLOAT tensor's data holds what its dims say, without
+ * copying: a layer sized from forged dims must not be allocated first
+ * (a 1<<24 x C x 3 x 3 Conv weight in a few kilobytes asked for 4 GB). */
+static int tensor_f32_check(ctx *c, const Onnx__TensorProto *t, const char *what, uint64_t *out)
 {
 	uint64_t n;
 	int rc = tensor_count(c, t, what, &n);
@@ -225,13 +227,30 @@ static int tensor_f32(ctx *c, const Onnx__TensorProto *t, const char *what, floa
 	if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
 		return cerr(c, THAW_EFORMAT, "%s '%s' keeps its data in an external file, which thaw does not read",
 			    what, nm);
-	if (n != want)
-		return cerr(c, THAW_ESHAPE, "%s '%s' has %llu values, expected %llu", what, nm,
-			    (unsigned long long)n, (unsigned long long)want);
 	if (t->has_raw_data && t->raw_data.len > 0) {
 		if (t->raw_data.len != 4 * n)
 			return cerr(c, THAW_EFORMAT, "%s '%s': raw_data has %zu bytes for %llu floats", what, nm,
 				    t->raw_data.len, (unsigned long long)n);
+	} else if (t->n_float_data != n) {
+		return cerr(c, THAW_EFORMAT, "%s '%s': %zu float_data values for %llu elements", what, nm,
+			    t->n_float_data, (unsigned long long)n);
+	}
+	*out = n;
+	return 0;
+}
+
+/* Copies a FLOAT tensor of exactly `want` elements into dst. */
+static int tensor_f32(ctx *c, const Onnx__TensorProto *t, const char *what, float *dst, uint64_t want)
+{
+	uint64_t n;
+	int rc = tensor_f32_check(c, t, what, &n);
+	if (rc < 0)
+		return rc;
+	const char *nm = t->name ? t->name : "";
+	if (n != want)
+		return cerr(c, THAW_ESHAPE, "%s '%s' has %llu values, expected %llu", what, nm,
+			    (unsigned long long)n, (unsigned long long)want);
+	if (t->has_raw_data && t->raw_data.len > 0) {
 		const unsigned char *p = t->raw_data.data;
 		for (uint64_t i = 0; i < n; i++) {
 			uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
@@ -240,9 +259,6 @@ static int tensor_f32(ctx *c, const Onnx__TensorProto *t, const char *what, floa
 		}
 		return 0;
 	}
-	if (t->n_float_data != n)
-		return cerr(c, THAW_EFORMAT, "%s '%s': %zu float_data values for %llu elements", what, nm,
-			    t->n_float_data, (unsigned long long)n);
 	if (n)
 		memcpy(dst, t->float_data, n * sizeof(float));
 	return 0;
@@ -561,6 +577,10 @@ static int op_conv(ctx *c)
 			    (long long)W->dims[1] * group, in.c);
 	if ((rc = auto_pad(c, in, &s)) < 0)
 		return rc;
+	uint64_t nw, nb;
+	if ((rc = tensor_f32_check(c, W, "weight", &nw)) < 0 ||
+	    (B && (rc = tensor_f32_check(c, B, "bias", &nb)) < 0))
+		return rc;
 	thaw_attrs a = thaw_attrs_default(THAW_CONV2D);
 	a.filters = (int)W->dims[0];
 	a.kh = s.kh, a.kw = s.kw, a.sh = s.sh, a.sw = s.sw, a.dh = s.dh, a.dw = s.dw;
@@ -808,6 +828,10 @@ static int make_dense(ctx *c, int x, const Onnx__TensorProto *B, int transB, flo
 			return cerr(c, THAW_ESHAPE, "bias '%s' has %llu values for %d outputs",
 				    C->name ? C->name : "", (unsigned long long)nb, units);
 	}
+	uint64_t nw;
+	int rc0 = tensor_f32_check(c, B, "weight", &nw); /* before sizing tmp from its dims */
+	if (rc0 < 0)
+		return rc0;
 	float *tmp = thaw_malloc((size_t)units * K * sizeof(float));
 	if (!tmp)
 		return THAW_ENOMEM;

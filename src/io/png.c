@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
 
 #include "thaw/core.h"
 
@@ -108,6 +109,19 @@ static int read_impl(const char *path, uint8_t **pixels, int *pc, int *ph, int *
 	png_set_user_limits(p, THAW_PNG_MAX_DIM, THAW_PNG_MAX_DIM);
 	png_read_info(p, info);
 	int w = (int)png_get_image_width(p, info), h = (int)png_get_image_height(p, info);
+	/* A forged IHDR can claim 16384x16384 in a few hundred bytes; deflate
+	 * expands at most ~1032:1, so compare the filtered data it implies with
+	 * the file's length before anything is sized from it. */
+	struct stat sb;
+	uint64_t raw = (uint64_t)h * (1 + ((uint64_t)w * png_get_channels(p, info) *
+					   png_get_bit_depth(p, info) + 7) / 8);
+	if (fstat(fileno(ctx.f), &sb) == 0 && raw > 1032 * ((uint64_t)sb.st_size + 64)) {
+		snprintf(ctx.msg, sizeof ctx.msg,
+			 "header says %dx%d, which needs %llu bytes of image data; the file's %lld "
+			 "bytes cannot hold that (truncated or corrupt)",
+			 w, h, (unsigned long long)raw, (long long)sb.st_size);
+		png_longjmp(p, 1);
+	}
 	int c = set_transforms(p, info);
 	size_t rowbytes = png_get_rowbytes(p, info);
 	if (rowbytes != (size_t)w * c) {
