@@ -97,7 +97,8 @@ typedef struct ex {
 	const thaw_model *m;
 } ex;
 
-static Onnx__AttributeProto *a_int(ex *e, const char *name, int64_t v)
+/* A named attribute of the given type, from the pool. */
+static Onnx__AttributeProto *a_new(ex *e, const char *name, Onnx__AttributeProto__AttributeType type)
 {
 	Onnx__AttributeProto *a = P(&e->pl, sizeof *a);
 	if (!a)
@@ -105,7 +106,15 @@ static Onnx__AttributeProto *a_int(ex *e, const char *name, int64_t v)
 	onnx__attribute_proto__init(a);
 	a->name = S(&e->pl, "%s", name);
 	a->has_type = 1;
-	a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+	a->type = type;
+	return a;
+}
+
+static Onnx__AttributeProto *a_int(ex *e, const char *name, int64_t v)
+{
+	Onnx__AttributeProto *a = a_new(e, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+	if (!a)
+		return NULL;
 	a->has_i = 1;
 	a->i = v;
 	return a;
@@ -113,13 +122,9 @@ static Onnx__AttributeProto *a_int(ex *e, const char *name, int64_t v)
 
 static Onnx__AttributeProto *a_float(ex *e, const char *name, float v)
 {
-	Onnx__AttributeProto *a = P(&e->pl, sizeof *a);
+	Onnx__AttributeProto *a = a_new(e, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
 	if (!a)
 		return NULL;
-	onnx__attribute_proto__init(a);
-	a->name = S(&e->pl, "%s", name);
-	a->has_type = 1;
-	a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
 	a->has_f = 1;
 	a->f = v;
 	return a;
@@ -127,14 +132,10 @@ static Onnx__AttributeProto *a_float(ex *e, const char *name, float v)
 
 static Onnx__AttributeProto *a_ints(ex *e, const char *name, int n, const int *v)
 {
-	Onnx__AttributeProto *a = P(&e->pl, sizeof *a);
+	Onnx__AttributeProto *a = a_new(e, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
 	int64_t *iv = P(&e->pl, (size_t)n * sizeof *iv);
 	if (!a || !iv)
 		return NULL;
-	onnx__attribute_proto__init(a);
-	a->name = S(&e->pl, "%s", name);
-	a->has_type = 1;
-	a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
 	for (int i = 0; i < n; i++)
 		iv[i] = v[i];
 	a->n_ints = (size_t)n;

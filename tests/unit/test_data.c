@@ -9,19 +9,10 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "thaw/data.h"
 #include "thaw/png.h"
 
-static char dir[256];
-
-static const char *tpath(const char *name)
-{
-	static char buf[8][512];
-	static int k;
-	k = (k + 1) % 8;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 static void put_be32(unsigned char *p, uint32_t v)
 {
@@ -540,8 +531,7 @@ static void test_grid(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/thaw_data_XXXXXX");
-	if (!mkdtemp(dir))
+	if (tmpdir_make("thaw_data") < 0)
 		return 2;
 	RUN(test_idx_good);
 	RUN(test_idx_bad);
@@ -553,9 +543,6 @@ int main(void)
 	RUN(test_synth);
 	RUN(test_folder);
 	RUN(test_grid);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd))
-		printf("note: could not remove %s\n", dir);
+	tmpdir_remove();
 	return check_done();
 }

@@ -1,6 +1,5 @@
 /* ONNX import and export: PyTorch-made fixtures give PyTorch's outputs,
  * exports re-import to the same graph, hostile files give clear errors. */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,20 +7,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "onnx.pb-c.h"
 #include "thaw/onnx.h"
 
 #define FIX "tests/fixtures/onnx"
-static char dir[256];
-
-static const char *tpath(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 static float *read_floats(const char *path, int *B, size_t *n)
 {
@@ -442,26 +432,14 @@ static void test_hostile(void)
 	}
 }
 
-static void cleanup(void)
-{
-	DIR *d = opendir(dir);
-	for (struct dirent *e; d && (e = readdir(d));)
-		if (e->d_name[0] != '.')
-			unlink(tpath(e->d_name));
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 int main(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/thaw-onnx.XXXXXX");
-	if (!mkdtemp(dir))
+	if (tmpdir_make("thaw-onnx") < 0)
 		return 1;
 	RUN(test_fixtures_match_pytorch);
 	RUN(test_fixture_graph_shapes);
 	RUN(test_export_round_trip);
 	RUN(test_hostile);
-	cleanup();
+	tmpdir_remove();
 	return check_done();
 }

@@ -1,7 +1,6 @@
 /* Plots: the PNGs a run folder gets are read back and checked where a
  * reader looks — series drawn at their data, phase markers at their epoch,
  * the confusion matrix shaded by share, and odd input still giving a chart. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,21 +8,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "thaw/core.h"
 #include "thaw/font.h"
 #include "thaw/plot.h"
 #include "thaw/png.h"
 
-static char dir[256];
-
-static const char *tpath(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 typedef struct image {
 	uint8_t *px; /* (3, h, w) */
@@ -445,26 +435,10 @@ static void test_confusion(void)
 	free(big);
 }
 
-static void cleanup(void)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlink(tpath(e->d_name));
-	closedir(d);
-	rmdir(dir);
-}
-
 int main(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/thaw-plot-XXXXXX");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (tmpdir_make("thaw-plot") < 0)
 		return 2;
-	}
 	RUN(test_canvas);
 	RUN(test_series_drawn);
 	RUN(test_ticks_are_nice);
@@ -476,6 +450,6 @@ int main(void)
 	if (getenv("THAW_KEEP_PLOTS"))
 		printf("plots kept in %s\n", dir);
 	else
-		cleanup();
+		tmpdir_remove();
 	return check_done();
 }

@@ -7,19 +7,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "thaw/core.h"
 #include "thaw/png.h"
 
-static char dir[256];
-
-static const char *tpath(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 /* Writes a PNG of any type straight through libpng (thaw's writer only
  * makes 8-bit gray and RGB). rows: packed libpng rows. */
@@ -277,17 +268,13 @@ static void test_bad_files(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/thaw_png_XXXXXX");
-	if (!mkdtemp(dir))
+	if (tmpdir_make("thaw_png") < 0)
 		return 2;
 	RUN(test_gray_low_depths);
 	RUN(test_8_and_16_bit_types);
 	RUN(test_palette);
 	RUN(test_thaw_writer_round_trip);
 	RUN(test_bad_files);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd))
-		printf("note: could not remove %s\n", dir);
+	tmpdir_remove();
 	return check_done();
 }

@@ -9,18 +9,9 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "thaw/modelfile.h"
 
-static char dir[256];
-
-static const char *tpath(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 static int have(thaw_kind k) { return thaw_layer_ops_of(k) != NULL; }
 
@@ -357,27 +348,15 @@ static void test_crash_safety(void)
 	thaw_model_free(m2);
 }
 
-static void cleanup(void)
-{
-	DIR *d = opendir(dir);
-	for (struct dirent *e; d && (e = readdir(d));)
-		if (e->d_name[0] != '.')
-			unlink(tpath(e->d_name));
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 int main(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/thawfile.XXXXXX");
-	if (!mkdtemp(dir))
+	if (tmpdir_make("thawfile") < 0)
 		return 1;
 	RUN(test_round_trip);
 	RUN(test_truncated);
 	RUN(test_corrupt);
 	RUN(test_hostile);
 	RUN(test_crash_safety);
-	cleanup();
+	tmpdir_remove();
 	return check_done();
 }
