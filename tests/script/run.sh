@@ -391,8 +391,22 @@ case_docs() {
 	done
 }
 
+# The README's Lua example, as printed: it must run and pass its check
+# (the README quotes its accuracy). Needs the committed base model.
+case_readme() {
+	[ -d /usr/share/datasets/fashion-mnist ] || { skipped="no Fashion-MNIST"; return; }
+	awk '/^```lua[ \t]*$/ { inside = 1; next } /^```/ && inside { exit } inside { print }' README.md >"$TMP/readme.lua"
+	[ -s "$TMP/readme.lua" ] || { no "README.md has no lua block"; return; }
+	out=$TMP/readme err=$TMP/readme.err
+	"$THAW" run "$TMP/readme.lua" --out "$out" >"$TMP/readme.out" 2>"$err"
+	rc=$?
+	want_exit 0 || return
+	has "$err" "check passed: target accuracy" || no "the README example's check did not run"
+}
+
 CASES="success progress progress_tty check_fails script_error interrupt interrupt_pcall interrupt_lua resume
-resume_first_phase resume_hint seed_args seed_64bit history optimizer_switch misuse callback_misuse sources docs"
+resume_first_phase resume_hint seed_args seed_64bit history optimizer_switch misuse callback_misuse sources docs
+readme"
 [ $# -gt 0 ] && CASES=$*
 
 for c in $CASES; do
