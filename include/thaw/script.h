@@ -25,8 +25,11 @@ typedef struct thaw_script_hooks {
 	/* progress; any may be NULL. The thaw_model is borrowed for the call. */
 	void (*on_batch)(const thaw_batch_stats *s, void *user);
 	void (*on_epoch)(const thaw_epoch_stats *s, const thaw_model *m, void *user);
-	/* an evaluation: name ("test"), metrics and class names (n = mt->K) */
-	void (*on_eval)(const char *name, const thaw_metrics *mt, const char *const *classes, void *user);
+	/* an evaluation: name ("test"), metrics, class names (n = mt->K), and
+	 * the model and data it ran on (borrowed for the call; the hook runs on
+	 * the script's thread, so it may run the model itself) */
+	void (*on_eval)(const char *name, const thaw_metrics *mt, const char *const *classes,
+			thaw_model *m, const thaw_dataset *d, void *user);
 	/* a line for the log (print(), conversions, check results) */
 	void (*on_log)(const char *line, void *user);
 	/* polled at every batch: nonzero stops the run (as Ctrl-C does) */

@@ -70,8 +70,10 @@ static void hook_epoch(const thaw_epoch_stats *s, const thaw_model *m, void *use
 		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
 }
 
-static void hook_eval(const char *name, const thaw_metrics *mt, const char *const *classes, void *user)
+static void hook_eval(const char *name, const thaw_metrics *mt, const char *const *classes,
+		      thaw_model *m, const thaw_dataset *d, void *user)
 {
+	(void)m, (void)d;
 	run_ctx *r = user;
 	end_line(r);
 	fprintf(stderr, "evaluate %s: loss %.4f  accuracy %.2f%%  (%ld images)\n", name,

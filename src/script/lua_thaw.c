@@ -1469,7 +1469,7 @@ static int l_evaluate(lua_State *L)
 	/* class names: the data's, else the model's */
 	char **names = d->n_classes == K ? d->class_names : m->n_classes == K ? m->class_names : NULL;
 	if (s->h.on_eval)
-		s->h.on_eval(name, mt, (const char *const *)names, s->h.user);
+		s->h.on_eval(name, mt, (const char *const *)names, m, d, s->h.user);
 	lua_createtable(L, 0, 8);
 	set_num(L, "loss", thaw_metrics_loss(mt));
 	set_num(L, "accuracy", thaw_metrics_accuracy(mt));

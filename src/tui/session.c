@@ -441,7 +441,33 @@ static void hook_epoch(const thaw_epoch_stats *es, const thaw_model *m, void *us
 	pthread_mutex_unlock(&s->mu);
 }
 
-static void hook_eval(const char *name, const thaw_metrics *mt, const char *const *classes, void *user)
+/* The browser of a script session shows the data of the script's last
+ * evaluation with that model's guesses: the data is copied (the script may
+ * free its own), then run through the model here, on the script's thread. */
+static void browse_evaluated(tui_session *s, thaw_model *m, const thaw_dataset *d)
+{
+	thaw_dataset *copy = thaw_dataset_clone(d);
+	if (!copy) {
+		tui_session_log(s, "warning: no copy of '%s' for the browser: %s", d->source, thaw_errmsg());
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	thaw_dataset *old = s->view_copy;
+	s->view = s->view_copy = copy;
+	s->n_pred = 0; /* the old guesses belong to the old data */
+	s->pred_version++;
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+	thaw_dataset_free(old);
+	thaw_metrics_free(s->mt); /* alloc_eval sizes its buffers anew for this data */
+	s->mt = NULL;
+	double l, a;
+	if (evaluate_view(s, m, &l, &a) < 0)
+		tui_session_log(s, "warning: browser: %s", thaw_errmsg());
+}
+
+static void hook_eval(const char *name, const thaw_metrics *mt, const char *const *classes,
+		      thaw_model *m, const thaw_dataset *d, void *user)
 {
 	tui_session *s = user;
 	pthread_mutex_lock(&s->mu);
@@ -473,6 +499,9 @@ static void hook_eval(const char *name, const thaw_metrics *mt, const char *cons
 		 thaw_metrics_loss(mt), 100 * thaw_metrics_accuracy(mt), mt->n);
 	tui_session_log_locked(s, line);
 	pthread_mutex_unlock(&s->mu);
+	/* after the class names above are sized for this K */
+	if (m && d && d->n > 0)
+		browse_evaluated(s, m, d);
 }
 
 static void hook_log(const char *line, void *user) { tui_session_log(user, "%s", line); }
@@ -686,6 +715,7 @@ void tui_session_end(tui_session *s)
 		s->thread_started = 0;
 	}
 	thaw_script_free(s->sc);
+	thaw_dataset_free(s->view_copy);
 	tui_series *all[] = {&s->b_loss, &s->b_acc, &s->e_loss, &s->e_acc, &s->v_loss, &s->v_acc};
 	for (int i = 0; i < 6; i++)
 		series_free(all[i]);

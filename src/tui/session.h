@@ -50,6 +50,7 @@ typedef struct tui_session {
 	/* what to run (set before the worker starts) */
 	thaw_model *model; /* NULL in a script session until the script trains */
 	const thaw_dataset *train, *view; /* view: browser and confusion data */
+	thaw_dataset *view_copy;          /* a script session's view: the data its last thaw.evaluate saw */
 	thaw_fit_opts fit;
 	float lr;
 	const char *script;

@@ -271,9 +271,12 @@ expect 'exp.lua:9: '
 expect 'Confusion'
 keys 4
 expect 'recall' 5
+keys 3
+expect ' of 60 ' 5          # the browser shows the data the script evaluated
+expect ' ok [0-9][0-9]*%' 5      # with the model's guesses
 keys q
 expect 'THAW-EXIT-0' 10
-finish "a script runs with live views; its error stays in the log"
+finish "a script runs with live views; its error stays in the log; the browser shows its evaluation"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
