@@ -3,12 +3,19 @@
 #ifndef THAW_CLI_H
 #define THAW_CLI_H
 
+#include "thaw/onnx.h"
+
 typedef struct thaw_cmd {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *usage; /* one line, after "thaw NAME " */
 	const char *help;  /* one line */
 } thaw_cmd;
+
+/* Loads a .thaw or .onnx model by its extension (or, failing that, its
+ * first bytes: .thaw files start with 0x89 "THAW"); info and is_onnx may
+ * be NULL. NULL on error, with the message in thaw_errmsg(). */
+thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx);
 
 /* Prints "thaw NAME: <message>" to stderr. */
 void cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -14,10 +14,14 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
-/* Loads a .thaw or .onnx file by its extension (or, failing that, its
- * first bytes: .thaw files start with 0x89 "THAW"). */
-static thaw_model *load_any(const char *path, thaw_onnx_info *info, int *is_onnx)
+thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx)
 {
+	thaw_onnx_info dummy;
+	int onnx_dummy;
+	if (!info)
+		info = &dummy;
+	if (!is_onnx)
+		is_onnx = &onnx_dummy;
 	int onnx = ends_with(path, ".onnx");
 	if (!onnx && !ends_with(path, ".thaw")) {
 		FILE *f = fopen(path, "rb");
@@ -63,7 +67,7 @@ int cmd_summary(int argc, char **argv)
 	}
 	thaw_onnx_info info;
 	int onnx;
-	thaw_model *m = load_any(argv[1], &info, &onnx);
+	thaw_model *m = cli_load_model(argv[1], &info, &onnx);
 	if (!m) {
 		cli_errorf("summary", "%s", thaw_errmsg());
 		return 1;
@@ -130,7 +134,7 @@ int cmd_export(int argc, char **argv)
 		return 1;
 	thaw_onnx_info info;
 	int onnx;
-	thaw_model *m = load_any(in, &info, &onnx);
+	thaw_model *m = cli_load_model(in, &info, &onnx);
 	if (!m) {
 		cli_errorf("export", "%s", thaw_errmsg());
 		return 1;
@@ -201,7 +205,7 @@ int cmd_edit(int argc, char **argv)
 	}
 	thaw_onnx_info info;
 	int onnx;
-	thaw_model *m = load_any(in, &info, &onnx);
+	thaw_model *m = cli_load_model(in, &info, &onnx);
 	if (!m) {
 		cli_errorf("edit", "%s", thaw_errmsg());
 		return 1;

@@ -183,7 +183,7 @@ int cmd_train(int argc, char **argv)
 		train = tmp;
 	}
 	if (model_path) {
-		if (!(m = thaw_model_load(model_path, NULL)))
+		if (!(m = cli_load_model(model_path, NULL, NULL)))
 			goto fail;
 	} else {
 		if (!(m = thaw_zoo_reference_cnn(train->c, train->h, train->w, train->n_classes, o.seed)))

@@ -215,7 +215,7 @@ int cmd_tui(int argc, char **argv)
 		o.argv = argv + first_arg;
 		o.title = script;
 	} else if (model_path) {
-		if (!(m = thaw_model_load(model_path, NULL)) || !(train = thaw_dataset_open(data)) ||
+		if (!(m = cli_load_model(model_path, NULL, NULL)) || !(train = thaw_dataset_open(data)) ||
 		    (val_spec && !(val = thaw_dataset_open(val_spec))))
 			goto fail;
 		int K = (int)thaw_shape_sample(thaw_model_output_shape(m));

@@ -35,6 +35,8 @@ expect "edited model keeps class names" 0 "classes (3): a, b, c" -- ./thaw summa
 expect "export to ONNX" 0 "-> $T/e.onnx" -- ./thaw export "$T/e.thaw" -o "$T/e.onnx"
 expect "import it back" 0 "-> $T/back.thaw" -- ./thaw import "$T/e.onnx" -o "$T/back.thaw"
 expect "re-imported graph" 0 "head .*dense .*128->3" -- ./thaw summary "$T/back.thaw"
+expect "train starts from an ONNX model (its frozen flags kept)" 0 "387 trainable and 420544 frozen" -- \
+	./thaw train --model "$T/e.onnx" --data synth:300 --classes 0,1,2 --epochs 1 --batch 32
 expect "frozen base trains the head only" 0 "test_accuracy\|loss" -- \
 	./thaw train --model "$T/e.thaw" --data synth:300 --classes 0,1,2 --epochs 1 --batch 32
 expect "edit: unknown node" 1 "no node named 'nope'" -- \
