@@ -212,6 +212,22 @@ static int write_plots(const thaw_runlog *r)
 	return rc;
 }
 
+/* Room for element n of a doubling array: the array (moved or not), or
+ * NULL with the old one untouched when memory runs out. */
+static void *grow(void *items, int n, int *cap, size_t size)
+{
+	if (n < *cap)
+		return items;
+	int c = *cap ? 2 * *cap : 16;
+	void *p = realloc(items, size * (size_t)c);
+	if (!p) {
+		thaw_error(THAW_ENOMEM, "out of memory");
+		return NULL;
+	}
+	*cap = c;
+	return p;
+}
+
 thaw_runlog *thaw_runlog_open(const char *dir, int keep_until_phase, int keep_until_epoch)
 {
 	if (thaw_mkdirs(dir) < 0)
@@ -245,14 +261,10 @@ thaw_runlog *thaw_runlog_open(const char *dir, int keep_until_phase, int keep_un
 			if (w.phase_index > keep_until_phase ||
 			    (w.phase_index == keep_until_phase && w.epoch > keep_until_epoch))
 				continue;
-			if (r->n == r->cap) {
-				int cap = r->cap ? 2 * r->cap : 64;
-				row *nr = realloc(r->rows, sizeof *nr * (size_t)cap);
-				if (!nr)
-					break;
-				r->rows = nr;
-				r->cap = cap;
-			}
+			row *nr = grow(r->rows, r->n, &r->cap, sizeof *nr);
+			if (!nr)
+				break;
+			r->rows = nr;
 			r->rows[r->n++] = w;
 		}
 		if (f)
@@ -278,14 +290,10 @@ const char *thaw_runlog_dir(const thaw_runlog *r) { return r->dir; }
 
 int thaw_runlog_epoch(thaw_runlog *r, const thaw_epoch_stats *s)
 {
-	if (r->n == r->cap) {
-		int cap = r->cap ? 2 * r->cap : 64;
-		row *nr = realloc(r->rows, sizeof *nr * (size_t)cap);
-		if (!nr)
-			return thaw_error(THAW_ENOMEM, "out of memory");
-		r->rows = nr;
-		r->cap = cap;
-	}
+	row *nr = grow(r->rows, r->n, &r->cap, sizeof *nr);
+	if (!nr)
+		return THAW_ENOMEM;
+	r->rows = nr;
 	row *w = &r->rows[r->n++];
 	memset(w, 0, sizeof *w);
 	snprintf(w->phase, sizeof w->phase, "%s", s->phase ? s->phase : "");
@@ -306,14 +314,10 @@ int thaw_runlog_epoch(thaw_runlog *r, const thaw_epoch_stats *s)
 int thaw_runlog_eval(thaw_runlog *r, const char *name, const thaw_metrics *mt,
 		     const char *const *classes)
 {
-	if (r->n_evals == r->cap_evals) {
-		int cap = r->cap_evals ? 2 * r->cap_evals : 8;
-		eval_row *ne = realloc(r->evals, sizeof *ne * (size_t)cap);
-		if (!ne)
-			return thaw_error(THAW_ENOMEM, "out of memory");
-		r->evals = ne;
-		r->cap_evals = cap;
-	}
+	eval_row *ne = grow(r->evals, r->n_evals, &r->cap_evals, sizeof *ne);
+	if (!ne)
+		return THAW_ENOMEM;
+	r->evals = ne;
 	eval_row *e = &r->evals[r->n_evals++];
 	snprintf(e->name, sizeof e->name, "%s", name);
 	e->loss = thaw_metrics_loss(mt);
