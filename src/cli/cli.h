@@ -3,6 +3,7 @@
 #ifndef THAW_CLI_H
 #define THAW_CLI_H
 
+#include "thaw/fit.h"
 #include "thaw/onnx.h"
 
 typedef struct thaw_cmd {
@@ -16,6 +17,18 @@ typedef struct thaw_cmd {
  * first bytes: .thaw files start with 0x89 "THAW"); info and is_onnx may
  * be NULL. NULL on error, with the message in thaw_errmsg(). */
 thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx);
+
+/* "5,6,7" -> cls[0..k-1]; returns k, or -1 for a malformed list or more
+ * than max values. */
+int cli_parse_classes(const char *s, int *cls, int max);
+
+/* Training progress on stderr: cli_progress_batch draws one updating line
+ * (call it only when stderr is a terminal), cli_progress_epoch prints a
+ * line per epoch, cli_progress_end_line clears an open updating line
+ * before other output. */
+void cli_progress_batch(const thaw_batch_stats *s);
+void cli_progress_epoch(const thaw_epoch_stats *s);
+void cli_progress_end_line(void);
 
 /* Prints "thaw NAME: <message>" to stderr. */
 void cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -18,7 +18,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-static int parse_classes(const char *s, int *cls, int max)
+int cli_parse_classes(const char *s, int *cls, int max)
 {
 	int k = 0;
 	while (*s) {
@@ -111,7 +111,7 @@ int cmd_data(int argc, char **argv)
 	}
 	if (classes) {
 		int cls[1024];
-		int k = parse_classes(classes, cls, 1024);
+		int k = cli_parse_classes(classes, cls, 1024);
 		if (k <= 0) {
 			cli_errorf("data", "--classes: expected a list like 5,6,7, got '%s'", classes);
 			thaw_dataset_free(d);

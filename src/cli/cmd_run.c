@@ -28,44 +28,19 @@ static void on_sigint(int sig)
 typedef struct run_ctx {
 	thaw_runlog *log;
 	int tty;
-	int line_open; /* an updating progress line is on screen */
 } run_ctx;
-
-static void end_line(run_ctx *r)
-{
-	if (r->line_open) {
-		fprintf(stderr, "\r\033[K");
-		r->line_open = 0;
-	}
-}
 
 static void hook_batch(const thaw_batch_stats *s, void *user)
 {
-	run_ctx *r = user;
-	if (!r->tty)
-		return;
-	int w = 20, done = (int)((double)s->batch / s->batches * w);
-	/* ETA of the phase from this epoch's pace */
-	double per_batch = s->seconds / s->batch;
-	long left = (long)(s->batches - s->batch) + (long)(s->epochs - s->epoch) * s->batches;
-	int eta = (int)(per_batch * left + 0.5);
-	fprintf(stderr, "\r\033[K%s epoch %d/%d [%.*s%*s] batch %d/%d loss %.4f acc %.1f%% %.0f img/s ETA %d:%02d lr %.2g",
-		s->phase, s->epoch, s->epochs, done, "####################", w - done, "", s->batch,
-		s->batches, s->loss, 100 * s->acc, s->img_s, eta / 60, eta % 60, s->lr);
-	r->line_open = 1;
+	if (((run_ctx *)user)->tty)
+		cli_progress_batch(s);
 }
 
 static void hook_epoch(const thaw_epoch_stats *s, const thaw_model *m, void *user)
 {
 	run_ctx *r = user;
 	(void)m;
-	end_line(r);
-	double eta = s->seconds * (s->epochs - s->epoch);
-	fprintf(stderr, "%s epoch %d/%d  loss %.4f  acc %.2f%%", s->phase, s->epoch, s->epochs,
-		s->train_loss, 100 * s->train_acc);
-	if (s->val_acc >= 0)
-		fprintf(stderr, "  val loss %.4f  val acc %.2f%%", s->val_loss, 100 * s->val_acc);
-	fprintf(stderr, "  %.0f img/s  %.1f s  ETA %.0f s\n", s->img_s, s->seconds, eta);
+	cli_progress_epoch(s);
 	if (r->log && thaw_runlog_epoch(r->log, s) < 0)
 		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
 }
@@ -75,7 +50,7 @@ static void hook_eval(const char *name, const thaw_metrics *mt, const char *cons
 {
 	(void)m, (void)d;
 	run_ctx *r = user;
-	end_line(r);
+	cli_progress_end_line();
 	fprintf(stderr, "evaluate %s: loss %.4f  accuracy %.2f%%  (%ld images)\n", name,
 		thaw_metrics_loss(mt), 100 * thaw_metrics_accuracy(mt), mt->n);
 	if (r->log && thaw_runlog_eval(r->log, name, mt, classes) < 0)
@@ -84,7 +59,7 @@ static void hook_eval(const char *name, const thaw_metrics *mt, const char *cons
 
 static void hook_log(const char *line, void *user)
 {
-	end_line(user);
+	cli_progress_end_line();
 	fprintf(stderr, "%s\n", line);
 }
 
@@ -259,7 +234,7 @@ int cmd_run(int argc, char **argv)
 	sa.sa_handler = on_sigint;
 	sigaction(SIGINT, &sa, NULL);
 	int code = thaw_script_run(s, script);
-	end_line(&r);
+	cli_progress_end_line();
 	signal(SIGINT, SIG_DFL);
 	const char *status = code == THAW_RUN_OK      ? "ok"
 			     : code == THAW_RUN_CHECK ? "check failed"

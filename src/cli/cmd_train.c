@@ -19,14 +19,8 @@ typedef struct progress {
 
 static int on_batch(const thaw_batch_stats *s, void *user)
 {
-	const progress *p = user;
-	if (p->tty && (s->batch % 10 == 0 || s->batch == s->batches)) {
-		int w = 20, done = (int)((double)s->batch / s->batches * w);
-		fprintf(stderr, "\r%s epoch %d/%d [%.*s%*s] %d/%d loss %.4f %6.0f img/s lr %.2g ", s->phase,
-			s->epoch, s->epochs, done, "####################", w - done, "", s->batch, s->batches,
-			s->loss, s->img_s, s->lr);
-		fflush(stderr);
-	}
+	if (((const progress *)user)->tty)
+		cli_progress_batch(s);
 	return 0;
 }
 
@@ -35,31 +29,8 @@ static int on_epoch(const thaw_epoch_stats *s, void *user)
 	progress *p = user;
 	p->val_loss = s->val_loss;
 	p->val_acc = s->val_acc;
-	if (p->tty)
-		fprintf(stderr, "\r\033[K");
-	fprintf(stderr, "%s epoch %d/%d  loss %.4f  acc %.2f%%", s->phase, s->epoch, s->epochs, s->train_loss,
-		100 * s->train_acc);
-	if (s->val_acc >= 0)
-		fprintf(stderr, "  val loss %.4f  val acc %.2f%%", s->val_loss, 100 * s->val_acc);
-	fprintf(stderr, "  %.0f img/s  %.1f s\n", s->img_s, s->seconds);
+	cli_progress_epoch(s);
 	return 0;
-}
-
-/* "5,6,7" -> classes; returns the count or -1. */
-static int parse_list(const char *s, int *out, int cap)
-{
-	int n = 0;
-	while (*s && n < cap) {
-		char *end;
-		long v = strtol(s, &end, 10);
-		if (end == s || v < 0 || v > 100000)
-			return -1;
-		out[n++] = (int)v;
-		s = *end == ',' ? end + 1 : end;
-		if (*end && *end != ',')
-			return -1;
-	}
-	return n;
 }
 
 static const char usage[] =
@@ -160,7 +131,7 @@ int cmd_train(int argc, char **argv)
 	if (test_spec && !(test = thaw_dataset_open(test_spec)))
 		goto fail;
 	if (classes_s) {
-		int cls[256], k = parse_list(classes_s, cls, 256);
+		int cls[256], k = cli_parse_classes(classes_s, cls, 256);
 		if (k <= 0) {
 			cli_errorf("train", "--classes wants a list like 5,6,7 (got '%s')", classes_s);
 			goto done;
