@@ -10,6 +10,7 @@
 #include "thaw/blas.h"
 #include "thaw/fit.h"
 #include "thaw/modelfile.h"
+#include "thaw/transfer.h"
 #include "thaw/zoo.h"
 
 typedef struct progress {
@@ -34,18 +35,28 @@ static int on_epoch(const thaw_epoch_stats *s, void *user)
 }
 
 static const char usage[] =
-	"usage: thaw train [--data SPEC] [--test SPEC] [--classes 0,1,..] [--per-class K]\n"
-	"                  [--model FILE] [--epochs N] [--batch N] [--optim adam|adamw|sgd] [--lr X]\n"
-	"                  [--schedule constant|cosine|onecycle] [--freeze NAME] [--shift N] [--flip]\n"
-	"                  [--seed N] [--threads N] [-o FILE]\n"
-	"Trains the reference CNN (or --model) on SPEC (default fashion-mnist) and\n"
-	"reports accuracy on --test (default the matching test split).\n";
+	"usage: thaw train [--data SPEC] [--classes 5,6|Sandal,Shirt] [--per-class K] [--val SPEC|FRACTION|none]\n"
+	"                  [--test SPEC] [--model FILE [--cut NAME] [--no-freeze]] [--epochs N] [--batch N]\n"
+	"                  [--optim adam|adamw|sgd] [--lr X] [--schedule constant|cosine|onecycle]\n"
+	"                  [--freeze NAME] [--shift N] [--flip] [--seed N] [--threads N] [-o FILE]\n"
+	"Trains the reference CNN (or --model, a .thaw or .onnx file) on SPEC (default\n"
+	"fashion-mnist). When the data's classes are not the model's, the model gets a\n"
+	"new head for them (its old head, or everything after --cut NAME, is cut off)\n"
+	"and the base is frozen. Validation: --val, else the test split of a known\n"
+	"source, else a stratified 20 %% held out of the training images.\n";
+
+static void print_notes(const thaw_notes *nt, int *printed)
+{
+	for (; *printed < nt->n; (*printed)++)
+		fprintf(stderr, "%s\n", nt->line[*printed]);
+}
 
 int cmd_train(int argc, char **argv)
 {
 	const char *spec = "fashion-mnist", *test_spec = NULL, *model_path = NULL, *out = NULL,
-		   *freeze = NULL, *classes_s = NULL;
+		   *freeze = NULL, *classes_s = NULL, *val_s = NULL;
 	int epochs = 3, per_class = 0, threads = 0;
+	thaw_transfer_opts to = thaw_transfer_opts_default();
 	thaw_fit_opts o = thaw_fit_opts_default();
 	o.phase = "train";
 	o.seed = 1;
@@ -56,6 +67,14 @@ int cmd_train(int argc, char **argv)
 			spec = v;
 		else if (!strcmp(a, "--test") && v)
 			test_spec = v;
+		else if (!strcmp(a, "--val") && v)
+			val_s = v;
+		else if (!strcmp(a, "--cut") && v)
+			to.cut = v;
+		else if (!strcmp(a, "--no-freeze")) {
+			to.freeze = 0;
+			takes = 0;
+		}
 		else if (!strcmp(a, "--classes") && v)
 			classes_s = v;
 		else if (!strcmp(a, "--per-class") && v)
@@ -113,49 +132,43 @@ int cmd_train(int argc, char **argv)
 	}
 	o.epochs = epochs;
 	thaw_blas_set_threads(threads);
-	char test_buf[300];
 	if (!test_spec) {
 		/* the test split of a known source; otherwise no test run */
 		if (!strcmp(spec, "fashion-mnist") || !strcmp(spec, "fashion-mnist:train"))
 			test_spec = "fashion-mnist:test";
-		else if (!strncmp(spec, "synth", 5))
-			test_spec = NULL;
-		(void)test_buf;
 	}
-	int rc = 1;
+	/* without --val the test split validates every epoch, as it always has */
+	int test_is_val = !val_s && test_spec;
+	int rc = 1, printed = 0;
 	thaw_model *m = NULL;
-	thaw_dataset *train = NULL, *test = NULL, *tmp;
-	train = thaw_dataset_open(spec);
-	if (!train)
-		goto fail;
-	if (test_spec && !(test = thaw_dataset_open(test_spec)))
-		goto fail;
-	if (classes_s) {
-		int cls[256], k = cli_parse_classes(classes_s, cls, 256);
-		if (k <= 0) {
-			cli_errorf("train", "--classes wants a list like 5,6,7 (got '%s')", classes_s);
-			goto done;
-		}
-		if (!(tmp = thaw_dataset_select_classes(train, cls, k)))
-			goto fail;
-		thaw_dataset_free(train);
-		train = tmp;
-		if (test) {
-			if (!(tmp = thaw_dataset_select_classes(test, cls, k)))
-				goto fail;
-			thaw_dataset_free(test);
-			test = tmp;
-		}
-	}
-	if (per_class > 0) {
-		if (!(tmp = thaw_dataset_per_class(train, per_class, o.seed)))
-			goto fail;
-		thaw_dataset_free(train);
-		train = tmp;
-	}
+	thaw_dataset *train = NULL, *val = NULL, *test = NULL, *none = NULL;
+	thaw_notes nt = {0};
+	thaw_prepare_opts po = thaw_prepare_opts_default();
+	po.classes = classes_s;
+	po.per_class = per_class;
+	po.val = test_is_val ? test_spec : val_s;
+	po.seed = o.seed;
 	if (model_path) {
 		if (!(m = cli_load_model(model_path, NULL, NULL)))
 			goto fail;
+		thaw_notes_add(&nt, "model %s: %d layers, %d outputs", model_path, m->n,
+			       m->n ? (int)thaw_shape_sample(thaw_model_output_shape(m)) : 0);
+	}
+	int prc = thaw_data_prepare(spec, &po, m ? &m->input : NULL, &train, &val, &nt);
+	print_notes(&nt, &printed);
+	if (prc < 0)
+		goto fail;
+	if (test_spec && !test_is_val) {
+		thaw_prepare_opts tpo = po;
+		tpo.per_class = 0;
+		tpo.val = "none";
+		if (thaw_data_prepare(test_spec, &tpo, m ? &m->input : NULL, &test, &none, NULL) < 0)
+			goto fail;
+	}
+	if (m) {
+		if (thaw_transfer(m, train, &to, &nt) < 0)
+			goto fail;
+		print_notes(&nt, &printed);
 	} else {
 		if (!(m = thaw_zoo_reference_cnn(train->c, train->h, train->w, train->n_classes, o.seed)))
 			goto fail;
@@ -168,19 +181,6 @@ int cmd_train(int argc, char **argv)
 		}
 		thaw_model_set_classes(m, (const char *const *)train->class_names, train->n_classes);
 	}
-	char desc[256] = "";
-	if (!(tmp = thaw_dataset_to_spec(train, &m->input, desc, sizeof desc)))
-		goto fail;
-	thaw_dataset_free(train);
-	train = tmp;
-	if (desc[0] && strncmp(desc, "unchanged", 9) != 0)
-		fprintf(stderr, "data: %s\n", desc);
-	if (test) {
-		if (!(tmp = thaw_dataset_to_spec(test, &m->input, NULL, 0)))
-			goto fail;
-		thaw_dataset_free(test);
-		test = tmp;
-	}
 	if (freeze && thaw_model_freeze_upto(m, freeze) < 0)
 		goto fail;
 	thaw_param_counts pc = thaw_model_count(m);
@@ -190,12 +190,22 @@ int cmd_train(int argc, char **argv)
 	o.on_batch = on_batch;
 	o.on_epoch = on_epoch;
 	o.user = &p;
-	o.val = test;
+	o.val = val;
 	if (thaw_fit(m, train, &o) < 0)
 		goto fail;
-	if (test) { /* validated on the test split after the last epoch */
-		printf("test_accuracy: %.4f\n", p.val_acc);
-		printf("test_loss: %.4f\n", p.val_loss);
+	if (val) { /* validated after the last epoch */
+		printf("%s_accuracy: %.4f\n", test_is_val ? "test" : "val", p.val_acc);
+		printf("%s_loss: %.4f\n", test_is_val ? "test" : "val", p.val_loss);
+	}
+	if (test) {
+		thaw_metrics *mt = thaw_metrics_new(train->n_classes, 1);
+		if (!mt || thaw_evaluate(m, test, o.batch, mt) < 0) {
+			thaw_metrics_free(mt);
+			goto fail;
+		}
+		printf("test_accuracy: %.4f\n", thaw_metrics_accuracy(mt));
+		printf("test_loss: %.4f\n", thaw_metrics_loss(mt));
+		thaw_metrics_free(mt);
 	}
 	if (out) {
 		if (thaw_model_save(m, out, NULL) < 0)
@@ -207,8 +217,11 @@ int cmd_train(int argc, char **argv)
 fail:
 	cli_errorf("train", "%s", thaw_errmsg());
 done:
+	thaw_notes_free(&nt);
 	thaw_dataset_free(train);
+	thaw_dataset_free(val);
 	thaw_dataset_free(test);
+	thaw_dataset_free(none);
 	thaw_model_free(m);
 	return rc;
 }

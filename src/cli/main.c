@@ -6,14 +6,14 @@
 #include "cli.h"
 
 static const thaw_cmd commands[] = {
-	{"tui", cmd_tui, "[SCRIPT [-- ARGS] | --model FILE --data SPEC [--val SPEC]]",
+	{"tui", cmd_tui, "[SCRIPT [-- ARGS] | --model FILE --data SPEC [--val SPEC|FRACTION|none] [--classes A,B] [--per-class K] [--cut NAME]]",
 	 "the workbench (plain `thaw` opens the default transfer session)"},
 	{"run", cmd_run, "SCRIPT [--out DIR] [--seed N] [--resume DIR] [-- ARGS]",
 	 "run a Lua experiment headless (CI): metrics, plots and the model in a run folder"},
 	{"edit", cmd_edit, "IN -o OUT [--pop] [--truncate NAME] [--head N[:NAME]] [--freeze SEL] [--unfreeze SEL] [--lr-mult SEL=X] [--classes A,B]",
 	 "cut and extend a model: pop, truncate, add a head, freeze, lr multipliers"},
-	{"train", cmd_train, "[--data SPEC] [--test SPEC] [--model FILE] [--classes 0,1] [--per-class K] [--epochs N] [--freeze NAME] [-o FILE] (see --help)",
-	 "train the reference CNN headless and print progress"},
+	{"train", cmd_train, "[--data SPEC] [--model FILE [--cut NAME]] [--classes 0,1|A,B] [--per-class K] [--val SPEC|FRACTION|none] [--test SPEC] [--epochs N] [-o FILE] (see --help)",
+	 "train headless (the reference CNN, or a model given a new head for the data's classes)"},
 	{"bench", cmd_bench, "[--batch N] [--seconds S] [--windows N] [--threads N] [--layers]", "measure training and inference speed"},
 	{"data", cmd_data, "SPEC [--classes 5,6,7] [--per-class K] [--seed N] [--grid out.png] [--per-row N] [--size H[xW]] [--channels 1|3] [--export DIR]", "summarise, convert and export a data set; write a sample grid"},
 	{"summary", cmd_summary, "FILE", "show a .thaw or .onnx model: layers, parameters, input spec, classes"},

@@ -62,6 +62,33 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
 		./thaw data fashion-mnist:test --classes 5,9 --per-class 20 --size 32 --channels 3 --export "$T/png"
 	expect "data: the exported folder loads, resized and in colour" 0 "shape    3x32x32" -- ./thaw data "$T/png"
 	expect "data: its classes keep their order" 0 "1  01-Ankle boot" -- ./thaw data "$T/png"
+	# the transfer recipe: a folder meets a model trained on other classes
+	expect "data: a 3-class folder for transfer" 0 "exported 60 PNG images" -- \
+		./thaw data fashion-mnist:test --classes 5,6,7 --per-class 20 --export "$T/f"
+	expect "train on a folder: the old head is cut" 0 "cut after drop1 (old head fc2: 5 classes)" -- \
+		./thaw train --model assets/fashion-base.thaw --data "$T/f" --epochs 1 -o "$T/x.thaw"
+	for pat in "new head 'head': dense 128->3 for classes 00-Sandal, 01-Shirt, 02-Sneaker" \
+		"froze the 12 layers before the head (420,544 params)" \
+		"held out a stratified 20 % (12 images) for validation; 48 images train" "val_accuracy: "; do
+		grep -qF -- "$pat" "$T/out" && ok "train on a folder says: $pat" || bad "train on a folder" "no '$pat'"
+	done
+	expect "the saved model carries the folder's classes" 0 "classes (3): 00-Sandal, 01-Shirt, 02-Sneaker" -- \
+		./thaw summary "$T/x.thaw"
+	expect "the saved model's base is frozen" 0 "trainable: 387  frozen: 420544" -- ./thaw summary "$T/x.thaw"
+	expect "sandals are saved as Sandal" 0 "saved $T/s.thaw" -- \
+		./thaw train --model assets/fashion-base.thaw --data fashion-mnist:test --classes 5,6,7,8,9 \
+		--per-class 20 --epochs 1 -o "$T/s.thaw"
+	expect "... with the data's class names" 0 "classes (5): Sandal, Shirt, Sneaker, Bag, Ankle boot" -- \
+		./thaw summary "$T/s.thaw"
+	expect "train: classes by name, a cut node, a validation fraction, the test split" 0 "test_accuracy" -- \
+		./thaw train --model assets/fashion-base.thaw --data fashion-mnist --classes Sandal,Bag \
+		--per-class 10 --val 0.5 --cut fc1 --epochs 1
+	grep -q "cut after fc1 (dropped 3 layers" "$T/out" && grep -q "held out a stratified 50 % (10 images)" "$T/out" &&
+		ok "... each step said" || bad "... each step said" "$(head -n 8 "$T/out")"
+	expect "train: the same classes keep the head" 0 "the data's classes are the model's" -- \
+		./thaw train --model "$T/x.thaw" --data "$T/f" --epochs 1 --val none
+	expect "train: an unknown class name" 1 "'Sandle' is not a class of" -- \
+		./thaw train --model assets/fashion-base.thaw --data "$T/f" --classes Sandle
 fi
 printf 'P5 not an idx\n' >"$T/bad-idx"
 expect "data: corrupt IDX pair" 1 "bad-idx" -- ./thaw data "$T/bad-idx,$T/bad-idx"
