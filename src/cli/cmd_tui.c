@@ -15,18 +15,24 @@
 
 #include "cli.h"
 #include "thaw/modelfile.h"
+#include "thaw/transfer.h"
 #include "thaw/tui.h"
 #include "thaw/zoo.h"
 
 static const char usage[] =
 	"usage: thaw [tui] [--base FILE] [--per-class K] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
 	"       thaw tui SCRIPT [-- ARGS...]\n"
-	"       thaw tui --model FILE --data SPEC [--val SPEC] [--epochs N] [--batch N] [--lr X]\n"
+	"       thaw tui --model FILE --data SPEC [--val SPEC|FRACTION|none] [--classes 5,6|A,B]\n"
+	"                [--per-class K] [--cut NAME] [--epochs N] [--batch N] [--lr X]\n"
 	"Opens the workbench. Without a model or script: the default session, the\n"
 	"base model assets/fashion-base.thaw with a new 5-class head on Fashion-MNIST\n"
-	"classes 5-9 (K labelled images per class, default 20). Keys: ? in the workbench.\n";
+	"classes 5-9 (K labelled images per class, default 20). With --model and --data:\n"
+	"when the data's classes are not the model's, the old head (or everything after\n"
+	"--cut NAME) is cut off, a new head for the data's classes added and the base\n"
+	"frozen; without --val a stratified 20 %% is held out for validation. The log\n"
+	"pane lists each step. Keys: ? in the workbench.\n";
 
-#define MAX_LOG 16
+#define MAX_LOG 32
 
 typedef struct setup {
 	const char *log[MAX_LOG];
@@ -47,6 +53,12 @@ static void note(setup *st, const char *fmt, ...)
 	st->n++;
 }
 
+static void take_notes(setup *st, const thaw_notes *nt)
+{
+	for (int i = 0; i < nt->n; i++)
+		note(st, "%s", nt->line[i]);
+}
+
 /* The shipped base: beside the sources, or where `make install` put it. */
 static const char *find_base(const char *given)
 {
@@ -57,78 +69,44 @@ static const char *find_base(const char *given)
 	return access(path, R_OK) == 0 ? path : NULL;
 }
 
-/* Converts *d to the model's input in place; notes what changed. */
-static int to_model(thaw_dataset **d, const thaw_model *m, setup *st, const char *what)
-{
-	char desc[256] = "";
-	thaw_dataset *t = thaw_dataset_to_spec(*d, &m->input, desc, sizeof desc);
-	if (!t)
-		return -1;
-	if (desc[0] && strncmp(desc, "unchanged", 9) != 0)
-		note(st, "%s data: %s", what, desc);
-	thaw_dataset_free(*d);
-	*d = t;
-	return 0;
-}
-
-static int replace(thaw_dataset **d, thaw_dataset *t)
-{
-	if (!t)
-		return -1;
-	thaw_dataset_free(*d);
-	*d = t;
-	return 0;
-}
-
-/* The Fashion-MNIST transfer task on classes 5-9. */
+/* The Fashion-MNIST transfer task on classes 5-9, through the same recipe
+ * as --model/--data: the base's head is cut, a new one added for the five
+ * classes, the base frozen; the test split of those classes validates. */
 static int default_session(thaw_tui_opts *o, const char *base_arg, int per_class, int lr_given, setup *st, thaw_model **pm,
 			   thaw_dataset **ptrain, thaw_dataset **pval)
 {
-	static const int classes[5] = {5, 6, 7, 8, 9};
-	thaw_dataset *train = thaw_fashion_mnist(NULL, 0), *val = thaw_fashion_mnist(NULL, 1);
-	*ptrain = train;
-	*pval = val;
-	if (!train || !val)
-		return -1;
-	if (replace(ptrain, thaw_dataset_select_classes(train, classes, 5)) < 0 ||
-	    replace(pval, thaw_dataset_select_classes(val, classes, 5)) < 0 ||
-	    replace(ptrain, thaw_dataset_per_class(*ptrain, per_class, o->fit.seed)) < 0)
-		return -1;
-	snprintf((*ptrain)->source, sizeof (*ptrain)->source, "fashion-mnist classes 5-9, %d per class", per_class);
-	snprintf((*pval)->source, sizeof (*pval)->source, "fashion-mnist:test classes 5-9");
 	const char *base = find_base(base_arg);
 	thaw_model *m = NULL;
-	if (base) {
-		if (!(m = thaw_model_load(base, NULL)))
-			return -1;
-		*pm = m;
-		int n_old = m->n;
-		if (thaw_model_replace_head(m, 5, "head") < 0)
-			return -1;
-		if (m->n > 1)
-			thaw_model_set_trainable(m, 0, m->n - 2, 0);
-		thaw_model_set_trainable(m, m->n - 1, m->n - 1, 1);
-		note(st, "base model %s (%d layers): output layer replaced by 'head' (5 classes); base frozen", base, n_old);
+	if (base && !(m = *pm = thaw_model_load(base, NULL)))
+		return -1;
+	thaw_notes nt = {0};
+	thaw_prepare_opts po = thaw_prepare_opts_default();
+	po.classes = "5,6,7,8,9";
+	po.per_class = per_class;
+	po.val = "fashion-mnist:test";
+	po.seed = o->fit.seed;
+	int rc = thaw_data_prepare("fashion-mnist", &po, m ? &m->input : NULL, ptrain, pval, &nt);
+	if (rc == 0 && m)
+		rc = thaw_transfer(m, *ptrain, NULL, &nt);
+	take_notes(st, &nt);
+	thaw_notes_free(&nt);
+	if (rc < 0)
+		return -1;
+	if (m) {
 		if (!lr_given) /* only the head trains: a higher rate gets there within a few epochs */
 			o->fit.optim.lr = 1e-2f;
 	} else {
-		if (!(m = thaw_zoo_reference_cnn(1, 28, 28, 5, o->fit.seed)))
+		if (!(m = *pm = thaw_zoo_reference_cnn(1, 28, 28, 5, o->fit.seed)))
 			return -1;
-		*pm = m;
 		float mean[THAW_MAX_CHANNELS], sd[THAW_MAX_CHANNELS];
 		if (thaw_dataset_stats(*ptrain, mean, sd) < 0)
 			return -1;
 		m->input.mean[0] = mean[0];
 		m->input.std[0] = sd[0];
+		thaw_model_set_classes(m, (const char *const *)(*ptrain)->class_names, 5);
 		note(st, "warning: assets/fashion-base.thaw not found: training the reference CNN from scratch on the");
 		note(st, "warning: transfer task instead (make the base with: thaw run lua/examples/pretrain.lua)");
 	}
-	thaw_model_set_classes(m, thaw_fashion_mnist_classes + 5, 5);
-	if (thaw_dataset_set_class_names(*ptrain, thaw_fashion_mnist_classes + 5, 5) < 0 ||
-	    thaw_dataset_set_class_names(*pval, thaw_fashion_mnist_classes + 5, 5) < 0)
-		return -1;
-	if (to_model(ptrain, m, st, "training") < 0 || to_model(pval, m, st, "validation") < 0)
-		return -1;
 	note(st, "task: Fashion-MNIST classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot), %d labelled images per class;",
 	     per_class);
 	note(st, "validation on the %d test images of those classes. t trains, space freezes, ? helps.", (*pval)->n);
@@ -138,8 +116,10 @@ static int default_session(thaw_tui_opts *o, const char *base_arg, int per_class
 
 int cmd_tui(int argc, char **argv)
 {
-	const char *model_path = NULL, *data = NULL, *val_spec = NULL, *script = NULL, *base = NULL;
-	int per_class = 20, first_arg = argc, lr_given = 0;
+	const char *model_path = NULL, *data = NULL, *val_spec = NULL, *script = NULL, *base = NULL,
+		   *classes = NULL;
+	int per_class = 0, first_arg = argc, lr_given = 0;
+	thaw_transfer_opts to = thaw_transfer_opts_default();
 	thaw_tui_opts o = thaw_tui_opts_default();
 	o.fit.epochs = 10;
 	o.fit.batch = 20;
@@ -158,6 +138,10 @@ int cmd_tui(int argc, char **argv)
 			data = argv[++i];
 		else if (!strcmp(a, "--val") && v)
 			val_spec = argv[++i];
+		else if (!strcmp(a, "--classes") && v)
+			classes = argv[++i];
+		else if (!strcmp(a, "--cut") && v)
+			to.cut = argv[++i];
 		else if (!strcmp(a, "--base") && v)
 			base = argv[++i];
 		else if (!strcmp(a, "--per-class") && v)
@@ -185,7 +169,7 @@ int cmd_tui(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (o.fit.epochs <= 0 || o.fit.batch <= 0 || per_class <= 0 || !(o.fit.optim.lr > 0)) {
+	if (o.fit.epochs <= 0 || o.fit.batch <= 0 || per_class < 0 || !(o.fit.optim.lr > 0)) {
 		cli_errorf("tui", "--epochs, --batch, --per-class and --lr must be positive");
 		return 1;
 	}
@@ -195,6 +179,10 @@ int cmd_tui(int argc, char **argv)
 	}
 	if (!!model_path != !!data) {
 		cli_errorf("tui", "--model and --data go together");
+		return 1;
+	}
+	if (!model_path && (classes || to.cut || val_spec)) {
+		cli_errorf("tui", "--classes, --cut and --val go with --model and --data");
 		return 1;
 	}
 	if (!isatty(0) || !isatty(1)) {
@@ -215,20 +203,29 @@ int cmd_tui(int argc, char **argv)
 		o.argv = argv + first_arg;
 		o.title = script;
 	} else if (model_path) {
-		if (!(m = cli_load_model(model_path, NULL, NULL)) || !(train = thaw_dataset_open(data)) ||
-		    (val_spec && !(val = thaw_dataset_open(val_spec))))
+		if (!(m = cli_load_model(model_path, NULL, NULL)))
 			goto fail;
-		int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
-		if (train->n_classes > K || (val && val->n_classes > K)) {
-			cli_errorf("tui", "%s has %d classes but %s only %d outputs", data, train->n_classes, model_path, K);
-			goto done;
+		note(&st, "model %s: %d layers, %d outputs", model_path, m->n,
+		     m->n ? (int)thaw_shape_sample(thaw_model_output_shape(m)) : 0);
+		thaw_notes nt = {0};
+		thaw_prepare_opts po = thaw_prepare_opts_default();
+		po.classes = classes;
+		po.per_class = per_class;
+		po.val = val_spec;
+		po.seed = o.fit.seed;
+		int trc = thaw_data_prepare(data, &po, &m->input, &train, &val, &nt);
+		if (trc == 0)
+			trc = thaw_transfer(m, train, &to, &nt);
+		take_notes(&st, &nt);
+		thaw_notes_free(&nt);
+		if (trc < 0)
+			goto fail;
+		if (trc == 1 && to.freeze && !lr_given) { /* only the head trains, as in the default session */
+			o.fit.optim.lr = 1e-2f;
+			note(&st, "learning rate 0.01 while only the head trains (l changes it)");
 		}
-		if (to_model(&train, m, &st, "training") < 0 || (val && to_model(&val, m, &st, "validation") < 0))
-			goto fail;
-		note(&st, "model %s, data %s (%d images)%s%s", model_path, data, train->n, val ? ", validation " : "",
-		     val ? val_spec : "");
 		o.title = model_path;
-	} else if (default_session(&o, base, per_class, lr_given, &st, &m, &train, &val) < 0) {
+	} else if (default_session(&o, base, per_class ? per_class : 20, lr_given, &st, &m, &train, &val) < 0) {
 		goto fail;
 	}
 	o.model = m;

@@ -251,6 +251,26 @@ keys q
 expect 'THAW-EXIT-0' 10
 finish "TERM=dumb: ASCII, no colour"
 
+# ---- a model and a folder of other classes: the transfer recipe, said in the log
+if [ -d /usr/share/datasets/fashion-mnist ] && [ -f assets/fashion-base.thaw ]; then
+	./thaw data fashion-mnist:test --classes 5,6,7 --per-class 20 --export "$TMP/f" >/dev/null 2>&1 ||
+		echo "note: could not export the test folder"
+	run_thaw ./thaw tui --model assets/fashion-base.thaw --data "$TMP/f"
+	expect 'untrained head on' 30
+	expect 'cut after drop1 (old head fc2: 5 classes)'
+	expect "new head 'head': dense 128->3 for classes 00-San"
+	expect 'froze the 12 layers before the head (420,544 par'
+	expect 'held out a stratified 20 % (12 images) for valid'
+	expect '● head *dense *3 *387 '
+	expect '❄ fc1 *dense'
+	expect '❄ drop1 '
+	expect 'trainable 387 *❄ frozen 420,544'
+	expect '12 of 12'                # the browser shows the held-out images, not the training set
+	keys q
+	expect 'THAW-EXIT-0' 10
+	finish "--model/--data: the old head is cut, a new head added, the base frozen, 20 % held out"
+fi
+
 # ---- a Lua script with live views; its print() and its error go to the log
 cat >"$TMP/exp.lua" <<'EOF'
 local thaw = require "thaw"
