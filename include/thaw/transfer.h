@@ -64,7 +64,7 @@ typedef struct thaw_transfer_opts {
 	const char *cut;       /* keep up to and including this node; NULL: cut the last dense layer
 				* (the old head) and everything after it */
 	const char *head_name; /* NULL: "head" (or "head_2", ... when taken) */
-	int freeze;            /* freeze everything before the head (default 1) */
+	int freeze;            /* freeze everything before the head (default 1); 0: flags left as they are */
 	int force;             /* a new head even when the classes already match (also when cut is set) */
 } thaw_transfer_opts;
 

@@ -16,6 +16,7 @@
 
 #include "thaw/modelfile.h"
 #include "thaw/onnx.h"
+#include "thaw/transfer.h"
 #include "thaw/zoo.h"
 
 #define MODEL_MT "thaw.model"
@@ -1555,6 +1556,35 @@ static int l_predict(lua_State *L)
 }
 
 /* thaw.run_dir(): the run folder of `thaw run` (nil when there is none). */
+/* thaw.transfer(model, data [, {cut =, head =, freeze =, force =}]): the
+ * transfer recipe of thaw_transfer (include/thaw/transfer.h) on the model
+ * in place. Returns the list of lines saying what it did and whether the
+ * model got a new head. */
+static int l_transfer(lua_State *L)
+{
+	static const char *const keys[] = {"cut", "head", "freeze", "force", NULL};
+	thaw_model *m = checkidle(L, 1);
+	thaw_dataset *d = checkdata(L, 2);
+	check_keys(L, 3, "thaw.transfer", keys);
+	thaw_transfer_opts o = thaw_transfer_opts_default();
+	o.cut = opt_str(L, 3, "cut", NULL);
+	o.head_name = opt_str(L, 3, "head", NULL);
+	o.freeze = opt_bool(L, 3, "freeze", 1);
+	o.force = opt_bool(L, 3, "force", 0);
+	lua_createtable(L, 8, 0); /* made first: nothing below raises while the notes are held */
+	thaw_notes nt = {0};
+	int rc = thaw_transfer(m, d, &o, &nt);
+	for (int i = 0; i < nt.n; i++) {
+		lua_pushstring(L, nt.line[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	thaw_notes_free(&nt);
+	if (rc < 0)
+		return fail(L);
+	lua_pushboolean(L, rc == 1);
+	return 2;
+}
+
 static int l_run_dir(lua_State *L)
 {
 	thaw_script *s = host(L);
@@ -1641,6 +1671,7 @@ static int luaopen_thaw(lua_State *L)
 	static const luaL_Reg fns[] = {{"load", l_load},   {"import", l_import},     {"model", l_model_new},
 				       {"reference_cnn", l_reference_cnn}, {"fit", l_fit},
 				       {"evaluate", l_evaluate}, {"predict", l_predict}, {"seed", l_seed},
+				       {"transfer", l_transfer},
 				       {"run_dir", l_run_dir}, {"clock", l_clock},
 				       {"check", l_check}, {NULL, NULL}};
 	static const luaL_Reg data_fns[] = {{"open", l_data_open},     {"fashion_mnist", l_data_fashion},

@@ -423,8 +423,8 @@ int thaw_transfer(thaw_model *m, const thaw_dataset *d, const thaw_transfer_opts
 			       commas(c.frozen, n1, sizeof n1), commas(c.trainable, n2, sizeof n2));
 	} else {
 		thaw_param_counts c = thaw_model_count(m);
-		thaw_notes_add(nt, "base not frozen: %s params train, %s frozen", commas(c.trainable, n1, sizeof n1),
-			       commas(c.frozen, n2, sizeof n2));
+		thaw_notes_add(nt, "base left as it was (not frozen here): %s params train, %s frozen",
+			       commas(c.trainable, n1, sizeof n1), commas(c.frozen, n2, sizeof n2));
 	}
 	return 1;
 }

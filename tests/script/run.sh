@@ -359,6 +359,12 @@ case_callback_misuse() {
 	has_fixed "$err" 'callback misuse done' || no "the script did not reach its end"
 }
 
+case_transfer() {
+	run transfer transfer.lua
+	want_exit 0 || return
+	grep -q "^cut after drop1 (old head fc2: 5 classes)" "$log" "$err" || no "the recipe's lines were not printed"
+}
+
 case_sources() {
 	fm=
 	[ -d /usr/share/datasets/fashion-mnist ] || fm=nofashion
@@ -405,7 +411,7 @@ case_readme() {
 }
 
 CASES="success progress progress_tty check_fails script_error interrupt interrupt_pcall interrupt_lua resume
-resume_first_phase resume_hint seed_args seed_64bit history optimizer_switch misuse callback_misuse sources docs
+resume_first_phase resume_hint seed_args seed_64bit history optimizer_switch misuse callback_misuse transfer sources docs
 readme"
 [ $# -gt 0 ] && CASES=$*
 

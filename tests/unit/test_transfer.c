@@ -126,7 +126,7 @@ static void test_cut_at_last_dense(void)
 	thaw_model_set_trainable(m, 0, m->n - 1, 1);
 	CHECK(thaw_transfer(m, d, &o, &nt) == 1);
 	CHECK(m->n == 6 && !strcmp(m->nodes[5]->name, "head") && m->nodes[0]->trainable);
-	CHECK_NOTE(&nt, "base not frozen: 4,186 params train, 0 frozen");
+	CHECK_NOTE(&nt, "base left as it was (not frozen here): 4,186 params train, 0 frozen");
 	thaw_notes_free(&nt);
 	float x[2 * 64] = {0};
 	CHECK_OK(thaw_model_forward(m, x, 2, 0));
