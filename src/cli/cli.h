@@ -18,10 +18,6 @@ typedef struct thaw_cmd {
  * be NULL. NULL on error, with the message in thaw_errmsg(). */
 thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx);
 
-/* "5,6,7" -> cls[0..k-1]; returns k, or -1 for a malformed list or more
- * than max values. */
-int cli_parse_classes(const char *s, int *cls, int max);
-
 /* Training progress on stderr: cli_progress_batch draws one updating line
  * (call it only when stderr is a terminal), cli_progress_epoch prints a
  * line per epoch, cli_progress_end_line clears an open updating line

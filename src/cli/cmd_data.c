@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "thaw/data.h"
+#include "thaw/transfer.h"
 
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
@@ -18,24 +19,6 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-int cli_parse_classes(const char *s, int *cls, int max)
-{
-	int k = 0;
-	while (*s) {
-		char *end;
-		long v = strtol(s, &end, 10);
-		if (end == s || v < 0 || v > INT_MAX || k == max)
-			return -1;
-		cls[k++] = (int)v;
-		s = end;
-		if (*s == ',')
-			s++;
-		else if (*s)
-			return -1;
-	}
-	return k;
-}
-
 int cmd_data(int argc, char **argv)
 {
 	const char *spec = NULL, *grid = NULL, *classes = NULL, *export_dir = NULL;
@@ -45,7 +28,7 @@ int cmd_data(int argc, char **argv)
 		const char *a = argv[i];
 		int has = i + 1 < argc;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			printf("usage: thaw data SPEC [--classes 5,6,7] [--per-class K] [--seed N] [--grid "
+			printf("usage: thaw data SPEC [--classes 5,6,7|A,B] [--per-class K] [--seed N] [--grid "
 			       "out.png] [--per-row N]\n"
 			       "                 [--size H[xW]] [--channels 1|3] [--export DIR]\n"
 			       "--size and --channels convert the images; --export writes them as a PNG "
@@ -111,9 +94,9 @@ int cmd_data(int argc, char **argv)
 	}
 	if (classes) {
 		int cls[1024];
-		int k = cli_parse_classes(classes, cls, 1024);
+		int k = thaw_parse_classes(d, classes, cls, 1024);
 		if (k <= 0) {
-			cli_errorf("data", "--classes: expected a list like 5,6,7, got '%s'", classes);
+			cli_errorf("data", "--%s", thaw_errmsg());
 			thaw_dataset_free(d);
 			return 1;
 		}
