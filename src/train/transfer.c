@@ -148,10 +148,11 @@ int thaw_parse_classes(const thaw_dataset *d, const char *list, int *cls, int ma
 	return k;
 }
 
+/* *d becomes t (NULL: the step failed, its message is set) */
 static int replace(thaw_dataset **d, thaw_dataset *t)
 {
 	if (!t)
-		return thaw_errmsg()[0] ? -1 : THAW_ENOMEM;
+		return THAW_EINVAL;
 	thaw_dataset_free(*d);
 	*d = t;
 	return 0;
@@ -191,8 +192,9 @@ static int conform(thaw_dataset **d, const thaw_input_spec *input, const char *w
 	if (!input)
 		return 0;
 	char desc[256] = "";
-	if (replace(d, thaw_dataset_to_spec(*d, input, desc, sizeof desc)) < 0)
-		return -1;
+	int rc = replace(d, thaw_dataset_to_spec(*d, input, desc, sizeof desc));
+	if (rc < 0)
+		return rc;
 	if (desc[0] && strncmp(desc, "unchanged", 9) != 0)
 		thaw_notes_add(nt, "%s data converted for the model: %s", what, desc);
 	return 0;
@@ -228,7 +230,7 @@ int thaw_data_prepare(const char *spec, const thaw_prepare_opts *opts, const tha
 		return thaw_error(THAW_EINVAL, "per class: %d, wanted a positive count", o.per_class);
 
 	if (!(train = open_data(spec, input)))
-		return -1;
+		return THAW_EIO;
 	thaw_notes_add(nt, "data %s: %s images of %dx%dx%d, %d classes (%s)", spec, commas((size_t)train->n, n1, sizeof n1),
 		       train->c, train->h, train->w, train->n_classes,
 		       name_list(train->class_names, train->n_classes, names, sizeof names));
@@ -338,8 +340,9 @@ int thaw_transfer(thaw_model *m, const thaw_dataset *d, const thaw_transfer_opts
 	name_list(d->class_names, d->n_classes, names, sizeof names);
 	if (!o.force && !o.cut && thaw_transfer_classes_match(m, d)) {
 		if (!m->class_names) {
-			if (thaw_model_set_classes(m, (const char *const *)d->class_names, d->n_classes) < 0)
-				return -1;
+			int rc = thaw_model_set_classes(m, (const char *const *)d->class_names, d->n_classes);
+			if (rc < 0)
+				return rc;
 			thaw_notes_add(nt, "the model's %d outputs have no names: they take the data's (%s); no new head",
 				       d->n_classes, names);
 		} else {
@@ -398,22 +401,26 @@ int thaw_transfer(thaw_model *m, const thaw_dataset *d, const thaw_transfer_opts
 	}
 	int K = (int)thaw_shape_sample(cut_out);
 
-	/* The surgery. */
-	while (m->n > keep + 1)
-		if (thaw_model_pop(m) < 0)
-			return -1;
+	/* The surgery: past the checks above only running out of memory fails. */
+	int rc = 0;
+	while (m->n > keep + 1 && rc >= 0)
+		rc = thaw_model_pop(m);
+	if (rc < 0)
+		return rc;
 	thaw_notes_add(nt, "%s", cut_line);
 	if (need_flat) {
 		thaw_attrs fa = thaw_layer(THAW_FLATTEN);
-		if (thaw_model_add(m, flat_name, &fa, NULL, 0) < 0)
-			return -1;
+		if ((rc = thaw_model_add(m, flat_name, &fa, NULL, 0)) < 0)
+			return rc;
 		thaw_notes_add(nt, "added '%s': %dx%dx%d -> %d", flat_name, cut_out.c, cut_out.h, cut_out.w, K);
 	}
 	thaw_attrs a = thaw_dense(d->n_classes);
 	a.init = THAW_INIT_GLOROT;
 	int hi = thaw_model_add(m, head_name, &a, NULL, 0);
-	if (hi < 0 || thaw_model_set_classes(m, (const char *const *)d->class_names, d->n_classes) < 0)
-		return -1;
+	if (hi < 0)
+		return hi;
+	if ((rc = thaw_model_set_classes(m, (const char *const *)d->class_names, d->n_classes)) < 0)
+		return rc;
 	thaw_notes_add(nt, "new head '%s': dense %d->%d for classes %s", head_name, K, d->n_classes, names);
 	if (o.freeze && hi > 0) {
 		thaw_model_set_trainable(m, 0, hi - 1, 0);
