@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "thaw/modelfile.h"
+#include "thaw/onnx.h"
 #include "thaw/transfer.h"
 #include "tmpdir.h"
 
@@ -198,6 +199,36 @@ static void test_fashion_base(void)
 	thaw_model_free(m);
 }
 
+/* An ONNX model: its Gemm came in as a dense node, so it is the head cut. */
+static void test_onnx_model(void)
+{
+	static const char *xy[2] = {"x", "y"};
+	thaw_model *m = small_model(0);
+	CHECK_OK(thaw_onnx_export(m, tpath("small.onnx")));
+	thaw_model_free(m);
+	m = thaw_onnx_import(tpath("small.onnx"), NULL);
+	CHECKF(m, "%s", thaw_errmsg());
+	if (!m)
+		return;
+	int last_dense = -1;
+	for (int i = 0; i < m->n; i++)
+		if (m->nodes[i]->kind == THAW_DENSE)
+			last_dense = i;
+	CHECK(last_dense >= 0 && m->nodes[last_dense]->a.units == 3);
+	thaw_dataset *d = named_data(2, xy);
+	thaw_notes nt = {0};
+	CHECK(thaw_transfer(m, d, NULL, &nt) == 1);
+	CHECK(m->nodes[m->n - 1]->a.units == 2 && !strcmp(m->nodes[m->n - 1]->name, "head"));
+	CHECK(m->n_classes == 2 && !strcmp(m->class_names[1], "y"));
+	CHECK_NOTE(&nt, "(old head ");
+	CHECK_NOTE(&nt, "new head 'head': dense 16->2 for classes x, y");
+	float x[64] = {0};
+	CHECK_OK(thaw_model_forward(m, x, 1, 0));
+	thaw_notes_free(&nt);
+	thaw_dataset_free(d);
+	thaw_model_free(m);
+}
+
 /* a PNG folder of three named classes, 10, 20 and 30 images */
 static const char *make_folder(void)
 {
@@ -317,6 +348,7 @@ int main(void)
 	RUN(test_cut_at_last_dense);
 	RUN(test_cut_at_named_node);
 	RUN(test_fashion_base);
+	RUN(test_onnx_model);
 	RUN(test_prepare);
 	RUN(test_prepare_then_transfer);
 	tmpdir_remove();
