@@ -1,6 +1,7 @@
 /* thaw train: the headless training run — the reference CNN (or a saved
- * model) on a data set, progress on stderr, optional frozen prefix, the
- * final test accuracy and the model saved. */
+ * model, given a new head for the data's classes by the transfer recipe of
+ * thaw/transfer.h) on a data set, progress on stderr, optional frozen
+ * prefix, the final validation and test accuracy and the model saved. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

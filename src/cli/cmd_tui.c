@@ -6,7 +6,9 @@
  * Fashion-MNIST classes 0-4), replaces its output layer by a 5-class head,
  * freezes the base, and trains on a few labelled images of classes 5-9,
  * validating on the test split of those classes. Without the base model it
- * trains the reference CNN from scratch on the same task and says so. */
+ * trains the reference CNN from scratch on the same task and says so.
+ * Both model sessions set up the data and the head through the transfer
+ * recipe (thaw/transfer.h), whose lines open the log pane. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
