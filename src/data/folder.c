@@ -294,13 +294,13 @@ static const char *rel(const char *path, const char *root)
 	return !strncmp(path, root, k) && path[k] == '/' ? path + k + 1 : path;
 }
 
-/* "skipped N files that are not PNG or JPEG (a, b, c, ...)" */
-static void note_other(thaw_sbuf *b, const strlist *other)
+/* "skipped N files <why> (a, b, c, ...)" */
+static void note_other(thaw_sbuf *b, const strlist *other, const char *why)
 {
 	if (!other->n)
 		return;
-	thaw_sbuf_printf(b, "%sskipped %d file%s that %s not PNG or JPEG (", b->len ? "\n" : "", other->n,
-			 other->n == 1 ? "" : "s", other->n == 1 ? "is" : "are");
+	thaw_sbuf_printf(b, "%sskipped %d file%s %s (", b->len ? "\n" : "", other->n, other->n == 1 ? "" : "s",
+			 why);
 	for (int i = 0; i < other->n && i < 3; i++)
 		thaw_sbuf_printf(b, "%s%s", i ? ", " : "", other->s[i]);
 	thaw_sbuf_printf(b, "%s)", other->n > 3 ? ", …" : "");
@@ -347,7 +347,7 @@ thaw_dataset *thaw_folder_load_opts(const char *root, const thaw_image_opts *o)
 	thaw_image_opts def = thaw_image_opts_default();
 	if (!o)
 		o = &def;
-	strlist classes = {0}, files = {0}, other = {0};
+	strlist classes = {0}, files = {0}, other = {0}, loose = {0};
 	int *label = NULL;
 	load L;
 	memset(&L, 0, sizeof L);
@@ -363,7 +363,8 @@ thaw_dataset *thaw_folder_load_opts(const char *root, const thaw_image_opts *o)
 			   o->w, (int)o->resize);
 		goto fail;
 	}
-	if (list_dir(root, &classes, NULL, &other, "") < 0)
+	/* every file at the top is loose: images belong in class folders */
+	if (list_dir(root, &classes, NULL, &loose, "") < 0)
 		goto fail;
 	if (!classes.n) {
 		thaw_error(THAW_EFORMAT, "%s: no class folders (expected %s/<class>/<image>.png or .jpg)", root,
@@ -417,7 +418,8 @@ thaw_dataset *thaw_folder_load_opts(const char *root, const thaw_image_opts *o)
 		thaw_error(L.code[bad], "%s", L.err[bad] ? L.err[bad] : "out of memory");
 		goto fail;
 	}
-	note_other(&notes, &other);
+	note_other(&notes, &loose, "outside the class folders");
+	note_other(&notes, &other, other.n == 1 ? "that is not PNG or JPEG" : "that are not PNG or JPEG");
 	if (bad >= 0) {
 		note_bad(&notes, &L, root, &shown);
 		drop_failed(&L, label);
@@ -520,6 +522,7 @@ done:
 	strlist_free(&classes);
 	strlist_free(&files);
 	strlist_free(&other);
+	strlist_free(&loose);
 	free(label);
 	return d;
 }
