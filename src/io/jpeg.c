@@ -126,20 +126,20 @@ static void orient_steps(int o, int H, int W, ptrdiff_t *a, ptrdiff_t *sy, ptrdi
 }
 
 /* Huffman coding spends at least one bit per block of every component (the
- * DC code of the first scan), so the header's size must fit in the file. */
+ * DC code of the first scan), so the header's size must fit in the file.
+ * Arithmetic coding (rare in the wild) can go below that on flat images;
+ * it is held to one bit per 8 blocks, which any photograph exceeds. */
 static void check_length(j_decompress_ptr ci, FILE *f, jerr *err)
 {
-	if (ci->arith_code)
-		return;
-	uint64_t blocks = 0;
+	uint64_t blocks = 0, per_byte = ci->arith_code ? 64 : 8;
 	for (int i = 0; i < ci->num_components; i++)
 		blocks += (uint64_t)ci->comp_info[i].width_in_blocks * ci->comp_info[i].height_in_blocks;
 	struct stat sb;
-	if (fstat(fileno(f), &sb) == 0 && blocks > 8 * (uint64_t)sb.st_size) {
+	if (fstat(fileno(f), &sb) == 0 && blocks > per_byte * (uint64_t)sb.st_size) {
 		snprintf(err->msg, sizeof err->msg,
 			 "header says %ux%u, which needs at least %llu bytes of image data; the file's "
 			 "%lld bytes cannot hold that (truncated or corrupt)",
-			 ci->image_width, ci->image_height, (unsigned long long)(blocks / 8),
+			 ci->image_width, ci->image_height, (unsigned long long)(blocks / per_byte),
 			 (long long)sb.st_size);
 		longjmp(err->jb, 1);
 	}
