@@ -443,6 +443,10 @@ thaw_dataset *thaw_folder_load_opts(const char *root, const thaw_image_opts *o)
 				   L.files[0], h, w, THAW_IMAGE_MAX_PIXELS);
 			goto fail;
 		}
+	} else if ((long long)h * w > THAW_IMAGE_MAX_PIXELS) {
+		thaw_error(THAW_EINVAL, "%s: a target of %dx%d is more than thaw's limit of %lld pixels", root, h,
+			   w, THAW_IMAGE_MAX_PIXELS);
+		goto fail;
 	}
 	/* pass 2: decode into the store; with skip_bad, failures are dropped
 	 * afterwards by moving the later images down */

@@ -344,6 +344,17 @@ static void test_export_jpeg(void)
 	}
 	thaw_dataset_free(e);
 	CHECK_ERR(thaw_folder_save_format(d, tpath("exp2"), 7), "neither PNG nor JPEG");
+	/* a source that is not a folder converts as asked, and says so */
+	thaw_image_opts o = thaw_image_opts_default();
+	o.h = 14, o.w = 20, o.resize = THAW_RESIZE_PAD;
+	thaw_dataset *c = thaw_dataset_open_opts("synth:20", &o);
+	CHECKF(c && c->n == 20 && c->h == 14 && c->w == 20 && c->notes &&
+		       !strcmp(c->notes, "converted: padded 28x28 -> 14x20"),
+	       "%s", c ? (c->notes ? c->notes : "(no notes)") : thaw_errmsg());
+	thaw_dataset_free(c);
+	c = thaw_dataset_open_opts("synth:20", NULL);
+	CHECK(c && c->h == 28 && !c->notes);
+	thaw_dataset_free(c);
 	thaw_dataset_free(d);
 }
 
