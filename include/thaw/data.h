@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "thaw/core.h"
+#include "thaw/image.h"
 #include "thaw/model.h"
 
 typedef struct thaw_dataset {
@@ -30,6 +31,8 @@ typedef struct thaw_dataset {
 	int n_classes;
 	char **class_names; /* (n_classes), each owned */
 	char source[256];   /* where it came from, for summaries */
+	char *notes;        /* owned; NULL or lines ("skipped 2 files that are not PNG or JPEG
+			     * (notes.txt, ...)") a frontend shows the user; kept by clone */
 } thaw_dataset;
 
 /* A zeroed data set with class names "0".."n_classes-1". n may be 0. */
@@ -58,13 +61,45 @@ thaw_dataset *thaw_idx_load(const char *images, const char *labels, int n_classe
 #define THAW_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 thaw_dataset *thaw_fashion_mnist(const char *dir, int test);
 extern const char *const thaw_fashion_mnist_classes[10];
-/* root/<class>/<image>.png; classes are the subfolders in sorted order.
- * Images of another size are resized to h x w (0: the first image's size);
- * c 0 takes 3 when any image has colour, else 1. */
+/* ---- image folders: root/<class>/<image>, classes the subfolders in
+ * sorted order, images the .png .jpg .jpeg files (any case) read by their
+ * first bytes. Nothing is dropped silently: other files are listed in the
+ * notes; a corrupt image is an error naming it, or with skip_bad skipped
+ * and listed. Images decode one at a time per thread straight into the
+ * store (JPEGs DCT-scaled down when the target is smaller), so memory
+ * peaks near the stored uint8 size. The result does not depend on the
+ * thread count. */
+
+/* How an image of another shape is fitted to h x w: STRETCH resizes each
+ * axis on its own (aspect not kept); CROP scales the shorter side to fit
+ * and keeps the centre (ImageNet evaluation); PAD fits the whole image
+ * inside, centred, the rest black (0). */
+typedef enum thaw_resize_mode { THAW_RESIZE_STRETCH = 0, THAW_RESIZE_CROP, THAW_RESIZE_PAD } thaw_resize_mode;
+/* "stretch" | "crop" | "pad"; THAW_EINVAL naming the choices else. */
+int thaw_resize_mode_parse(const char *s, thaw_resize_mode *out);
+const char *thaw_resize_mode_name(thaw_resize_mode m); /* "stretch" for anything unknown */
+
+typedef struct thaw_image_opts {
+	int c, h, w;               /* 0: from the data (first image's size; 3 if any colour) */
+	thaw_resize_mode resize;
+	int skip_bad;              /* skip corrupt images (listed in the notes) instead of failing */
+	int threads;               /* 0: all cores */
+	void (*progress)(int done, int total, void *user); void *user;  /* may be NULL */
+} thaw_image_opts;
+/* Everything 0: sizes from the data, stretch, fail on a bad image, all cores. */
+thaw_image_opts thaw_image_opts_default(void);
+/* Takes c, h, w and resize from a model's input spec. */
+void thaw_image_opts_from_spec(thaw_image_opts *o, const thaw_input_spec *spec);
+/* progress, when set, is called on the calling thread as images finish
+ * (done = total at the end). */
+thaw_dataset *thaw_folder_load_opts(const char *root, const thaw_image_opts *o);
+/* thaw_folder_load_opts with c, h, w and everything else default. */
 thaw_dataset *thaw_folder_load(const char *root, int c, int h, int w);
-/* The inverse: root/<NN-class>/<index>.png for every image (gray or RGB);
- * the NN- prefix keeps the label order when the folder is loaded again. */
-int thaw_folder_save(const thaw_dataset *d, const char *root);
+/* The inverse: root/<NN-class>/<index>.png (or .jpg) for every image (gray
+ * or RGB); the NN- prefix keeps the label order when the folder is loaded
+ * again. format: THAW_IMAGE_PNG or THAW_IMAGE_JPEG (quality 90). */
+int thaw_folder_save_format(const thaw_dataset *d, const char *root, int format);
+int thaw_folder_save(const thaw_dataset *d, const char *root); /* PNG */
 
 /* Seeded synthetic images: each class is an oriented bar or a pair of
  * parallel bars (kind alternates with the class, angles spread over 180°),
@@ -83,21 +118,33 @@ thaw_dataset *thaw_synth(const thaw_synth_opts *o);
  * train-images-idx3-ubyte[.gz] (append ":test" for the t10k files), or
  * "images.idx[.gz],labels.idx[.gz]". */
 thaw_dataset *thaw_dataset_open(const char *spec);
+/* The same with image options (o NULL: defaults). A folder loads through
+ * thaw_folder_load_opts; another source given o->c, h or w is converted
+ * like thaw_dataset_to_spec with o->resize, and its notes say so. */
+thaw_dataset *thaw_dataset_open_opts(const char *spec, const thaw_image_opts *o);
 
 /* ---- shaping */
 
 /* Resizes one plane: area averaging when shrinking, bilinear (pixel
  * centres aligned) when growing, each axis on its own. tmp holds
- * sh*dw floats. */
+ * thaw_resize_tmp(dh, dw, sh, sw) floats. */
 void thaw_resize_plane(uint8_t *dst, int dh, int dw, const uint8_t *src, int sh, int sw, float *tmp);
-thaw_dataset *thaw_dataset_resize(const thaw_dataset *d, int h, int w);
+/* Floats of tmp the resize functions need for these sizes. */
+size_t thaw_resize_tmp(int dh, int dw, int sh, int sw);
+/* One plane fitted by a policy (see thaw_resize_mode); tmp holds
+ * thaw_resize_tmp(dh, dw, sh, sw) floats. */
+void thaw_resize_plane_mode(uint8_t *dst, int dh, int dw, const uint8_t *src, int sh, int sw,
+			    thaw_resize_mode mode, float *tmp);
+thaw_dataset *thaw_dataset_resize(const thaw_dataset *d, int h, int w); /* stretch */
+thaw_dataset *thaw_dataset_resize_mode(const thaw_dataset *d, int h, int w, thaw_resize_mode mode);
 /* 1 -> c replicates; 3 (or 4) -> 1 takes the luma 0.299R + 0.587G + 0.114B;
  * 4 -> 3 drops alpha. */
 thaw_dataset *thaw_dataset_channels(const thaw_dataset *d, int c);
 /* Per-channel mean and std on the 0..1 scale (c entries each). */
 int thaw_dataset_stats(const thaw_dataset *d, float *mean, float *std);
-/* Converts d to spec's channels and size; desc gets one line saying what
- * changed ("resized 28x28 -> 32x32, gray -> RGB" or "unchanged (1x28x28)").
+/* Converts d to spec's channels and size, fitted by spec->resize; desc gets
+ * one line saying what changed ("resized 28x28 -> 32x32, gray -> RGB",
+ * "cropped 40x60 -> 32x32" or "unchanged (1x28x28)").
  * Normalisation is the loader's job: see thaw_loader_opts_from_spec. */
 thaw_dataset *thaw_dataset_to_spec(const thaw_dataset *d, const thaw_input_spec *spec, char *desc,
 				   size_t desc_size);

@@ -163,6 +163,7 @@ const thaw_layer_ops *thaw_layer_ops_of(thaw_kind k);
 typedef struct thaw_input_spec {
 	int c, h, w;
 	float mean[THAW_MAX_CHANNELS], std[THAW_MAX_CHANNELS]; /* on the 0..1 scale */
+	int resize; /* thaw_resize_mode (data.h): how images of another shape are fitted */
 } thaw_input_spec;
 
 typedef struct thaw_model {

@@ -6,7 +6,8 @@
 
 #include <stdint.h>
 
-/* Largest width or height accepted on read. */
+/* Largest width or height accepted on read; an image of more than
+ * THAW_IMAGE_MAX_PIXELS pixels (thaw/image.h) is refused too. */
 #define THAW_PNG_MAX_DIM 16384
 
 /* Reads any PNG: gray and gray+alpha give c = 1; RGB, RGBA and palette

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "thaw/data.h"
@@ -19,22 +21,57 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+/* "loading images 512/2000" on one updating line; small folders load
+ * before anyone could read it */
+static void on_progress(int done, int total, void *user)
+{
+	(void)user;
+	if (total < 200)
+		return;
+	fprintf(stderr, "\r\033[Kloading images %d/%d", done, total);
+	if (done == total)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* The data set's notes (skipped files, conversions), a line each. */
+static void print_notes(const thaw_dataset *d)
+{
+	const char *s = d->notes;
+	while (s && *s) {
+		const char *e = strchr(s, '\n');
+		int n = e ? (int)(e - s) : (int)strlen(s);
+		fprintf(stderr, "thaw data: note: %.*s\n", n, s);
+		s = e ? e + 1 : NULL;
+	}
+}
+
 int cmd_data(int argc, char **argv)
 {
 	const char *spec = NULL, *grid = NULL, *classes = NULL, *export_dir = NULL;
 	long per_class = 0, seed = 1, per_row = 8, channels = 0;
-	int size_h = 0, size_w = 0;
+	int size_h = 0, size_w = 0, format = THAW_IMAGE_PNG;
+	thaw_image_opts io = thaw_image_opts_default();
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int has = i + 1 < argc;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			printf("usage: thaw data SPEC [--classes 5,6,7|A,B] [--per-class K] [--seed N] [--grid "
 			       "out.png] [--per-row N]\n"
-			       "                 [--size H[xW]] [--channels 1|3] [--export DIR]\n"
-			       "--size and --channels convert the images; --export writes them as a PNG "
-			       "class folder (DIR/NN-class/N.png)\n"
+			       "                 [--size H[xW]] [--channels 1|3] [--resize stretch|crop|pad] "
+			       "[--skip-bad]\n"
+			       "                 [--export DIR [--format png|jpeg]]\n"
+			       "--size and --channels convert the images (a folder loads straight at that "
+			       "size);\n"
+			       "--resize says how an image of another shape fits: stretch (default), crop "
+			       "(shorter side,\n"
+			       "  centre kept) or pad (whole image, black bars);\n"
+			       "--skip-bad skips corrupt images in a folder (listed) instead of failing;\n"
+			       "--export writes a class folder DIR/NN-class/N.png (or .jpg with --format "
+			       "jpeg, quality 90)\n"
 			       "SPEC: fashion-mnist, fashion-mnist:test, synth[:N], a folder of class "
-			       "folders, or images.idx[.gz],labels.idx[.gz]\n");
+			       "folders (PNG or JPEG\n"
+			       "  images, one folder per class), or images.idx[.gz],labels.idx[.gz]\n"
+			       "Notes (files skipped, conversions) go to stderr.\n");
 			return 0;
 		} else if (!strcmp(a, "--classes") && has) {
 			classes = argv[++i];
@@ -52,6 +89,23 @@ int cmd_data(int argc, char **argv)
 			grid = argv[++i];
 		} else if (!strcmp(a, "--export") && has) {
 			export_dir = argv[++i];
+		} else if (!strcmp(a, "--format") && has) {
+			const char *f = argv[++i];
+			if (!strcmp(f, "png"))
+				format = THAW_IMAGE_PNG;
+			else if (!strcmp(f, "jpeg") || !strcmp(f, "jpg"))
+				format = THAW_IMAGE_JPEG;
+			else {
+				cli_errorf("data", "--format: expected png or jpeg, got '%s'", f);
+				return 1;
+			}
+		} else if (!strcmp(a, "--resize") && has) {
+			if (thaw_resize_mode_parse(argv[++i], &io.resize) < 0) {
+				cli_errorf("data", "--resize: %s", thaw_errmsg());
+				return 1;
+			}
+		} else if (!strcmp(a, "--skip-bad")) {
+			io.skip_bad = 1;
 		} else if (!strcmp(a, "--size") && has) {
 			char x;
 			int n = sscanf(argv[++i], "%d%c%d", &size_h, &x, &size_w);
@@ -87,11 +141,20 @@ int cmd_data(int argc, char **argv)
 				   "images.idx,labels.idx)");
 		return 1;
 	}
-	thaw_dataset *d = thaw_dataset_open(spec);
+	/* a folder loads straight at the size asked (big photos never sit in
+	 * memory at full size); other sources convert after the selection,
+	 * which is cheaper */
+	struct stat st;
+	if (stat(spec, &st) == 0 && S_ISDIR(st.st_mode))
+		io.c = (int)channels, io.h = size_h, io.w = size_w;
+	if (isatty(STDERR_FILENO))
+		io.progress = on_progress;
+	thaw_dataset *d = thaw_dataset_open_opts(spec, &io);
 	if (!d) {
 		cli_errorf("data", "%s", thaw_errmsg());
 		return 1;
 	}
+	print_notes(d);
 	if (classes) {
 		int cls[1024];
 		int k = thaw_parse_classes(d, classes, cls, 1024);
@@ -115,9 +178,9 @@ int cmd_data(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (size_h || channels) {
+	if ((channels && channels != d->c) || (size_h && (size_h != d->h || size_w != d->w))) {
 		thaw_input_spec want = {.c = channels ? (int)channels : d->c, .h = size_h ? size_h : d->h,
-					.w = size_w ? size_w : d->w};
+					.w = size_w ? size_w : d->w, .resize = io.resize};
 		char desc[256];
 		thaw_dataset *s = thaw_dataset_to_spec(d, &want, desc, sizeof desc);
 		thaw_dataset_free(d);
@@ -158,12 +221,13 @@ int cmd_data(int argc, char **argv)
 		printf("grid     %s (%d per class)\n", grid, (int)per_row);
 	}
 	if (export_dir) {
-		if (thaw_folder_save(d, export_dir) < 0) {
+		if (thaw_folder_save_format(d, export_dir, format) < 0) {
 			cli_errorf("data", "%s", thaw_errmsg());
 			thaw_dataset_free(d);
 			return 1;
 		}
-		printf("exported %d PNG images to %s/\n", d->n, export_dir);
+		printf("exported %d %s images to %s/\n", d->n, format == THAW_IMAGE_JPEG ? "JPEG" : "PNG",
+		       export_dir);
 	}
 	thaw_dataset_free(d);
 	return 0;

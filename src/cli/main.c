@@ -15,7 +15,7 @@ static const thaw_cmd commands[] = {
 	{"train", cmd_train, "[--data SPEC] [--model FILE [--cut NAME]] [--classes 0,1|A,B] [--per-class K] [--val SPEC|FRACTION|none] [--test SPEC] [--epochs N] [-o FILE] (see --help)",
 	 "train headless (the reference CNN, or a model given a new head for the data's classes)"},
 	{"bench", cmd_bench, "[--batch N] [--seconds S] [--windows N] [--threads N] [--layers]", "measure training and inference speed"},
-	{"data", cmd_data, "SPEC [--classes 5,6,7|A,B] [--per-class K] [--seed N] [--grid out.png] [--per-row N] [--size H[xW]] [--channels 1|3] [--export DIR]", "summarise, convert and export a data set; write a sample grid"},
+	{"data", cmd_data, "SPEC [--classes 5,6,7|A,B] [--per-class K] [--seed N] [--grid out.png] [--per-row N] [--size H[xW]] [--channels 1|3] [--resize stretch|crop|pad] [--skip-bad] [--export DIR [--format png|jpeg]]", "summarise, convert and export a data set (PNG or JPEG folders); write a sample grid"},
 	{"summary", cmd_summary, "FILE", "show a .thaw or .onnx model: layers, parameters, input spec, classes"},
 	{"import", cmd_import, "IN.onnx -o OUT.thaw", "import an ONNX model into a .thaw file"},
 	{"export", cmd_export, "IN.thaw -o OUT.onnx", "export a model to ONNX"},

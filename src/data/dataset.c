@@ -68,6 +68,7 @@ void thaw_dataset_free(thaw_dataset *d)
 	free(d->class_names);
 	free(d->x);
 	free(d->y);
+	free(d->notes);
 	free(d);
 }
 
@@ -132,6 +133,11 @@ thaw_dataset *thaw_dataset_clone(const thaw_dataset *d)
 		idx[i] = i;
 	thaw_dataset *o = thaw_dataset_subset(d, idx, d->n);
 	free(idx);
+	if (o && d->notes && !(o->notes = strdup(d->notes))) {
+		thaw_dataset_free(o);
+		thaw_error(THAW_ENOMEM, "out of memory");
+		return NULL;
+	}
 	return o;
 }
 
@@ -437,7 +443,36 @@ thaw_dataset *thaw_fashion_mnist(const char *dir, int test)
 	return d;
 }
 
-thaw_dataset *thaw_dataset_open(const char *spec)
+static thaw_dataset *open_spec(const char *spec, const thaw_image_opts *o);
+
+thaw_dataset *thaw_dataset_open(const char *spec) { return thaw_dataset_open_opts(spec, NULL); }
+
+/* A source that is not a folder, converted as o asks; the notes say how. */
+static thaw_dataset *converted(thaw_dataset *d, const thaw_image_opts *o)
+{
+	if (!d || !o || (!o->c && !o->h && !o->w))
+		return d;
+	thaw_input_spec want = {.c = o->c ? o->c : d->c, .h = o->h ? o->h : d->h, .w = o->w ? o->w : d->w,
+				.resize = o->resize};
+	if (want.c == d->c && want.h == d->h && want.w == d->w)
+		return d;
+	char desc[256];
+	thaw_dataset *t = thaw_dataset_to_spec(d, &want, desc, sizeof desc);
+	if (t) {
+		thaw_sbuf b = {0};
+		thaw_sbuf_printf(&b, "converted: %s", desc);
+		t->notes = b.s; /* NULL when out of memory: the note is lost, not the data */
+	}
+	thaw_dataset_free(d);
+	return t;
+}
+
+thaw_dataset *thaw_dataset_open_opts(const char *spec, const thaw_image_opts *o)
+{
+	return converted(open_spec(spec, o), o);
+}
+
+static thaw_dataset *open_spec(const char *spec, const thaw_image_opts *o)
 {
 	if (!strcmp(spec, "fashion-mnist") || !strcmp(spec, "fashion-mnist:train"))
 		return thaw_fashion_mnist(NULL, 0);
@@ -497,5 +532,6 @@ thaw_dataset *thaw_dataset_open(const char *spec)
 		thaw_error(THAW_EINVAL, "%s: ':test' applies to IDX folders only", spec);
 		return NULL;
 	}
-	return thaw_folder_load(dir, 0, 0, 0);
+	thaw_image_opts def = thaw_image_opts_default();
+	return thaw_folder_load_opts(dir, o ? o : &def);
 }

@@ -4,6 +4,7 @@
  * aligned pixel centres when it grows. */
 #include "thaw/data.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,29 +47,80 @@ static void resample_line(float *dst, int dst_n, int dst_stride, const float *sr
 	}
 }
 
-void thaw_resize_plane(uint8_t *dst, int dh, int dw, const uint8_t *src, int sh, int sw, float *tmp)
+/* src (sh, sw) read with row stride ss into dst (dh, dw) written with row
+ * stride ds. */
+static void resize_region(uint8_t *dst, int dh, int dw, size_t ds, const uint8_t *src, int sh, int sw,
+			  size_t ss, float *tmp)
 {
+	if (dh == sh && dw == sw) {
+		for (int y = 0; y < sh; y++)
+			memcpy(dst + y * ds, src + y * ss, (size_t)sw);
+		return;
+	}
 	/* tmp: (sh, dw) after the horizontal pass, then a column buffer of dh */
 	float *row = tmp + (size_t)sh * dw;  /* (sw) */
 	float *col = row + (sw > dh ? sw : dh); /* (dh) */
 	for (int y = 0; y < sh; y++) {
 		for (int x = 0; x < sw; x++)
-			row[x] = src[(size_t)y * sw + x];
+			row[x] = src[(size_t)y * ss + x];
 		resample_line(tmp + (size_t)y * dw, dw, 1, row, sw, 1);
 	}
 	for (int x = 0; x < dw; x++) {
 		resample_line(col, dh, 1, tmp + x, sh, dw);
 		for (int y = 0; y < dh; y++) {
 			float v = col[y] + 0.5f;
-			dst[(size_t)y * dw + x] = v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)v;
+			dst[(size_t)y * ds + x] = v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)v;
 		}
 	}
 }
 
-/* Floats thaw_resize_plane needs for these sizes. */
-static size_t resize_tmp(int dh, int dw, int sh, int sw)
+void thaw_resize_plane(uint8_t *dst, int dh, int dw, const uint8_t *src, int sh, int sw, float *tmp)
+{
+	resize_region(dst, dh, dw, (size_t)dw, src, sh, sw, (size_t)sw, tmp);
+}
+
+size_t thaw_resize_tmp(int dh, int dw, int sh, int sw)
 {
 	return (size_t)sh * dw + (size_t)(sw > dh ? sw : dh) + (size_t)dh;
+}
+
+static int clampi(long v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : (int)v; }
+
+void thaw_resize_plane_mode(uint8_t *dst, int dh, int dw, const uint8_t *src, int sh, int sw,
+			    thaw_resize_mode mode, float *tmp)
+{
+	if (mode == THAW_RESIZE_CROP) {
+		/* the centred source window that, scaled by r, covers dh x dw */
+		double r = fmax((double)dh / sh, (double)dw / sw);
+		int ch = clampi(lround(dh / r), 1, sh), cw = clampi(lround(dw / r), 1, sw);
+		const uint8_t *s = src + (size_t)((sh - ch) / 2) * sw + (sw - cw) / 2;
+		resize_region(dst, dh, dw, (size_t)dw, s, ch, cw, (size_t)sw, tmp);
+	} else if (mode == THAW_RESIZE_PAD) {
+		double r = fmin((double)dh / sh, (double)dw / sw);
+		int rh = clampi(lround(sh * r), 1, dh), rw = clampi(lround(sw * r), 1, dw);
+		memset(dst, 0, (size_t)dh * dw);
+		uint8_t *d = dst + (size_t)((dh - rh) / 2) * dw + (dw - rw) / 2;
+		resize_region(d, rh, rw, (size_t)dw, src, sh, sw, (size_t)sw, tmp);
+	} else {
+		resize_region(dst, dh, dw, (size_t)dw, src, sh, sw, (size_t)sw, tmp);
+	}
+}
+
+static const char *const mode_names[] = {"stretch", "crop", "pad"};
+
+int thaw_resize_mode_parse(const char *s, thaw_resize_mode *out)
+{
+	for (int i = 0; i < 3; i++)
+		if (s && !strcmp(s, mode_names[i])) {
+			*out = (thaw_resize_mode)i;
+			return 0;
+		}
+	return thaw_error(THAW_EINVAL, "resize mode '%s': expected stretch, crop or pad", s ? s : "");
+}
+
+const char *thaw_resize_mode_name(thaw_resize_mode m)
+{
+	return (unsigned)m < 3 ? mode_names[m] : mode_names[0];
 }
 
 static thaw_dataset *like(const thaw_dataset *d, int c, int h, int w)
@@ -85,7 +137,7 @@ static thaw_dataset *like(const thaw_dataset *d, int c, int h, int w)
 	return o;
 }
 
-thaw_dataset *thaw_dataset_resize(const thaw_dataset *d, int h, int w)
+thaw_dataset *thaw_dataset_resize_mode(const thaw_dataset *d, int h, int w, thaw_resize_mode mode)
 {
 	if (h <= 0 || w <= 0 || h > 16384 || w > 16384) {
 		thaw_error(THAW_EINVAL, "resize: bad target size %dx%d", h, w);
@@ -94,16 +146,21 @@ thaw_dataset *thaw_dataset_resize(const thaw_dataset *d, int h, int w)
 	thaw_dataset *o = like(d, d->c, h, w);
 	if (!o)
 		return NULL;
-	float *tmp = thaw_malloc(sizeof(float) * resize_tmp(h, w, d->h, d->w));
+	float *tmp = thaw_malloc(sizeof(float) * thaw_resize_tmp(h, w, d->h, d->w));
 	if (!tmp) {
 		thaw_dataset_free(o);
 		return NULL;
 	}
 	size_t sp = (size_t)d->h * d->w, dp = (size_t)h * w;
 	for (size_t p = 0; p < (size_t)d->n * d->c; p++)
-		thaw_resize_plane(o->x + p * dp, h, w, d->x + p * sp, d->h, d->w, tmp);
+		thaw_resize_plane_mode(o->x + p * dp, h, w, d->x + p * sp, d->h, d->w, mode, tmp);
 	free(tmp);
 	return o;
+}
+
+thaw_dataset *thaw_dataset_resize(const thaw_dataset *d, int h, int w)
+{
+	return thaw_dataset_resize_mode(d, h, w, THAW_RESIZE_STRETCH);
 }
 
 thaw_dataset *thaw_dataset_channels(const thaw_dataset *d, int c)
@@ -156,13 +213,15 @@ thaw_dataset *thaw_dataset_to_spec(const thaw_dataset *d, const thaw_input_spec 
 			return NULL;
 	}
 	if (d->h != spec->h || d->w != spec->w) {
-		thaw_dataset *r = thaw_dataset_resize(cur ? cur : d, spec->h, spec->w);
+		thaw_resize_mode mode = (unsigned)spec->resize < 3 ? (thaw_resize_mode)spec->resize : 0;
+		thaw_dataset *r = thaw_dataset_resize_mode(cur ? cur : d, spec->h, spec->w, mode);
 		thaw_dataset_free(cur);
 		if (!r)
 			return NULL;
 		cur = r;
-		off += (size_t)snprintf(buf + off, sizeof buf - off, "resized %dx%d -> %dx%d", d->h, d->w,
-					spec->h, spec->w);
+		static const char *const verb[] = {"resized", "cropped", "padded"};
+		off += (size_t)snprintf(buf + off, sizeof buf - off, "%s %dx%d -> %dx%d", verb[mode], d->h,
+					d->w, spec->h, spec->w);
 	}
 	if (!chan_first && spec->c != d->c) {
 		thaw_dataset *r = thaw_dataset_channels(cur ? cur : d, spec->c);

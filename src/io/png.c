@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "thaw/core.h"
+#include "thaw/image.h"
 
 typedef struct pngctx {
 	FILE *f;
@@ -109,6 +110,13 @@ static int read_impl(const char *path, uint8_t **pixels, int *pc, int *ph, int *
 	png_set_user_limits(p, THAW_PNG_MAX_DIM, THAW_PNG_MAX_DIM);
 	png_read_info(p, info);
 	int w = (int)png_get_image_width(p, info), h = (int)png_get_image_height(p, info);
+	if ((uint64_t)w * h > THAW_IMAGE_MAX_PIXELS) {
+		snprintf(ctx.msg, sizeof ctx.msg,
+			 "image is %dx%d, %llu pixels, more than thaw's limit of %lld (a decompression "
+			 "bomb?)",
+			 w, h, (unsigned long long)w * h, THAW_IMAGE_MAX_PIXELS);
+		png_longjmp(p, 1);
+	}
 	/* A forged IHDR can claim 16384x16384 in a few hundred bytes; deflate
 	 * expands at most ~1032:1, so compare the filtered data it implies with
 	 * the file's length before anything is sized from it. */

@@ -195,6 +195,10 @@ static int has_opt(const thaw_node *n)
 	return 0;
 }
 
+/* thaw_resize_mode's names (data.h, which this layer does not include) */
+#define N_RESIZE 3
+static const char *const resize_names[N_RESIZE] = {"stretch", "crop", "pad"};
+
 static void header_text(thaw_sbuf *b, const thaw_model *m)
 {
 	char esc[3 * 256 + 4];
@@ -206,7 +210,12 @@ static void header_text(thaw_sbuf *b, const thaw_model *m)
 	thaw_sbuf_printf(b, "\nstd");
 	for (int i = 0; i < nc; i++)
 		thaw_sbuf_printf(b, " %.9g", in->std[i]);
-	thaw_sbuf_printf(b, "\nseed %llu\nrng %u %u %u %u\nclasses %d\n", (unsigned long long)m->seed,
+	thaw_sbuf_printf(b, "\n");
+	/* written only when not the default, so older readers see the same
+	 * header as before (and ignore the line when present) */
+	if (in->resize > 0 && in->resize < N_RESIZE)
+		thaw_sbuf_printf(b, "resize %s\n", resize_names[in->resize]);
+	thaw_sbuf_printf(b, "seed %llu\nrng %u %u %u %u\nclasses %d\n", (unsigned long long)m->seed,
 		  m->rng.s[0], m->rng.s[1], m->rng.s[2], m->rng.s[3], m->n_classes);
 	for (int i = 0; i < m->n_classes; i++) {
 		escape(esc, sizeof esc, m->class_names && m->class_names[i] ? m->class_names[i] : "");
@@ -584,7 +593,7 @@ static int parse_header(loader *L, thaw_model **out, uint64_t *tensor_bytes)
 		return lerr(L, THAW_EFORMAT, "section 'header': contains a NUL byte");
 
 	char *save = NULL, *tok[MAX_TOK];
-	int c = 0, hh = 0, ww = 0, n_mean = 0, n_std = 0, got_end = 0, cur = -1;
+	int c = 0, hh = 0, ww = 0, n_mean = 0, n_std = 0, got_end = 0, cur = -1, resize = 0;
 	float mean[THAW_MAX_CHANNELS], stdv[THAW_MAX_CHANNELS];
 	uint64_t seed = 0;
 	thaw_rng rng = {{0, 0, 0, 0}};
@@ -618,6 +627,13 @@ static int parse_header(loader *L, thaw_model **out, uint64_t *tensor_bytes)
 				if (parse_float(tok[i], &dst[i - 1]) < 0)
 					return herr(L, "bad %s value '%s'", k, tok[i]);
 			*(k[0] == 'm' ? &n_mean : &n_std) = nt - 1;
+		} else if (!strcmp(k, "resize")) {
+			resize = -1;
+			for (int i = 0; i < N_RESIZE && nt == 2; i++)
+				if (!strcmp(tok[1], resize_names[i]))
+					resize = i;
+			if (resize < 0)
+				return herr(L, "bad resize mode '%s' (want stretch, crop or pad)", nt > 1 ? tok[1] : "");
 		} else if (!strcmp(k, "seed")) {
 			char *end;
 			errno = 0;
@@ -749,6 +765,7 @@ static int parse_header(loader *L, thaw_model **out, uint64_t *tensor_bytes)
 		m->input.mean[i] = mean[i];
 	for (int i = 0; i < n_std && i < THAW_MAX_CHANNELS; i++)
 		m->input.std[i] = stdv[i];
+	m->input.resize = resize;
 	L->have_rng = have_rng;
 	L->rng = rng;
 	*out = m;

@@ -249,7 +249,8 @@ static int opt_int_list(lua_State *L, int t, const char *k, int *out, int cap)
 /* ---- data sets */
 static const char *const open_keys[] = {"split", "classes", "per_class", "seed", NULL};
 static const char *const fashion_keys[] = {"split", "path", "classes", "per_class", "seed", NULL};
-static const char *const folder_keys[] = {"path", "size", "channels", "classes", "per_class", "seed", NULL};
+static const char *const folder_keys[] = {"path",      "size", "channels", "resize", "skip_bad",
+					  "classes",   "per_class", "seed",   NULL};
 
 /* Applies classes= and per_class= of the options table to *d (replacing it). */
 static void apply_selection(lua_State *L, int t, thaw_dataset **d)
@@ -333,9 +334,23 @@ static int l_data_folder(lua_State *L)
 	int ns = opt_int_list(L, t, "size", size, 2);
 	if (ns == 1)
 		size[1] = size[0];
-	int channels = opt_int(L, t, "channels", 0);
+	thaw_image_opts o = thaw_image_opts_default();
+	o.c = opt_int(L, t, "channels", 0);
+	o.h = size[0], o.w = size[1];
+	const char *resize = opt_str(L, t, "resize", NULL);
+	if (resize && thaw_resize_mode_parse(resize, &o.resize) < 0)
+		return luaL_error(L, "thaw.data.folder: %s", thaw_errmsg());
+	o.skip_bad = opt_bool(L, t, "skip_bad", 0);
 	ldata *u = newdata(L);
-	return push_opened(L, t, u, thaw_folder_load(path, channels, size[0], size[1]));
+	thaw_dataset *d = thaw_folder_load_opts(path, &o);
+	/* what was skipped goes to the log, a line each, like print() */
+	for (const char *s = d ? d->notes : NULL; s && *s;) {
+		const char *e = strchr(s, '\n');
+		int n = e ? (int)(e - s) : (int)strlen(s);
+		logf_(host(L), "%s: %.*s", path, n, s);
+		s = e ? e + 1 : NULL;
+	}
+	return push_opened(L, t, u, d);
 }
 
 static int l_data_synthetic(lua_State *L)

@@ -92,6 +92,24 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
 fi
 printf 'P5 not an idx\n' >"$T/bad-idx"
 expect "data: corrupt IDX pair" 1 "bad-idx" -- ./thaw data "$T/bad-idx,$T/bad-idx"
+# JPEG class folders, made by thaw itself
+expect "data: export a JPEG class folder" 0 "exported 60 JPEG images" -- \
+	./thaw data synth:60 --channels 3 --size 40x60 --export "$T/jpg" --format jpeg
+c0=$(ls -d "$T/jpg"/00-*)
+printf 'not an image\n' >"$T/jpg/README.txt"
+printf 'bought in May\n' >"$c0/notes.txt"
+expect "data: the JPEG folder loads" 0 "shape    3x40x60" -- ./thaw data "$T/jpg"
+expect "data: stray files are reported" 0 "note: skipped 1 file that is not PNG or JPEG (00-.*/notes.txt)" -- \
+	./thaw data "$T/jpg"
+expect "data: loose files too" 0 "note: skipped 1 file outside the class folders (README.txt)" -- \
+	./thaw data "$T/jpg"
+expect "data: a folder loads cropped to a square" 0 "shape    3x32x32" -- ./thaw data "$T/jpg" --size 32 --resize crop
+head -c 300 "$c0/000000.jpg" >"$c0/zz.JPG"
+expect "data: a corrupt JPEG is named" 1 "zz.JPG: " -- ./thaw data "$T/jpg"
+expect "data: --skip-bad skips it and says so" 0 "skipped unreadable image 00-.*/zz.JPG" -- \
+	./thaw data "$T/jpg" --skip-bad
+expect "data: bad --resize" 1 "expected stretch, crop or pad" -- ./thaw data "$T/jpg" --resize squash
+expect "data: bad --format" 1 "expected png or jpeg" -- ./thaw data synth:10 --export "$T/x" --format gif
 expect "unknown command" 1 "unknown command" -- ./thaw frobnicate
 
 echo "$pass passed, $fail failed"

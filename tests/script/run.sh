@@ -369,7 +369,9 @@ case_sources() {
 	fm=
 	[ -d /usr/share/datasets/fashion-mnist ] || fm=nofashion
 	run sources sources.lua -- $fm
-	want_exit 0
+	want_exit 0 || return
+	has_fixed "$err" 'skipped unreadable image vbar/broken.png' || no "the skipped image is not in the log"
+	has_fixed "$err" 'skipped 1 file that is not PNG or JPEG (hbar/notes.txt)' || no "the stray file is not in the log"
 }
 
 # Every ```lua block of docs/lua.md runs as a script and exits 0; arg[1] is

@@ -67,6 +67,22 @@ if g then g:close() end
 thaw.check(tostring(f):find("18 images of 1x12x12, 3 classes", 1, true) ~= nil, "tostring(data): " .. tostring(f))
 thaw.check(f.source ~= nil and f.nosuchfield == nil, "data.source; unknown fields are nil")
 
+-- nothing skipped silently: a stray file and a corrupt image
+local function put(path, bytes) local h = assert(io.open(path, "wb")); h:write(bytes); h:close() end
+put(dir .. "/hbar/notes.txt", "bought in May\n")
+put(dir .. "/vbar/broken.png", "\x89PNG\r\n\x1a\n")
+local none, why = thaw.data.folder{path = dir}
+thaw.check(none == nil and tostring(why):find("vbar/broken.png", 1, true) ~= nil,
+	"folder: a corrupt image fails the load, named (" .. tostring(why) .. ")")
+local sk = try("folder{skip_bad=, resize=}", thaw.data.folder,
+	{path = dir, size = {12, 20}, resize = "pad", skip_bad = true})
+if sk then thaw.check(#sk == 18 and shape(sk) == "1x12x20", "folder: skip_bad keeps the 18 good images, padded") end
+local ok_rs, rs_err = pcall(thaw.data.folder, {path = dir, resize = "squash"})
+thaw.check(not ok_rs and tostring(rs_err):find("expected stretch, crop or pad", 1, true) ~= nil,
+	"folder: a bad resize= is refused (" .. tostring(rs_err) .. ")")
+os.remove(dir .. "/hbar/notes.txt")
+os.remove(dir .. "/vbar/broken.png")
+
 -- Fashion-MNIST
 if arg[1] ~= "nofashion" then
 	local fm = try("fashion_mnist{}", thaw.data.fashion_mnist,

@@ -458,7 +458,7 @@ static void test_folder(void)
 	snprintf(sub, sizeof sub, "%s/apple", root);
 	mkdir(sub, 0755);
 	d = thaw_folder_load(root, 0, 0, 0);
-	CHECKF(!d && strstr(thaw_errmsg(), "imgs/apple: class folder holds no .png images"), "%s",
+	CHECKF(!d && strstr(thaw_errmsg(), "imgs/apple: class folder holds no PNG or JPEG images"), "%s",
 	       thaw_errmsg());
 	/* apple: one 8x8 gray and one 4x4 RGB; zebra: a 16x16 gray, a note */
 	write_gray(tpath("imgs/apple/a1.png"), 8, 8, 200);

@@ -1,6 +1,6 @@
 /* A deterministic mutation fuzzer for thaw's file loaders: .thaw models,
- * ONNX models, IDX (plain and gzip'd) data and PNG images (alone and in an
- * image folder). It builds valid seed files with the library, then feeds
+ * ONNX models, IDX (plain and gzip'd) data, PNG and JPEG images (alone and
+ * in an image folder). It builds valid seed files with the library, then feeds
  * thousands of mutated copies through each loader. The promise checked:
  * every load either gives a usable object (a model runs one forward pass
  * on zeros) or NULL with a message naming the file; nothing crashes (the
@@ -10,7 +10,7 @@
  *
  * Mutant i of format f is a pure function of (seed, f, i), so a failure is
  * reproduced with THAW_FUZZ_SEED, THAW_FUZZ_ONLY=fmt:i (thaw, onnx, idx,
- * png) and THAW_FUZZ_KEEP=1 (keeps the directory); THAW_FUZZ_VERBOSE=1
+ * png, jpeg) and THAW_FUZZ_KEEP=1 (keeps the directory); THAW_FUZZ_VERBOSE=1
  * prints each mutant before it is loaded; THAW_FUZZ_SCALE multiplies the
  * iteration counts. */
 #include <dirent.h>
@@ -30,6 +30,7 @@
 #include "thaw/model.h"
 #include "thaw/modelfile.h"
 #include "thaw/onnx.h"
+#include "thaw/image.h"
 #include "thaw/png.h"
 
 /* ---- allocation watch (plain build only: ASan owns malloc there) */
@@ -268,6 +269,7 @@ static void mutate(rng *r, buf *b, char *why)
 typedef struct tally {
 	const char *name;
 	int runs, ok, rejected, ran_forward, skipped_forward;
+	double seconds;
 } tally;
 
 static char dir[200];
@@ -338,8 +340,8 @@ static void check_model(tally *t, int i, const char *why, thaw_model *m)
 static void report(const tally *t)
 {
 	printf("  %-6s %5d mutants: %5d loaded (%d ran forward, %d too large to run), %5d rejected with a "
-	       "message\n",
-	       t->name, t->runs, t->ok, t->ran_forward, t->skipped_forward, t->rejected);
+	       "message, %.1f s\n",
+	       t->name, t->runs, t->ok, t->ran_forward, t->skipped_forward, t->rejected, t->seconds);
 }
 
 /* ======================================================================
@@ -1084,6 +1086,138 @@ static void fuzz_png(tally *t, int n)
 	free(mu.p);
 }
 
+/* ======================================================================
+ * JPEG: seeds written by thaw (baseline RGB, progressive gray, baseline
+ * with an EXIF orientation). Structure-aware edits forge the SOF size and
+ * the orientation; reads ask for full-size and DCT-scaled decodes. */
+static size_t find_marker(const buf *b, int lo, int hi)
+{
+	for (size_t i = 2; i + 9 < b->n; i++)
+		if (b->p[i] == 0xff && b->p[i + 1] >= lo && b->p[i + 1] <= hi)
+			return i;
+	return 0;
+}
+
+static void fuzz_jpeg(tally *t, int n)
+{
+	char path[300], seedp[300], root[220], cls[2][240], other[300];
+	uint8_t px[3 * 24 * 16];
+	for (size_t i = 0; i < sizeof px; i++)
+		px[i] = (uint8_t)(i * 29 + (i / 24) * 7);
+	buf seeds[3] = {{0}, {0}, {0}};
+	for (int k = 0; k < 3; k++) {
+		snprintf(seedp, sizeof seedp, "%s/seed%d.jpg", dir, k);
+		if (k == 1)
+			CHECK_OK(thaw_jpeg_write(seedp, px, 1, 13, 9, 75, 1));
+		else
+			CHECK_OK(thaw_jpeg_write(seedp, px, 3, 16, 24, 75, 0));
+		read_all(seedp, &seeds[k]);
+		if (k == 2) { /* APP1 Exif, big-endian, orientation 6, after SOI */
+			static const unsigned char app1[36] = {
+				0xff, 0xe1, 0, 34, 'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0, 0x2a, 0, 0, 0, 8,
+				0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0};
+			buf_splice(&seeds[k], 2, 0, app1, sizeof app1);
+			write_all(seedp, &seeds[k]);
+		}
+		uint8_t *q = NULL;
+		int c, h, w;
+		CHECKF(thaw_jpeg_read(seedp, 0, 0, &q, &c, &h, &w) == 0, "seed %d: %s", k, thaw_errmsg());
+		CHECK(k != 2 || (h == 24 && w == 16));
+		free(q);
+	}
+	snprintf(root, sizeof root, "%s/jfolder", dir);
+	snprintf(cls[0], sizeof cls[0], "%s/a", root);
+	snprintf(cls[1], sizeof cls[1], "%s/b", root);
+	mkdir(root, 0755);
+	mkdir(cls[0], 0755);
+	mkdir(cls[1], 0755);
+	snprintf(other, sizeof other, "%s/y.jpg", cls[1]);
+	write_all(other, &seeds[0]);
+	buf mu = {0};
+	for (int i = 0; i < n; i++) {
+		if (!wanted("jpeg", i))
+			continue;
+		rng r = {mutant_seed("jpeg", i)};
+		char why[512] = "";
+		int k = (int)below(&r, 3), in_folder = below(&r, 8) == 0;
+		buf_set(&mu, seeds[k].p, seeds[k].n);
+		why_add(why, "seed %d:", k);
+		size_t sof = find_marker(&mu, 0xc0, 0xc2);
+		if (below(&r, 3) == 0 && sof) { /* the size the frame claims */
+			static const unsigned dims[] = {65535, 65000, 20000, 8193, 4096, 0, 1, 7};
+			unsigned hv = dims[below(&r, 8)], wv = below(&r, 2) ? hv : dims[below(&r, 8)];
+			mu.p[sof + 5] = (unsigned char)(hv >> 8), mu.p[sof + 6] = (unsigned char)hv;
+			mu.p[sof + 7] = (unsigned char)(wv >> 8), mu.p[sof + 8] = (unsigned char)wv;
+			why_add(why, " SOF %ux%u", hv, wv);
+			if (below(&r, 2))
+				mutate(&r, &mu, why);
+		} else if (k == 2 && below(&r, 4) == 0) { /* the orientation value */
+			mu.p[2 + 29] = (unsigned char)below(&r, 12);
+			why_add(why, " orientation %d", mu.p[2 + 29]);
+		} else {
+			mutate(&r, &mu, why);
+		}
+		if (in_folder)
+			snprintf(path, sizeof path, "%s/x.jpg", cls[0]);
+		else
+			snprintf(path, sizeof path, "%s/mutant.jpg", dir);
+		write_all(path, &mu);
+		if (verbose)
+			printf("jpeg %d: %s%s\n", i, why, in_folder ? " (folder)" : ""), fflush(stdout);
+		t->runs++;
+		if (in_folder) {
+			thaw_image_opts o = thaw_image_opts_default();
+			o.h = below(&r, 2) ? 8 : 0, o.w = o.h;
+			o.resize = (thaw_resize_mode)below(&r, 3);
+			o.threads = 1 + (int)below(&r, 2);
+			thaw_dataset *d = thaw_folder_load_opts(root, &o);
+			check_alloc(t, i, why);
+			if (d) {
+				t->ok++;
+				CHECK(d->n == 2 && d->n_classes == 2);
+				thaw_dataset_free(d);
+			} else {
+				check_rejection(t, i, why, path, NULL);
+			}
+			unlink(path);
+			continue;
+		}
+		int mh = below(&r, 2) ? 0 : 1 + (int)below(&r, 16), mw = mh ? 1 + (int)below(&r, 16) : 0;
+		int c = 0, h = 0, w = 0, ci = 0, hi = 0, wi = 0;
+		uint8_t *q = NULL;
+		int rc = thaw_image_read(path, mh, mw, &q, &c, &h, &w);
+		check_alloc(t, i, why);
+		if (rc == 0) {
+			t->ok++;
+			CHECKF(q && (c == 1 || c == 3) && h > 0 && w > 0 && (long long)h * w <= THAW_IMAGE_MAX_PIXELS,
+			       "jpeg mutant %d (%s): c %d h %d w %d", i, why, c, h, w);
+			/* touch every pixel: the sanitizer sees a short buffer */
+			unsigned sum = 0;
+			for (size_t j = 0; q && j < (size_t)c * h * w; j++)
+				sum += q[j];
+			(void)sum;
+			free(q);
+			/* what read decoded, the header-only call agrees with */
+			int irc = thaw_image_info(path, &ci, &hi, &wi);
+			CHECKF(irc == 0 && ci == c && (mh || (hi == h && wi == w)), "jpeg mutant %d (%s): info disagrees",
+			       i, why);
+		} else {
+			CHECK(q == NULL);
+			check_rejection(t, i, why, path, NULL);
+			if (thaw_image_info(path, &ci, &hi, &wi) < 0)
+				check_rejection(t, i, why, path, NULL), t->rejected--;
+			check_alloc(t, i, why);
+		}
+	}
+	unlink(other);
+	rmdir(cls[0]);
+	rmdir(cls[1]);
+	rmdir(root);
+	for (int k = 0; k < 3; k++)
+		free(seeds[k].p);
+	free(mu.p);
+}
+
 static void remove_dir(const char *d)
 {
 	DIR *dp = opendir(d);
@@ -1128,24 +1262,36 @@ int main(void)
 	const int san = 0;
 #endif
 	/* iterations: sized for ~15 s in the sanitizer build on a shared core */
-	tally tt = {"thaw", 0, 0, 0, 0, 0}, to = {"onnx", 0, 0, 0, 0, 0}, ti = {"idx", 0, 0, 0, 0, 0},
-	      tp = {"png", 0, 0, 0, 0, 0};
+	tally tt = {"thaw", 0, 0, 0, 0, 0, 0}, to = {"onnx", 0, 0, 0, 0, 0, 0}, ti = {"idx", 0, 0, 0, 0, 0, 0},
+	      tp = {"png", 0, 0, 0, 0, 0, 0}, tj = {"jpeg", 0, 0, 0, 0, 0, 0};
+	tt.seconds = thaw_now();
 	fuzz_thaw(&tt, iters(san ? 5000 : 6000));
+	tt.seconds = thaw_now() - tt.seconds;
+	to.seconds = thaw_now();
 	fuzz_onnx(&to, iters(san ? 3000 : 4000));
+	to.seconds = thaw_now() - to.seconds;
+	ti.seconds = thaw_now();
 	fuzz_idx(&ti, iters(san ? 5000 : 6000));
+	ti.seconds = thaw_now() - ti.seconds;
+	tp.seconds = thaw_now();
 	fuzz_png(&tp, iters(san ? 5000 : 6000));
+	tp.seconds = thaw_now() - tp.seconds;
+	tj.seconds = thaw_now();
+	fuzz_jpeg(&tj, iters(san ? 3000 : 5000));
+	tj.seconds = thaw_now() - tj.seconds;
 	printf("seed %llu:\n", (unsigned long long)seed);
 	report(&tt);
 	report(&to);
 	report(&ti);
 	report(&tp);
+	report(&tj);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
 	CHECKF(ru.ru_maxrss < 1024 * 1024, "peak RSS %ld kB", ru.ru_maxrss);
 	if (only_index < 0) /* every format saw mostly rejections and some loads */
 		CHECK(tt.ok > 0 && tt.rejected > 0 && to.ok > 0 && to.rejected > 0 && ti.ok > 0 &&
-		      ti.rejected > 0 && tp.ok > 0 && tp.rejected > 0);
+		      ti.rejected > 0 && tp.ok > 0 && tp.rejected > 0 && tj.ok > 0 && tj.rejected > 0);
 	if (!keep)
 		remove_dir(dir);
 	else
