@@ -41,6 +41,11 @@ typedef struct thaw_prepare_opts {
 	const char *val;
 	float val_frac; /* 0.2 */
 	uint64_t seed;  /* per-class pick and split */
+	/* image folders load straight at the model's size (bounded memory) */
+	int resize;    /* a thaw_resize_mode, or -1: the model input's own policy */
+	int skip_bad;  /* skip corrupt images (listed in the notes) instead of failing */
+	void (*progress)(int done, int total, void *user); /* folder loading; may be NULL */
+	void *progress_user;
 } thaw_prepare_opts;
 
 thaw_prepare_opts thaw_prepare_opts_default(void);

@@ -25,6 +25,13 @@ thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx)
 void cli_progress_batch(const thaw_batch_stats *s);
 void cli_progress_epoch(const thaw_epoch_stats *s);
 void cli_progress_end_line(void);
+/* "loading images N/T" on one updating line for folders of 200 images or
+ * more; a thaw_image_opts / thaw_prepare_opts progress callback. */
+void cli_load_progress(int done, int total, void *user);
+/* --resize MODE and --skip-bad, shared by the commands that load folders:
+ * 1 when argv[*i] was one of them (*i advanced), 0 when not, -1 on a bad
+ * value (printed). */
+int cli_image_flag(const char *cmd, int argc, char **argv, int *i, int *resize, int *skip_bad);
 
 /* Prints "thaw NAME: <message>" to stderr. */
 void cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

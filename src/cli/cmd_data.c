@@ -21,18 +21,6 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-/* "loading images 512/2000" on one updating line; small folders load
- * before anyone could read it */
-static void on_progress(int done, int total, void *user)
-{
-	(void)user;
-	if (total < 200)
-		return;
-	fprintf(stderr, "\r\033[Kloading images %d/%d", done, total);
-	if (done == total)
-		fprintf(stderr, "\r\033[K");
-}
-
 /* The data set's notes (skipped files, conversions), a line each. */
 static void print_notes(const thaw_dataset *d)
 {
@@ -148,7 +136,7 @@ int cmd_data(int argc, char **argv)
 	if (stat(spec, &st) == 0 && S_ISDIR(st.st_mode))
 		io.c = (int)channels, io.h = size_h, io.w = size_w;
 	if (isatty(STDERR_FILENO))
-		io.progress = on_progress;
+		io.progress = cli_load_progress;
 	thaw_dataset *d = thaw_dataset_open_opts(spec, &io);
 	if (!d) {
 		cli_errorf("data", "%s", thaw_errmsg());

@@ -40,11 +40,12 @@ static const char usage[] =
 	"                  [--test SPEC] [--model FILE [--cut NAME] [--no-freeze]] [--epochs N] [--batch N]\n"
 	"                  [--optim adam|adamw|sgd] [--lr X] [--schedule constant|cosine|onecycle]\n"
 	"                  [--freeze NAME] [--shift N] [--flip] [--seed N] [--threads N] [-o FILE]\n"
+	"                  [--resize stretch|crop|pad] [--skip-bad]   (image folders: see thaw data --help)\n"
 	"Trains the reference CNN (or --model, a .thaw or .onnx file) on SPEC (default\n"
 	"fashion-mnist). When the data's classes are not the model's, the model gets a\n"
 	"new head for them (its old head, or everything after --cut NAME, is cut off)\n"
 	"and the base is frozen. Validation: --val, else the test split of a known\n"
-	"source, else a stratified 20 %% held out of the training images.\n";
+	"source, else a stratified 20 % held out of the training images.\n";
 
 static void print_notes(const thaw_notes *nt, int *printed)
 {
@@ -58,12 +59,17 @@ int cmd_train(int argc, char **argv)
 		   *freeze = NULL, *classes_s = NULL, *val_s = NULL;
 	int epochs = 3, per_class = 0, threads = 0;
 	thaw_transfer_opts to = thaw_transfer_opts_default();
+	int resize = -1, skip_bad = 0;
 	thaw_fit_opts o = thaw_fit_opts_default();
 	o.phase = "train";
 	o.seed = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int takes = 1;
+		int takes = 1, img = cli_image_flag("train", argc, argv, &i, &resize, &skip_bad);
+		if (img < 0)
+			return 1;
+		if (img)
+			continue;
 		if (!strcmp(a, "--data") && v)
 			spec = v;
 		else if (!strcmp(a, "--test") && v)
@@ -149,6 +155,9 @@ int cmd_train(int argc, char **argv)
 	po.per_class = per_class;
 	po.val = test_is_val ? test_spec : val_s;
 	po.seed = o.seed;
+	po.resize = resize;
+	po.skip_bad = skip_bad;
+	po.progress = isatty(2) ? cli_load_progress : NULL;
 	if (model_path) {
 		if (!(m = cli_load_model(model_path, NULL, NULL)))
 			goto fail;

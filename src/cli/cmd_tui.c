@@ -25,13 +25,14 @@ static const char usage[] =
 	"usage: thaw [tui] [--base FILE] [--per-class K] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
 	"       thaw tui SCRIPT [-- ARGS...]\n"
 	"       thaw tui --model FILE --data SPEC [--val SPEC|FRACTION|none] [--classes 5,6|A,B]\n"
-	"                [--per-class K] [--cut NAME] [--epochs N] [--batch N] [--lr X]\n"
+	"                [--per-class K] [--cut NAME] [--resize stretch|crop|pad] [--skip-bad]\n"
+	"                [--epochs N] [--batch N] [--lr X]\n"
 	"Opens the workbench. Without a model or script: the default session, the\n"
 	"base model assets/fashion-base.thaw with a new 5-class head on Fashion-MNIST\n"
 	"classes 5-9 (K labelled images per class, default 20). With --model and --data:\n"
 	"when the data's classes are not the model's, the old head (or everything after\n"
 	"--cut NAME) is cut off, a new head for the data's classes added and the base\n"
-	"frozen; without --val a stratified 20 %% is held out for validation. The log\n"
+	"frozen; without --val a stratified 20 % is held out for validation. The log\n"
 	"pane lists each step. Keys: ? in the workbench.\n";
 
 #define MAX_LOG 32
@@ -120,7 +121,7 @@ int cmd_tui(int argc, char **argv)
 {
 	const char *model_path = NULL, *data = NULL, *val_spec = NULL, *script = NULL, *base = NULL,
 		   *classes = NULL;
-	int per_class = 0, first_arg = argc, lr_given = 0;
+	int per_class = 0, first_arg = argc, lr_given = 0, resize = -1, skip_bad = 0;
 	thaw_transfer_opts to = thaw_transfer_opts_default();
 	thaw_tui_opts o = thaw_tui_opts_default();
 	o.fit.epochs = 10;
@@ -128,6 +129,11 @@ int cmd_tui(int argc, char **argv)
 	o.fit.seed = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int img = cli_image_flag("tui", argc, argv, &i, &resize, &skip_bad);
+		if (img < 0)
+			return 1;
+		if (img)
+			continue;
 		if (!strcmp(a, "--")) {
 			first_arg = i + 1;
 			break;
@@ -215,6 +221,9 @@ int cmd_tui(int argc, char **argv)
 		po.per_class = per_class;
 		po.val = val_spec;
 		po.seed = o.fit.seed;
+		po.resize = resize;
+		po.skip_bad = skip_bad;
+		po.progress = isatty(2) ? cli_load_progress : NULL;
 		int trc = thaw_data_prepare(data, &po, &m->input, &train, &val, &nt);
 		if (trc == 0)
 			trc = thaw_transfer(m, train, &to, &nt);

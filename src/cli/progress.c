@@ -1,6 +1,7 @@
 /* Training progress on stderr, shared by thaw run and thaw train: on a
  * terminal one line that updates every batch, and a line per epoch. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -36,4 +37,35 @@ void cli_progress_epoch(const thaw_epoch_stats *s)
 	if (s->val_acc >= 0)
 		fprintf(stderr, "  val loss %.4f  val acc %.2f%%", s->val_loss, 100 * s->val_acc);
 	fprintf(stderr, "  %.0f img/s  %.1f s  ETA %.0f s\n", s->img_s, s->seconds, eta);
+}
+
+/* "loading images 512/2000" on one updating line; small folders load
+ * before anyone could read it */
+void cli_load_progress(int done, int total, void *user)
+{
+	(void)user;
+	if (total < 200)
+		return;
+	fprintf(stderr, "\r\033[Kloading images %d/%d", done, total);
+	if (done == total)
+		fprintf(stderr, "\r\033[K");
+}
+
+int cli_image_flag(const char *cmd, int argc, char **argv, int *i, int *resize, int *skip_bad)
+{
+	const char *a = argv[*i];
+	if (!strcmp(a, "--skip-bad")) {
+		*skip_bad = 1;
+		return 1;
+	}
+	if (strcmp(a, "--resize"))
+		return 0;
+	thaw_resize_mode mode;
+	if (*i + 1 >= argc || thaw_resize_mode_parse(argv[*i + 1], &mode) < 0) {
+		cli_errorf(cmd, "--resize takes stretch, crop or pad");
+		return -1;
+	}
+	*resize = (int)mode;
+	++*i;
+	return 1;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 
 /* ---------------------------------------------------------------- notes */
@@ -78,15 +79,36 @@ static const char *name_list(char *const *names, int n, char *buf, size_t size)
 
 thaw_prepare_opts thaw_prepare_opts_default(void)
 {
-	return (thaw_prepare_opts){.classes = NULL, .per_class = 0, .val = NULL, .val_frac = 0.2f, .seed = 1};
+	return (thaw_prepare_opts){.classes = NULL, .per_class = 0, .val = NULL, .val_frac = 0.2f, .seed = 1,
+				   .resize = -1};
 }
 
 /* The one place a SPEC is opened, so loading straight at the model's size
  * (when the loader learns that) is a change here only. */
-static thaw_dataset *open_data(const char *spec, const thaw_input_spec *input)
+/* The one place a run's data is opened. A folder loads straight at the
+ * model's size and resize policy, so big photos never exist at full size in
+ * the store; other sources are converted later like any data set. What the
+ * loader skipped or noticed goes into the notes. */
+static thaw_dataset *open_data(const char *spec, const thaw_prepare_opts *o, const thaw_input_spec *input,
+			       thaw_notes *nt)
 {
-	(void)input;
-	return thaw_dataset_open(spec);
+	thaw_image_opts io = thaw_image_opts_default();
+	struct stat st;
+	if (input && !stat(spec, &st) && S_ISDIR(st.st_mode))
+		thaw_image_opts_from_spec(&io, input);
+	if (o->resize >= 0)
+		io.resize = (thaw_resize_mode)o->resize;
+	io.skip_bad = o->skip_bad;
+	io.progress = o->progress;
+	io.user = o->progress_user;
+	thaw_dataset *d = thaw_dataset_open_opts(spec, &io);
+	for (const char *s = d ? d->notes : NULL; s && *s;) {
+		const char *e = strchr(s, '\n');
+		int n = e ? (int)(e - s) : (int)strlen(s);
+		thaw_notes_add(nt, "%s: %.*s", spec, n, s);
+		s = e ? e + 1 : NULL;
+	}
+	return d;
 }
 
 /* A class name as given matches "Sandal" and the exported "05-Sandal". */
@@ -229,7 +251,7 @@ int thaw_data_prepare(const char *spec, const thaw_prepare_opts *opts, const tha
 	if (o.per_class < 0)
 		return thaw_error(THAW_EINVAL, "per class: %d, wanted a positive count", o.per_class);
 
-	if (!(train = open_data(spec, input)))
+	if (!(train = open_data(spec, &o, input, nt)))
 		return THAW_EIO;
 	thaw_notes_add(nt, "data %s: %s images of %dx%dx%d, %d classes (%s)", spec, commas((size_t)train->n, n1, sizeof n1),
 		       train->c, train->h, train->w, train->n_classes,
@@ -270,7 +292,7 @@ int thaw_data_prepare(const char *spec, const thaw_prepare_opts *opts, const tha
 				       100.0 * frac, val->n, train->n);
 		}
 	} else {
-		if (!(val = open_data(o.val, input)))
+		if (!(val = open_data(o.val, &o, input, nt)))
 			goto fail;
 		if (o.classes && select_classes(&val, o.classes) < 0)
 			goto fail;

@@ -108,6 +108,17 @@ head -c 300 "$c0/000000.jpg" >"$c0/zz.JPG"
 expect "data: a corrupt JPEG is named" 1 "zz.JPG: " -- ./thaw data "$T/jpg"
 expect "data: --skip-bad skips it and says so" 0 "skipped unreadable image 00-.*/zz.JPG" -- \
 	./thaw data "$T/jpg" --skip-bad
+expect "train: a corrupt JPEG in the folder is named" 1 "zz.JPG: " -- \
+	./thaw train --model assets/fashion-base.thaw --data "$T/jpg" --epochs 1 --batch 16
+expect "train: a JPEG folder at the model's size, stray and bad files reported" 0 \
+	"skipped unreadable image 00-.*/zz.JPG" -- \
+	./thaw train --model assets/fashion-base.thaw --data "$T/jpg" --skip-bad --resize pad --epochs 1 \
+	--batch 16 -o "$T/jpgm.thaw"
+grep -q "not PNG or JPEG (00-.*/notes.txt)" "$T/out" && ok "train: stray files reported" ||
+	bad "train: stray files reported" "$(head -n 5 "$T/out")"
+expect "train: the model took the folder's class names" 0 "classes (" -- ./thaw summary "$T/jpgm.thaw"
+expect "train: bad --resize" 1 "--resize takes stretch, crop or pad" -- \
+	./thaw train --data "$T/jpg" --resize squash
 expect "data: bad --resize" 1 "expected stretch, crop or pad" -- ./thaw data "$T/jpg" --resize squash
 expect "data: bad --format" 1 "expected png or jpeg" -- ./thaw data synth:10 --export "$T/x" --format gif
 expect "unknown command" 1 "unknown command" -- ./thaw frobnicate
