@@ -1,0 +1,196 @@
+/* Training parity on a residual graph: from the weights of the resnet_tiny
+ * ONNX fixture, STEPS steps of thaw's training step (forward, loss,
+ * backward, optimizer, as thaw_fit runs them) give the parameters and
+ * running statistics PyTorch 1.13 holds after the same steps, for SGD with
+ * momentum and Adam, with the batch norms trained and frozen. The expected
+ * values are ONNX files of the same graph made by scripts/make-train-parity;
+ * the hyper-parameters below repeat that script's. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "onnx.pb-c.h"
+#include "thaw/onnx.h"
+#include "thaw/train.h"
+
+#define FIX "tests/fixtures/train_parity"
+#define START "tests/fixtures/onnx/resnet_tiny/model.onnx"
+#define STEPS 5
+#define TOL 1e-4
+
+typedef struct parity_case {
+	const char *name;
+	thaw_optim_kind kind;
+	float lr, wd;
+	int bn_trained;
+} parity_case;
+
+static const parity_case cases[] = {
+	{"sgd_bn_train", THAW_SGD, 0.1f, 1e-3f, 1},
+	{"sgd_bn_frozen", THAW_SGD, 0.1f, 1e-3f, 0},
+	{"adam_bn_train", THAW_ADAM, 1e-2f, 1e-3f, 1},
+	{"adam_bn_frozen", THAW_ADAM, 1e-2f, 1e-3f, 0},
+};
+
+static Onnx__TensorProto *read_tensor(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
+	Onnx__TensorProto *t = NULL;
+	if (b && fread(b, 1, (size_t)n, f) == (size_t)n)
+		t = onnx__tensor_proto__unpack(NULL, (size_t)n, b);
+	free(b);
+	fclose(f);
+	return t;
+}
+
+static size_t count_of(const Onnx__TensorProto *t)
+{
+	size_t c = 1;
+	for (size_t i = 0; i < t->n_dims; i++)
+		c *= (size_t)t->dims[i];
+	return c;
+}
+
+/* The batch (B, 3, H, W) and its labels, as the script wrote them. */
+typedef struct batch {
+	int B;
+	float *x;
+	int32_t *y;
+} batch;
+
+static int load_batch(batch *bt)
+{
+	Onnx__TensorProto *tx = read_tensor(FIX "/input.pb"), *ty = read_tensor(FIX "/labels.pb");
+	int ok = tx && ty && tx->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && tx->n_dims == 4 &&
+		 tx->raw_data.len == 4 * count_of(tx) && ty->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 &&
+		 ty->n_dims == 1 && ty->dims[0] == tx->dims[0] && ty->raw_data.len == 8 * count_of(ty);
+	if (ok) {
+		bt->B = (int)tx->dims[0];
+		bt->x = malloc(tx->raw_data.len);
+		bt->y = malloc((size_t)bt->B * sizeof *bt->y);
+		memcpy(bt->x, tx->raw_data.data, tx->raw_data.len);
+		for (int i = 0; i < bt->B; i++) {
+			int64_t v;
+			memcpy(&v, ty->raw_data.data + 8 * (size_t)i, 8);
+			bt->y[i] = (int32_t)v;
+		}
+	}
+	if (tx)
+		onnx__tensor_proto__free_unpacked(tx, NULL);
+	if (ty)
+		onnx__tensor_proto__free_unpacked(ty, NULL);
+	return ok ? 0 : -1;
+}
+
+/* Freezes every batch norm the way a user does: the node's flag. */
+static void freeze_batchnorms(thaw_model *m)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->nodes[i]->kind == THAW_BATCHNORM)
+			CHECK(thaw_model_set_trainable(m, i, i, 0) == 1);
+}
+
+/* The worst disagreement of one case: |got - want| over the tensor's
+ * largest |want| (its scale), and over the largest change PyTorch made to
+ * it in STEPS steps (how much of the update itself is wrong). */
+typedef struct worst {
+	double rel, upd;
+	char rel_at[160], upd_at[160];
+} worst;
+
+static void compare(const thaw_model *got, const thaw_model *want, const thaw_model *start, worst *w)
+{
+	CHECK(got->n == want->n && got->n == start->n);
+	for (int i = 0; i < got->n && i < want->n; i++) {
+		const thaw_node *g = got->nodes[i], *e = want->nodes[i], *s = start->nodes[i];
+		CHECK(g->kind == e->kind && g->np == e->np);
+		for (int k = 0; k < g->np && k < e->np; k++) {
+			const thaw_param *pg = &g->p[k], *pe = &e->p[k], *ps = &s->p[k];
+			CHECK(pg->size == pe->size);
+			if (pg->size != pe->size)
+				continue;
+			double scale = 0, moved = 0, diff = 0;
+			for (size_t j = 0; j < pe->size; j++) {
+				scale = fmax(scale, fabs(pe->w[j]));
+				moved = fmax(moved, fabs((double)pe->w[j] - ps->w[j]));
+				diff = fmax(diff, fabs((double)pg->w[j] - pe->w[j]));
+			}
+			double rel = diff / (scale > 0 ? scale : 1), upd = moved > 0 ? diff / moved : diff;
+			char at[160];
+			snprintf(at, sizeof at, "%s.%s", g->name, pg->name);
+			CHECKF(rel <= TOL, "%s: max |thaw - torch| %.3g is %.3g of its scale %.3g", at, diff, rel, scale);
+			if (rel > w->rel) {
+				w->rel = rel;
+				snprintf(w->rel_at, sizeof w->rel_at, "%s", at);
+			}
+			if (upd > w->upd) {
+				w->upd = upd;
+				snprintf(w->upd_at, sizeof w->upd_at, "%s", at);
+			}
+		}
+	}
+}
+
+static void run_case(const parity_case *pc, const batch *bt)
+{
+	char path[256];
+	snprintf(path, sizeof path, FIX "/%s.onnx", pc->name);
+	thaw_model *m = thaw_onnx_import(START, NULL), *start = thaw_onnx_import(START, NULL);
+	thaw_model *want = thaw_onnx_import(path, NULL);
+	CHECKF(m && start && want, "import: %s", thaw_errmsg());
+	if (!m || !start || !want)
+		goto out;
+	if (!pc->bn_trained)
+		freeze_batchnorms(m);
+	thaw_optim o = thaw_optim_default(pc->kind);
+	o.lr = pc->lr;
+	o.weight_decay = pc->wd;
+	if (pc->kind == THAW_SGD)
+		o.momentum = 0.9f;
+	else
+		o.beta1 = 0.9f, o.beta2 = 0.999f, o.eps = 1e-8f;
+	thaw_trainer *t = thaw_trainer_new(m, &o, NULL, bt->B);
+	CHECKF(t != NULL, "trainer: %s", thaw_errmsg());
+	if (!t)
+		goto out;
+	double loss[STEPS] = {0};
+	for (int s = 0; s < STEPS; s++) {
+		thaw_step_result r;
+		CHECK_OK(thaw_trainer_step(t, bt->x, bt->y, bt->B, &r));
+		loss[s] = r.loss;
+	}
+	thaw_trainer_free(t);
+	worst w = {0, 0, "-", "-"};
+	compare(m, want, start, &w);
+	printf("  %-15s losses %.4f..%.4f  max rel err %.2e (%s)  of the update %.2e (%s)\n", pc->name,
+	       loss[0], loss[STEPS - 1], w.rel, w.rel_at, w.upd, w.upd_at);
+out:
+	thaw_model_free(m);
+	thaw_model_free(start);
+	thaw_model_free(want);
+}
+
+static void test_resnet_training_matches_pytorch(void)
+{
+	batch bt = {0};
+	CHECKF(load_batch(&bt) == 0, "cannot read %s/input.pb and labels.pb", FIX);
+	if (bt.x)
+		for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+			run_case(&cases[c], &bt);
+	free(bt.x);
+	free(bt.y);
+}
+
+int main(void)
+{
+	RUN(test_resnet_training_matches_pytorch);
+	return check_done();
+}
