@@ -28,16 +28,20 @@ typedef struct parity_case {
 	int bn_trained;
 	const char *freeze_upto; /* NULL: every node trains */
 	int cached; /* train from the frozen part's features, as thaw_fit's cache does */
+	const float *body_mult; /* NULL, or lr_mult of every node but fc at each step */
 } parity_case;
 
+static const float warm_head[STEPS] = {0.0f, 0.0f, 0.1f, 0.1f, 0.1f};
+
 static const parity_case cases[] = {
-	{"sgd_bn_train", THAW_SGD, 0.1f, 1e-3f, 0, 1, NULL, 0},
-	{"sgd_bn_frozen", THAW_SGD, 0.1f, 1e-3f, 0, 0, NULL, 0},
-	{"adam_bn_train", THAW_ADAM, 1e-2f, 1e-3f, 0, 1, NULL, 0},
-	{"adam_bn_frozen", THAW_ADAM, 1e-2f, 1e-3f, 0, 0, NULL, 0},
-	{"adamw_bn_train", THAW_ADAMW, 1e-2f, 1e-2f, 0, 1, NULL, 0},
-	{"sgd_nesterov_head", THAW_SGD, 0.1f, 1e-3f, 1, 1, "layer1.0.relu_1", 0},
-	{"sgd_nesterov_head", THAW_SGD, 0.1f, 1e-3f, 1, 1, "layer1.0.relu_1", 1},
+	{"sgd_bn_train", THAW_SGD, 0.1f, 1e-3f, 0, 1, NULL, 0, NULL},
+	{"sgd_bn_frozen", THAW_SGD, 0.1f, 1e-3f, 0, 0, NULL, 0, NULL},
+	{"adam_bn_train", THAW_ADAM, 1e-2f, 1e-3f, 0, 1, NULL, 0, NULL},
+	{"adam_bn_frozen", THAW_ADAM, 1e-2f, 1e-3f, 0, 0, NULL, 0, NULL},
+	{"adamw_bn_train", THAW_ADAMW, 1e-2f, 1e-2f, 0, 1, NULL, 0, NULL},
+	{"sgd_nesterov_head", THAW_SGD, 0.1f, 1e-3f, 1, 1, "layer1.0.relu_1", 0, NULL},
+	{"sgd_nesterov_head", THAW_SGD, 0.1f, 1e-3f, 1, 1, "layer1.0.relu_1", 1, NULL},
+	{"adam_body_lr_mult", THAW_ADAM, 1e-2f, 1e-3f, 0, 1, NULL, 0, warm_head},
 };
 
 static Onnx__TensorProto *read_tensor(const char *path)
@@ -175,6 +179,9 @@ static void run_case(const parity_case *pc, const batch *bt)
 	double loss[STEPS] = {0};
 	for (int s = 0; s < STEPS; s++) {
 		thaw_step_result r;
+		for (int i = 0; pc->body_mult && i < m->n; i++)
+			if (strcmp(m->nodes[i]->name, "fc"))
+				CHECK_OK(thaw_model_set_lr_mult(m, i, pc->body_mult[s]));
 		if (cut >= 0) { /* thaw_fit: the cache is made by an inference pass */
 			CHECK_OK(thaw_model_forward_range(m, 0, cut, bt->x, bt->B, 0));
 			CHECK_OK(thaw_trainer_step_from(t, cut + 1, bt->x, bt->y, bt->B, &r));
