@@ -181,6 +181,8 @@ static void compare(const thaw_model *got, const thaw_model *want, const thaw_mo
 			char at[160];
 			snprintf(at, sizeof at, "%s.%s", g->name, pg->name);
 			CHECKF(rel <= TOL, "%s: max |thaw - torch| %.3g is %.3g of its scale %.3g", at, diff, rel, scale);
+			/* what PyTorch left alone (frozen) thaw leaves bit for bit */
+			CHECKF(moved > 0 || diff == 0, "%s: frozen in PyTorch, moved by %.3g in thaw", at, diff);
 			CHECKF(upd <= TOL_UPDATE, "%s: max |thaw - torch| %.3g is %.3g of PyTorch's change %.3g", at,
 			       diff, upd, moved);
 			if (rel > w->rel) {
