@@ -5,7 +5,8 @@
  * momentum and Adam, each with the batch norms trained and frozen, then
  * AdamW, transfer learning with a frozen stem (also through the feature
  * cache), a body held at lr_mult 0, and clipping with label smoothing and
- * short batches. The expected values are ONNX files of the same graph made
+ * short batches; and the same results with validation passes between steps
+ * and with a run saved to a .thaw file and resumed. The expected values are ONNX files of the same graph made
  * by scripts/make-train-parity; the cases below repeat that script's.
  *
  * A parameter agrees when max |thaw - torch| <= 1e-4 of its largest
@@ -18,7 +19,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "onnx.pb-c.h"
+#include "thaw/modelfile.h"
 #include "thaw/onnx.h"
 #include "thaw/train.h"
 
@@ -39,6 +42,8 @@ typedef struct parity_case {
 	const float *body_mult; /* NULL, or lr_mult of every node but fc at each step */
 	float clip, smoothing;
 	const int *batches; /* NULL, or the batch size of each step (the first rows) */
+	int evaluate;       /* an inference pass after every step, as validation runs */
+	int resume_after;   /* > 0: save after this many steps, load, go on */
 } parity_case;
 
 static const float warm_head[STEPS] = {0.0f, 0.0f, 0.1f, 0.1f, 0.1f};
@@ -56,6 +61,10 @@ static const parity_case cases[] = {
 	{"sgd_nesterov_head", SGD, .nesterov = 1, .freeze_upto = "layer1.0.relu_1", .cached = 1},
 	{"adam_body_lr_mult", ADAM, .body_mult = warm_head},
 	{"sgd_clip_smooth_ragged", SGD, .clip = 0.5f, .smoothing = 0.1f, .batches = ragged},
+	/* what must not change the result: validation passes, a saved and resumed run */
+	{"sgd_bn_train", SGD, .evaluate = 1},
+	{"adam_bn_frozen", ADAM, .bn_frozen = 1, .resume_after = 2},
+	{"adam_body_lr_mult", ADAM, .body_mult = warm_head, .resume_after = 2},
 };
 
 static Onnx__TensorProto *read_tensor(const char *path)
@@ -203,6 +212,7 @@ static void run_case(const parity_case *pc, const batch *bt)
 	snprintf(path, sizeof path, FIX "/%s.onnx", pc->name);
 	thaw_model *m = thaw_onnx_import(START, NULL), *start = thaw_onnx_import(START, NULL);
 	thaw_model *want = thaw_onnx_import(path, NULL);
+	thaw_trainer *t = NULL;
 	CHECKF(m && start && want, "import: %s", thaw_errmsg());
 	if (!m || !start || !want)
 		goto out;
@@ -221,7 +231,7 @@ static void run_case(const parity_case *pc, const batch *bt)
 	int cut = pc->cached ? thaw_model_static_prefix(m) : -1;
 	if (pc->cached)
 		CHECK(cut >= 0 && !strcmp(m->nodes[cut]->name, pc->freeze_upto));
-	thaw_trainer *t = thaw_trainer_new(m, &o, NULL, bt->B);
+	t = thaw_trainer_new(m, &o, NULL, bt->B);
 	CHECKF(t != NULL, "trainer: %s", thaw_errmsg());
 	if (!t)
 		goto out;
@@ -230,6 +240,23 @@ static void run_case(const parity_case *pc, const batch *bt)
 	for (int s = 0; s < STEPS; s++) {
 		thaw_step_result r;
 		const int B = pc->batches ? pc->batches[s] : bt->B;
+		if (s > 0 && s == pc->resume_after) { /* everything the trainer needs is in the file */
+			thaw_train_state st = {.step = t->step};
+			CHECK_OK(thaw_model_save(m, tpath("resume.thaw"), &st));
+			thaw_trainer_free(t);
+			thaw_model_free(m);
+			t = NULL;
+			m = thaw_model_load(tpath("resume.thaw"), &st);
+			CHECKF(m != NULL, "load: %s", thaw_errmsg());
+			if (!m)
+				goto out;
+			t = thaw_trainer_new(m, &o, NULL, bt->B);
+			CHECKF(t != NULL, "trainer: %s", thaw_errmsg());
+			if (!t)
+				goto out;
+			t->smoothing = pc->smoothing;
+			t->step = st.step;
+		}
 		for (int i = 0; pc->body_mult && i < m->n; i++)
 			if (strcmp(m->nodes[i]->name, "fc"))
 				CHECK_OK(thaw_model_set_lr_mult(m, i, pc->body_mult[s]));
@@ -241,8 +268,9 @@ static void run_case(const parity_case *pc, const batch *bt)
 		}
 		loss[s] = r.loss;
 		norm[s] = r.grad_norm;
+		if (pc->evaluate)
+			CHECK_OK(thaw_eval_batch(m, bt->x, bt->y, bt->B, NULL, NULL));
 	}
-	thaw_trainer_free(t);
 	double want_loss[STEPS] = {0}, loss_err = 0;
 	CHECKF(read_losses(path, want_loss) == 0, "%s: no train_parity_losses", path);
 	for (int s = 0; s < STEPS; s++) {
@@ -254,10 +282,12 @@ static void run_case(const parity_case *pc, const batch *bt)
 	compare(m, want, start, &w);
 	if (pc->clip > 0) /* else the case would not check clipping */
 		CHECKF(norm[0] > 2 * pc->clip, "gradient norm %g, clip %g", norm[0], pc->clip);
-	printf("  %-22s%s loss %.4f..%.4f (rel err %.1e)  max rel err %.2e (%s), of the update %.2e (%s)\n",
-	       pc->name, pc->cached ? " cached" : "       ", loss[0], loss[STEPS - 1], loss_err, w.rel, w.rel_at,
+	const char *how = pc->cached ? "cached" : pc->evaluate ? "eval'd" : pc->resume_after ? "resumed" : "";
+	printf("  %-22s %-7s loss %.4f..%.4f (rel err %.1e)  max rel err %.2e (%s), of the update %.2e (%s)\n",
+	       pc->name, how, loss[0], loss[STEPS - 1], loss_err, w.rel, w.rel_at,
 	       w.upd, w.upd_at);
 out:
+	thaw_trainer_free(t);
 	thaw_model_free(m);
 	thaw_model_free(start);
 	thaw_model_free(want);
@@ -266,12 +296,14 @@ out:
 static void test_resnet_training_matches_pytorch(void)
 {
 	batch bt = {0};
+	CHECK(tmpdir_make("thaw-parity") == 0);
 	CHECKF(load_batch(&bt) == 0, "cannot read %s/input.pb and labels.pb", FIX);
 	if (bt.x)
 		for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
 			run_case(&cases[c], &bt);
 	free(bt.x);
 	free(bt.y);
+	tmpdir_remove();
 }
 
 int main(void)
