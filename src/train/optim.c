@@ -163,8 +163,10 @@ int thaw_optim_step(const thaw_optim *o, thaw_model *m, float lr, float *grad_no
 		upd u = {.o = o, .a = lr * n->lr_mult, .scale = scale,
 			 .bc1 = 1.0f - powf(o->beta1, (float)n->opt_t),
 			 .bc2 = 1.0f - powf(o->beta2, (float)n->opt_t)};
-		if (u.a == 0.0f)
-			continue;
+		/* A rate of 0 (lr_mult 0) still moves the moments, as PyTorch's
+		 * optimizers do. Skipping them while opt_t counted the step made
+		 * Adam's first step after the rate rose about 3x too large (zero
+		 * moments, bias correction near 1) and lost SGD's momentum. */
 		for (int k = 0; k < n->np; k++) {
 			if (n->p[k].is_buffer)
 				continue;
