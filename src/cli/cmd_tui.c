@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "thaw/modelfile.h"
+#include "thaw/paths.h"
 #include "thaw/tui.h"
 #include "thaw/zoo.h"
 
@@ -47,14 +48,17 @@ static void note(setup *st, const char *fmt, ...)
 	st->n++;
 }
 
-/* The shipped base: beside the sources, or where `make install` put it. */
-static const char *find_base(const char *given)
+/* The shipped base: beside the binary in a build tree, or where `make
+ * install` put it; NULL (the reason in why) when there is none. */
+static const char *find_base(const char *given, char *why, size_t why_size)
 {
 	static char path[4200];
 	if (given)
 		return given;
-	snprintf(path, sizeof path, "%s/assets/fashion-base.thaw", thaw_share_dir());
-	return access(path, R_OK) == 0 ? path : NULL;
+	if (thaw_asset_path("fashion-base.thaw", path, sizeof path) == 0)
+		return path;
+	snprintf(why, why_size, "%s", thaw_errmsg());
+	return NULL;
 }
 
 /* Converts *d to the model's input in place; notes what changed. */
@@ -96,7 +100,8 @@ static int default_session(thaw_tui_opts *o, const char *base_arg, int per_class
 		return -1;
 	snprintf((*ptrain)->source, sizeof (*ptrain)->source, "fashion-mnist classes 5-9, %d per class", per_class);
 	snprintf((*pval)->source, sizeof (*pval)->source, "fashion-mnist:test classes 5-9");
-	const char *base = find_base(base_arg);
+	char why[1024] = "";
+	const char *base = find_base(base_arg, why, sizeof why);
 	thaw_model *m = NULL;
 	if (base) {
 		if (!(m = thaw_model_load(base, NULL)))
@@ -120,7 +125,8 @@ static int default_session(thaw_tui_opts *o, const char *base_arg, int per_class
 			return -1;
 		m->input.mean[0] = mean[0];
 		m->input.std[0] = sd[0];
-		note(st, "warning: assets/fashion-base.thaw not found: training the reference CNN from scratch on the");
+		note(st, "warning: %s", why);
+		note(st, "warning: fashion-base.thaw not found: training the reference CNN from scratch on the");
 		note(st, "warning: transfer task instead (make the base with: thaw run lua/examples/pretrain.lua)");
 	}
 	thaw_model_set_classes(m, thaw_fashion_mnist_classes + 5, 5);
