@@ -24,7 +24,8 @@ static const char usage[] =
 	"       thaw tui SCRIPT [-- ARGS...]\n"
 	"       thaw tui --model FILE --data SPEC [--val SPEC] [--epochs N] [--batch N] [--lr X]\n"
 	"Opens the workbench. Without a model or script: the default session, the\n"
-	"base model assets/fashion-base.thaw with a new 5-class head on Fashion-MNIST\n"
+	"shipped base model fashion-base.thaw (in assets/ beside the binary, or in\n"
+	"PREFIX/share/thaw/assets) with a new 5-class head on Fashion-MNIST\n"
 	"classes 5-9 (K labelled images per class, default 20). Keys: ? in the workbench.\n";
 
 #define MAX_LOG 16

@@ -10,7 +10,7 @@ static const thaw_cmd commands[] = {
 	 "the workbench (plain `thaw` opens the default transfer session)"},
 	{"run", cmd_run, "SCRIPT [--out DIR] [--seed N] [--resume DIR] [-- ARGS]",
 	 "run a Lua experiment headless (CI): metrics, plots and the model in a run folder"},
-	{"edit", cmd_edit, "IN -o OUT [--pop] [--truncate NAME] [--head N[:NAME]] [--freeze SEL] [--unfreeze SEL] [--lr-mult SEL=X] [--classes A,B]",
+	{"edit", cmd_edit, "IN -o OUT [--pop] [--truncate NAME] [--head N[:NAME]] [--freeze SEL] [--unfreeze SEL] [--lr-mult SEL=X] [--classes A,B] [--normalize PRESET]",
 	 "cut and extend a model: pop, truncate, add a head, freeze, lr multipliers"},
 	{"train", cmd_train, "[--data SPEC] [--test SPEC] [--model FILE] [--classes 0,1] [--per-class K] [--epochs N] [--freeze NAME] [-o FILE] (see --help)",
 	 "train the reference CNN headless and print progress"},
