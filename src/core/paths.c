@@ -12,9 +12,9 @@
 
 #define PATH_CAP 4096
 
-static char exe_dir[PATH_CAP];       /* "" when /proc/self/exe is unreadable */
-static char build_root[PATH_CAP];    /* the executable's directory */
-static char install_root[PATH_CAP + 16];/* <exe dir>/../share/thaw, spelled without .. */
+static char exe_dir[PATH_CAP];           /* "" when /proc/self/exe is unreadable */
+static char build_root[PATH_CAP];        /* the executable's directory */
+static char install_root[PATH_CAP + 16]; /* <exe dir>/../share/thaw, spelled without .. */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void find_roots(void)
