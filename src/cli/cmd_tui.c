@@ -128,7 +128,7 @@ static int default_session(thaw_tui_opts *o, const char *base_arg, int per_class
 		m->input.std[0] = sd[0];
 		note(st, "warning: %s", why);
 		note(st, "warning: fashion-base.thaw not found: training the reference CNN from scratch on the");
-		note(st, "warning: transfer task instead (make the base with: thaw run lua/examples/pretrain.lua)");
+		note(st, "warning: transfer task instead (make the base with scripts/make-assets in the source tree)");
 	}
 	thaw_model_set_classes(m, thaw_fashion_mnist_classes + 5, 5);
 	if (thaw_dataset_set_class_names(*ptrain, thaw_fashion_mnist_classes + 5, 5) < 0 ||
