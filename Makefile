@@ -81,7 +81,8 @@ unit-san: $(SAN_TEST_BIN)
 		scripts/run-tests asan+ubsan $(SAN_TEST_BIN)
 
 check: deps thaw unit unit-san
-	@for t in tests/cli/run.sh tests/script/run.sh tests/tui/run.sh tests/conformance/run.sh; do \
+	@for t in tests/cli/run.sh tests/script/run.sh tests/tui/run.sh tests/conformance/run.sh \
+		tests/install/run.sh; do \
 		if [ -x $$t ]; then $$t || exit 1; fi; done
 	@echo "make check: all suites passed"
 
@@ -92,15 +93,29 @@ bench: thaw
 demo: thaw
 	./thaw train --epochs 3
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary; thaw's Lua library
+# and examples and the assets under share/thaw (where the binary finds them,
+# from its own path); docs under share/doc/thaw; the man page.
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+SHAREDIR = $(DESTDIR)$(PREFIX)/share/thaw
+DOCDIR = $(DESTDIR)$(PREFIX)/share/doc/thaw
+MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
+LUA_FILES = $(sort $(wildcard lua/*.lua lua/*/*.lua lua/*/*/*.lua))
+ASSET_FILES = $(wildcard assets/*)
+DOC_FILES = README.md $(wildcard docs/*.md)
+
 install: thaw
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/thaw
-	install -m 755 thaw $(DESTDIR)$(PREFIX)/bin/thaw
-	if [ -d lua ]; then cp -R lua $(DESTDIR)$(PREFIX)/share/thaw/; fi
-	if ls assets/* >/dev/null 2>&1; then cp -R assets $(DESTDIR)$(PREFIX)/share/thaw/; fi
+	install -d "$(BINDIR)" "$(SHAREDIR)" "$(DOCDIR)" "$(MAN1DIR)"
+	install -m 755 thaw "$(BINDIR)/thaw"
+	rm -rf "$(SHAREDIR)/lua" "$(SHAREDIR)/assets"
+	for f in $(LUA_FILES) $(ASSET_FILES); do \
+		install -d "$(SHAREDIR)/$$(dirname $$f)" && install -m 644 $$f "$(SHAREDIR)/$$f" || exit 1; done
+	install -m 644 $(DOC_FILES) "$(DOCDIR)/"
+	install -m 644 docs/man/thaw.1 "$(MAN1DIR)/thaw.1"
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/thaw
-	rm -rf $(DESTDIR)$(PREFIX)/share/thaw
+	rm -f "$(BINDIR)/thaw" "$(MAN1DIR)/thaw.1"
+	rm -rf "$(SHAREDIR)" "$(DOCDIR)"
 
 clean:
 	rm -rf build thaw

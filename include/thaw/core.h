@@ -70,10 +70,10 @@ typedef struct thaw_sbuf {
 } thaw_sbuf;
 void thaw_sbuf_printf(thaw_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Where thaw's shipped files (lua/, assets/) are: "." when the program runs
- * from a source tree holding lua/thaw or assets/, else <prefix>/share/thaw
- * found from the executable's own path (so an installed copy works
- * wherever PREFIX and DESTDIR put it). */
+/* The first root of thaw's shipped files (lua/, assets/) that holds lua/thaw
+ * or assets/: the executable's directory in a build tree, else
+ * <prefix>/share/thaw beside an installed binary; never the working
+ * directory. Every root and the asset lookup: thaw/paths.h. */
 const char *thaw_share_dir(void);
 
 /* Wall-clock seconds from a monotonic clock. */

@@ -2,18 +2,26 @@
 -- an imported ONNX model. The images are resized and converted (RGB <-> gray)
 -- to the model's input automatically; the log says what changed.
 --
---   ./thaw run lua/examples/folder.lua -- FOLDER MODEL.onnx [EPOCHS]
+--   thaw run lua/examples/folder.lua -- FOLDER [MODEL.onnx [EPOCHS]]
 --
--- A self-contained demo: 500 Fashion-MNIST images of classes 5-9 written as
--- 32x32 RGB PNGs, and the 28x28 gray base model exported to ONNX:
+-- Without MODEL (or with "-") the shipped 28x28 gray base model,
+-- thaw.asset("fashion-base.thaw"), is exported to ONNX in the run folder
+-- and imported from there. A self-contained demo: 500 Fashion-MNIST images
+-- of classes 5-9 written as 32x32 RGB PNGs:
 --   scripts/make-png-folder /tmp/fashion-png
---   ./thaw export assets/fashion-base.thaw -o /tmp/base.onnx
---   ./thaw run lua/examples/folder.lua -- /tmp/fashion-png /tmp/base.onnx
+--   thaw run lua/examples/folder.lua -- /tmp/fashion-png
 local thaw = require "thaw"
 
 local folder, model_path = arg[1], arg[2]
-if not folder or not model_path then
-  error("usage: thaw run lua/examples/folder.lua -- FOLDER MODEL.onnx [EPOCHS]", 0)
+if not folder then
+  error("usage: thaw run lua/examples/folder.lua -- FOLDER [MODEL.onnx [EPOCHS]]", 0)
+end
+if not model_path or model_path == "-" then
+  model_path = (thaw.run_dir() or ".") .. "/base.onnx"
+  local base = assert(thaw.load(thaw.asset("fashion-base.thaw")))
+  base:export(model_path)
+  base:close()
+  print("exported the shipped base model to " .. model_path)
 end
 local epochs = math.tointeger(tonumber(arg[3] or 30))
 

@@ -4,12 +4,14 @@
 --
 --   ./thaw run lua/examples/pretrain.lua [-- OUT.thaw [EPOCHS]]
 --
--- OUT defaults to assets/fashion-base.thaw. Same seed (--seed, default 1)
--- and same thread count (OPENBLAS_NUM_THREADS) give the same file, byte for
--- byte: scripts/make-assets rebuilds the committed asset this way.
+-- OUT defaults to fashion-base.thaw in the run folder (the shipped copy,
+-- thaw.asset("fashion-base.thaw"), is never overwritten). Same seed (--seed,
+-- default 1) and same thread count (OPENBLAS_NUM_THREADS) give the same
+-- file, byte for byte: scripts/make-assets rebuilds the committed asset
+-- this way.
 local thaw = require "thaw"
 
-local out = arg[1] or "assets/fashion-base.thaw"
+local out = arg[1] or ((thaw.run_dir() or ".") .. "/fashion-base.thaw")
 local epochs = tonumber(arg[2] or 6)
 local classes = {0, 1, 2, 3, 4}
 

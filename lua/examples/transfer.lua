@@ -6,7 +6,7 @@
 --
 -- K: labelled training images per class (default 20). TABLE: where the
 -- result table goes (default transfer-table.txt in the run folder). BASE:
--- the base model (default assets/fashion-base.thaw).
+-- the base model (default: the shipped one, thaw.asset("fashion-base.thaw")).
 --
 -- Methods, each evaluated on the full test split of classes 5-9 (5000 images):
 --   scratch         the reference CNN from random weights, trained on the k-shot set
@@ -21,7 +21,7 @@ local tbl = require "thaw.table"
 local k = math.tointeger(tonumber(arg[1] or 20))
 assert(k and k >= 1, "K (images per class) must be a positive integer")
 local table_path = arg[2] or ((thaw.run_dir() or ".") .. "/transfer-table.txt")
-local base_path = arg[3] or "assets/fashion-base.thaw"
+local base_path = arg[3] or thaw.asset("fashion-base.thaw")
 local classes = {5, 6, 7, 8, 9}
 local data_seed = 7 -- which k images per class: fixed, so every method sees the same set
 

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "thaw/data.h"
 #include "thaw/modelfile.h"
 #include "thaw/onnx.h"
 
@@ -175,7 +176,8 @@ static const char edit_usage[] =
 	"  --freeze SEL           SEL: a name or glob ('conv*'), an index range\n"
 	"  --unfreeze SEL           '0-7' (as the summary numbers nodes) or 'upto:NAME'\n"
 	"  --lr-mult SEL=X        learning-rate multiplier for the selection\n"
-	"  --classes A,B,...      class names of the output\n";
+	"  --classes A,B,...      class names of the output\n"
+	"  --normalize PRESET     input normalisation: imagenet, inception, unit or none\n";
 
 int cmd_edit(int argc, char **argv)
 {
@@ -252,6 +254,8 @@ int cmd_edit(int argc, char **argv)
 			rc = n == K ? thaw_model_set_classes(m, (const char *const *)names, n)
 				    : thaw_error(THAW_EINVAL, "--classes: %d names for %d outputs", n, K);
 			i++;
+		} else if (!strcmp(op, "--normalize")) {
+			rc = thaw_input_preset(&m->input, v), i++;
 		} else if (op[0] != '-') {
 			/* the input file */
 		} else {

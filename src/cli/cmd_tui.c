@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "thaw/modelfile.h"
+#include "thaw/paths.h"
 #include "thaw/transfer.h"
 #include "thaw/tui.h"
 #include "thaw/zoo.h"
@@ -28,7 +29,8 @@ static const char usage[] =
 	"                [--per-class K] [--cut NAME] [--resize stretch|crop|pad] [--skip-bad]\n"
 	"                [--epochs N] [--batch N] [--lr X]\n"
 	"Opens the workbench. Without a model or script: the default session, the\n"
-	"base model assets/fashion-base.thaw with a new 5-class head on Fashion-MNIST\n"
+	"shipped base model fashion-base.thaw (in assets/ beside the binary, or in\n"
+	"PREFIX/share/thaw/assets) with a new 5-class head on Fashion-MNIST\n"
 	"classes 5-9 (K labelled images per class, default 20). With --model and --data:\n"
 	"when the data's classes are not the model's, the old head (or everything after\n"
 	"--cut NAME) is cut off, a new head for the data's classes added and the base\n"
@@ -62,14 +64,17 @@ static void take_notes(setup *st, const thaw_notes *nt)
 		note(st, "%s", nt->line[i]);
 }
 
-/* The shipped base: beside the sources, or where `make install` put it. */
-static const char *find_base(const char *given)
+/* The shipped base: beside the binary in a build tree, or where `make
+ * install` put it; NULL (the reason in why) when there is none. */
+static const char *find_base(const char *given, char *why, size_t why_size)
 {
 	static char path[4200];
 	if (given)
 		return given;
-	snprintf(path, sizeof path, "%s/assets/fashion-base.thaw", thaw_share_dir());
-	return access(path, R_OK) == 0 ? path : NULL;
+	if (thaw_asset_path("fashion-base.thaw", path, sizeof path) == 0)
+		return path;
+	snprintf(why, why_size, "%s", thaw_errmsg());
+	return NULL;
 }
 
 /* The Fashion-MNIST transfer task on classes 5-9, through the same recipe
@@ -78,7 +83,8 @@ static const char *find_base(const char *given)
 static int default_session(thaw_tui_opts *o, const char *base_arg, int per_class, int lr_given, setup *st, thaw_model **pm,
 			   thaw_dataset **ptrain, thaw_dataset **pval)
 {
-	const char *base = find_base(base_arg);
+	char why[1024] = "";
+	const char *base = find_base(base_arg, why, sizeof why);
 	thaw_model *m = NULL;
 	if (base && !(m = *pm = thaw_model_load(base, NULL)))
 		return -1;
@@ -107,8 +113,9 @@ static int default_session(thaw_tui_opts *o, const char *base_arg, int per_class
 		m->input.mean[0] = mean[0];
 		m->input.std[0] = sd[0];
 		thaw_model_set_classes(m, (const char *const *)(*ptrain)->class_names, 5);
-		note(st, "warning: assets/fashion-base.thaw not found: training the reference CNN from scratch on the");
-		note(st, "warning: transfer task instead (make the base with: thaw run lua/examples/pretrain.lua)");
+		note(st, "warning: %s", why);
+		note(st, "warning: fashion-base.thaw not found: training the reference CNN from scratch on the");
+		note(st, "warning: transfer task instead (make the base with scripts/make-assets in the source tree)");
 	}
 	note(st, "task: Fashion-MNIST classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot), %d labelled images per class;",
 	     per_class);

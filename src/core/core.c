@@ -6,9 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 static _Thread_local char errbuf[1024];
 
@@ -192,32 +190,6 @@ void thaw_sbuf_printf(thaw_sbuf *b, const char *fmt, ...)
 		b->s = ns;
 		b->cap = cap;
 	}
-}
-
-const char *thaw_share_dir(void)
-{
-	static char dir[4096];
-	if (dir[0])
-		return dir;
-	struct stat st;
-	if (stat("lua/examples", &st) == 0 || stat("assets", &st) == 0) {
-		snprintf(dir, sizeof dir, ".");
-		return dir;
-	}
-	char exe[2048];
-	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (k > 0) {
-		exe[k] = 0;
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0; /* <prefix>/bin */
-			snprintf(dir, sizeof dir, "%s/../share/thaw", exe);
-			if (stat(dir, &st) == 0)
-				return dir;
-		}
-	}
-	snprintf(dir, sizeof dir, ".");
-	return dir;
 }
 
 double thaw_now(void)

@@ -16,6 +16,7 @@
 
 #include "thaw/modelfile.h"
 #include "thaw/onnx.h"
+#include "thaw/paths.h"
 #include "thaw/transfer.h"
 #include "thaw/zoo.h"
 
@@ -987,14 +988,19 @@ static int l_model_set_classes(lua_State *L)
 	return 0;
 }
 
-/* m:normalize{mean = {...}, std = {...}}: the input normalisation (0..1
- * scale) the model was trained with; ONNX files do not carry it (ImageNet
- * models want mean {0.485, 0.456, 0.406}, std {0.229, 0.224, 0.225}). */
+/* m:normalize{mean = {...}, std = {...}} or m:normalize("imagenet"): the
+ * input normalisation (0..1 scale) the model was trained with; ONNX files
+ * do not carry it. Presets: thaw_input_preset (data.h). */
 static int l_model_normalize(lua_State *L)
 {
 	static const char *const keys[] = {"mean", "std", NULL};
 	thaw_model *m = checkmodel(L, 1);
-	luaL_checktype(L, 2, LUA_TTABLE);
+	if (lua_type(L, 2) == LUA_TSTRING) {
+		if (thaw_input_preset(&m->input, lua_tostring(L, 2)) < 0)
+			return luaL_argerror(L, 2, thaw_errmsg());
+		return 0;
+	}
+	luaL_argexpected(L, lua_istable(L, 2), 2, "a preset name or {mean = ..., std = ...}");
 	lua_settop(L, 2);
 	check_keys(L, 2, "normalize", keys);
 	int C = m->input.c < THAW_MAX_CHANNELS ? m->input.c : THAW_MAX_CHANNELS;
@@ -1617,6 +1623,18 @@ static int l_clock(lua_State *L)
 	return 1;
 }
 
+/* thaw.asset(name): the path of a file shipped in thaw's assets/ (beside
+ * the binary in a build tree, or installed); raises, naming every place
+ * it looked, when there is none. */
+static int l_asset(lua_State *L)
+{
+	char path[PATH_MAX_];
+	if (thaw_asset_path(luaL_checkstring(L, 1), path, sizeof path) < 0)
+		return fail(L);
+	lua_pushstring(L, path);
+	return 1;
+}
+
 static int l_seed(lua_State *L)
 {
 	thaw_script *s = host(L);
@@ -1687,7 +1705,7 @@ static int luaopen_thaw(lua_State *L)
 				       {"reference_cnn", l_reference_cnn}, {"fit", l_fit},
 				       {"evaluate", l_evaluate}, {"predict", l_predict}, {"seed", l_seed},
 				       {"transfer", l_transfer},
-				       {"run_dir", l_run_dir}, {"clock", l_clock},
+				       {"run_dir", l_run_dir}, {"clock", l_clock}, {"asset", l_asset},
 				       {"check", l_check}, {NULL, NULL}};
 	static const luaL_Reg data_fns[] = {{"open", l_data_open},     {"fashion_mnist", l_data_fashion},
 					    {"folder", l_data_folder}, {"synthetic", l_data_synthetic},
@@ -1795,11 +1813,23 @@ thaw_script *thaw_script_new(const thaw_script_hooks *hooks, const thaw_script_c
 	lua_pop(L, 1);
 	lua_pushcfunction(L, l_print);
 	lua_setglobal(L, "print");
-	/* require finds thaw's own Lua library (lua/) beside the binary's data */
+	/* require finds thaw's own Lua library (lua/) from the binary's path,
+	 * whatever the working directory, before the user's LUA_PATH entries
+	 * and Lua's defaults (already in package.path); thaw_script_run puts
+	 * the script's own directory first */
+	char lib[THAW_MAX_SHARE_DIRS * (2 * PATH_MAX_ + 40)] = "";
+	const char *dirs[THAW_MAX_SHARE_DIRS];
+	size_t len = 0;
+	for (int i = 0, n = thaw_share_dirs(dirs); i < n; i++) {
+		char d[PATH_MAX_ + 8];
+		struct stat st;
+		snprintf(d, sizeof d, "%s/lua", dirs[i]);
+		if (stat(d, &st) == 0 && S_ISDIR(st.st_mode))
+			len += (size_t)snprintf(lib + len, sizeof lib - len, "%s/?.lua;%s/?/init.lua;", d, d);
+	}
 	lua_getglobal(L, "package");
 	lua_getfield(L, -1, "path");
-	const char *share = thaw_share_dir();
-	lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s", share, share, lua_tostring(L, -1));
+	lua_pushfstring(L, "%s%s", lib, lua_tostring(L, -1));
 	lua_setfield(L, -3, "path");
 	lua_pop(L, 2);
 	lua_createtable(L, cfg ? cfg->argc : 0, 1);
@@ -1829,6 +1859,15 @@ int thaw_script_run(thaw_script *s, const char *path)
 	lua_pushstring(L, path);
 	lua_seti(L, -2, 0);
 	lua_pop(L, 1);
+	/* a script requires its sibling modules wherever it is run from */
+	char dir[PATH_MAX_];
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "path");
+	lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
+	lua_setfield(L, -3, "path");
+	lua_pop(L, 2);
 	int rc = luaL_loadfile(L, path);
 	if (s->h.should_stop)
 		lua_sethook(L, stop_hook, LUA_MASKCOUNT, 10000);

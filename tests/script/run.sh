@@ -21,6 +21,8 @@ trap 'exit 130' INT TERM
 # a private copy: a rebuild of ./thaw during the run cannot disturb it
 cp ./thaw "$TMP/thaw" || exit 1
 THAW=$TMP/thaw
+# the copy is away from lua/ and assets/: it finds this tree's through here
+export THAW_SHARE_DIR="$PWD"
 # stderr is a file here, so progress comes as one line per epoch
 export NO_COLOR=1
 

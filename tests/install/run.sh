@@ -1,0 +1,199 @@
+#!/bin/sh
+# Runs from anywhere, installed or not: thaw run on the shipped examples from
+# another working directory, require of thaw's library and of a script's
+# sibling module, thaw.asset (found and missing), the normalisation presets,
+# then make install / uninstall (PREFIX and DESTDIR) and the installed binary
+# on an installed example, the man page, a moved install. Last line:
+# `N passed, N failed`.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+ROOT=$(pwd -P)
+T=$(mktemp -d "${TMPDIR:-/tmp}/thaw-install.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+unset THAW_SHARE_DIR LUA_PATH LUA_PATH_5_4
+export NO_COLOR=1
+mkdir -p "$T/elsewhere"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
+# expect NAME EXIT_CODE PATTERN -- command...: run in $T/elsewhere; the exit
+# code and a fixed string in stdout+stderr
+expect() {
+	name=$1 code=$2 pat=$3
+	shift 4
+	(cd "$T/elsewhere" && "$@") >"$T/out" 2>&1
+	rc=$?
+	if [ "$rc" -ne "$code" ]; then
+		bad "$name" "exit $rc, wanted $code: $(tail -n 3 "$T/out" | tr '\n' ' ')"
+	elif ! grep -qF -- "$pat" "$T/out"; then
+		bad "$name" "no '$pat' in: $(tail -n 3 "$T/out" | tr '\n' ' ')"
+	else
+		ok "$name"
+	fi
+}
+# has NAME PATTERN: a fixed string in the output of the last expect
+has() {
+	if grep -qF -- "$2" "$T/out"; then ok "$1"; else bad "$1" "no '$2' in: $(tail -n 3 "$T/out" | tr '\n' ' ')"; fi
+}
+
+# ---- the build tree, from another directory
+expect "build tree: an example by absolute path from another directory" 0 "check passed" -- \
+	"$ROOT/thaw" run "$ROOT/lua/examples/quick.lua" --out "$T/q1"
+has "  it requires thaw.table and loads the base through thaw.asset" "base $ROOT/assets/fashion-base.thaw"
+[ -f "$T/q1/metrics.jsonl" ] && ok "  its run folder is where --out said" || bad "  run folder" "no $T/q1/metrics.jsonl"
+
+mkdir -p "$T/proj/sub" "$T/lp"
+cat >"$T/proj/helper.lua" <<'EOF'
+return {answer = 42}
+EOF
+cat >"$T/proj/sub/init.lua" <<'EOF'
+return "package sub"
+EOF
+cat >"$T/lp/extra.lua" <<'EOF'
+return "from LUA_PATH"
+EOF
+cat >"$T/proj/exp.lua" <<'EOF'
+local thaw = require "thaw"
+local tbl = require "thaw.table"
+local helper = require "helper"
+print("helper " .. helper.answer .. ", " .. require "sub")
+if os.getenv("LUA_PATH") then print(require "extra") end
+local t = tbl.new{"a", "b"}
+t:row{1, 2}
+print(t)
+thaw.check(type(tbl.pct) == "function", "thaw.table loaded")
+EOF
+expect "a script requires its sibling modules (and init.lua packages)" 0 "helper 42, package sub" -- \
+	"$ROOT/thaw" run "$T/proj/exp.lua" --out "$T/p1"
+expect "relative script path from another directory" 0 "helper 42" -- \
+	"$ROOT/thaw" run ../proj/exp.lua --out "$T/p2"
+expect "the user's LUA_PATH entries are kept" 0 "from LUA_PATH" -- \
+	env LUA_PATH="$T/lp/?.lua;;" "$ROOT/thaw" run "$T/proj/exp.lua" --out "$T/p3"
+
+cat >"$T/asset.lua" <<'EOF'
+local thaw = require "thaw"
+print("asset " .. thaw.asset("fashion-base.thaw"))
+local ok, err = pcall(thaw.asset, "nope")
+print("missing: " .. tostring(ok) .. " " .. err)
+thaw.check(not ok, "thaw.asset raises on a missing asset")
+EOF
+expect "thaw.asset finds the base beside the binary" 0 "asset $ROOT/assets/fashion-base.thaw" -- \
+	"$ROOT/thaw" run "$T/asset.lua" --out "$T/a1"
+has "thaw.asset('nope') raises, naming the build tree's place" "missing: false asset 'nope' not found; looked in $ROOT/assets/nope"
+has "  ... and the installed place" "$(dirname "$ROOT")/share/thaw/assets/nope"
+mkdir -p "$T/share/assets"
+: >"$T/share/assets/nope"
+cat >"$T/nope.lua" <<'EOF'
+print("found " .. require("thaw").asset("nope"))
+EOF
+expect "THAW_SHARE_DIR is searched first" 0 "found $T/share/assets/nope" -- \
+	env THAW_SHARE_DIR="$T/share" "$ROOT/thaw" run "$T/nope.lua" --out "$T/a2"
+expect "a script that needs a missing asset fails, saying where thaw looked" 1 "asset 'nope' not found; looked in" -- \
+	"$ROOT/thaw" run "$T/nope.lua" --out "$T/a4"
+
+# ---- normalisation presets
+cat >"$T/preset.lua" <<'EOF'
+local thaw = require "thaw"
+local function f(t)
+  local s = {}
+  for i, v in ipairs(t) do s[i] = string.format("%.3f", v) end
+  return table.concat(s, " ")
+end
+local m = thaw.model{input = {3, 16, 16}}
+m:normalize("imagenet")
+print("mean " .. f(m.mean))
+print("std " .. f(m.std))
+print("input " .. table.concat(m.input, "x"))
+m:normalize("unit")
+print("unit " .. f(m.mean) .. " / " .. f(m.std))
+m:normalize{mean = {0.1, 0.2, 0.3}}            -- the table form still works
+print("table " .. f(m.mean))
+local gray = thaw.reference_cnn{}
+print("gray: " .. select(2, pcall(gray.normalize, gray, "imagenet")))
+print("bogus: " .. select(2, pcall(m.normalize, m, "bogus")))
+m:add(thaw.nn.flatten{})
+m:add(thaw.nn.dense{units = 2})
+m:normalize("unit")
+m:save(arg[1])
+EOF
+expect "m:normalize('imagenet') sets the mean" 0 "mean 0.485 0.456 0.406" -- \
+	"$ROOT/thaw" run "$T/preset.lua" --out "$T/n1" -- "$T/rgb.thaw"
+has "  and the std" "std 0.229 0.224 0.225"
+has "  and keeps the input size" "input 3x16x16"
+has "m:normalize('unit')" "unit 0.000 0.000 0.000 / 1.000 1.000 1.000"
+has "m:normalize{mean = ...} still works" "table 0.100 0.200 0.300"
+has "an RGB preset on a gray model raises" "normalisation preset 'imagenet' is for 3-channel input; the model takes 1"
+has "an unknown preset lists the known ones" "'bogus' unknown (known: imagenet, inception, unit, none)"
+expect "thaw edit --normalize imagenet" 0 "saved $T/rgb2.thaw" -- \
+	"$ROOT/thaw" edit "$T/rgb.thaw" -o "$T/rgb2.thaw" --normalize imagenet
+expect "  the saved model carries it" 0 "mean 0.485 0.456 0.406, std 0.229 0.224 0.225" -- \
+	"$ROOT/thaw" summary "$T/rgb2.thaw"
+expect "thaw edit --normalize on a gray model fails, saying why" 1 "is for 3-channel input; the model takes 1" -- \
+	"$ROOT/thaw" edit "$ROOT/assets/fashion-base.thaw" -o "$T/x.thaw" --normalize imagenet
+
+# ---- make install, the installed binary, the man page
+P=$T/prefix
+if make -s install PREFIX="$P" >"$T/make.out" 2>&1; then ok "make install PREFIX=..."; else
+	bad "make install" "$(tail -n 3 "$T/make.out" | tr '\n' ' ')"; fi
+for f in bin/thaw share/thaw/lua/thaw/table.lua share/thaw/lua/examples/quick.lua \
+	share/thaw/lua/examples/transfer.lua share/thaw/assets/fashion-base.thaw \
+	share/doc/thaw/lua.md share/doc/thaw/README.md share/man/man1/thaw.1; do
+	[ -f "$P/$f" ] || bad "installed $f" "missing"
+done
+[ -x "$P/bin/thaw" ] && ok "  binary, library, examples, assets, docs, man page installed" || bad "installed binary" "not executable"
+expect "installed binary on an installed example, from another directory" 0 "check passed" -- \
+	"$P/bin/thaw" run "$P/share/thaw/lua/examples/quick.lua" --out "$T/q2"
+has "  it uses the installed base" "base $P/share/thaw/assets/fashion-base.thaw"
+expect "thaw.asset finds the installed asset" 0 "asset $P/share/thaw/assets/fashion-base.thaw" -- \
+	"$P/bin/thaw" run "$T/asset.lua" --out "$T/a3"
+has "  a missing one names the installed place" "looked in $P/bin/assets/nope, $P/share/thaw/assets/nope"
+
+M=$P/share/man/man1/thaw.1
+if command -v man >/dev/null 2>&1; then
+	MANWIDTH=100 man -l "$M" >"$T/man.txt" 2>"$T/man.err"
+	[ -s "$T/man.txt" ] && ! grep -q . "$T/man.err" && ok "man -l renders thaw.1 without warnings" ||
+		bad "man -l" "$(head -n 3 "$T/man.err" | tr '\n' ' ')"
+else
+	sed 's/\\-/-/g' "$M" >"$T/man.txt"
+	ok "man -l (no man here: reading the source)"
+fi
+missing=
+for s in NAME SYNOPSIS DESCRIPTION COMMANDS FILES ENVIRONMENT "EXIT STATUS" EXAMPLES; do
+	grep -q "^$s" "$T/man.txt" || grep -q "^\.SH \"*$s" "$M" || missing="$missing $s"
+done
+[ -z "$missing" ] && ok "thaw.1 has every section" || bad "thaw.1 sections" "missing$missing"
+missing=
+for c in $("$ROOT/thaw" --help | awk '/^  [a-z]/ {print $1}') predict eval; do
+	grep -q "^\.B thaw $c\b" "$M" || missing="$missing $c"
+done
+[ -z "$missing" ] && ok "thaw.1 documents every command of thaw --help (and predict, eval)" ||
+	bad "thaw.1 commands" "missing$missing"
+
+# a whole install tree moved elsewhere still finds its files
+mv "$P" "$T/moved"
+expect "a moved install finds its library and assets" 0 "base $T/moved/share/thaw/assets/fashion-base.thaw" -- \
+	"$T/moved/bin/thaw" run "$T/moved/share/thaw/lua/examples/quick.lua" --out "$T/q3"
+mv "$T/moved" "$P"
+
+if make -s uninstall PREFIX="$P" >"$T/make.out" 2>&1 && [ -z "$(find "$P" -type f)" ]; then
+	ok "make uninstall removes every installed file"
+else
+	bad "make uninstall" "left: $(find "$P" -type f | head -n 3 | tr '\n' ' ')"
+fi
+
+D=$T/dest
+if make -s install DESTDIR="$D" PREFIX=/usr >"$T/make.out" 2>&1 && [ -x "$D/usr/bin/thaw" ] &&
+	[ -f "$D/usr/share/man/man1/thaw.1" ] && [ -f "$D/usr/share/thaw/lua/thaw/table.lua" ]; then
+	ok "make install honours DESTDIR"
+else
+	bad "make install DESTDIR" "$(tail -n 3 "$T/make.out" | tr '\n' ' ')"
+fi
+if make -s uninstall DESTDIR="$D" PREFIX=/usr >"$T/make.out" 2>&1 && [ -z "$(find "$D" -type f)" ]; then
+	ok "make uninstall honours DESTDIR"
+else
+	bad "make uninstall DESTDIR" "left: $(find "$D" -type f | head -n 3 | tr '\n' ' ')"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
