@@ -217,7 +217,9 @@ void thaw_batch_fill(float *x, int32_t *y, const thaw_dataset *d, const int *idx
  * Sets spec's mean and std from a name: "imagenet" (mean 0.485 0.456 0.406,
  * std 0.229 0.224 0.225, what torchvision and most ONNX image models want),
  * "inception" (mean 0.5, std 0.5: pixels in [-1, 1], Keras' "tf" mode),
- * "unit" or "none" (mean 0, std 1: the 0..1 pixels as they are). h and w
+ * "unit" or "none" (mean 0, std 1: the 0..1 pixels as they are). imagenet
+ * and inception also set the resize policy to crop (shorter side to size,
+ * centre kept: their evaluation transform); unit and none leave it. h and w
  * are kept (the model fixes them). A spec without channels (c == 0) gets
  * the preset's (3 for imagenet); a model with other channels than an RGB
  * preset is an error naming both, never silently given RGB statistics.

@@ -88,7 +88,7 @@ int cmd_summary(int argc, char **argv)
 	printf(", std");
 	for (int i = 0; i < in->c && i < THAW_MAX_CHANNELS; i++)
 		printf(" %g", in->std[i]);
-	printf("\n");
+	printf(", resize %s\n", thaw_resize_mode_name((thaw_resize_mode)in->resize));
 	if (m->n_classes) {
 		printf("classes (%d):", m->n_classes);
 		for (int i = 0; i < m->n_classes; i++)
@@ -177,7 +177,10 @@ static const char edit_usage[] =
 	"  --unfreeze SEL           '0-7' (as the summary numbers nodes) or 'upto:NAME'\n"
 	"  --lr-mult SEL=X        learning-rate multiplier for the selection\n"
 	"  --classes A,B,...      class names of the output\n"
-	"  --normalize PRESET     input normalisation: imagenet, inception, unit or none\n";
+	"  --normalize PRESET     input normalisation: imagenet, inception, unit or none\n"
+	"                         (imagenet and inception also set --resize crop)\n"
+	"  --resize MODE          how images of another shape fit the input: stretch,\n"
+	"                         crop (shorter side, centre kept) or pad\n";
 
 int cmd_edit(int argc, char **argv)
 {
@@ -256,6 +259,11 @@ int cmd_edit(int argc, char **argv)
 			i++;
 		} else if (!strcmp(op, "--normalize")) {
 			rc = thaw_input_preset(&m->input, v), i++;
+		} else if (!strcmp(op, "--resize")) {
+			thaw_resize_mode mode;
+			if ((rc = thaw_resize_mode_parse(v, &mode)) == 0)
+				m->input.resize = mode;
+			i++;
 		} else if (op[0] != '-') {
 			/* the input file */
 		} else {

@@ -10,7 +10,7 @@ static const thaw_cmd commands[] = {
 	 "the workbench (plain `thaw` opens the default transfer session)"},
 	{"run", cmd_run, "SCRIPT [--out DIR] [--seed N] [--resume DIR] [-- ARGS]",
 	 "run a Lua experiment headless (CI): metrics, plots and the model in a run folder"},
-	{"edit", cmd_edit, "IN -o OUT [--pop] [--truncate NAME] [--head N[:NAME]] [--freeze SEL] [--unfreeze SEL] [--lr-mult SEL=X] [--classes A,B] [--normalize PRESET]",
+	{"edit", cmd_edit, "IN -o OUT [--pop] [--truncate NAME] [--head N[:NAME]] [--freeze SEL] [--unfreeze SEL] [--lr-mult SEL=X] [--classes A,B] [--normalize PRESET] [--resize MODE]",
 	 "cut and extend a model: pop, truncate, add a head, freeze, lr multipliers"},
 	{"train", cmd_train, "[--data SPEC] [--model FILE [--cut NAME]] [--classes 0,1|A,B] [--per-class K] [--val SPEC|FRACTION|none] [--test SPEC] [--epochs N] [-o FILE] (see --help)",
 	 "train headless (the reference CNN, or a model given a new head for the data's classes)"},

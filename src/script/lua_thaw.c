@@ -1027,6 +1027,18 @@ static int l_model_normalize(lua_State *L)
 	return 0;
 }
 
+/* m:set_resize("stretch"|"crop"|"pad"): how images of another shape are
+ * fitted to the model's input (saved with the model). */
+static int l_model_set_resize(lua_State *L)
+{
+	thaw_model *m = checkmodel(L, 1);
+	thaw_resize_mode mode;
+	if (thaw_resize_mode_parse(luaL_checkstring(L, 2), &mode) < 0)
+		return luaL_argerror(L, 2, thaw_errmsg());
+	m->input.resize = mode;
+	return 0;
+}
+
 static int l_model_reinit(lua_State *L)
 {
 	thaw_model *m = checkidle(L, 1);
@@ -1084,7 +1096,7 @@ static const luaL_Reg model_methods[] = {
 	{"lr_mult", l_model_lr_mult}, {"summary", l_model_summary},     {"layer", l_model_layer},
 	{"layers", l_model_layers},   {"save", l_model_save},           {"export", l_model_export},
 	{"set_classes", l_model_set_classes}, {"normalize", l_model_normalize},
-	{"reinit", l_model_reinit}, {"close", l_model_gc},
+	{"set_resize", l_model_set_resize}, {"reinit", l_model_reinit}, {"close", l_model_gc},
 	{NULL, NULL}};
 
 static int l_model_index(lua_State *L)
@@ -1103,6 +1115,8 @@ static int l_model_index(lua_State *L)
 		lua_pushinteger(L, m->n);
 	else if (!strcmp(k, "classes"))
 		push_names(L, m->class_names, m->n_classes);
+	else if (!strcmp(k, "resize"))
+		lua_pushstring(L, thaw_resize_mode_name((thaw_resize_mode)m->input.resize));
 	else if (!strcmp(k, "input")) {
 		thaw_shape s = {1, m->input.c, m->input.h, m->input.w};
 		push_shape(L, s);

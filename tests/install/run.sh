@@ -101,8 +101,13 @@ local function f(t)
   return table.concat(s, " ")
 end
 local m = thaw.model{input = {3, 16, 16}}
+print("resize " .. m.resize)
 m:normalize("imagenet")
 print("mean " .. f(m.mean))
+print("imagenet resize " .. m.resize)
+m:set_resize("pad")
+print("set resize " .. m.resize)
+print("bad resize: " .. select(2, pcall(m.set_resize, m, "squash")))
 print("std " .. f(m.std))
 print("input " .. table.concat(m.input, "x"))
 m:normalize("unit")
@@ -120,6 +125,10 @@ EOF
 expect "m:normalize('imagenet') sets the mean" 0 "mean 0.485 0.456 0.406" -- \
 	"$ROOT/thaw" run "$T/preset.lua" --out "$T/n1" -- "$T/rgb.thaw"
 has "  and the std" "std 0.229 0.224 0.225"
+has "a new model stretches" "resize stretch"
+has "  the imagenet preset crops, as ImageNet evaluation does" "imagenet resize crop"
+has "  m:set_resize sets the policy" "set resize pad"
+has "  a bad policy raises" "expected stretch, crop or pad"
 has "  and keeps the input size" "input 3x16x16"
 has "m:normalize('unit')" "unit 0.000 0.000 0.000 / 1.000 1.000 1.000"
 has "m:normalize{mean = ...} still works" "table 0.100 0.200 0.300"
@@ -127,8 +136,13 @@ has "an RGB preset on a gray model raises" "normalisation preset 'imagenet' is f
 has "an unknown preset lists the known ones" "'bogus' unknown (known: imagenet, inception, unit, none)"
 expect "thaw edit --normalize imagenet" 0 "saved $T/rgb2.thaw" -- \
 	"$ROOT/thaw" edit "$T/rgb.thaw" -o "$T/rgb2.thaw" --normalize imagenet
-expect "  the saved model carries it" 0 "mean 0.485 0.456 0.406, std 0.229 0.224 0.225" -- \
+expect "  the saved model carries it" 0 "mean 0.485 0.456 0.406, std 0.229 0.224 0.225, resize crop" -- \
 	"$ROOT/thaw" summary "$T/rgb2.thaw"
+expect "thaw edit --resize pad" 0 "saved $T/rgb3.thaw" -- \
+	"$ROOT/thaw" edit "$T/rgb2.thaw" -o "$T/rgb3.thaw" --resize pad
+expect "  the saved model carries it" 0 "std 0.229 0.224 0.225, resize pad" -- "$ROOT/thaw" summary "$T/rgb3.thaw"
+expect "thaw edit --resize with a bad mode" 1 "expected stretch, crop or pad" -- \
+	"$ROOT/thaw" edit "$T/rgb2.thaw" -o "$T/rgb4.thaw" --resize squash
 expect "thaw edit --normalize on a gray model fails, saying why" 1 "is for 3-channel input; the model takes 1" -- \
 	"$ROOT/thaw" edit "$ROOT/assets/fashion-base.thaw" -o "$T/x.thaw" --normalize imagenet
 
