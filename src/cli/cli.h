@@ -17,6 +17,8 @@ typedef struct thaw_cmd {
  * first bytes: .thaw files start with 0x89 "THAW"); info and is_onnx may
  * be NULL. NULL on error, with the message in thaw_errmsg(). */
 thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx);
+/* Prints the library's collected warnings (thaw_warn) to stderr. */
+void cli_print_warnings(void);
 
 /* "5,6,7" -> cls[0..k-1]; returns k, or -1 for a malformed list or more
  * than max values. */

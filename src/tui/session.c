@@ -681,7 +681,9 @@ int tui_session_start(tui_session *s, const thaw_tui_opts *o)
 		if (s->class_names) {
 			s->K = K;
 			for (int k = 0; k < K; k++) {
-				const char *nm = m->class_names ? m->class_names[k]
+				/* the model's names only when they fit its outputs (a model
+				 * that kept stale names once made this read past them) */
+				const char *nm = m->class_names && k < m->n_classes ? m->class_names[k]
 						 : s->view && k < s->view->n_classes ? s->view->class_names[k]
 										     : NULL;
 				char def[16];
