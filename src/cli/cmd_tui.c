@@ -218,9 +218,17 @@ int cmd_tui(int argc, char **argv)
 		if (!(m = cli_load_model(model_path, NULL, NULL)) || !(train = thaw_dataset_open(data)) ||
 		    (val_spec && !(val = thaw_dataset_open(val_spec))))
 			goto fail;
-		int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
-		if (train->n_classes > K || (val && val->n_classes > K)) {
-			cli_errorf("tui", "%s has %d classes but %s only %d outputs", data, train->n_classes, model_path, K);
+		int K = thaw_model_class_count(m);
+		if (K < 0) {
+			cli_errorf("tui", "%s: %s", model_path, thaw_errmsg());
+			goto done;
+		}
+		if (train->n_classes != K || (val && val->n_classes != K)) {
+			const thaw_dataset *bad = train->n_classes != K ? train : val;
+			cli_errorf("tui", "%s has %d classes but %s outputs %d class scores: give it a head of %d "
+				   "(thaw edit %s -o OUT --pop --head %d)",
+				   bad == train ? data : val_spec, bad->n_classes, model_path, K, bad->n_classes,
+				   model_path, bad->n_classes);
 			goto done;
 		}
 		if (to_model(&train, m, &st, "training") < 0 || (val && to_model(&val, m, &st, "validation") < 0))
