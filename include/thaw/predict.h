@@ -33,6 +33,12 @@ typedef struct thaw_prediction {
 int thaw_predict(thaw_model *m, const thaw_dataset *d, int batch, thaw_prediction *out, int k,
 		 int *top_cls, float *top_p);
 
+/* The same for one batch x (B, c, h, w), already normalised; labels may be
+ * NULL (losses NaN). Allocates nothing; afterwards thaw_model_output(m)
+ * holds the batch's logits (B, K), e.g. for thaw_metrics_add. */
+int thaw_predict_batch(thaw_model *m, const float *x, const int32_t *labels, int B,
+		       thaw_prediction *out, int k, int *top_cls, float *top_p);
+
 /* One image file as a 1-image data set (label 0, one class) at spec's
  * channels and size (spec NULL: as stored). The one place image files are
  * read for prediction: PNG today. */

@@ -9,6 +9,50 @@
 
 #include "thaw/png.h"
 
+/* (a, ia) ranks before (b, ib): the larger score, ties to the lower index */
+static int before(float a, int ia, float b, int ib) { return a > b || (a == b && ia < ib); }
+
+int thaw_predict_batch(thaw_model *m, const float *x, const int32_t *labels, int B,
+		       thaw_prediction *out, int k, int *top_cls, float *top_p)
+{
+	if (!m || !x || B <= 0 || !out || k < 0)
+		return thaw_error(THAW_EINVAL, "predict: needs a model, a batch and an output array");
+	int K = thaw_model_class_count(m);
+	if (K < 0)
+		return K;
+	int rc = thaw_model_forward(m, x, B, 0);
+	if (rc < 0)
+		return rc;
+	const float *logits = thaw_model_output(m);
+	for (int i = 0; i < B; i++) {
+		const float *z = logits + (size_t)i * K;
+		int best = 0;
+		for (int c = 1; c < K; c++)
+			best = z[c] > z[best] ? c : best;
+		double sum = 0;
+		for (int c = 0; c < K; c++)
+			sum += exp((double)(z[c] - z[best]));
+		out[i].cls = best;
+		out[i].conf = (float)(1.0 / sum);
+		int y = labels ? labels[i] : -1;
+		out[i].loss = y >= 0 && y < K ? (float)(log(sum) + z[best] - z[y]) : NAN;
+		/* top k by repeated scans below the last pick: no scratch memory */
+		int prev = -1;
+		for (int j = 0; j < k; j++) {
+			int pick = -1;
+			for (int c = 0; j < K && c < K; c++)
+				if ((prev < 0 || before(z[prev], prev, z[c], c)) && (pick < 0 || before(z[c], c, z[pick], pick)))
+					pick = c;
+			if (top_cls)
+				top_cls[(size_t)i * k + j] = pick;
+			if (top_p)
+				top_p[(size_t)i * k + j] = pick >= 0 ? (float)(exp((double)(z[pick] - z[best])) / sum) : 0;
+			prev = pick >= 0 ? pick : prev;
+		}
+	}
+	return 0;
+}
+
 int thaw_predict(thaw_model *m, const thaw_dataset *d, int batch, thaw_prediction *out, int k,
 		 int *top_cls, float *top_p)
 {
@@ -23,13 +67,12 @@ int thaw_predict(thaw_model *m, const thaw_dataset *d, int batch, thaw_predictio
 				  d->source, d->c, d->h, d->w, m->input.c, m->input.h, m->input.w);
 	if (d->n == 0)
 		return 0;
-	int B = batch < d->n ? batch : d->n, kk = k < K ? k : K;
+	int B = batch < d->n ? batch : d->n;
 	size_t img = (size_t)d->c * d->h * d->w;
 	float *x = thaw_malloc(img * (size_t)B * sizeof *x);
-	float *p = thaw_malloc((size_t)K * sizeof *p);
 	int32_t *y = thaw_malloc((size_t)B * sizeof *y);
 	int *ix = thaw_malloc((size_t)B * sizeof *ix);
-	int rc = (x && p && y && ix) ? 0 : THAW_ENOMEM;
+	int rc = (x && y && ix) ? 0 : THAW_ENOMEM;
 	thaw_loader_opts lo = thaw_loader_opts_default();
 	thaw_loader_opts_from_spec(&lo, &m->input);
 	for (int start = 0; rc == 0 && start < d->n; start += B) {
@@ -37,46 +80,11 @@ int thaw_predict(thaw_model *m, const thaw_dataset *d, int batch, thaw_predictio
 		for (int i = 0; i < nb; i++)
 			ix[i] = start + i;
 		thaw_batch_fill(x, y, d, ix, nb, &lo, 0);
-		if ((rc = thaw_model_forward(m, x, nb, 0)) < 0)
-			break;
-		const float *logits = thaw_model_output(m);
-		for (int i = 0; i < nb; i++) {
-			const float *z = logits + (size_t)i * K;
-			float mx = z[0];
-			for (int c = 1; c < K; c++)
-				mx = z[c] > mx ? z[c] : mx;
-			double sum = 0;
-			for (int c = 0; c < K; c++)
-				sum += exp((double)(z[c] - mx));
-			int best = 0;
-			for (int c = 0; c < K; c++) {
-				p[c] = (float)(exp((double)(z[c] - mx)) / sum);
-				if (p[c] > p[best])
-					best = c;
-			}
-			thaw_prediction *o = &out[start + i];
-			o->cls = best;
-			o->conf = p[best];
-			o->loss = y[i] >= 0 && y[i] < K ? (float)(log(sum) + mx - z[y[i]]) : NAN;
-			/* top K by repeated selection: K and k are small */
-			size_t row = (size_t)(start + i) * k;
-			for (int j = 0; j < k; j++) {
-				int pick = -1;
-				if (j < kk)
-					for (int c = 0; c < K; c++)
-						if (p[c] >= 0 && (pick < 0 || p[c] > p[pick]))
-							pick = c;
-				if (top_cls)
-					top_cls[row + j] = pick;
-				if (top_p)
-					top_p[row + j] = pick >= 0 ? p[pick] : 0;
-				if (pick >= 0)
-					p[pick] = -1; /* taken */
-			}
-		}
+		size_t row = (size_t)start * k;
+		rc = thaw_predict_batch(m, x, y, nb, out + start, k, top_cls ? top_cls + row : NULL,
+					top_p ? top_p + row : NULL);
 	}
 	free(x);
-	free(p);
 	free(y);
 	free(ix);
 	return rc;
