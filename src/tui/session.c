@@ -331,6 +331,25 @@ static int evaluate_view(tui_session *s, thaw_model *m, double *loss, double *ac
 
 /* ---------------------------------------------------------------- callbacks */
 
+/* Notes from thaw_fit (the feature cache, a head taking the data's class
+ * names): into the log; the views name classes as the model now does. */
+static void on_log(const char *line, void *user)
+{
+	tui_session *s = user;
+	const thaw_model *m = s->model;
+	pthread_mutex_lock(&s->mu);
+	tui_session_log_locked(s, line);
+	for (int k = 0; m && k < s->K && k < m->n_classes && s->class_names; k++) {
+		char *nm = strdup(m->class_names[k]);
+		if (nm) {
+			free(s->class_names[k]);
+			s->class_names[k] = nm;
+		}
+	}
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+}
+
 static int on_batch(const thaw_batch_stats *bs, void *user)
 {
 	tui_session *s = user;
@@ -559,6 +578,7 @@ static void run_phase(tui_session *s)
 	o.val = NULL; /* validated in on_epoch over the browser's data, with per-image results */
 	o.on_batch = on_batch;
 	o.on_epoch = on_epoch;
+	o.on_log = on_log;
 	o.user = s;
 	int rc = thaw_fit(m, s->train, &o);
 
