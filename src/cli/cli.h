@@ -17,6 +17,9 @@ typedef struct thaw_cmd {
  * first bytes: .thaw files start with 0x89 "THAW"); info and is_onnx may
  * be NULL. NULL on error, with the message in thaw_errmsg(). */
 thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx);
+/* The same without printing the load's warnings: the caller takes them
+ * with thaw_warning_next() (the workbench puts them in its log). */
+thaw_model *cli_open_model(const char *path, thaw_onnx_info *info, int *is_onnx);
 /* Prints the library's collected warnings (thaw_warn) to stderr. */
 void cli_print_warnings(void);
 

@@ -16,6 +16,13 @@ static int ends_with(const char *s, const char *suffix)
 
 thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx)
 {
+	thaw_model *m = cli_open_model(path, info, is_onnx);
+	cli_print_warnings();
+	return m;
+}
+
+thaw_model *cli_open_model(const char *path, thaw_onnx_info *info, int *is_onnx)
+{
 	thaw_onnx_info dummy;
 	int onnx_dummy;
 	if (!info)
@@ -32,9 +39,7 @@ thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx)
 		}
 	}
 	*is_onnx = onnx;
-	thaw_model *m = onnx ? thaw_onnx_import(path, info) : thaw_model_load(path, NULL);
-	cli_print_warnings();
-	return m;
+	return onnx ? thaw_onnx_import(path, info) : thaw_model_load(path, NULL);
 }
 
 void cli_print_warnings(void)

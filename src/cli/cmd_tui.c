@@ -215,7 +215,7 @@ int cmd_tui(int argc, char **argv)
 		o.argv = argv + first_arg;
 		o.title = script;
 	} else if (model_path) {
-		if (!(m = cli_load_model(model_path, NULL, NULL)) || !(train = thaw_dataset_open(data)) ||
+		if (!(m = cli_open_model(model_path, NULL, NULL)) || !(train = thaw_dataset_open(data)) ||
 		    (val_spec && !(val = thaw_dataset_open(val_spec))))
 			goto fail;
 		int K = thaw_model_class_count(m);
@@ -239,6 +239,8 @@ int cmd_tui(int argc, char **argv)
 	} else if (default_session(&o, base, per_class, lr_given, &st, &m, &train, &val) < 0) {
 		goto fail;
 	}
+	for (const char *w; (w = thaw_warning_next());) /* a model file's stale class names, say */
+		note(&st, "warning: %s", w);
 	o.model = m;
 	o.train = train;
 	o.val = val;
