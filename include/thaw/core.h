@@ -29,6 +29,14 @@ const char *thaw_errmsg(void);
 /* Prepends "prefix: " to the current message (adds the file name, say). */
 void thaw_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Warnings: something the library did on the user's behalf and that they
+ * should hear about (a file's class names dropped because they do not match
+ * its outputs). Library code cannot print, so thaw_warn collects the message
+ * on this thread (the last 16 are kept); frontends print them with
+ * thaw_warning_next(), which returns the oldest and forgets it, or NULL. */
+void thaw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *thaw_warning_next(void);
+
 /* Programmer errors only (a broken invariant, never user input): reports
  * file and line on stderr and aborts. */
 #define THAW_ASSERT(c) ((c) ? (void)0 : thaw_assert_fail(#c, __FILE__, __LINE__))

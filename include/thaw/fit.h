@@ -70,7 +70,11 @@ typedef struct thaw_fit_opts {
 thaw_fit_opts thaw_fit_opts_default(void);
 
 /* Trains m on d (its shape must match the model input: convert with
- * thaw_dataset_to_spec first). Normalises with the model's mean and std.
+ * thaw_dataset_to_spec first) and its class count must equal the model's
+ * output width (thaw_model_class_count: a model whose output is no vector
+ * of class scores is refused). A model without class names, or with names
+ * other than the data's, takes the data's names (through on_log when they
+ * change). Normalises with the model's mean and std.
  * Returns the number of epochs run, or < 0 (THAW_ESTOP is not an error:
  * a callback stopping returns the epochs done). */
 int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o);

@@ -204,7 +204,11 @@ void thaw_model_reinit(thaw_model *m, uint64_t seed);
 /* Copies parameters, statistics and optimizer state from src into dst,
  * whose graph must have the same nodes and parameter shapes. */
 int thaw_model_copy_params(thaw_model *dst, const thaw_model *src);
-/* Class names of the output (copied); n must match the output width. */
+/* Class names of the output (copied); n must equal the output width, which
+ * must be a vector of class scores (thaw_model_class_count); n = 0 forgets
+ * them. The invariant: a model's names match its output width, or it has
+ * none. So pop, truncate, replace_head and add (a new output node) drop
+ * them, as does an insert that changes the output width. */
 int thaw_model_set_classes(thaw_model *m, const char *const *names, int n);
 
 /* ---- freezing. Each returns the number of nodes changed or < 0. */
@@ -235,6 +239,11 @@ int thaw_model_static_prefix(const thaw_model *m);
 int thaw_model_backward(thaw_model *m, const float *dout);
 const float *thaw_model_output(const thaw_model *m);
 thaw_shape thaw_model_output_shape(const thaw_model *m); /* per sample */
+/* The number of class scores the model outputs: its output width when the
+ * output is a vector (K, 1x1xK, ...). < 0 otherwise, with a message naming
+ * the shape ("model output is 64x3x3, not a vector of class scores: add a
+ * head ..."). Fit, evaluate and predict refuse such a model with it. */
+int thaw_model_class_count(const thaw_model *m);
 /* Sizes the arena for batches up to B (done by forward when needed). */
 int thaw_model_plan(thaw_model *m, int B, int training);
 

@@ -17,6 +17,11 @@ typedef struct thaw_cmd {
  * first bytes: .thaw files start with 0x89 "THAW"); info and is_onnx may
  * be NULL. NULL on error, with the message in thaw_errmsg(). */
 thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx);
+/* The same without printing the load's warnings: the caller takes them
+ * with thaw_warning_next() (the workbench puts them in its log). */
+thaw_model *cli_open_model(const char *path, thaw_onnx_info *info, int *is_onnx);
+/* Prints the library's collected warnings (thaw_warn) to stderr. */
+void cli_print_warnings(void);
 
 /* Training progress on stderr: cli_progress_batch draws one updating line
  * (call it only when stderr is a terminal), cli_progress_epoch prints a
@@ -28,6 +33,9 @@ void cli_progress_end_line(void);
 /* "loading images N/T" on one updating line for folders of 200 images or
  * more; a thaw_image_opts / thaw_prepare_opts progress callback. */
 void cli_load_progress(int done, int total, void *user);
+/* A data set's notes (files skipped, conversions) on stderr, a line each:
+ * "thaw CMD: note: ...". */
+void cli_print_notes(const char *cmd, const thaw_dataset *d);
 /* --resize MODE and --skip-bad, shared by the commands that load folders:
  * 1 when argv[*i] was one of them (*i advanced), 0 when not, -1 on a bad
  * value (printed). */
@@ -45,6 +53,8 @@ int cmd_export(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 /* more commands are added here and in main.c's table, one line each */
 
 #endif

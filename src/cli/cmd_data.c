@@ -21,18 +21,6 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-/* The data set's notes (skipped files, conversions), a line each. */
-static void print_notes(const thaw_dataset *d)
-{
-	const char *s = d->notes;
-	while (s && *s) {
-		const char *e = strchr(s, '\n');
-		int n = e ? (int)(e - s) : (int)strlen(s);
-		fprintf(stderr, "thaw data: note: %.*s\n", n, s);
-		s = e ? e + 1 : NULL;
-	}
-}
-
 int cmd_data(int argc, char **argv)
 {
 	const char *spec = NULL, *grid = NULL, *classes = NULL, *export_dir = NULL;
@@ -142,7 +130,7 @@ int cmd_data(int argc, char **argv)
 		cli_errorf("data", "%s", thaw_errmsg());
 		return 1;
 	}
-	print_notes(d);
+	cli_print_notes("data", d);
 	if (classes) {
 		int cls[1024];
 		int k = thaw_parse_classes(d, classes, cls, 1024);

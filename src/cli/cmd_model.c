@@ -17,6 +17,13 @@ static int ends_with(const char *s, const char *suffix)
 
 thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx)
 {
+	thaw_model *m = cli_open_model(path, info, is_onnx);
+	cli_print_warnings();
+	return m;
+}
+
+thaw_model *cli_open_model(const char *path, thaw_onnx_info *info, int *is_onnx)
+{
 	thaw_onnx_info dummy;
 	int onnx_dummy;
 	if (!info)
@@ -34,6 +41,12 @@ thaw_model *cli_load_model(const char *path, thaw_onnx_info *info, int *is_onnx)
 	}
 	*is_onnx = onnx;
 	return onnx ? thaw_onnx_import(path, info) : thaw_model_load(path, NULL);
+}
+
+void cli_print_warnings(void)
+{
+	for (const char *w; (w = thaw_warning_next());)
+		fprintf(stderr, "thaw: warning: %s\n", w);
 }
 
 /* Parses "IN -o OUT"; returns 0 or prints usage and returns 1. */
@@ -218,6 +231,7 @@ int cmd_edit(int argc, char **argv)
 	int rc = 0;
 	for (int i = 1; i < argc && rc >= 0; i++) {
 		const char *op = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+		int had_names = m->n_classes;
 		if (!strcmp(op, "-o")) {
 			i++;
 		} else if (!strcmp(op, "--pop")) {
@@ -253,9 +267,7 @@ int cmd_edit(int argc, char **argv)
 			snprintf(buf, sizeof buf, "%s", v);
 			for (char *s = strtok(buf, ","); s && n < 1024; s = strtok(NULL, ","))
 				names[n++] = s;
-			int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
-			rc = n == K ? thaw_model_set_classes(m, (const char *const *)names, n)
-				    : thaw_error(THAW_EINVAL, "--classes: %d names for %d outputs", n, K);
+			rc = thaw_model_set_classes(m, (const char *const *)names, n);
 			i++;
 		} else if (!strcmp(op, "--normalize")) {
 			rc = thaw_input_preset(&m->input, v), i++;
@@ -271,6 +283,9 @@ int cmd_edit(int argc, char **argv)
 		}
 		if (rc < 0)
 			thaw_error_prefix("%s", op);
+		else if (had_names && !m->n_classes)
+			fprintf(stderr, "thaw edit: %s: the output changed, so its %d class names were dropped "
+				"(name the new outputs with --classes A,B,...)\n", op, had_names);
 	}
 	if (rc >= 0)
 		rc = ends_with(out, ".onnx") ? thaw_onnx_export(m, out) : thaw_model_save(m, out, NULL);

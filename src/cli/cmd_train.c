@@ -35,6 +35,13 @@ static int on_epoch(const thaw_epoch_stats *s, void *user)
 	return 0;
 }
 
+static void on_log(const char *line, void *user)
+{
+	(void)user;
+	cli_progress_end_line();
+	fprintf(stderr, "%s\n", line);
+}
+
 static const char usage[] =
 	"usage: thaw train [--data SPEC] [--classes 5,6|Sandal,Shirt] [--per-class K] [--val SPEC|FRACTION|none]\n"
 	"                  [--test SPEC] [--model FILE [--cut NAME] [--no-freeze]] [--epochs N] [--batch N]\n"
@@ -199,6 +206,7 @@ int cmd_train(int argc, char **argv)
 	progress p = {isatty(2), -1, -1};
 	o.on_batch = on_batch;
 	o.on_epoch = on_epoch;
+	o.on_log = on_log;
 	o.user = &p;
 	o.val = val;
 	if (thaw_fit(m, train, &o) < 0)

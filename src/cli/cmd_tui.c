@@ -218,10 +218,12 @@ int cmd_tui(int argc, char **argv)
 		o.argv = argv + first_arg;
 		o.title = script;
 	} else if (model_path) {
-		if (!(m = cli_load_model(model_path, NULL, NULL)))
+		if (!(m = cli_open_model(model_path, NULL, NULL)))
 			goto fail;
 		note(&st, "model %s: %d layers, %d outputs", model_path, m->n,
 		     m->n ? (int)thaw_shape_sample(thaw_model_output_shape(m)) : 0);
+		for (const char *w; (w = thaw_warning_next());) /* a model file's stale class names, say */
+			note(&st, "warning: %s", w);
 		thaw_notes nt = {0};
 		thaw_prepare_opts po = thaw_prepare_opts_default();
 		po.classes = classes;
@@ -246,6 +248,8 @@ int cmd_tui(int argc, char **argv)
 	} else if (default_session(&o, base, per_class ? per_class : 20, lr_given, &st, &m, &train, &val) < 0) {
 		goto fail;
 	}
+	for (const char *w; (w = thaw_warning_next());) /* a model file's stale class names, say */
+		note(&st, "warning: %s", w);
 	o.model = m;
 	o.train = train;
 	o.val = val;

@@ -69,3 +69,13 @@ int cli_image_flag(const char *cmd, int argc, char **argv, int *i, int *resize, 
 	++*i;
 	return 1;
 }
+
+void cli_print_notes(const char *cmd, const thaw_dataset *d)
+{
+	for (const char *s = d ? d->notes : NULL; s && *s;) {
+		const char *e = strchr(s, '\n');
+		int n = e ? (int)(e - s) : (int)strlen(s);
+		fprintf(stderr, "thaw %s: note: %.*s\n", cmd, n, s);
+		s = e ? e + 1 : NULL;
+	}
+}

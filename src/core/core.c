@@ -21,6 +21,34 @@ int thaw_error(int code, const char *fmt, ...)
 
 const char *thaw_errmsg(void) { return errbuf; }
 
+enum { WARN_KEEP = 16 };
+static _Thread_local char warnbuf[WARN_KEEP][512];
+static _Thread_local unsigned warn_head, warn_count; /* ring: oldest at warn_head */
+static _Thread_local char warn_out[512];
+
+void thaw_warn(const char *fmt, ...)
+{
+	if (warn_count == WARN_KEEP) { /* full: the oldest goes */
+		warn_head = (warn_head + 1) % WARN_KEEP;
+		warn_count--;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(warnbuf[(warn_head + warn_count) % WARN_KEEP], sizeof warnbuf[0], fmt, ap);
+	va_end(ap);
+	warn_count++;
+}
+
+const char *thaw_warning_next(void)
+{
+	if (!warn_count)
+		return NULL;
+	memcpy(warn_out, warnbuf[warn_head], sizeof warn_out);
+	warn_head = (warn_head + 1) % WARN_KEEP;
+	warn_count--;
+	return warn_out;
+}
+
 void thaw_error_prefix(const char *fmt, ...)
 {
 	char pre[512], old[sizeof errbuf];

@@ -306,6 +306,35 @@ static void note_other(thaw_sbuf *b, const strlist *other, const char *why)
 	thaw_sbuf_printf(b, "%s)", other->n > 3 ? ", …" : "");
 }
 
+/* What the load changed, so nobody trains on squeezed photos unawares:
+ * "fitted 58 of 60 images (640x480 ... 4000x3000) to 224x224 (crop)",
+ * "converted 3 colour images to gray". */
+static void note_fitted(thaw_sbuf *b, const load *L, thaw_resize_mode mode)
+{
+	int resized = 0, conv = 0, minh = 0, minw = 0, maxh = 0, maxw = 0;
+	for (int i = 0; i < L->n; i++) {
+		if (L->cc[i] != L->c)
+			conv++;
+		if (L->hh[i] == L->h && L->ww[i] == L->w)
+			continue;
+		if (!resized++ || (long long)L->hh[i] * L->ww[i] < (long long)minh * minw)
+			minh = L->hh[i], minw = L->ww[i];
+		if ((long long)L->hh[i] * L->ww[i] > (long long)maxh * maxw)
+			maxh = L->hh[i], maxw = L->ww[i];
+	}
+	char range[64];
+	if (minh == maxh && minw == maxw)
+		snprintf(range, sizeof range, "%dx%d", minh, minw);
+	else
+		snprintf(range, sizeof range, "%dx%d ... %dx%d", minh, minw, maxh, maxw);
+	if (resized)
+		thaw_sbuf_printf(b, "%sfitted %d of %d images (%s) to %dx%d (%s)", b->len ? "\n" : "", resized, L->n,
+				 range, L->h, L->w, thaw_resize_mode_name(mode));
+	if (conv)
+		thaw_sbuf_printf(b, "%sconverted %d %s images to %s", b->len ? "\n" : "", conv,
+				 L->c == 1 ? "colour" : "gray", L->c == 1 ? "gray" : "RGB");
+}
+
 /* One line per unreadable image (at most 10, then a count). */
 static void note_bad(thaw_sbuf *b, const load *L, const char *root, int *shown)
 {
@@ -500,6 +529,7 @@ thaw_dataset *thaw_folder_load_opts(const char *root, const thaw_image_opts *o)
 	}
 	if (shown > 10)
 		thaw_sbuf_printf(&notes, "\nskipped %d more unreadable images", shown - 10);
+	note_fitted(&notes, &L, o->resize);
 	if (notes.oom) {
 		thaw_error(THAW_ENOMEM, "out of memory");
 		goto fail;

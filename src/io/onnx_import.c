@@ -1304,8 +1304,11 @@ static void read_metadata(ctx *c)
 			for (const char *p = e->value; *p; p++)
 				n += *p == '\n';
 			thaw_shape os = thaw_model_output_shape(c->m);
-			if (n <= 0 || (size_t)n != thaw_shape_sample(os))
+			if (n <= 0 || (size_t)n != thaw_shape_sample(os)) {
+				thaw_warn("%s: %d class names (thaw.classes) do not match the model's %zu outputs: "
+					  "loaded without names", c->path, n, thaw_shape_sample(os));
 				continue;
+			}
 			char **names = thaw_calloc((size_t)n, sizeof *names);
 			char *copy = strdup(e->value);
 			if (names && copy) {

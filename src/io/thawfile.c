@@ -1061,9 +1061,12 @@ thaw_model *thaw_model_load(const char *path, thaw_train_state *st)
 		rc = lerr(&L, THAW_EFORMAT, "section 'tensors': CRC mismatch");
 	if (rc == 0 && os && section_crc(os) != os->crc)
 		rc = lerr(&L, THAW_EFORMAT, "section 'optim': CRC mismatch");
+	/* names that do not fit the outputs (a file written before the names
+	 * followed the head) would be read past: load the model without them */
 	if (rc == 0 && L.n_classes &&
 	    thaw_model_set_classes(m, (const char *const *)L.classes, L.n_classes) < 0)
-		rc = lerr(&L, THAW_EFORMAT, "classes: %s", thaw_errmsg());
+		thaw_warn("%s: %d class names do not match the model's output (%s): loaded without names",
+			  path, L.n_classes, thaw_errmsg());
 	if (rc == 0 && st) {
 		const section *s = find_sec(&L, "train");
 		memset(st, 0, sizeof *st);

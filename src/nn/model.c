@@ -426,6 +426,7 @@ int thaw_model_add(thaw_model *m, const char *name, const thaw_attrs *a, const i
 		return THAW_EINVAL;
 	m->nodes[m->n] = n;
 	m->plan_valid = 0;
+	free_classes(m); /* a new output: the old names named other scores */
 	return m->n++;
 }
 
@@ -470,6 +471,7 @@ int thaw_model_insert(thaw_model *m, int pos, const char *name, const thaw_attrs
 				  m->nodes[pos]->name, m->nodes[pos]->n_in);
 	if (grow(m) < 0)
 		return THAW_ENOMEM;
+	size_t width = thaw_shape_sample(thaw_model_output_shape(m));
 	int src = m->nodes[pos]->in[0];
 	thaw_node *n = make_node(m, pos, name, a, &src, 1);
 	if (!n)
@@ -498,6 +500,8 @@ int thaw_model_insert(thaw_model *m, int pos, const char *name, const thaw_attrs
 		return thaw_error(THAW_ESHAPE, "insert '%s': %s", a ? thaw_kind_name(a->kind) : "?", msg);
 	}
 	m->plan_valid = 0;
+	if (thaw_shape_sample(thaw_model_output_shape(m)) != width)
+		free_classes(m);
 	return pos;
 }
 
@@ -507,6 +511,7 @@ int thaw_model_pop(thaw_model *m)
 		return thaw_error(THAW_EINVAL, "pop: the model has no nodes");
 	node_free(m->nodes[--m->n]);
 	m->plan_valid = 0;
+	free_classes(m); /* the names belonged to the output that went */
 	return 0;
 }
 
@@ -515,9 +520,12 @@ int thaw_model_truncate(thaw_model *m, const char *name)
 	int k = thaw_model_find(m, name);
 	if (k < 0)
 		return thaw_error(THAW_EINVAL, "truncate: no node named '%s'", name ? name : "(null)");
+	if (k == m->n - 1)
+		return 0; /* already the output: names still fit */
 	while (m->n > k + 1)
 		node_free(m->nodes[--m->n]);
 	m->plan_valid = 0;
+	free_classes(m);
 	return 0;
 }
 
@@ -589,6 +597,13 @@ int thaw_model_set_classes(thaw_model *m, const char *const *names, int n)
 {
 	if (!m || n < 0 || (n > 0 && !names))
 		return thaw_error(THAW_EINVAL, "set_classes: bad arguments");
+	if (n > 0) {
+		int K = thaw_model_class_count(m);
+		if (K < 0)
+			return K;
+		if (n != K)
+			return thaw_error(THAW_ESHAPE, "set_classes: %d names for a model with %d outputs", n, K);
+	}
 	char **copy = n ? thaw_calloc((size_t)n, sizeof *copy) : NULL;
 	if (n && !copy)
 		return THAW_ENOMEM;
@@ -891,6 +906,22 @@ const float *thaw_model_output(const thaw_model *m)
 thaw_shape thaw_model_output_shape(const thaw_model *m)
 {
 	return (m && m->n) ? m->nodes[m->n - 1]->out : (thaw_shape){0, 0, 0, 0};
+}
+
+int thaw_model_class_count(const thaw_model *m)
+{
+	if (!m || m->n == 0)
+		return thaw_error(THAW_EINVAL, "the model has no nodes, so no outputs: add layers and a head");
+	thaw_shape s = thaw_model_output_shape(m);
+	int wide = (s.c > 1) + (s.h > 1) + (s.w > 1);
+	if (wide > 1) {
+		char b[64];
+		return thaw_error(THAW_ESHAPE,
+				  "model output is %s, not a vector of class scores: add a head "
+				  "(m:add(thaw.nn.dense{units=N}) or thaw edit --head N)",
+				  thaw_shape_str(s, b, sizeof b));
+	}
+	return (int)thaw_shape_sample(s);
 }
 
 /* ---- inspection */

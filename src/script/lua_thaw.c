@@ -17,6 +17,7 @@
 #include "thaw/modelfile.h"
 #include "thaw/onnx.h"
 #include "thaw/paths.h"
+#include "thaw/predict.h"
 #include "thaw/transfer.h"
 #include "thaw/zoo.h"
 
@@ -690,11 +691,20 @@ static int l_reference_cnn(lua_State *L)
 	return 1;
 }
 
+/* The library's warnings (a file's stale class names dropped) go to the log. */
+static void log_warnings(lua_State *L)
+{
+	for (const char *w; (w = thaw_warning_next());)
+		logf_(host(L), "warning: %s", w);
+}
+
 static int l_load(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	lmodel *u = newmodel(L);
-	if (!(u->m = thaw_model_load(path, NULL))) {
+	u->m = thaw_model_load(path, NULL);
+	log_warnings(L);
+	if (!u->m) {
 		lua_pushnil(L);
 		lua_pushstring(L, thaw_errmsg());
 		return 2;
@@ -707,7 +717,9 @@ static int l_import(lua_State *L)
 	const char *path = luaL_checkstring(L, 1);
 	lmodel *u = newmodel(L);
 	thaw_onnx_info info;
-	if (!(u->m = thaw_onnx_import(path, &info))) {
+	u->m = thaw_onnx_import(path, &info);
+	log_warnings(L);
+	if (!u->m) {
 		lua_pushnil(L);
 		lua_pushstring(L, thaw_errmsg());
 		return 2;
@@ -1440,8 +1452,7 @@ static int l_fit(lua_State *L)
 		return 1;
 	}
 	c.epochs_done = o.first_epoch > 1 ? o.first_epoch - 1 : 0;
-	if (m->n_classes == 0 && d->n_classes == (int)thaw_shape_sample(thaw_model_output_shape(m)))
-		thaw_model_set_classes(m, (const char *const *)d->class_names, d->n_classes);
+	/* thaw_fit gives a new head the data's class names (and logs it) */
 	/* callbacks may freeze layers but not free or reshape what trains */
 	lmodel *um = lua_touserdata(L, 1);
 	ldata *ud = lua_touserdata(L, 2), *uv = has_val ? luaL_testudata(L, 5, DATA_MT) : NULL;
@@ -1534,58 +1545,58 @@ static int l_evaluate(lua_State *L)
 }
 
 /* thaw.predict(model, data, i) -> class, confidence, name (image i, 1-based);
- * thaw.predict(model, data) -> {classes}, {confidences} for every image.
- * Classes are the model's output indices (0-based, like data labels). */
+ * thaw.predict(model, data) -> {classes}, {confidences} for every image;
+ * thaw.predict(model, "photo.png") -> class, confidence, name for an image
+ * file, read at the model's own size and normalisation.
+ * Classes are the model's output indices (0-based, like data labels); the
+ * name is the model's (else the data's) class name, "" when neither has one. */
 static int l_predict(lua_State *L)
 {
 	thaw_model *m = checkmodel(L, 1);
+	int K = thaw_model_class_count(m);
+	if (K < 0)
+		return fail(L);
+	thaw_prediction one;
+	if (lua_type(L, 2) == LUA_TSTRING) {
+		const char *path = lua_tostring(L, 2);
+		if (thaw_predict_file(m, path, &one, 0, NULL, NULL) < 0)
+			return fail(L);
+		lua_pushinteger(L, one.cls);
+		lua_pushnumber(L, one.conf);
+		lua_pushstring(L, m->n_classes == K ? m->class_names[one.cls] : "");
+		return 3;
+	}
 	thaw_dataset *d = checkdata(L, 2);
-	int one = !lua_isnoneornil(L, 3);
-	int idx = one ? (int)luaL_checkinteger(L, 3) : 0;
-	if (one)
+	int many = lua_isnoneornil(L, 3);
+	int idx = many ? 0 : (int)luaL_checkinteger(L, 3);
+	if (!many)
 		luaL_argcheck(L, idx >= 1 && idx <= d->n, 3, "image index outside 1..#data");
 	lua_settop(L, 3);
-	d = conform(L, m, d, "prediction");
-	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
-	int B = one ? 1 : 256;
-	size_t img = (size_t)d->c * d->h * d->w;
-	float *x = lua_newuserdatauv(L, sizeof(float) * img * (size_t)B, 0);
-	float *p = lua_newuserdatauv(L, sizeof(float) * (size_t)K * B, 0);
-	int32_t *y = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)B, 0);
-	int *ix = lua_newuserdatauv(L, sizeof(int) * (size_t)B, 0);
-	thaw_loader_opts lo = thaw_loader_opts_default();
-	thaw_loader_opts_from_spec(&lo, &m->input);
-	if (!one) {
-		lua_createtable(L, d->n, 0);
-		lua_createtable(L, d->n, 0);
-	}
-	for (int start = one ? idx - 1 : 0; start < (one ? idx : d->n); start += B) {
-		int nb = d->n - start < B ? d->n - start : B;
-		if (one)
-			nb = 1;
-		for (int i = 0; i < nb; i++)
-			ix[i] = start + i;
-		thaw_batch_fill(x, y, d, ix, nb, &lo, 0);
-		if (thaw_eval_batch(m, x, NULL, nb, NULL, p) < 0)
+	d = conform(L, m, d, "prediction"); /* stack 4 */
+	const char *const *names = m->n_classes == K	? (const char *const *)m->class_names
+				   : d->n_classes == K ? (const char *const *)d->class_names
+							: NULL;
+	if (!many) {
+		thaw_dataset *sub = thaw_dataset_subset(d, (int[]){idx - 1}, 1);
+		int rc = sub ? thaw_predict(m, sub, 1, &one, 0, NULL, NULL) : THAW_ENOMEM;
+		thaw_dataset_free(sub);
+		if (rc < 0)
 			return fail(L);
-		for (int i = 0; i < nb; i++) {
-			const float *pi = p + (size_t)i * K;
-			int best = 0;
-			for (int k = 1; k < K; k++)
-				if (pi[k] > pi[best])
-					best = k;
-			if (one) {
-				lua_pushinteger(L, best);
-				lua_pushnumber(L, pi[best]);
-				lua_pushstring(L, m->n_classes == K ? m->class_names[best]
-						 : d->n_classes == K ? d->class_names[best] : "");
-				return 3;
-			}
-			lua_pushinteger(L, best);
-			lua_seti(L, -3, start + i + 1);
-			lua_pushnumber(L, pi[best]);
-			lua_seti(L, -2, start + i + 1);
-		}
+		lua_pushinteger(L, one.cls);
+		lua_pushnumber(L, one.conf);
+		lua_pushstring(L, names ? names[one.cls] : "");
+		return 3;
+	}
+	thaw_prediction *p = lua_newuserdatauv(L, sizeof *p * (size_t)(d->n ? d->n : 1), 0);
+	if (thaw_predict(m, d, 256, p, 0, NULL, NULL) < 0)
+		return fail(L);
+	lua_createtable(L, d->n, 0);
+	lua_createtable(L, d->n, 0);
+	for (int i = 0; i < d->n; i++) {
+		lua_pushinteger(L, p[i].cls);
+		lua_seti(L, -3, i + 1);
+		lua_pushnumber(L, p[i].conf);
+		lua_seti(L, -2, i + 1);
 	}
 	return 2;
 }

@@ -25,10 +25,14 @@ static int check_shape(const thaw_model *m, const thaw_dataset *d, const char *w
 		return thaw_error(THAW_ESHAPE,
 				  "%s data '%s' is %dx%dx%d but the model expects %dx%dx%d (convert it to the model's input first)",
 				  what, d->source, d->c, d->h, d->w, m->input.c, m->input.h, m->input.w);
-	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
-	if (d->n_classes > K)
-		return thaw_error(THAW_ESHAPE, "%s data '%s' has %d classes but the model only %d outputs", what,
-				  d->source, d->n_classes, K);
+	int K = thaw_model_class_count(m);
+	if (K < 0)
+		return K;
+	if (d->n_classes != K)
+		return thaw_error(THAW_ESHAPE,
+				  "%s data '%s' has %d classes but the model outputs %d class scores: give it a "
+				  "head of %d (thaw edit --pop --head %d, or m:pop(); m:add(thaw.nn.dense{units=%d}))",
+				  what, d->source, d->n_classes, K, d->n_classes, d->n_classes, d->n_classes);
 	if (d->n == 0)
 		return thaw_error(THAW_EINVAL, "%s data '%s' has no images", what, d->source);
 	return 0;
@@ -124,6 +128,33 @@ static float *cache_build(thaw_model *m, const thaw_dataset *d, int cut, const t
 	return feat;
 }
 
+/* A new head takes the names of the data it first trains on; a head whose
+ * names differ from the data's (same width) takes the data's, and the log
+ * says so: the names a model carries are those of what it learned. */
+static void adopt_names(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o, const char *phase)
+{
+	if (!d->class_names || d->n_classes <= 0)
+		return;
+	int same = m->n_classes == d->n_classes;
+	for (int k = 0; same && k < d->n_classes; k++)
+		same = d->class_names[k] && !strcmp(m->class_names[k], d->class_names[k]);
+	if (same)
+		return;
+	char was[256] = "", now[256] = "";
+	for (int k = 0; k < m->n_classes; k++)
+		snprintf(was + strlen(was), sizeof was - strlen(was), "%s%s", k ? "," : "", m->class_names[k]);
+	for (int k = 0; k < d->n_classes; k++)
+		snprintf(now + strlen(now), sizeof now - strlen(now), "%s%s", k ? "," : "",
+			 d->class_names[k] ? d->class_names[k] : "?");
+	int had = m->n_classes;
+	if (thaw_model_set_classes(m, (const char *const *)d->class_names, d->n_classes) < 0)
+		return;
+	if (had)
+		logf_(o, "%s: the model's class names change from the old (%s) to the data's (%s)", phase, was, now);
+	else
+		logf_(o, "%s: the model's outputs take the data's class names (%s)", phase, now);
+}
+
 int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 {
 	if (!m || !d || !o)
@@ -135,6 +166,7 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	if (rc < 0 || (o->val && (rc = check_shape(m, o->val, "validation")) < 0))
 		return rc;
 	const char *phase = o->phase ? o->phase : "train";
+	adopt_names(m, d, o, phase);
 	thaw_loader_opts lo = thaw_loader_opts_default();
 	lo.batch = o->batch;
 	lo.seed = o->seed;

@@ -390,17 +390,28 @@ int thaw_transfer(thaw_model *m, const thaw_dataset *d, const thaw_transfer_opts
 		for (int i = m->n - 1; i >= 0 && head < 0; i--)
 			if (m->nodes[i]->kind == THAW_DENSE)
 				head = i;
-		if (head < 0)
+		if (head < 0 && m->n && thaw_model_class_count(m) < 0) {
+			/* a base without a head (truncated, or exported without its
+			 * top): the new head goes on top of all of it */
+			thaw_shape os = thaw_model_output_shape(m);
+			keep = m->n - 1;
+			snprintf(cut_line, sizeof cut_line,
+				 "the model has no head (its output is %dx%dx%d): the new one goes on top", os.c, os.h,
+				 os.w);
+		} else if (head < 0) {
 			return thaw_error(THAW_EINVAL,
 					  "transfer: the model has no dense layer to replace; name the node to cut at");
-		const thaw_node *h = m->nodes[head];
-		keep = h->in[0];
-		int after = m->n - 1 - head;
-		char more[128] = "";
-		if (after > 0)
-			snprintf(more, sizeof more, "; also dropped %d layer%s after it", after, after > 1 ? "s" : "");
-		snprintf(cut_line, sizeof cut_line, "cut after %s (old head %s: %d classes%s)",
-			 keep >= 0 ? m->nodes[keep]->name : "the input", h->name, h->a.units, more);
+		} else {
+			const thaw_node *h = m->nodes[head];
+			keep = h->in[0];
+			int after = m->n - 1 - head;
+			char more[128] = "";
+			if (after > 0)
+				snprintf(more, sizeof more, "; also dropped %d layer%s after it", after,
+					 after > 1 ? "s" : "");
+			snprintf(cut_line, sizeof cut_line, "cut after %s (old head %s: %d classes%s)",
+				 keep >= 0 ? m->nodes[keep]->name : "the input", h->name, h->a.units, more);
+		}
 	}
 	char head_name[THAW_NAME_MAX], flat_name[THAW_NAME_MAX];
 	if (o.head_name) {

@@ -238,7 +238,7 @@ static int alloc_eval(tui_session *s, const thaw_model *m)
 		return 0;
 	thaw_metrics_free(s->mt);
 	free(s->xbuf);
-	free(s->probs);
+	free(s->pbuf);
 	free(s->ybuf);
 	free(s->idx);
 	free(s->pred_w);
@@ -246,13 +246,13 @@ static int alloc_eval(tui_session *s, const thaw_model *m)
 	free(s->loss_w);
 	s->mt = thaw_metrics_new(K, 1);
 	s->xbuf = thaw_malloc((size_t)B * px * sizeof(float));
-	s->probs = thaw_malloc((size_t)B * K * sizeof(float));
+	s->pbuf = thaw_malloc((size_t)B * sizeof *s->pbuf);
 	s->ybuf = thaw_malloc((size_t)B * sizeof(int32_t));
 	s->idx = thaw_malloc((size_t)B * sizeof(int));
 	s->pred_w = thaw_malloc((size_t)d->n * sizeof(int32_t) + 1);
 	s->conf_w = thaw_malloc((size_t)d->n * sizeof(float) + 1);
 	s->loss_w = thaw_malloc((size_t)d->n * sizeof(float) + 1);
-	if (!s->mt || !s->xbuf || !s->probs || !s->ybuf || !s->idx || !s->pred_w || !s->conf_w || !s->loss_w)
+	if (!s->mt || !s->xbuf || !s->pbuf || !s->ybuf || !s->idx || !s->pred_w || !s->conf_w || !s->loss_w)
 		return THAW_ENOMEM;
 	pthread_mutex_lock(&s->mu);
 	int32_t *pred = realloc(s->pred, (size_t)d->n * sizeof *pred + 1);
@@ -298,18 +298,16 @@ static int evaluate_view(tui_session *s, thaw_model *m, double *loss, double *ac
 			if (s->ybuf[i] >= K)
 				return thaw_error(THAW_ESHAPE, "%s: label %d but the model has %d outputs", d->source,
 						  s->ybuf[i], K);
-		if ((rc = thaw_eval_batch(m, s->xbuf, s->ybuf, B, s->mt, s->probs)) < 0)
+		if ((rc = thaw_predict_batch(m, s->xbuf, s->ybuf, B, s->pbuf, 0, NULL, NULL)) < 0)
 			return rc;
+		double loss_sum = 0;
 		for (int i = 0; i < B; i++) {
-			const float *p = s->probs + (size_t)i * K;
-			int best = 0;
-			for (int k = 1; k < K; k++)
-				if (p[k] > p[best])
-					best = k;
-			s->pred_w[at + i] = best;
-			s->conf_w[at + i] = p[best];
-			s->loss_w[at + i] = -logf(fmaxf(p[s->ybuf[i]], 1e-12f));
+			s->pred_w[at + i] = s->pbuf[i].cls;
+			s->conf_w[at + i] = s->pbuf[i].conf;
+			s->loss_w[at + i] = s->pbuf[i].loss;
+			loss_sum += s->pbuf[i].loss;
 		}
+		thaw_metrics_add(s->mt, thaw_model_output(m), s->ybuf, B, loss_sum); /* the logits */
 		pthread_mutex_lock(&s->mu);
 		int quit = s->quit;
 		pthread_mutex_unlock(&s->mu);
@@ -332,6 +330,25 @@ static int evaluate_view(tui_session *s, thaw_model *m, double *loss, double *ac
 }
 
 /* ---------------------------------------------------------------- callbacks */
+
+/* Notes from thaw_fit (the feature cache, a head taking the data's class
+ * names): into the log; the views name classes as the model now does. */
+static void on_log(const char *line, void *user)
+{
+	tui_session *s = user;
+	const thaw_model *m = s->model;
+	pthread_mutex_lock(&s->mu);
+	tui_session_log_locked(s, line);
+	for (int k = 0; m && k < s->K && k < m->n_classes && s->class_names; k++) {
+		char *nm = strdup(m->class_names[k]);
+		if (nm) {
+			free(s->class_names[k]);
+			s->class_names[k] = nm;
+		}
+	}
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+}
 
 static int on_batch(const thaw_batch_stats *bs, void *user)
 {
@@ -561,6 +578,7 @@ static void run_phase(tui_session *s)
 	o.val = NULL; /* validated in on_epoch over the browser's data, with per-image results */
 	o.on_batch = on_batch;
 	o.on_epoch = on_epoch;
+	o.on_log = on_log;
 	o.user = s;
 	int rc = thaw_fit(m, s->train, &o);
 
@@ -681,7 +699,9 @@ int tui_session_start(tui_session *s, const thaw_tui_opts *o)
 		if (s->class_names) {
 			s->K = K;
 			for (int k = 0; k < K; k++) {
-				const char *nm = m->class_names ? m->class_names[k]
+				/* the model's names only when they fit its outputs (a model
+				 * that kept stale names once made this read past them) */
+				const char *nm = m->class_names && k < m->n_classes ? m->class_names[k]
 						 : s->view && k < s->view->n_classes ? s->view->class_names[k]
 										     : NULL;
 				char def[16];
@@ -728,7 +748,7 @@ void tui_session_end(tui_session *s)
 	free(s->conf_p);
 	free(s->loss_p);
 	free(s->xbuf);
-	free(s->probs);
+	free(s->pbuf);
 	free(s->ybuf);
 	free(s->idx);
 	free(s->pred_w);

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "thaw/predict.h"
 #include "thaw/script.h"
 #include "thaw/tui.h"
 
@@ -101,7 +102,8 @@ typedef struct tui_session {
 	int log_n; /* lines ever logged; line i is log[i % TUI_LOG_LINES] */
 
 	/* worker-only buffers, sized once */
-	float *xbuf, *probs;
+	float *xbuf;
+	thaw_prediction *pbuf; /* (eval_B) */
 	int32_t *ybuf, *pred_w;
 	float *conf_w, *loss_w;
 	int *idx;

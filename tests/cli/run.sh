@@ -90,6 +90,62 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
 	expect "train: an unknown class name" 1 "'Sandle' is not a class of" -- \
 		./thaw train --model assets/fashion-base.thaw --data "$T/f" --classes Sandle
 fi
+# ---- class names follow the head
+expect "edit --pop --head drops the old names and says so" 0 "class names were dropped" -- \
+	./thaw edit "$T/m.thaw" -o "$T/h5.thaw" --pop --head 5
+expect "the new head has no names" 0 "classes: none" -- ./thaw summary "$T/h5.thaw"
+expect "edit --classes with the wrong count" 1 "2 names for a model with 5 outputs" -- \
+	./thaw edit "$T/m.thaw" -o "$T/x.thaw" --pop --head 5 --classes a,b
+expect "edit --truncate leaves no class-score vector: eval refuses" 1 "model output is 64x7x7, not a vector of class scores: add a head" -- \
+	sh -c "./thaw edit '$T/m.thaw' -o '$T/cut.thaw' --truncate pool2 >/dev/null && ./thaw eval '$T/cut.thaw' --data synth:100"
+expect "  predict refuses it too" 1 "not a vector of class scores" -- ./thaw predict "$T/cut.thaw" "$T/nothing.png"
+expect "train puts a head on a headless base" 0 "the model has no head (its output is 64x7x7): the new one goes on top" -- \
+	./thaw train --model "$T/cut.thaw" --data synth:100 --epochs 1 -o "$T/cuth.thaw"
+expect "  with the data's names" 0 "classes (10): bar-0deg" -- ./thaw summary "$T/cuth.thaw"
+expect "train records the data's names on a new head" 0 "have no names: they take the data's" -- \
+	./thaw train --model "$T/h5.thaw" --data synth:300 --classes 0,1,2,3,4 --epochs 1 --batch 32 -o "$T/h5t.thaw"
+expect "the trained head has the data's names" 0 "classes (5): bar-0deg, pair-0deg, bar-36deg" -- ./thaw summary "$T/h5t.thaw"
+
+# ---- thaw predict and thaw eval on the model trained above and exported data
+expect "data: export synthetic images" 0 "exported 60 PNG images" -- ./thaw data synth:60 --export "$T/syn"
+one=$(find "$T/syn" -name '*.png' | sort | head -n 1)
+expect "predict: one image, top 2 as text" 0 "^$one  [a-z0-9-]* [01]\.[0-9][0-9] [a-z0-9-]* [01]\.[0-9][0-9]$" -- \
+	./thaw predict "$T/m.thaw" "$one" --top 2
+expect "predict: --json lines with top K" 0 '^{"file": ".*\.png", "top": \[{"class": [0-9], "name": "[a-z0-9-]*", "p": [01]\.[0-9]*}, {.*}, {.*}\]}$' -- \
+	./thaw predict "$T/m.thaw" "$one" --json --top 3
+./thaw predict "$T/m.thaw" "$T/syn" >"$T/pred.txt" 2>&1
+[ "$(wc -l <"$T/pred.txt")" -eq 60 ] && [ "$(cut -d' ' -f1 "$T/pred.txt" | sort -c 2>&1)" = "" ] &&
+	ok "predict: a folder means every image under it, sorted" ||
+	bad "predict: a folder means every image under it, sorted" "$(wc -l <"$T/pred.txt") lines: $(head -n 2 "$T/pred.txt")"
+expect "predict: a model without names prints indices" 0 "^$one  [0-9] [01]\.[0-9][0-9]$" -- \
+	./thaw predict "$T/h5.thaw" "$one" --top 1
+printf 'not a png' >"$T/syn/broken.png"
+expect "predict: a bad file is named, the rest still predicted" 1 "broken.png" -- ./thaw predict "$T/m.thaw" "$T/syn"
+rm -f "$T/syn/broken.png"
+expect "predict: a cut model is refused" 1 "not a vector of class scores" -- ./thaw predict "$T/cut.thaw" "$one"
+expect "eval: loss and accuracy" 0 "^accuracy 0\.[0-9]* ([0-9]*/60)" -- ./thaw eval "$T/m.thaw" --data "$T/syn"
+expect "eval: per-class accuracy by name" 0 "^ *3 pair-36deg  *[01]\.[0-9]* ([0-9]/6)" -- ./thaw eval "$T/m.thaw" --data "$T/syn"
+expect "eval: the confusion matrix as text" 0 "^confusion (rows: true class" -- \
+	./thaw eval "$T/m.thaw" --data "$T/syn" --confusion "$T/cm.png" --batch 7
+sig=$(od -An -tx1 -N8 "$T/cm.png" 2>/dev/null | tr -d ' \n')
+[ "$sig" = "89504e470d0a1a0a" ] && ok "eval: --confusion writes a PNG" || bad "eval: --confusion writes a PNG" "signature '$sig'"
+mkdir -p "$T/two"
+cp -r "$T/syn/03-pair-36deg" "$T/syn/07-pair-108deg" "$T/two/"
+expect "eval: a 2-class folder is matched to the model's classes by name" 0 "07-pair-108deg->7" -- \
+	./thaw eval "$T/m.thaw" --data "$T/two"
+expect "eval: classes without images are marked" 0 "^ *0 bar-0deg  *- *(no images)" -- ./thaw eval "$T/m.thaw" --data "$T/two"
+mkdir -p "$T/other/a" "$T/other/b"
+cp "$one" "$T/other/a/"
+cp "$one" "$T/other/b/"
+expect "eval: unknown names and another count" 1 "has 2 classes and the model 10 outputs" -- \
+	./thaw eval "$T/m.thaw" --data "$T/other"
+./thaw data synth:40 --size 20 --channels 3 --export "$T/rgb" >/dev/null 2>&1
+expect "eval: data converted to the model's input, the log says how" 0 "note: fitted 40 of 40 images (20x20) to 28x28 (stretch)" -- \
+	./thaw eval "$T/m.thaw" --data "$T/rgb"
+expect "predict: an RGB image of another size" 0 "^$T/rgb/.*png  [a-z]" -- \
+	./thaw predict "$T/m.thaw" "$(find "$T/rgb" -name '*.png' | sort | head -n 1)"
+expect "--help lists predict and eval" 0 "thaw eval MODEL --data SPEC" -- ./thaw --help
+
 printf 'P5 not an idx\n' >"$T/bad-idx"
 expect "data: corrupt IDX pair" 1 "bad-idx" -- ./thaw data "$T/bad-idx,$T/bad-idx"
 # JPEG class folders, made by thaw itself

@@ -73,8 +73,8 @@ thaw.check(#m == 13, "no failed call above changed the model (" .. #m .. " nodes
 
 -- the data does not fit the model
 local d10 = thaw.data.synthetic{n = 40, classes = 10, size = {12, 12}}
-raises("10 classes, 4 outputs (fit)", "has 10 classes but the model only 4 outputs", thaw.fit, m, d10)
-raises("10 classes, 4 outputs (evaluate)", "has 10 classes but the model only 4 outputs", thaw.evaluate, m, d10)
+raises("10 classes, 4 outputs (fit)", "has 10 classes but the model outputs 4 class scores: give it a head of 10", thaw.fit, m, d10)
+raises("10 classes, 4 outputs (evaluate)", "has 10 classes but the model outputs 4 class scores: give it a head of 10", thaw.evaluate, m, d10)
 
 -- an empty model
 local e = thaw.model{input = {1, 12, 12}}

@@ -414,8 +414,16 @@ case_readme() {
 	has "$err" "check passed: target accuracy" || no "the README example's check did not run"
 }
 
+# class names and heads agree; a cut model is refused; predict from a file
+case_classes() {
+	run classes classes.lua
+	want_exit 0 || return
+	has "$err" '^classes done' || no "the script did not finish"
+	has "$err" "take the data's class names" || no "the fit log does not say the head took the data's names"
+}
+
 CASES="success progress progress_tty check_fails script_error interrupt interrupt_pcall interrupt_lua resume
-resume_first_phase resume_hint seed_args seed_64bit history optimizer_switch misuse callback_misuse transfer sources docs
+resume_first_phase resume_hint seed_args seed_64bit history optimizer_switch misuse callback_misuse transfer classes sources docs
 readme"
 [ $# -gt 0 ] && CASES=$*
 

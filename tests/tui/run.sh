@@ -298,5 +298,25 @@ keys q
 expect 'THAW-EXIT-0' 10
 finish "a script runs with live views; its error stays in the log; the browser shows its evaluation"
 
+# ---- a 10-way head cut from the 5-class base: it once kept the 5 old
+# names for 10 outputs and the workbench read past them (a crash)
+./thaw edit assets/fashion-base.thaw -o "$TMP/m10.thaw" --pop --head 10 >"$TMP/edit.out" 2>&1 ||
+	no "thaw edit --pop --head 10 failed: $(tail -n 2 "$TMP/edit.out")"
+./thaw summary "$TMP/m10.thaw" >"$TMP/m10.summary" 2>&1
+grep -q 'classes: none' "$TMP/m10.summary" || no "the new head kept class names: $(grep classes "$TMP/m10.summary")"
+data10=synth:300
+[ -d /usr/share/datasets/fashion-mnist ] && data10=fashion-mnist:test
+start
+run_thaw ./thaw tui --model "$TMP/m10.thaw" --data $data10
+expect '1 Layers.*5 Log' 30
+expect 'head *dense'
+keys 3
+expect ' of [0-9]* ' 20
+keys 4
+expect 'recall' 10
+keys q
+expect 'THAW-EXIT-0' 10
+finish "a new 10-way head on the 5-class base opens without stale names"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -159,7 +159,20 @@ static void test_shape_errors(void)
 	thaw_fit_opts o = thaw_fit_opts_default();
 	CHECK_ERR(thaw_fit(m, d, &o), "is 1x12x12 but the model expects 1x16x16");
 	thaw_model *k2 = thaw_zoo_reference_cnn(1, 12, 12, 2, 7);
-	CHECK_ERR(thaw_fit(k2, d, &o), "has 4 classes but the model only 2 outputs");
+	CHECK_ERR(thaw_fit(k2, d, &o), "has 4 classes but the model outputs 2 class scores");
+	/* fewer classes than outputs is refused too: the head would train
+	 * outputs no image ever names */
+	thaw_model *k6 = thaw_zoo_reference_cnn(1, 12, 12, 6, 7);
+	CHECK_ERR(thaw_fit(k6, d, &o), "has 4 classes but the model outputs 6");
+	thaw_model_free(k6);
+	/* a cut model whose output is a feature map, not class scores */
+	thaw_model *cut = thaw_zoo_reference_cnn(1, 12, 12, 4, 7);
+	CHECK_OK(thaw_model_truncate(cut, "pool2"));
+	CHECK_ERR(thaw_fit(cut, d, &o), "not a vector of class scores: add a head");
+	thaw_metrics *mt = thaw_metrics_new(4, 1);
+	CHECK_ERR(thaw_evaluate(cut, d, 32, mt), "not a vector of class scores");
+	thaw_metrics_free(mt);
+	thaw_model_free(cut);
 	o.epochs = 0;
 	CHECK_ERR(thaw_fit(m, d, &o), "epochs (0)");
 	thaw_model_free(m);
@@ -167,8 +180,45 @@ static void test_shape_errors(void)
 	thaw_dataset_free(d);
 }
 
+static char last_log[512];
+static void keep_log(const char *line, void *user)
+{
+	(void)user;
+	snprintf(last_log, sizeof last_log, "%s", line);
+}
+
+static void test_new_head_takes_the_data_names(void)
+{
+	thaw_dataset *d = data(64, 8);
+	const char *names[] = {"w", "x", "y", "z"};
+	CHECK_OK(thaw_dataset_set_class_names(d, names, 4));
+	thaw_model *m = thaw_zoo_reference_cnn(1, 12, 12, 4, 9);
+	CHECK(m->n_classes == 0);
+	thaw_fit_opts o = thaw_fit_opts_default();
+	o.batch = 32;
+	o.on_log = keep_log;
+	last_log[0] = 0;
+	CHECK_OK(thaw_fit(m, d, &o));
+	CHECK(m->n_classes == 4 && !strcmp(m->class_names[0], "w") && !strcmp(m->class_names[3], "z"));
+	CHECKF(strstr(last_log, "take the data's class names (w,x,y,z)"), "log '%s'", last_log);
+	/* same width, other names: the data's win and the log says so */
+	const char *old[] = {"a", "b", "c", "d"};
+	CHECK_OK(thaw_model_set_classes(m, old, 4));
+	last_log[0] = 0;
+	CHECK_OK(thaw_fit(m, d, &o));
+	CHECK(!strcmp(m->class_names[1], "x"));
+	CHECKF(strstr(last_log, "change from the old (a,b,c,d) to the data's (w,x,y,z)"), "log '%s'", last_log);
+	/* the same names: nothing to say */
+	last_log[0] = 0;
+	CHECK_OK(thaw_fit(m, d, &o));
+	CHECKF(last_log[0] == 0 || !strstr(last_log, "class names"), "log '%s'", last_log);
+	thaw_model_free(m);
+	thaw_dataset_free(d);
+}
+
 int main(void)
 {
+	RUN(test_new_head_takes_the_data_names);
 	RUN(test_feature_cache_matches_and_saves_work);
 	RUN(test_callbacks_stop);
 	RUN(test_resume_part_way_gives_the_same_weights);

@@ -119,8 +119,58 @@ static void test_freeze_by_glob_and_range(void)
 	thaw_model_free(m);
 }
 
+static int has_names(const thaw_model *m) { return m->n_classes > 0 || m->class_names != NULL; }
+
+static void test_class_names_follow_the_head(void)
+{
+	const char *five[] = {"a", "b", "c", "d", "e"};
+	thaw_model *m = thaw_zoo_reference_cnn(1, 28, 28, 5, 1);
+	CHECK_OK(thaw_model_set_classes(m, five, 5));
+	CHECK(m->n_classes == 5);
+	/* the wrong count is an error and keeps the old names */
+	CHECK_ERR(thaw_model_set_classes(m, five, 2), "2 names for a model with 5 outputs");
+	CHECK(m->n_classes == 5 && !strcmp(m->class_names[4], "e"));
+	CHECK_OK(thaw_model_pop(m));
+	CHECK(!has_names(m));
+	thaw_attrs d10 = thaw_dense(10);
+	CHECK(thaw_model_add(m, "head", &d10, NULL, 0) >= 0);
+	CHECK(!has_names(m) && thaw_model_class_count(m) == 10);
+	/* replace_head drops them */
+	const char *ten[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+	CHECK_OK(thaw_model_set_classes(m, ten, 10));
+	CHECK_OK(thaw_model_replace_head(m, 3, "h3"));
+	CHECK(!has_names(m));
+	/* adding after the output drops them, even when the width stays */
+	CHECK_OK(thaw_model_set_classes(m, five, 3));
+	thaw_attrs relu = thaw_layer(THAW_RELU);
+	CHECK(thaw_model_add(m, NULL, &relu, NULL, 0) >= 0);
+	CHECK(!has_names(m));
+	/* truncate drops them, and the cut output is no vector of class scores */
+	CHECK_OK(thaw_model_set_classes(m, five, 3));
+	char out[THAW_NAME_MAX];
+	snprintf(out, sizeof out, "%s", m->nodes[m->n - 1]->name);
+	CHECK_OK(thaw_model_truncate(m, out));
+	CHECK(m->n_classes == 3); /* truncating at the output itself changes nothing */
+	CHECK_OK(thaw_model_truncate(m, "pool2"));
+	CHECK(!has_names(m));
+	CHECK_ERR(thaw_model_class_count(m), "model output is 64x7x7, not a vector of class scores: add a head");
+	CHECK_ERR(thaw_model_set_classes(m, five, 5), "not a vector of class scores");
+	/* an insert that keeps the output width keeps the names */
+	thaw_attrs gap = thaw_layer(THAW_GLOBALAVGPOOL), d3 = thaw_dense(3);
+	thaw_model_add(m, NULL, &gap, NULL, 0);
+	thaw_model_add(m, "out", &d3, NULL, 0);
+	CHECK_OK(thaw_model_set_classes(m, five, 3));
+	thaw_attrs bn = thaw_layer(THAW_BATCHNORM);
+	CHECK(thaw_model_insert(m, 2, "bn_mid", &bn) == 2);
+	CHECK(m->n_classes == 3);
+	CHECK_OK(thaw_model_set_classes(m, NULL, 0));
+	CHECK(!has_names(m));
+	thaw_model_free(m);
+}
+
 int main(void)
 {
+	RUN(test_class_names_follow_the_head);
 	RUN(test_reference_cnn_shapes_and_counts);
 	RUN(test_surgery);
 	RUN(test_argument_errors);

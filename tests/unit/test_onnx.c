@@ -432,6 +432,31 @@ static void test_hostile(void)
 	}
 }
 
+/* An ONNX file whose thaw.classes do not match its outputs (written while
+ * a model kept stale names) imports without names and with a warning. */
+static void test_stale_class_names(void)
+{
+	thaw_model *m = thaw_model_new(1, 4, 4, 3);
+	thaw_attrs fl = thaw_layer(THAW_FLATTEN), d = thaw_dense(10);
+	thaw_model_add(m, NULL, &fl, NULL, 0);
+	thaw_model_add(m, "head", &d, NULL, 0);
+	m->class_names = calloc(5, sizeof *m->class_names);
+	for (int i = 0; i < 5; i++)
+		m->class_names[i] = strdup("old");
+	m->n_classes = 5;
+	CHECK_OK(thaw_onnx_export(m, tpath("stale.onnx")));
+	while (thaw_warning_next())
+		;
+	thaw_model *r = thaw_onnx_import(tpath("stale.onnx"), NULL);
+	CHECKF(r != NULL, "%s", thaw_errmsg());
+	if (r)
+		CHECK(r->n_classes == 0 && r->class_names == NULL && thaw_model_class_count(r) == 10);
+	const char *w = thaw_warning_next();
+	CHECKF(w && strstr(w, "stale.onnx") && strstr(w, "5 class names"), "warning '%s'", w ? w : "(none)");
+	thaw_model_free(r);
+	thaw_model_free(m);
+}
+
 int main(void)
 {
 	if (tmpdir_make("thaw-onnx") < 0)
@@ -440,6 +465,7 @@ int main(void)
 	RUN(test_fixture_graph_shapes);
 	RUN(test_export_round_trip);
 	RUN(test_hostile);
+	RUN(test_stale_class_names);
 	tmpdir_remove();
 	return check_done();
 }

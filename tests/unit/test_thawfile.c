@@ -348,6 +348,36 @@ static void test_crash_safety(void)
 	thaw_model_free(m2);
 }
 
+/* A file written while a model kept stale names (5 names, 10 outputs):
+ * it loads, without names, and says so through thaw_warn. */
+static void test_stale_class_names(void)
+{
+	thaw_model *m = thaw_model_new(1, 4, 4, 3);
+	thaw_attrs fl = thaw_layer(THAW_FLATTEN), d = thaw_dense(10);
+	thaw_model_add(m, NULL, &fl, NULL, 0);
+	thaw_model_add(m, "head", &d, NULL, 0);
+	/* what a model that kept its old names looked like before the fix */
+	m->class_names = calloc(5, sizeof *m->class_names);
+	for (int i = 0; i < 5; i++)
+		m->class_names[i] = strdup("old");
+	m->n_classes = 5;
+	CHECK_OK(thaw_model_save(m, tpath("stale.thaw"), NULL));
+	while (thaw_warning_next())
+		;
+	thaw_model *b = thaw_model_load(tpath("stale.thaw"), NULL);
+	CHECKF(b != NULL, "%s", thaw_errmsg());
+	if (b) {
+		CHECK(b->n_classes == 0 && b->class_names == NULL);
+		CHECK(thaw_model_class_count(b) == 10);
+		const char *w = thaw_warning_next();
+		CHECKF(w && strstr(w, "stale.thaw") && strstr(w, "5 class names do not match"), "warning '%s'",
+		       w ? w : "(none)");
+		CHECK(thaw_warning_next() == NULL);
+	}
+	thaw_model_free(b);
+	thaw_model_free(m);
+}
+
 int main(void)
 {
 	if (tmpdir_make("thawfile") < 0)
@@ -357,6 +387,7 @@ int main(void)
 	RUN(test_corrupt);
 	RUN(test_hostile);
 	RUN(test_crash_safety);
+	RUN(test_stale_class_names);
 	tmpdir_remove();
 	return check_done();
 }

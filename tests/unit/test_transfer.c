@@ -168,10 +168,23 @@ static void test_cut_at_named_node(void)
 	CHECK(m->n == 7 && m->n_classes == 3 && m->nodes[0]->trainable && nt.n == 0);
 	thaw_model_free(m);
 
-	/* no dense layer: the user has to say where */
+	/* no dense layer and a spatial output: a headless base, the head goes
+	 * on top of all of it */
 	m = thaw_model_new(1, 8, 8, 1);
 	thaw_attrs c = thaw_conv(2, 3, 1, 1);
 	thaw_model_add(m, "c1", &c, NULL, 0);
+	CHECK(thaw_transfer(m, d, NULL, &nt) == 1);
+	CHECK(m->n == 3 && !strcmp(m->nodes[0]->name, "c1") && !m->nodes[0]->trainable);
+	CHECK(m->nodes[2]->kind == THAW_DENSE && m->n_classes == d->n_classes);
+	CHECK(nt.n > 0 && strstr(nt.line[0], "the model has no head (its output is 2x8x8)"));
+	thaw_notes_free(&nt);
+	thaw_model_free(m);
+
+	/* no dense layer but a vector output (a conv classifier): the user has
+	 * to say where to cut */
+	m = thaw_model_new(1, 8, 8, 1);
+	thaw_attrs c4 = thaw_conv(4, 8, 1, 0);
+	thaw_model_add(m, "c1", &c4, NULL, 0);
 	CHECK_ERR(thaw_transfer(m, d, NULL, &nt), "no dense layer to replace");
 	thaw_model_free(m);
 	thaw_dataset_free(d);
@@ -281,7 +294,7 @@ static void test_prepare(void)
 	CHECK_NOTE(&nt, "kept classes 02-triangle, 01-square: 50 images");
 	CHECK_NOTE(&nt, "picked 10 images per class (20 in all");
 	CHECK_NOTE(&nt, "held out a stratified 50 % (10 images)");
-	CHECK_NOTE(&nt, "training data converted for the model: resized 12x12 -> 8x8");
+	CHECK_NOTE(&nt, "shapes: fitted 60 of 60 images (12x12) to 8x8 (stretch)");
 	thaw_dataset_free(tr);
 	thaw_dataset_free(va);
 	thaw_notes_free(&nt);

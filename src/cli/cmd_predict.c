@@ -1,0 +1,408 @@
+/* thaw predict | eval: a saved model on image files (the top classes of
+ * each) or on a labelled data set (loss, accuracy, per-class accuracy and
+ * the confusion matrix). Both predict through thaw_predict / thaw_evaluate. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "thaw/plot.h"
+#include "thaw/predict.h"
+
+/* ---- thaw predict */
+
+static const char predict_usage[] =
+	"usage: thaw predict MODEL IMAGE|DIR... [--top K] [--json]\n"
+	"Prints the top K classes (default 3) of each image with their softmax\n"
+	"probabilities, after the model's own resize and normalisation. A DIR\n"
+	"means every PNG or JPEG file under it, recursively, in sorted order.\n"
+	"--json prints one JSON object a line. Models without class names print\n"
+	"class indices.\n";
+
+typedef struct paths {
+	char **v;
+	int n, cap;
+} paths;
+
+static int push_path(paths *p, const char *s)
+{
+	if (p->n == p->cap) {
+		int cap = p->cap ? 2 * p->cap : 64;
+		char **v = realloc(p->v, sizeof *v * (size_t)cap);
+		if (!v)
+			return thaw_error(THAW_ENOMEM, "out of memory");
+		p->v = v;
+		p->cap = cap;
+	}
+	if (!(p->v[p->n] = strdup(s)))
+		return thaw_error(THAW_ENOMEM, "out of memory");
+	p->n++;
+	return 0;
+}
+
+static int is_image_name(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Every image file under dir, recursively (hidden entries skipped). */
+static int walk(paths *p, const char *dir, int depth)
+{
+	if (depth > 64)
+		return thaw_error(THAW_EINVAL, "%s: folders nested too deep", dir);
+	DIR *dh = opendir(dir);
+	if (!dh)
+		return thaw_error(THAW_EIO, "%s: cannot open the folder", dir);
+	int rc = 0;
+	for (struct dirent *e; rc == 0 && (e = readdir(dh));) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		struct stat st;
+		if (stat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			rc = walk(p, path, depth + 1);
+		else if (S_ISREG(st.st_mode) && is_image_name(e->d_name))
+			rc = push_path(p, path);
+	}
+	closedir(dh);
+	return rc;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* The name of output k: the model's, else its index. */
+static const char *class_name(const thaw_model *m, int k, char *buf, size_t size)
+{
+	if (k >= 0 && k < m->n_classes && m->class_names)
+		return m->class_names[k];
+	snprintf(buf, size, "%d", k);
+	return buf;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+	int top = 3, json = 0;
+	const char *model_path = NULL;
+	paths in = {0};
+	int rc = 1, failed = 0;
+	thaw_model *m = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(predict_usage, stdout);
+			rc = 0;
+			goto done;
+		} else if (!strcmp(a, "--top") && i + 1 < argc) {
+			char *end;
+			long k = strtol(argv[++i], &end, 10);
+			if (*end || k < 1 || k > 1000) {
+				cli_errorf("predict", "--top wants a count from 1 to 1000 (got '%s')", argv[i]);
+				goto done;
+			}
+			top = (int)k;
+		} else if (!strcmp(a, "--json")) {
+			json = 1;
+		} else if (a[0] == '-' && a[1]) {
+			cli_errorf("predict", "unknown option '%s'", a);
+			fputs(predict_usage, stderr);
+			goto done;
+		} else if (!model_path) {
+			model_path = a;
+		} else if (push_path(&in, a) < 0) {
+			goto fail;
+		}
+	}
+	if (!model_path || in.n == 0) {
+		fputs(predict_usage, stderr);
+		goto done;
+	}
+	if (!(m = cli_load_model(model_path, NULL, NULL)))
+		goto fail;
+	int K = thaw_model_class_count(m);
+	if (K < 0) {
+		cli_errorf("predict", "%s: %s", model_path, thaw_errmsg());
+		goto done;
+	}
+	if (top > K)
+		top = K;
+	/* expand folders; plain arguments keep their order */
+	paths files = {0};
+	for (int i = 0; i < in.n; i++) {
+		struct stat st;
+		int r;
+		if (stat(in.v[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			int first = files.n;
+			r = walk(&files, in.v[i], 0);
+			if (r == 0 && files.n == first)
+				r = thaw_error(THAW_EINVAL, "%s: no PNG or JPEG files in the folder", in.v[i]);
+			if (r == 0)
+				qsort(files.v + first, (size_t)(files.n - first), sizeof *files.v, cmp_str);
+		} else {
+			r = push_path(&files, in.v[i]);
+		}
+		if (r < 0) {
+			cli_errorf("predict", "%s", thaw_errmsg());
+			failed++;
+		}
+	}
+	int *cls = malloc(sizeof *cls * (size_t)top);
+	float *prob = malloc(sizeof *prob * (size_t)top);
+	for (int f = 0; cls && prob && f < files.n; f++) {
+		thaw_prediction p;
+		if (thaw_predict_file(m, files.v[f], &p, top, cls, prob) < 0) {
+			cli_errorf("predict", "%s", thaw_errmsg()); /* the message names the file */
+			failed++;
+			continue;
+		}
+		char b[16];
+		if (json) {
+			printf("{\"file\": ");
+			json_str(files.v[f]);
+			printf(", \"top\": [");
+			for (int j = 0; j < top; j++) {
+				printf("%s{\"class\": %d, \"name\": ", j ? ", " : "", cls[j]);
+				json_str(class_name(m, cls[j], b, sizeof b));
+				printf(", \"p\": %.6f}", prob[j]);
+			}
+			printf("]}\n");
+		} else {
+			printf("%s ", files.v[f]);
+			for (int j = 0; j < top; j++)
+				printf(" %s %.2f", class_name(m, cls[j], b, sizeof b), prob[j]);
+			printf("\n");
+		}
+	}
+	if (!cls || !prob) {
+		cli_errorf("predict", "out of memory");
+		failed++;
+	}
+	free(cls);
+	free(prob);
+	for (int i = 0; i < files.n; i++)
+		free(files.v[i]);
+	free(files.v);
+	rc = failed ? 1 : 0;
+	goto done;
+fail:
+	cli_errorf("predict", "%s", thaw_errmsg());
+done:
+	for (int i = 0; i < in.n; i++)
+		free(in.v[i]);
+	free(in.v);
+	thaw_model_free(m);
+	return rc;
+}
+
+/* ---- thaw eval */
+
+static const char eval_usage[] =
+	"usage: thaw eval MODEL --data SPEC [--confusion out.png] [--batch N]\n"
+	"Evaluates a saved model on a labelled data set: loss, accuracy, per-class\n"
+	"accuracy and the confusion matrix (rows: true class, columns: predicted),\n"
+	"also drawn as a PNG with --confusion. The data is converted to the\n"
+	"model's input; classes are matched to the model's class names by name\n"
+	"(a folder with Sandal/ and Sneaker/ evaluates on a 5-class model).\n";
+
+/* Class names match as they are, or without the "NN-" order prefix that
+ * thaw data --export puts on its folders ("05-Sandal" is "Sandal"). */
+static int same_class(const char *data_name, const char *model_name)
+{
+	if (!strcmp(data_name, model_name))
+		return 1;
+	const char *p = data_name;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p > data_name && *p == '-' && !strcmp(p + 1, model_name);
+}
+
+/* Relabels d into the model's K outputs by class name. Returns d itself
+ * when nothing changes, a new data set, or NULL with a message. */
+static thaw_dataset *match_classes(const thaw_dataset *d, const thaw_model *m, int K, const char *spec,
+				   int *owned)
+{
+	*owned = 0;
+	int have_names = m->n_classes == K && d->class_names;
+	int *map = have_names ? malloc(sizeof *map * (size_t)d->n_classes) : NULL;
+	int by_name = map != NULL, identity = d->n_classes == K;
+	for (int k = 0; by_name && k < d->n_classes; k++) {
+		map[k] = -1;
+		for (int j = 0; j < K && map[k] < 0; j++)
+			if (d->class_names[k] && same_class(d->class_names[k], m->class_names[j]))
+				map[k] = j;
+		by_name = map[k] >= 0;
+		identity = identity && map[k] == k;
+	}
+	if (!by_name) {
+		free(map);
+		if (d->n_classes != K) {
+			thaw_error(THAW_EINVAL,
+				   "%s has %d classes and the model %d outputs%s: evaluate on data with the "
+				   "model's classes",
+				   spec, d->n_classes, K,
+				   m->n_classes ? ", and not every class name of the data is one of the model's"
+						: " (and no class names to match them by)");
+			return NULL;
+		}
+		if (have_names)
+			fprintf(stderr, "thaw eval: note: the data's class names are not the model's: classes are "
+					"matched by index\n");
+		return (thaw_dataset *)d;
+	}
+	if (identity) {
+		free(map);
+		return (thaw_dataset *)d;
+	}
+	thaw_dataset *r = thaw_dataset_new(d->n, d->c, d->h, d->w, K);
+	if (r && thaw_dataset_set_class_names(r, (const char *const *)m->class_names, K) < 0) {
+		thaw_dataset_free(r);
+		r = NULL;
+	}
+	if (r) {
+		memcpy(r->x, d->x, (size_t)d->n * d->c * d->h * d->w);
+		for (int i = 0; i < d->n; i++)
+			r->y[i] = map[d->y[i]];
+		snprintf(r->source, sizeof r->source, "%s", d->source);
+		fprintf(stderr, "data: %d classes matched to the model's %d by name:", d->n_classes, K);
+		for (int k = 0; k < d->n_classes; k++)
+			fprintf(stderr, "%s %s->%d", k ? "," : "", d->class_names[k], map[k]);
+		fputc('\n', stderr);
+		*owned = 1;
+	}
+	free(map);
+	return r;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+	const char *model_path = NULL, *spec = NULL, *confusion = NULL;
+	int batch = 256;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int has = i + 1 < argc;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(eval_usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "--data") && has) {
+			spec = argv[++i];
+		} else if (!strcmp(a, "--confusion") && has) {
+			confusion = argv[++i];
+		} else if (!strcmp(a, "--batch") && has) {
+			batch = atoi(argv[++i]);
+			if (batch < 1 || batch > 65536) {
+				cli_errorf("eval", "--batch wants 1..65536 (got '%s')", argv[i]);
+				return 1;
+			}
+		} else if (a[0] == '-' && a[1]) {
+			cli_errorf("eval", "unknown option or missing value '%s'", a);
+			fputs(eval_usage, stderr);
+			return 1;
+		} else if (!model_path) {
+			model_path = a;
+		} else {
+			cli_errorf("eval", "unexpected argument '%s'", a);
+			return 1;
+		}
+	}
+	if (!model_path || !spec) {
+		fputs(eval_usage, stderr);
+		return 1;
+	}
+	int rc = 1, owned = 0;
+	thaw_model *m = NULL;
+	thaw_dataset *d = NULL, *mapped = NULL, *conv = NULL;
+	thaw_metrics *mt = NULL;
+	if (!(m = cli_load_model(model_path, NULL, NULL)))
+		goto fail;
+	int K = thaw_model_class_count(m);
+	if (K < 0) {
+		cli_errorf("eval", "%s: %s", model_path, thaw_errmsg());
+		goto done;
+	}
+	/* a folder loads straight at the model's size and resize policy */
+	thaw_image_opts io = thaw_image_opts_default();
+	thaw_image_opts_from_spec(&io, &m->input);
+	io.progress = isatty(2) ? cli_load_progress : NULL;
+	if (!(d = thaw_dataset_open_opts(spec, &io)))
+		goto fail;
+	cli_print_notes("eval", d);
+	if (!(mapped = match_classes(d, m, K, spec, &owned)))
+		goto fail;
+	char desc[256] = "";
+	if (!(conv = thaw_dataset_to_spec(mapped, &m->input, desc, sizeof desc)))
+		goto fail;
+	if (desc[0] && strncmp(desc, "unchanged", 9) != 0)
+		fprintf(stderr, "data: %s\n", desc);
+	if (!(mt = thaw_metrics_new(K, K < 5 ? K : 5)) || thaw_evaluate(m, conv, batch, mt) < 0)
+		goto fail;
+	const char *const *names = m->n_classes == K ? (const char *const *)m->class_names
+						      : (const char *const *)conv->class_names;
+	printf("model %s: %d outputs; data %s: %d images\n", model_path, K, spec, conv->n);
+	printf("loss %.4f\n", thaw_metrics_loss(mt));
+	printf("accuracy %.4f (%ld/%ld)\n", thaw_metrics_accuracy(mt), mt->correct, mt->n);
+	if (mt->topk > 1)
+		printf("top%d %.4f\n", mt->topk, thaw_metrics_topk(mt));
+	printf("per-class accuracy:\n");
+	for (int k = 0; k < K; k++) {
+		long row = 0;
+		for (int j = 0; j < K; j++)
+			row += mt->confusion[(size_t)k * K + j];
+		if (row)
+			printf("  %3d %-20s %.4f (%ld/%ld)\n", k, names[k], thaw_metrics_class_accuracy(mt, k),
+			       mt->confusion[(size_t)k * K + k], row);
+		else
+			printf("  %3d %-20s -      (no images)\n", k, names[k]);
+	}
+	printf("confusion (rows: true class, columns: predicted):\n     ");
+	for (int j = 0; j < K; j++)
+		printf(" %6d", j);
+	printf("\n");
+	for (int k = 0; k < K; k++) {
+		printf("  %3d", k);
+		for (int j = 0; j < K; j++)
+			printf(" %6ld", mt->confusion[(size_t)k * K + j]);
+		printf("\n");
+	}
+	if (confusion) {
+		char title[300];
+		snprintf(title, sizeof title, "%s on %s", model_path, spec);
+		if (thaw_plot_confusion(confusion, mt->confusion, K, names, title) < 0)
+			goto fail;
+		fprintf(stderr, "wrote %s\n", confusion);
+	}
+	rc = 0;
+	goto done;
+fail:
+	cli_errorf("eval", "%s", thaw_errmsg());
+done:
+	thaw_metrics_free(mt);
+	thaw_dataset_free(conv);
+	if (owned)
+		thaw_dataset_free(mapped);
+	thaw_dataset_free(d);
+	thaw_model_free(m);
+	return rc;
+}
