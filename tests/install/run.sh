@@ -92,6 +92,30 @@ expect "THAW_SHARE_DIR is searched first" 0 "found $T/share/assets/nope" -- \
 expect "a script that needs a missing asset fails, saying where thaw looked" 1 "asset 'nope' not found; looked in" -- \
 	"$ROOT/thaw" run "$T/nope.lua" --out "$T/a4"
 
+# ---- the photos example: a JPEG folder of another shape, an imported
+# torchvision-style ResNet (the resnet_tiny fixture), from another directory
+"$ROOT/thaw" data synth:120 --classes 0,1,2 --channels 3 --size 40x56 --export "$T/photos" --format jpeg \
+	>/dev/null 2>&1
+printf 'taken in May\n' >"$T/photos/notes.txt"
+one=$(find "$T/photos" -name '*.jpg' | sort | head -n 1)
+cp "$one" "$T/elsewhere/ONE.JPG"
+expect "photos.lua: import, preset, transfer, cached head, fine-tune, predict, export" 0 "check passed" -- \
+	env HEAD_EPOCHS=3 TUNE_EPOCHS=1 "$ROOT/thaw" run "$ROOT/lua/examples/photos.lua" --out "$T/ph" -- \
+	"$T/photos" "$ROOT/tests/fixtures/onnx/resnet_tiny/model.onnx" ONE.JPG
+has "  the stray file is reported" "skipped 1 file outside the class folders (notes.txt)"
+has "  photos are cropped to the model's 32x32" "to 32x32 (crop)"
+has "  the old head is cut" "(old head"
+has "  a new head for the folder's classes" "for classes 00-bar-0deg, 01-pair-0deg, 02-bar-36deg"
+has "  the head trains on cached features" "feature cache: nodes up to"
+has "  then everything is fine-tuned" "fine-tune epoch 1/1"
+has "  the given photo is predicted by name" "ONE.JPG: 0"
+has "  both formats are written" "photos.thaw and $T/ph/photos.onnx"
+expect "  the saved model carries the names and ImageNet's preprocessing" 0 \
+	"mean 0.485 0.456 0.406, std 0.229 0.224 0.225, resize crop" -- "$ROOT/thaw" summary "$T/ph/photos.thaw"
+has "  and the names" "classes (3): 00-bar-0deg, 01-pair-0deg, 02-bar-36deg"
+expect "  thaw predict with the saved model" 0 "ONE.JPG  0" -- "$ROOT/thaw" predict "$T/ph/photos.thaw" ONE.JPG
+expect "  thaw eval on the folder" 0 "per-class accuracy" -- "$ROOT/thaw" eval "$T/ph/photos.thaw" --data "$T/photos"
+
 # ---- normalisation presets
 cat >"$T/preset.lua" <<'EOF'
 local thaw = require "thaw"

@@ -60,7 +60,8 @@ static void test_mixed_formats(void)
 	CHECK(near(c[100], 200, 4) && near(c[256 + 100], 100, 4));
 	CHECK(near(thaw_dataset_image(d, 3)[7], 220, 3));
 	CHECKF(d->notes && !strcmp(d->notes, "skipped 1 file outside the class folders (README)\n"
-					     "skipped 1 file that is not PNG or JPEG (cat/notes.txt)"),
+					     "skipped 1 file that is not PNG or JPEG (cat/notes.txt)\n"
+					     "converted 3 gray images to RGB"),
 	       "notes: %s", d->notes ? d->notes : "(none)");
 	/* notes travel with a clone */
 	thaw_dataset *e = thaw_dataset_clone(d);
@@ -110,6 +111,11 @@ static void test_resize_policies(void)
 		if (!d)
 			continue;
 		CHECK(d->n == 2 && d->c == 3 && d->h == 30 && d->w == 30);
+		/* the notes say what was done to the images, and how */
+		char want[128];
+		snprintf(want, sizeof want, "fitted 2 of 2 images (60x20 ... 30x90) to 30x30 (%s)",
+			 thaw_resize_mode_name(o.resize));
+		CHECKF(d->notes && !strcmp(d->notes, want), "notes: %s", d->notes ? d->notes : "(none)");
 		const uint8_t *r = thaw_dataset_image(d, 0), *g = r + 900, *b = r + 1800;
 		const uint8_t *t = thaw_dataset_image(d, 1);
 #define AT(p, y, x) (p)[(y) * 30 + (x)]

@@ -58,7 +58,7 @@ static void test_asset_lookup(void)
 
 static void test_presets(void)
 {
-	thaw_input_spec s = {3, 224, 224, {0}, {0}};
+	thaw_input_spec s = {.c = 3, .h = 224, .w = 224};
 	CHECK_OK(thaw_input_preset(&s, "imagenet"));
 	CHECK(s.c == 3 && s.h == 224 && s.w == 224);
 	CHECK_NEAR(s.mean[0], 0.485, 1e-7);
@@ -67,14 +67,18 @@ static void test_presets(void)
 	CHECK_NEAR(s.std[0], 0.229, 1e-7);
 	CHECK_NEAR(s.std[1], 0.224, 1e-7);
 	CHECK_NEAR(s.std[2], 0.225, 1e-7);
+	CHECK(s.resize == THAW_RESIZE_CROP); /* ImageNet evaluation keeps the centre */
+	s.resize = THAW_RESIZE_PAD;
+	CHECK_OK(thaw_input_preset(&s, "unit"));
+	CHECK(s.resize == THAW_RESIZE_PAD); /* unit leaves the policy alone */
 	CHECK_OK(thaw_input_preset(&s, "inception"));
 	CHECK(s.mean[2] == 0.5f && s.std[0] == 0.5f);
 
-	thaw_input_spec none = {0, 0, 0, {0}, {0}}; /* no channels yet: the preset's */
+	thaw_input_spec none = {.c = 0}; /* no channels yet: the preset's */
 	CHECK_OK(thaw_input_preset(&none, "imagenet"));
 	CHECK(none.c == 3);
 
-	thaw_input_spec gray = {1, 28, 28, {0.3f}, {0.2f}};
+	thaw_input_spec gray = {.c = 1, .h = 28, .w = 28, .mean = {0.3f}, .std = {0.2f}};
 	CHECK_ERR(thaw_input_preset(&gray, "imagenet"), "'imagenet' is for 3-channel input; the model takes 1");
 	CHECK(gray.c == 1 && gray.mean[0] == 0.3f && gray.std[0] == 0.2f); /* untouched */
 	CHECK_OK(thaw_input_preset(&gray, "unit"));
