@@ -5,32 +5,8 @@
 #define THAW_FIT_H
 
 #include "thaw/data.h"
+#include "thaw/event.h"
 #include "thaw/train.h"
-
-typedef struct thaw_epoch_stats {
-	const char *phase;
-	int phase_index;   /* from thaw_fit_opts, for logs */
-	int epoch, epochs; /* 1-based */
-	double train_loss, train_acc;
-	double val_loss, val_acc; /* -1 without validation data */
-	double seconds, img_s;
-	float lr; /* at the end of the epoch */
-	long step;
-} thaw_epoch_stats;
-
-typedef struct thaw_batch_stats {
-	const char *phase;
-	int epoch, epochs, batch, batches;
-	double loss, acc; /* this batch */
-	double img_s;     /* so far this epoch */
-	double seconds;   /* so far this epoch */
-	float lr;
-	long step;
-	/* Borrowed, valid during the callback, which runs between two batches:
-	 * a host may toggle trainable flags, change trainer->opt.lr or save. */
-	thaw_model *model;
-	thaw_trainer *trainer;
-} thaw_batch_stats;
 
 typedef struct thaw_fit_opts {
 	const char *phase; /* a name for logs ("head", "fine-tune") */
@@ -59,11 +35,16 @@ typedef struct thaw_fit_opts {
 	 * 0 = use it when it fits in cache_mb (default 1024), -1 = never. */
 	int feature_cache;
 	int cache_mb;
-	/* Called after every batch / epoch; a nonzero return stops the phase. */
+	/* The events of the phase (thaw/event.h): PHASE_BEGIN, BATCH after
+	 * every batch, EPOCH after every epoch (with validation), LOG (notes
+	 * such as the cache in use), PHASE_END. Nonzero from BATCH or EPOCH
+	 * stops the phase. */
+	thaw_event_fn on_event;
+	void *user;
+	/* Transitional (removed once the Lua binding takes events). */
 	int (*on_batch)(const thaw_batch_stats *s, void *user);
 	int (*on_epoch)(const thaw_epoch_stats *s, void *user);
-	void (*on_log)(const char *line, void *user); /* notes such as the cache in use */
-	void *user;
+	void (*on_log)(const char *line, void *user);
 } thaw_fit_opts;
 
 /* epochs 1, batch 64, Adam 1e-3, constant rate. */
@@ -73,7 +54,7 @@ thaw_fit_opts thaw_fit_opts_default(void);
  * thaw_dataset_to_spec first) and its class count must equal the model's
  * output width (thaw_model_class_count: a model whose output is no vector
  * of class scores is refused). A model without class names, or with names
- * other than the data's, takes the data's names (through on_log when they
+ * other than the data's, takes the data's names (a LOG event when they
  * change). Normalises with the model's mean and std.
  * Returns the number of epochs run, or < 0 (THAW_ESTOP is not an error:
  * a callback stopping returns the epochs done). */

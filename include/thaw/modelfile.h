@@ -20,6 +20,8 @@
 #include "thaw/model.h"
 
 #define THAW_FORMAT_VERSION 1
+#define THAW_TRAIN_MAX_ARGS 32
+#define THAW_TRAIN_ARG_LEN 256
 
 /* Where training stands, saved beside the weights so it resumes exactly.
  * The optimizer's moments live in the nodes (p[].m, p[].v) and are saved
@@ -31,6 +33,12 @@ typedef struct thaw_train_state {
 	thaw_rng rng;        /* the trainer's RNG (shuffling, augmentation) */
 	char optimizer[512]; /* "name=adam lr=0.001 beta1=0.9 ..." (key=value, spaces) */
 	int present;         /* load: 1 when the file held a training record */
+	/* the position in a run of several phases (thaw/run.h) */
+	int phase_index;     /* which phase (1-based); 0: none */
+	int batch;           /* batches done of the epoch after `epoch` */
+	uint64_t seed;       /* the run's seed */
+	int argc;            /* the run's arguments, so a resume needs none */
+	char argv[THAW_TRAIN_MAX_ARGS][THAW_TRAIN_ARG_LEN];
 } thaw_train_state;
 
 /* Writes m (and st when not NULL) to path atomically. 0 or < 0. */

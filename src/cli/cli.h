@@ -23,12 +23,11 @@ thaw_model *cli_open_model(const char *path, thaw_onnx_info *info, int *is_onnx)
 /* Prints the library's collected warnings (thaw_warn) to stderr. */
 void cli_print_warnings(void);
 
-/* Training progress on stderr: cli_progress_batch draws one updating line
- * (call it only when stderr is a terminal), cli_progress_epoch prints a
- * line per epoch, cli_progress_end_line clears an open updating line
- * before other output. */
-void cli_progress_batch(const thaw_batch_stats *s);
-void cli_progress_epoch(const thaw_epoch_stats *s);
+/* The CLI's sink of the event stream: training progress on stderr, each
+ * line as thaw_event_format writes it; batches draw one updating line when
+ * tty (stderr is a terminal), every other event a line. Returns 0.
+ * cli_progress_end_line clears an open updating line before other output. */
+int cli_progress_event(const thaw_event *ev, int tty);
 void cli_progress_end_line(void);
 /* "loading images N/T" on one updating line for folders of 200 images or
  * more; a thaw_image_opts / thaw_prepare_opts progress callback. */

@@ -32,35 +32,34 @@ typedef struct run_ctx {
 
 static void hook_batch(const thaw_batch_stats *s, void *user)
 {
-	if (((run_ctx *)user)->tty)
-		cli_progress_batch(s);
+	thaw_event ev = {.kind = THAW_EV_BATCH, .model = s->model, .trainer = s->trainer, .u.batch = *s};
+	cli_progress_event(&ev, ((run_ctx *)user)->tty);
+}
+
+static void sink(run_ctx *r, const thaw_event *ev)
+{
+	cli_progress_event(ev, r->tty);
+	if (r->log && thaw_runlog_event(r->log, ev) < 0)
+		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
 }
 
 static void hook_epoch(const thaw_epoch_stats *s, const thaw_model *m, void *user)
 {
-	run_ctx *r = user;
-	(void)m;
-	cli_progress_epoch(s);
-	if (r->log && thaw_runlog_epoch(r->log, s) < 0)
-		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
+	thaw_event ev = {.kind = THAW_EV_EPOCH, .model = (thaw_model *)m, .u.epoch = *s};
+	sink(user, &ev);
 }
 
 static void hook_eval(const char *name, const thaw_metrics *mt, const char *const *classes,
 		      thaw_model *m, const thaw_dataset *d, void *user)
 {
-	(void)m, (void)d;
-	run_ctx *r = user;
-	cli_progress_end_line();
-	fprintf(stderr, "evaluate %s: loss %.4f  accuracy %.2f%%  (%ld images)\n", name,
-		thaw_metrics_loss(mt), 100 * thaw_metrics_accuracy(mt), mt->n);
-	if (r->log && thaw_runlog_eval(r->log, name, mt, classes) < 0)
-		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
+	thaw_event ev = {.kind = THAW_EV_EVAL, .model = m, .u.eval = {name, mt, classes, d}};
+	sink(user, &ev);
 }
 
 static void hook_log(const char *line, void *user)
 {
-	cli_progress_end_line();
-	fprintf(stderr, "%s\n", line);
+	thaw_event ev = {.kind = THAW_EV_LOG, .u.line = line};
+	sink(user, &ev);
 }
 
 static int hook_stop(void *user)

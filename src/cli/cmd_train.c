@@ -2,15 +2,21 @@
  * model, given a new head for the data's classes by the transfer recipe of
  * thaw/transfer.h) on a data set, progress on stderr, optional frozen
  * prefix, the final validation and test accuracy and the model saved. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "thaw/blas.h"
 #include "thaw/fit.h"
 #include "thaw/modelfile.h"
+#include "thaw/options.h"
+#include "thaw/run.h"
 #include "thaw/transfer.h"
 #include "thaw/zoo.h"
 
@@ -19,27 +25,30 @@ typedef struct progress {
 	double val_loss, val_acc; /* of the last epoch */
 } progress;
 
-static int on_batch(const thaw_batch_stats *s, void *user)
-{
-	if (((const progress *)user)->tty)
-		cli_progress_batch(s);
-	return 0;
-}
-
-static int on_epoch(const thaw_epoch_stats *s, void *user)
+static int on_event(const thaw_event *ev, void *user)
 {
 	progress *p = user;
-	p->val_loss = s->val_loss;
-	p->val_acc = s->val_acc;
-	cli_progress_epoch(s);
-	return 0;
+	if (ev->kind == THAW_EV_EPOCH) {
+		p->val_loss = ev->u.epoch.val_loss;
+		p->val_acc = ev->u.epoch.val_acc;
+	}
+	return cli_progress_event(ev, p->tty);
 }
 
-static void on_log(const char *line, void *user)
+static volatile sig_atomic_t stop_requested;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	if (stop_requested) /* a second Ctrl-C: stop now */
+		_exit(130);
+	stop_requested = 1;
+}
+
+static int should_stop(void *user)
 {
 	(void)user;
-	cli_progress_end_line();
-	fprintf(stderr, "%s\n", line);
+	return stop_requested;
 }
 
 static const char usage[] =
@@ -48,11 +57,89 @@ static const char usage[] =
 	"                  [--optim adam|adamw|sgd] [--lr X] [--schedule constant|cosine|onecycle]\n"
 	"                  [--freeze NAME] [--shift N] [--flip] [--seed N] [--threads N] [-o FILE]\n"
 	"                  [--resize stretch|crop|pad] [--skip-bad]   (image folders: see thaw data --help)\n"
+	"                  [--checkpoint FILE [--checkpoint-every N]] [--resume FILE|DIR]\n"
+	"                  [--momentum X] [--nesterov] [--beta1 X] [--beta2 X] [--weight-decay X]\n"
+	"                  [--clip-norm X] [--warmup N] [--min-lr X] [--step-size N] [--gamma X]\n"
+	"                  [--smoothing X] [--patience N] [--restore-best]  (thaw options: ranges)\n"
 	"Trains the reference CNN (or --model, a .thaw or .onnx file) on SPEC (default\n"
 	"fashion-mnist). When the data's classes are not the model's, the model gets a\n"
 	"new head for them (its old head, or everything after --cut NAME, is cut off)\n"
 	"and the base is frozen. Validation: --val, else the test split of a known\n"
-	"source, else a stratified 20 % held out of the training images.\n";
+	"source, else a stratified 20 % held out of the training images.\n"
+	"--checkpoint FILE saves the model with its training position after every\n"
+	"epoch (and every N batches with --checkpoint-every N) and on Ctrl-C;\n"
+	"--resume FILE (or a thaw run folder) continues it exactly, with the options\n"
+	"the checkpoint recorded when no others are given. Defaults: --epochs 3,\n"
+	"--batch 64, --seed 1.\n";
+
+/* Long options: the command's own, then one per training option of the
+ * table (thaw_options), spelt with '-' for '_'. */
+enum { O_DATA = 256, O_TEST, O_VAL, O_CUT, O_NO_FREEZE, O_CLASSES, O_PER_CLASS, O_MODEL, O_FREEZE, O_THREADS,
+       O_RESIZE, O_SKIP_BAD, O_CHECKPOINT, O_EVERY, O_RESUME, O_TABLE = 1000 };
+
+#define MAX_LONGOPTS 64
+
+static void build_longopts(struct option *lo, char names[][32])
+{
+	static const struct option own[] = {
+		{"data", required_argument, NULL, O_DATA},	   {"test", required_argument, NULL, O_TEST},
+		{"val", required_argument, NULL, O_VAL},	   {"cut", required_argument, NULL, O_CUT},
+		{"no-freeze", no_argument, NULL, O_NO_FREEZE},	   {"classes", required_argument, NULL, O_CLASSES},
+		{"per-class", required_argument, NULL, O_PER_CLASS}, {"model", required_argument, NULL, O_MODEL},
+		{"freeze", required_argument, NULL, O_FREEZE},	   {"threads", required_argument, NULL, O_THREADS},
+		{"resize", required_argument, NULL, O_RESIZE},	   {"skip-bad", no_argument, NULL, O_SKIP_BAD},
+		{"checkpoint", required_argument, NULL, O_CHECKPOINT},
+		{"checkpoint-every", required_argument, NULL, O_EVERY},
+		{"resume", required_argument, NULL, O_RESUME},	   {"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+	};
+	int n = 0, nt;
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+		lo[n++] = own[i];
+	const thaw_option *t = thaw_options(&nt);
+	for (int k = 0; k < nt && n < MAX_LONGOPTS - 1; k++) {
+		if (!t[k].cli)
+			continue;
+		snprintf(names[k], 32, "%s", t[k].name);
+		for (char *c = names[k]; *c; c++)
+			if (*c == '_')
+				*c = '-';
+		lo[n++] = (struct option){names[k], t[k].type == THAW_OPT_BOOL ? no_argument : required_argument, NULL,
+					  O_TABLE + k};
+	}
+	lo[n] = (struct option){0};
+}
+
+/* "--epochs: ..." for a message that names the option as the table does */
+static int option_error(const char *name)
+{
+	const char *msg = thaw_errmsg();
+	char flag[32];
+	snprintf(flag, sizeof flag, "%s", name);
+	for (char *c = flag; *c; c++)
+		if (*c == '_')
+			*c = '-';
+	size_t n = strlen(name);
+	if (!strncmp(msg, name, n) && (msg[n] == ':' || msg[n] == ' '))
+		cli_errorf("train", "--%s%s", flag, msg + n);
+	else
+		cli_errorf("train", "--%s: %s", flag, msg);
+	return 1;
+}
+
+/* A whole number option of the command's own, validated as the table's are. */
+static int int_arg(const char *flag, const char *text, int min, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (!*text || *end || errno || v < min || v > 1000000000) {
+		cli_errorf("train", "--%s: '%s' is not a whole number of at least %d", flag, text, min);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
 
 static void print_notes(const thaw_notes *nt, int *printed)
 {
@@ -64,87 +151,149 @@ int cmd_train(int argc, char **argv)
 {
 	const char *spec = "fashion-mnist", *test_spec = NULL, *model_path = NULL, *out = NULL,
 		   *freeze = NULL, *classes_s = NULL, *val_s = NULL;
-	int epochs = 3, per_class = 0, threads = 0;
+	const char *ckpt = NULL, *resume = NULL;
+	int per_class = 0, threads = 0, every = 0;
 	thaw_transfer_opts to = thaw_transfer_opts_default();
 	int resize = -1, skip_bad = 0;
 	thaw_fit_opts o = thaw_fit_opts_default();
 	o.phase = "train";
+	o.epochs = 3;
 	o.seed = 1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int takes = 1, img = cli_image_flag("train", argc, argv, &i, &resize, &skip_bad);
-		if (img < 0)
-			return 1;
-		if (img)
-			continue;
-		if (!strcmp(a, "--data") && v)
-			spec = v;
-		else if (!strcmp(a, "--test") && v)
-			test_spec = v;
-		else if (!strcmp(a, "--val") && v)
-			val_s = v;
-		else if (!strcmp(a, "--cut") && v)
-			to.cut = v;
-		else if (!strcmp(a, "--no-freeze")) {
-			to.freeze = 0;
-			takes = 0;
+	int n_opts;
+	const thaw_option *table = thaw_options(&n_opts);
+	thaw_option_value vals[64];
+	int given[64] = {0};
+	struct option lo[MAX_LONGOPTS];
+	char names[64][32];
+	build_longopts(lo, names);
+	optind = 1;
+	opterr = 0;
+	int c, li;
+	while ((c = getopt_long(argc, argv, ":ho:", lo, &li)) != -1) {
+		const char *v = optarg;
+		switch (c) {
+		case O_DATA: spec = v; break;
+		case O_TEST: test_spec = v; break;
+		case O_VAL: val_s = v; break;
+		case O_CUT: to.cut = v; break;
+		case O_NO_FREEZE: to.freeze = 0; break;
+		case O_CLASSES: classes_s = v; break;
+		case O_PER_CLASS:
+			if (int_arg("per-class", v, 1, &per_class) < 0)
+				return 1;
+			break;
+		case O_MODEL: model_path = v; break;
+		case O_FREEZE: freeze = v; break;
+		case O_THREADS:
+			if (int_arg("threads", v, 0, &threads) < 0)
+				return 1;
+			break;
+		case O_RESIZE: {
+			thaw_resize_mode mode;
+			if (thaw_resize_mode_parse(v, &mode) < 0) {
+				cli_errorf("train", "--resize takes stretch, crop or pad");
+				return 1;
+			}
+			resize = (int)mode;
+			break;
 		}
-		else if (!strcmp(a, "--classes") && v)
-			classes_s = v;
-		else if (!strcmp(a, "--per-class") && v)
-			per_class = atoi(v);
-		else if (!strcmp(a, "--model") && v)
-			model_path = v;
-		else if (!strcmp(a, "--epochs") && v)
-			epochs = atoi(v);
-		else if (!strcmp(a, "--batch") && v)
-			o.batch = atoi(v);
-		else if (!strcmp(a, "--lr") && v)
-			o.optim.lr = (float)atof(v);
-		else if (!strcmp(a, "--optim") && v) {
-			int k = thaw_optim_from_name(v);
-			if (k < 0) {
-				cli_errorf("train", "unknown optimizer '%s' (adam, adamw, sgd)", v);
+		case O_SKIP_BAD: skip_bad = 1; break;
+		case O_CHECKPOINT: ckpt = v; break;
+		case O_EVERY:
+			if (int_arg("checkpoint-every", v, 1, &every) < 0)
 				return 1;
-			}
-			float lr = o.optim.lr;
-			o.optim = thaw_optim_default((thaw_optim_kind)k);
-			o.optim.lr = lr;
-		} else if (!strcmp(a, "--schedule") && v) {
-			int k = thaw_sched_from_name(v);
-			if (k < 0 || k == THAW_SCHED_STEP) {
-				cli_errorf("train", "unknown schedule '%s' (constant, cosine, onecycle)", v);
-				return 1;
-			}
-			o.sched = thaw_sched_default((thaw_sched_kind)k);
-		} else if (!strcmp(a, "--freeze") && v)
-			freeze = v;
-		else if (!strcmp(a, "--shift") && v)
-			o.shift = atoi(v);
-		else if (!strcmp(a, "--seed") && v)
-			o.seed = strtoull(v, NULL, 10);
-		else if (!strcmp(a, "--threads") && v)
-			threads = atoi(v);
-		else if (!strcmp(a, "-o") && v)
-			out = v;
-		else if (!strcmp(a, "--flip")) {
-			o.flip = 1;
-			takes = 0;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			return 0;
-		} else {
-			cli_errorf("train", "unknown or incomplete option '%s'", a);
+			break;
+		case O_RESUME: resume = v; break;
+		case 'o': out = v; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case ':':
+			cli_errorf("train", "option '%s' needs a value", argv[optind - 1]);
 			fputs(usage, stderr);
 			return 1;
+		case '?':
+			cli_errorf("train", "unknown option '%s'", argv[optind - 1]);
+			fputs(usage, stderr);
+			return 1;
+		default: {
+			int k = c - O_TABLE;
+			if (k < 0 || k >= n_opts)
+				return 1;
+			if (thaw_option_parse(table[k].name, v ? v : "true", &vals[k]) < 0)
+				return option_error(table[k].name);
+			given[k] = 1;
 		}
-		i += takes;
+		}
 	}
-	if (epochs <= 0 || o.batch <= 0) {
-		cli_errorf("train", "--epochs and --batch must be positive");
+	if (optind < argc) {
+		cli_errorf("train", "unexpected argument '%s'", argv[optind]);
+		fputs(usage, stderr);
 		return 1;
 	}
-	o.epochs = epochs;
+	for (int k = 0; k < n_opts; k++) /* in the table's order: an optimizer before its rate */
+		if (given[k] && thaw_option_apply(&o, table[k].name, &vals[k]) < 0)
+			return option_error(table[k].name);
+	if (o.sched.kind == THAW_SCHED_STEP && o.sched.step_size <= 0) {
+		cli_errorf("train", "--schedule step needs --step-size N (in steps)");
+		return 1;
+	}
+	if (o.patience > 0 && val_s && !strcmp(val_s, "none")) {
+		cli_errorf("train", "--patience needs validation data");
+		return 1;
+	}
+	thaw_run_opts ro = {.checkpoint = ckpt ? ckpt : NULL, .resume = resume, .checkpoint_every = every,
+			    .seed = o.seed, .argc = argc - 1, .argv = argv + 1, .should_stop = should_stop};
+	if (resume && model_path) {
+		cli_errorf("train", "--resume continues the checkpoint's model; leave out --model");
+		return 1;
+	}
+	static int replaying; /* the recorded options are read once */
+	if (resume && !replaying)
+		ro.argc = 0, ro.argv = NULL; /* take the checkpoint's */
+	thaw_run *run = thaw_run_new(&ro);
+	if (!run) {
+		cli_errorf("train", "%s", thaw_errmsg());
+		return 1;
+	}
+	if (resume && !replaying) {
+		/* the options the checkpoint recorded, then those given now (later
+		 * ones win), so `thaw train --resume FILE` needs nothing else */
+		char **rargv;
+		int rargc = thaw_run_args(run, &rargv), n = 0, code = 1;
+		char **args = calloc((size_t)rargc + (size_t)argc + 1, sizeof *args);
+		if (args) {
+			args[n++] = argv[0];
+			for (int i = 0; i < rargc; i++) {
+				if (!strcmp(rargv[i], "--resume") && i + 1 < rargc) {
+					i++;
+					continue;
+				}
+				if (strncmp(rargv[i], "--resume=", 9))
+					args[n++] = rargv[i];
+			}
+			for (int i = 1; i < argc; i++)
+				args[n++] = argv[i];
+			replaying = 1;
+			code = cmd_train(n, args);
+			replaying = 0;
+		} else {
+			cli_errorf("train", "out of memory");
+		}
+		free(args);
+		thaw_run_free(run);
+		return code;
+	}
+	if (resume && !ckpt) /* continue writing where it was */
+		ckpt = resume;
+	if (resume) {
+		thaw_run_free(run);
+		ro.checkpoint = ckpt;
+		ro.argc = argc - 1, ro.argv = argv + 1;
+		if (!(run = thaw_run_new(&ro))) {
+			cli_errorf("train", "%s", thaw_errmsg());
+			return 1;
+		}
+		o.seed = thaw_run_seed(run);
+	}
 	thaw_blas_set_threads(threads);
 	if (!test_spec) {
 		/* the test split of a known source; otherwise no test run */
@@ -165,7 +314,17 @@ int cmd_train(int argc, char **argv)
 	po.resize = resize;
 	po.skip_bad = skip_bad;
 	po.progress = isatty(2) ? cli_load_progress : NULL;
-	if (model_path) {
+	if (resume) {
+		thaw_position pos;
+		char path[4200];
+		struct stat sb;
+		snprintf(path, sizeof path, stat(resume, &sb) == 0 && S_ISDIR(sb.st_mode) ? "%s/checkpoint.thaw" : "%s",
+			 resume);
+		if (!(m = thaw_checkpoint_load(path, &pos, NULL)))
+			goto fail;
+		thaw_notes_add(&nt, "resuming %s: phase '%s', %d epochs and %d batches done", path, pos.phase, pos.epoch,
+			       pos.batch);
+	} else if (model_path) {
 		if (!(m = cli_load_model(model_path, NULL, NULL)))
 			goto fail;
 		thaw_notes_add(&nt, "model %s: %d layers, %d outputs", model_path, m->n,
@@ -182,7 +341,9 @@ int cmd_train(int argc, char **argv)
 		if (thaw_data_prepare(test_spec, &tpo, m ? &m->input : NULL, &test, &none, NULL) < 0)
 			goto fail;
 	}
-	if (m) {
+	if (resume) {
+		/* the checkpoint is the transferred model, flags and all */
+	} else if (m) {
 		if (thaw_transfer(m, train, &to, &nt) < 0)
 			goto fail;
 		print_notes(&nt, &printed);
@@ -198,18 +359,31 @@ int cmd_train(int argc, char **argv)
 		}
 		thaw_model_set_classes(m, (const char *const *)train->class_names, train->n_classes);
 	}
-	if (freeze && thaw_model_freeze_upto(m, freeze) < 0)
+	if (freeze && !resume && thaw_model_freeze_upto(m, freeze) < 0)
 		goto fail;
 	thaw_param_counts pc = thaw_model_count(m);
 	fprintf(stderr, "model: %d nodes, %zu trainable and %zu frozen parameters; data: %d images of %dx%dx%d, %d classes\n",
 		m->n, pc.trainable, pc.frozen, train->n, train->c, train->h, train->w, train->n_classes);
 	progress p = {isatty(2), -1, -1};
-	o.on_batch = on_batch;
-	o.on_epoch = on_epoch;
-	o.on_log = on_log;
-	o.user = &p;
+	thaw_run_set_sink(run, on_event, &p);
 	o.val = val;
-	if (thaw_fit(m, train, &o) < 0)
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigint;
+	sigaction(SIGINT, &sa, NULL);
+	thaw_phase_result res;
+	int frc = thaw_run_fit(run, m, train, &o, ckpt != NULL, &res);
+	signal(SIGINT, SIG_DFL);
+	cli_progress_end_line();
+	if (frc == THAW_ESTOP) {
+		if (ckpt)
+			fprintf(stderr, "thaw train: interrupted; continue with: thaw train --resume %s\n", ckpt);
+		else
+			fprintf(stderr, "thaw train: interrupted (no --checkpoint: nothing saved)\n");
+		rc = 130;
+		goto done;
+	}
+	if (frc < 0)
 		goto fail;
 	if (val) { /* validated after the last epoch */
 		printf("%s_accuracy: %.4f\n", test_is_val ? "test" : "val", p.val_acc);
@@ -241,5 +415,6 @@ done:
 	thaw_dataset_free(test);
 	thaw_dataset_free(none);
 	thaw_model_free(m);
+	thaw_run_free(run);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "thaw/run.h"
 
 static int line_open; /* an updating line is on screen (CLI: one thread) */
 
@@ -15,28 +16,23 @@ void cli_progress_end_line(void)
 	}
 }
 
-void cli_progress_batch(const thaw_batch_stats *s)
+int cli_progress_event(const thaw_event *ev, int tty)
 {
-	int w = 20, done = (int)((double)s->batch / s->batches * w);
-	/* ETA of the phase from this epoch's pace */
-	double per_batch = s->seconds / s->batch;
-	long left = (long)(s->batches - s->batch) + (long)(s->epochs - s->epoch) * s->batches;
-	int eta = (int)(per_batch * left + 0.5);
-	fprintf(stderr, "\r\033[K%s epoch %d/%d [%.*s%*s] batch %d/%d loss %.4f acc %.1f%% %.0f img/s ETA %d:%02d lr %.2g",
-		s->phase, s->epoch, s->epochs, done, "####################", w - done, "", s->batch,
-		s->batches, s->loss, 100 * s->acc, s->img_s, eta / 60, eta % 60, s->lr);
-	line_open = 1;
-}
-
-void cli_progress_epoch(const thaw_epoch_stats *s)
-{
-	cli_progress_end_line();
-	double eta = s->seconds * (s->epochs - s->epoch);
-	fprintf(stderr, "%s epoch %d/%d  loss %.4f  acc %.2f%%", s->phase, s->epoch, s->epochs,
-		s->train_loss, 100 * s->train_acc);
-	if (s->val_acc >= 0)
-		fprintf(stderr, "  val loss %.4f  val acc %.2f%%", s->val_loss, 100 * s->val_acc);
-	fprintf(stderr, "  %.0f img/s  %.1f s  ETA %.0f s\n", s->img_s, s->seconds, eta);
+	char line[1024], bar[32];
+	if (ev->kind == THAW_EV_BATCH) {
+		if (!tty)
+			return 0;
+		thaw_event_format(ev, line, sizeof line);
+		thaw_event_format_bar(ev, 20, bar, sizeof bar);
+		fprintf(stderr, "\r\033[K%s [%s]", line, bar);
+		line_open = 1;
+		return 0;
+	}
+	if (thaw_event_format(ev, line, sizeof line) > 0) {
+		cli_progress_end_line();
+		fprintf(stderr, "%s\n", line);
+	}
+	return 0;
 }
 
 /* "loading images 512/2000" on one updating line; small folders load

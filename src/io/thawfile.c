@@ -259,7 +259,17 @@ static void train_text(thaw_sbuf *b, const thaw_train_state *st)
 	thaw_sbuf_printf(b, "epoch %d\nstep %lld\nrng %u %u %u %u\n", st->epoch, (long long)st->step,
 		  st->rng.s[0], st->rng.s[1], st->rng.s[2], st->rng.s[3]);
 	escape(esc, sizeof esc, opt);
-	thaw_sbuf_printf(b, "optimizer %s\nend\n", esc[0] ? esc : "%00");
+	thaw_sbuf_printf(b, "optimizer %s\n", esc[0] ? esc : "%00");
+	if (st->phase_index > 0)
+		thaw_sbuf_printf(b, "phase_index %d\nbatch %d\nseed %llu\n", st->phase_index, st->batch,
+				 (unsigned long long)st->seed);
+	for (int i = 0; i < st->argc && i < THAW_TRAIN_MAX_ARGS; i++) {
+		char arg[THAW_TRAIN_ARG_LEN + 1];
+		snprintf(arg, sizeof arg, "%s", st->argv[i]);
+		escape(esc, sizeof esc, arg);
+		thaw_sbuf_printf(b, "arg %s\n", esc[0] ? esc : "%00");
+	}
+	thaw_sbuf_printf(b, "end\n");
 }
 
 static void dir_of(const char *path, char *dir, size_t size)
@@ -877,11 +887,24 @@ static int parse_train(loader *L, const section *s, thaw_train_state *st)
 				else
 					snprintf(st->optimizer, sizeof st->optimizer, "%s", tok[1]);
 			}
-		} else if (!strcmp(tok[0], "epoch")) {
+		} else if (!strcmp(tok[0], "arg")) {
+			if (nt != 2 || (strcmp(tok[1], "%00") && unescape(tok[1]) < 0) || st->argc >= THAW_TRAIN_MAX_ARGS)
+				rc = -1;
+			else
+				snprintf(st->argv[st->argc++], THAW_TRAIN_ARG_LEN, "%s", strcmp(tok[1], "%00") ? tok[1] : "");
+		} else if (!strcmp(tok[0], "epoch") || !strcmp(tok[0], "phase_index") || !strcmp(tok[0], "batch")) {
 			if (nt != 2 || parse_int(tok[1], 0, INT_MAX, &v) < 0)
 				rc = -1;
 			else
-				st->epoch = (int)v;
+				*(tok[0][0] == 'e' ? &st->epoch : tok[0][0] == 'b' ? &st->batch : &st->phase_index) = (int)v;
+		} else if (!strcmp(tok[0], "seed")) {
+			char *end;
+			errno = 0;
+			unsigned long long u = nt == 2 ? strtoull(tok[1], &end, 10) : 0;
+			if (nt != 2 || errno || *end || tok[1][0] == '-')
+				rc = -1;
+			else
+				st->seed = u;
 		} else if (!strcmp(tok[0], "step")) {
 			char *end;
 			errno = 0;

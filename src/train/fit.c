@@ -83,17 +83,45 @@ static void weights_copy(thaw_model *m, float *buf, int save)
 		}
 }
 
+static int publish(const thaw_fit_opts *o, const thaw_event *ev)
+{
+	int stop = o->on_event ? o->on_event(ev, o->user) : 0;
+	if (ev->kind == THAW_EV_BATCH && o->on_batch)
+		stop |= o->on_batch(&ev->u.batch, o->user);
+	else if (ev->kind == THAW_EV_EPOCH && o->on_epoch)
+		stop |= o->on_epoch(&ev->u.epoch, o->user);
+	else if (ev->kind == THAW_EV_LOG && o->on_log)
+		o->on_log(ev->u.line, o->user);
+	return stop;
+}
+
 static void logf_(const thaw_fit_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(const thaw_fit_opts *o, const char *fmt, ...)
 {
-	if (!o->on_log)
+	if (!o->on_log && !o->on_event)
 		return;
 	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	o->on_log(line, o->user);
+	thaw_event ev = {.kind = THAW_EV_LOG, .u.line = line};
+	publish(o, &ev);
+}
+
+/* PHASE_BEGIN / PHASE_END with what a log line about the phase needs. */
+static void phase_event(const thaw_fit_opts *o, thaw_model *m, thaw_event_kind kind, const char *phase,
+			int batches, int first, int done, int stopped, int err)
+{
+	thaw_param_counts pc = thaw_model_count(m);
+	thaw_event ev = {.kind = kind, .model = m};
+	ev.u.phase = (thaw_phase_info){.name = phase, .index = o->phase_index, .epochs = o->epochs,
+				       .batches = batches, .batch_size = o->batch,
+				       .optimizer = thaw_optim_name(o->optim.kind), .lr = o->optim.lr,
+				       .trainable = pc.trainable, .frozen = pc.frozen, .first_epoch = first,
+				       .skip_batches = o->skip_batches, .epochs_done = done, .stopped = stopped,
+				       .error = err};
+	publish(o, &ev);
 }
 
 /* Computes the output of node `cut` for every image of d, in data-set order:
@@ -162,7 +190,7 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	if (o->epochs <= 0 || o->batch <= 0)
 		return thaw_error(THAW_EINVAL, "fit: epochs (%d) and batch (%d) must be positive", o->epochs,
 				  o->batch);
-	int rc = check_shape(m, d, "training");
+	int rc = check_shape(m, d, "training"), began = 0, done = 0, batches = 0;
 	if (rc < 0 || (o->val && (rc = check_shape(m, o->val, "validation")) < 0))
 		return rc;
 	const char *phase = o->phase ? o->phase : "train";
@@ -176,7 +204,7 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	thaw_loader *l = thaw_loader_new(d, &lo);
 	if (!l)
 		return THAW_ENOMEM;
-	int batches = thaw_loader_batches(l);
+	batches = thaw_loader_batches(l);
 	thaw_sched s = o->sched;
 	if (s.total_steps <= 0)
 		s.total_steps = (long)batches * o->epochs;
@@ -204,7 +232,10 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 			      phase, m->nodes[cut]->name, d->n, (double)F * d->n * 4 / (1 << 20), thaw_now() - t0);
 	}
 	double best_loss = 1e300;
-	int since_best = 0, first = o->first_epoch > 1 ? o->first_epoch : 1, done = first - 1;
+	int since_best = 0, first = o->first_epoch > 1 ? o->first_epoch : 1;
+	done = first - 1;
+	began = 1;
+	phase_event(o, m, THAW_EV_PHASE_BEGIN, phase, batches, first, 0, 0, 0);
 	thaw_batch b;
 	/* fast-forward the loader to where a resumed run stopped */
 	for (long skip = (long)(first - 1) * (batches + 1) + o->skip_batches; skip > 0; skip--)
@@ -237,11 +268,12 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 			loss_sum += r.loss * b.B;
 			correct += r.correct;
 			seen += b.B;
-			if (o->on_batch) {
+			if (o->on_batch || o->on_event) {
 				double el = thaw_now() - t0;
-				thaw_batch_stats bs = {phase, e, o->epochs, b.index + 1, batches, r.loss,
-						       (double)r.correct / b.B, seen / el, el, r.lr, t->step, m, t};
-				if (o->on_batch(&bs, o->user)) {
+				thaw_event ev = {.kind = THAW_EV_BATCH, .model = m, .trainer = t};
+				ev.u.batch = (thaw_batch_stats){phase, e, o->epochs, b.index + 1, batches, r.loss,
+								(double)r.correct / b.B, seen / el, el, r.lr, t->step, m, t};
+				if (publish(o, &ev)) {
 					stop = 1;
 					break;
 				}
@@ -263,7 +295,8 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 			es.val_acc = thaw_metrics_accuracy(val);
 		}
 		done = e;
-		if (o->on_epoch && o->on_epoch(&es, o->user))
+		thaw_event ev = {.kind = THAW_EV_EPOCH, .model = m, .u.epoch = es};
+		if (publish(o, &ev))
 			stop = 1;
 		if (stop)
 			break;
@@ -282,6 +315,10 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 		weights_copy(m, best, 0); /* end with the best epoch's weights */
 	rc = done;
 out:
+	if (began)
+		phase_event(o, m, THAW_EV_PHASE_END, phase, batches, o->first_epoch > 1 ? o->first_epoch : 1,
+			    rc < 0 ? done : rc,
+			    rc < 0 || rc < o->epochs, rc < 0 ? rc : 0);
 	free(cache);
 	free(best);
 	thaw_metrics_free(val);

@@ -23,6 +23,7 @@ typedef struct row {
 typedef struct eval_row {
 	char name[64];
 	double loss, acc, topk;
+	int k; /* top-k reported only when k < the class count: else it is 1.0 */
 	long n;
 } eval_row;
 
@@ -228,6 +229,74 @@ static void *grow(void *items, int n, int *cap, size_t size)
 	return p;
 }
 
+/* One field of a metrics.csv line: a quoted phase name ("" for a quote)
+ * or a bare value; *p moves past the comma. */
+static void csv_field(const char **p, char *out, size_t n)
+{
+	size_t k = 0;
+	const char *s = *p;
+	if (*s == '"') {
+		for (s++; *s && !(*s == '"' && s[1] != '"'); s++) {
+			if (*s == '"')
+				s++;
+			if (k + 1 < n)
+				out[k++] = *s;
+		}
+		if (*s == '"')
+			s++;
+	} else {
+		for (; *s && *s != ',' && *s != '\n'; s++)
+			if (k + 1 < n)
+				out[k++] = *s;
+	}
+	out[k] = 0;
+	*p = *s == ',' ? s + 1 : s;
+}
+
+static double csv_num(const char **p, double empty)
+{
+	char f[64];
+	csv_field(p, f, sizeof f);
+	return f[0] ? strtod(f, NULL) : empty;
+}
+
+/* The rows of the run being resumed, from metrics.csv (the columns
+ * write_metrics writes), up to where its checkpoint stands. */
+static void read_rows(thaw_runlog *r, int keep_phase, int keep_epoch)
+{
+	char pc[4200], line[1024];
+	path_in(pc, sizeof pc, r, "metrics.csv");
+	FILE *f = fopen(pc, "r");
+	if (f && !fgets(line, sizeof line, f)) /* the header */
+		line[0] = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		row w = {0};
+		const char *p = line;
+		csv_field(&p, w.phase, sizeof w.phase);
+		w.phase_index = (int)csv_num(&p, 0);
+		w.epoch = (int)csv_num(&p, 0);
+		csv_num(&p, 0); /* global_epoch: the row's place */
+		w.loss = csv_num(&p, 0);
+		w.acc = csv_num(&p, 0);
+		w.val_loss = csv_num(&p, -1);
+		w.val_acc = csv_num(&p, -1);
+		w.lr = csv_num(&p, 0);
+		w.img_s = csv_num(&p, 0);
+		w.seconds = csv_num(&p, 0);
+		w.step = (long)csv_num(&p, 0);
+		if (w.phase_index < 1 || w.phase_index > keep_phase ||
+		    (w.phase_index == keep_phase && w.epoch > keep_epoch))
+			continue;
+		row *nr = grow(r->rows, r->n, &r->cap, sizeof *nr);
+		if (!nr)
+			break;
+		r->rows = nr;
+		r->rows[r->n++] = w;
+	}
+	if (f)
+		fclose(f);
+}
+
 thaw_runlog *thaw_runlog_open(const char *dir, int keep_until_phase, int keep_until_epoch)
 {
 	if (thaw_mkdirs(dir) < 0)
@@ -237,39 +306,8 @@ thaw_runlog *thaw_runlog_open(const char *dir, int keep_until_phase, int keep_un
 		return NULL;
 	snprintf(r->dir, sizeof r->dir, "%s", dir);
 	r->t0 = thaw_now();
-	if (keep_until_phase > 0) {
-		/* re-read our own rows; the format is the one write_metrics writes */
-		char pj[4200], line[1024];
-		path_in(pj, sizeof pj, r, "metrics.jsonl");
-		FILE *f = fopen(pj, "r");
-		while (f && fgets(line, sizeof line, f)) {
-			row w = {0};
-			char *p = strstr(line, "\"phase\":\"");
-			char *q = p ? strstr(p + 9, "\",\"phase_index\":") : NULL;
-			if (!p || !q)
-				continue;
-			snprintf(w.phase, sizeof w.phase, "%.*s", (int)(q - p - 9), p + 9);
-			char vl[32] = "", va[32] = "";
-			if (sscanf(q, "\",\"phase_index\":%d,\"epoch\":%d,%*[^,],\"loss\":%lf,\"accuracy\":%lf,"
-				      "\"val_loss\":%31[^,],\"val_accuracy\":%31[^,],\"lr\":%lf,\"img_s\":%lf,"
-				      "\"seconds\":%lf,\"step\":%ld",
-				   &w.phase_index, &w.epoch, &w.loss, &w.acc, vl, va, &w.lr, &w.img_s, &w.seconds,
-				   &w.step) != 10)
-				continue;
-			w.val_acc = strcmp(va, "null") ? atof(va) : -1;
-			w.val_loss = strcmp(vl, "null") ? atof(vl) : -1;
-			if (w.phase_index > keep_until_phase ||
-			    (w.phase_index == keep_until_phase && w.epoch > keep_until_epoch))
-				continue;
-			row *nr = grow(r->rows, r->n, &r->cap, sizeof *nr);
-			if (!nr)
-				break;
-			r->rows = nr;
-			r->rows[r->n++] = w;
-		}
-		if (f)
-			fclose(f);
-	}
+	if (keep_until_phase > 0)
+		read_rows(r, keep_until_phase, keep_until_epoch);
 	if (write_metrics(r) < 0) {
 		thaw_runlog_free(r);
 		return NULL;
@@ -288,7 +326,7 @@ void thaw_runlog_free(thaw_runlog *r)
 
 const char *thaw_runlog_dir(const thaw_runlog *r) { return r->dir; }
 
-int thaw_runlog_epoch(thaw_runlog *r, const thaw_epoch_stats *s)
+static int runlog_epoch(thaw_runlog *r, const thaw_epoch_stats *s)
 {
 	row *nr = grow(r->rows, r->n, &r->cap, sizeof *nr);
 	if (!nr)
@@ -311,8 +349,7 @@ int thaw_runlog_epoch(thaw_runlog *r, const thaw_epoch_stats *s)
 	return rc < 0 ? rc : write_plots(r);
 }
 
-int thaw_runlog_eval(thaw_runlog *r, const char *name, const thaw_metrics *mt,
-		     const char *const *classes)
+static int runlog_eval(thaw_runlog *r, const char *name, const thaw_metrics *mt, const char *const *classes)
 {
 	eval_row *ne = grow(r->evals, r->n_evals, &r->cap_evals, sizeof *ne);
 	if (!ne)
@@ -323,6 +360,7 @@ int thaw_runlog_eval(thaw_runlog *r, const char *name, const thaw_metrics *mt,
 	e->loss = thaw_metrics_loss(mt);
 	e->acc = thaw_metrics_accuracy(mt);
 	e->topk = thaw_metrics_topk(mt);
+	e->k = mt->topk > 1 && mt->topk < mt->K ? mt->topk : 0;
 	e->n = mt->n;
 	/* a file name from the evaluation's name: letters, digits, - and _ */
 	char safe[64], file[128], path[4300], title[160];
@@ -334,6 +372,17 @@ int thaw_runlog_eval(thaw_runlog *r, const char *name, const thaw_metrics *mt,
 	path_in(path, sizeof path, r, file);
 	snprintf(title, sizeof title, "%s", name);
 	return thaw_plot_confusion(path, mt->confusion, mt->K, classes, title);
+}
+
+int thaw_runlog_event(thaw_runlog *r, const thaw_event *ev)
+{
+	if (!r)
+		return 0;
+	if (ev->kind == THAW_EV_EPOCH)
+		return runlog_epoch(r, &ev->u.epoch);
+	if (ev->kind == THAW_EV_EVAL)
+		return runlog_eval(r, ev->u.eval.name, ev->u.eval.mt, ev->u.eval.classes);
+	return 0;
 }
 
 int thaw_runlog_finish(thaw_runlog *r, const char *script, const char *status, int exit_code,
@@ -375,8 +424,10 @@ int thaw_runlog_finish(thaw_runlog *r, const char *script, const char *status, i
 		json_num(f, e->loss);
 		fprintf(f, ", \"accuracy\": ");
 		json_num(f, e->acc);
-		fprintf(f, ", \"topk_accuracy\": ");
-		json_num(f, e->topk);
+		if (e->k) {
+			fprintf(f, ", \"topk\": %d, \"topk_accuracy\": ", e->k);
+			json_num(f, e->topk);
+		}
 		fprintf(f, "}");
 	}
 	fprintf(f, "%s],\n  \"error\": ", r->n_evals ? "\n  " : "");

@@ -1,0 +1,354 @@
+/* A run: phases numbered, events passed on, checkpoints written with the
+ * training position, interrupted runs continued exactly. */
+#include "thaw/run.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PATH_LEN 4200
+
+struct thaw_run {
+	char dir[PATH_LEN], ckpt[PATH_LEN], resume_dir[PATH_LEN], resume_ckpt[PATH_LEN];
+	int every;
+	uint64_t seed;
+	int argc;
+	char **argv;     /* owned copies */
+	thaw_event_fn host;
+	void *user;
+	int (*should_stop)(void *user);
+	int phases;      /* phases begun so far */
+	int resuming;    /* the resume point is still ahead */
+	thaw_position resume_at, at;
+	/* during thaw_run_fit */
+	const thaw_fit_opts *fit;
+	thaw_model *model;
+	int interrupted, checkpointing;
+};
+
+int thaw_checkpoint_save(const char *path, const thaw_model *m, const thaw_position *pos, int argc,
+			 char *const *argv)
+{
+	thaw_train_state *st = thaw_calloc(1, sizeof *st);
+	if (!st)
+		return THAW_ENOMEM;
+	snprintf(st->phase, sizeof st->phase, "%s", pos->phase);
+	st->epoch = pos->epoch;
+	st->step = pos->step;
+	st->rng = m->rng;
+	st->phase_index = pos->phase_index;
+	st->batch = pos->batch;
+	st->seed = pos->seed;
+	for (int i = 0; i < argc && i < THAW_TRAIN_MAX_ARGS; i++)
+		snprintf(st->argv[st->argc++], THAW_TRAIN_ARG_LEN, "%s", argv[i]);
+	int rc = thaw_model_save(m, path, st);
+	free(st);
+	return rc;
+}
+
+/* thaw 0.x wrote "phase_index=N batch=N" into the optimizer text */
+static void old_position(thaw_train_state *st)
+{
+	const char *p = strstr(st->optimizer, "phase_index=");
+	const char *b = strstr(st->optimizer, "batch=");
+	if (st->phase_index > 0 || !p)
+		return;
+	st->phase_index = (int)strtol(p + 12, NULL, 10);
+	st->batch = b ? (int)strtol(b + 6, NULL, 10) : 0;
+}
+
+thaw_model *thaw_checkpoint_load(const char *path, thaw_position *pos, thaw_train_state *st)
+{
+	thaw_train_state *own = st ? st : thaw_calloc(1, sizeof *own);
+	if (!own)
+		return NULL;
+	thaw_model *m = thaw_model_load(path, own);
+	if (m && pos) {
+		memset(pos, 0, sizeof *pos);
+		if (own->present) {
+			old_position(own);
+			snprintf(pos->phase, sizeof pos->phase, "%s", own->phase);
+			pos->phase_index = own->phase_index;
+			pos->epoch = own->epoch;
+			pos->batch = own->batch;
+			pos->step = own->step;
+			pos->seed = own->seed;
+		}
+	}
+	if (m && own->present)
+		m->rng = own->rng;
+	if (!st)
+		free(own);
+	return m;
+}
+
+static int is_dir(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static void dir_of(const char *path, char *dir, size_t n)
+{
+	const char *s = strrchr(path, '/');
+	if (!s)
+		snprintf(dir, n, ".");
+	else
+		snprintf(dir, n, "%.*s", (int)(s - path), path);
+}
+
+static int set_args(thaw_run *r, int argc, char *const *argv)
+{
+	r->argv = thaw_calloc((size_t)argc + 1, sizeof *r->argv);
+	if (!r->argv)
+		return THAW_ENOMEM;
+	for (int i = 0; i < argc; i++)
+		if (!(r->argv[i] = strdup(argv[i] ? argv[i] : "")))
+			return thaw_error(THAW_ENOMEM, "out of memory");
+	r->argc = argc;
+	return 0;
+}
+
+thaw_run *thaw_run_new(const thaw_run_opts *o)
+{
+	thaw_run *r = thaw_calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	thaw_run_opts none = {0};
+	if (!o)
+		o = &none;
+	if (o->dir)
+		snprintf(r->dir, sizeof r->dir, "%s", o->dir);
+	if (o->checkpoint)
+		snprintf(r->ckpt, sizeof r->ckpt, "%s", o->checkpoint);
+	else if (o->dir)
+		snprintf(r->ckpt, sizeof r->ckpt, "%s/checkpoint.thaw", o->dir);
+	r->every = o->checkpoint_every > 0 ? o->checkpoint_every : 0;
+	r->seed = o->seed;
+	r->host = o->on_event;
+	r->user = o->user;
+	r->should_stop = o->should_stop;
+	int rc = set_args(r, o->argc, o->argv);
+	if (rc == 0 && o->resume) {
+		if (is_dir(o->resume)) {
+			snprintf(r->resume_dir, sizeof r->resume_dir, "%s", o->resume);
+			snprintf(r->resume_ckpt, sizeof r->resume_ckpt, "%s/checkpoint.thaw", o->resume);
+		} else {
+			dir_of(o->resume, r->resume_dir, sizeof r->resume_dir);
+			snprintf(r->resume_ckpt, sizeof r->resume_ckpt, "%s", o->resume);
+		}
+		thaw_train_state *st = thaw_calloc(1, sizeof *st);
+		thaw_model *m = st ? thaw_checkpoint_load(r->resume_ckpt, &r->resume_at, st) : NULL;
+		if (!m)
+			rc = thaw_error(THAW_EIO, "resume: %s", thaw_errmsg());
+		else if (r->resume_at.phase_index < 1)
+			rc = thaw_error(THAW_EFORMAT, "resume: %s holds no training position", r->resume_ckpt);
+		if (rc == 0) {
+			r->resuming = 1;
+			r->seed = r->resume_at.seed;
+			if (o->argc == 0 && st->argc > 0) { /* the run's own arguments */
+				for (int i = 0; i < r->argc; i++)
+					free(r->argv[i]);
+				free(r->argv);
+				char *args[THAW_TRAIN_MAX_ARGS];
+				for (int i = 0; i < st->argc; i++)
+					args[i] = st->argv[i];
+				rc = set_args(r, st->argc, args);
+			}
+		}
+		thaw_model_free(m);
+		free(st);
+	}
+	if (rc < 0) {
+		thaw_run_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void thaw_run_free(thaw_run *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; r->argv && i < r->argc; i++)
+		free(r->argv[i]);
+	free(r->argv);
+	free(r);
+}
+
+void thaw_run_set_sink(thaw_run *r, thaw_event_fn on_event, void *user)
+{
+	r->host = on_event;
+	r->user = user;
+}
+
+const thaw_position *thaw_run_resume_point(const thaw_run *r)
+{
+	return r && r->resuming ? &r->resume_at : NULL;
+}
+
+uint64_t thaw_run_seed(const thaw_run *r) { return r->seed; }
+
+int thaw_run_args(const thaw_run *r, char ***argv)
+{
+	*argv = r->argv;
+	return r->argc;
+}
+
+int thaw_run_next_phase(const thaw_run *r) { return r->phases + 1; }
+
+int thaw_run_publish(thaw_run *r, const thaw_event *ev)
+{
+	return r && r->host ? r->host(ev, r->user) : 0;
+}
+
+void thaw_run_log(thaw_run *r, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	thaw_event ev = {.kind = THAW_EV_LOG, .u.line = line};
+	thaw_run_publish(r, &ev);
+}
+
+int thaw_run_checkpoint(thaw_run *r, const thaw_model *m)
+{
+	if (!r->ckpt[0] || !m)
+		return 0;
+	r->at.seed = r->seed;
+	return thaw_checkpoint_save(r->ckpt, m, &r->at, r->argc, r->argv);
+}
+
+static void warn_checkpoint(thaw_run *r)
+{
+	thaw_run_log(r, "warning: checkpoint not written: %s", thaw_errmsg());
+}
+
+/* Every event of a phase: the position first, then the host's sinks, the
+ * checkpoint, the caller's own handler. */
+static int on_event(const thaw_event *ev, void *user)
+{
+	thaw_run *r = user;
+	int stop = 0;
+	if (ev->kind == THAW_EV_BATCH) {
+		r->at.batch = ev->u.batch.batch;
+		r->at.step = ev->u.batch.step;
+	} else if (ev->kind == THAW_EV_EPOCH) {
+		r->at.epoch = ev->u.epoch.epoch;
+		r->at.batch = 0;
+		r->at.step = ev->u.epoch.step;
+	}
+	stop |= thaw_run_publish(r, ev);
+	if (r->checkpointing &&
+	    ((ev->kind == THAW_EV_EPOCH) ||
+	     (ev->kind == THAW_EV_BATCH && r->every > 0 && ev->u.batch.batch % r->every == 0 &&
+	      ev->u.batch.batch < ev->u.batch.batches)) &&
+	    thaw_run_checkpoint(r, r->model) < 0)
+		warn_checkpoint(r);
+	if (r->fit->on_event)
+		stop |= r->fit->on_event(ev, r->fit->user);
+	if (ev->kind == THAW_EV_BATCH && r->should_stop && r->should_stop(r->user)) {
+		r->interrupted = 1;
+		stop = 1;
+	}
+	return stop;
+}
+
+/* A phase of the run being resumed: a finished one is restored from its
+ * phase-N.thaw (1); the one it stopped in continues from the checkpoint
+ * (0, with *o set to continue); later ones train as usual (0). */
+static int resume_phase(thaw_run *r, thaw_model *m, thaw_fit_opts *o, int phase)
+{
+	if (!r->resuming || phase > r->resume_at.phase_index)
+		return 0;
+	char path[PATH_LEN + 32];
+	int done = phase < r->resume_at.phase_index;
+	if (done)
+		snprintf(path, sizeof path, "%s/phase-%d.thaw", r->resume_dir, phase);
+	else
+		snprintf(path, sizeof path, "%s", r->resume_ckpt);
+	thaw_position pos;
+	thaw_model *saved = thaw_checkpoint_load(path, &pos, NULL);
+	if (!saved || thaw_model_copy_params(m, saved) < 0) {
+		thaw_model_free(saved);
+		return thaw_error(THAW_EIO, "resume: phase %d: %s", phase, thaw_errmsg());
+	}
+	m->rng = saved->rng;
+	thaw_model_free(saved);
+	if (done) {
+		thaw_run_log(r, "resume: phase %d ('%s') restored from %s", phase, pos.phase, path);
+		return 1;
+	}
+	o->first_epoch = pos.epoch + 1;
+	o->skip_batches = pos.batch;
+	o->first_step = (long)pos.step;
+	r->resuming = 0; /* from here on the run goes on as usual */
+	thaw_run_log(r, "resume: phase %d ('%s') continues at epoch %d, batch %d", phase, pos.phase, o->first_epoch,
+		     o->skip_batches + 1);
+	return 0;
+}
+
+int thaw_run_fit(thaw_run *r, thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *fo, int checkpoint,
+		 thaw_phase_result *res)
+{
+	thaw_phase_result none;
+	if (!res)
+		res = &none;
+	memset(res, 0, sizeof *res);
+	if (!r || !m || !d || !fo)
+		return thaw_error(THAW_EINVAL, "run: needs a run, a model, data and options");
+	thaw_fit_opts o = *fo;
+	int phase = ++r->phases;
+	o.phase_index = phase;
+	int rc = resume_phase(r, m, &o, phase);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		res->restored = 1;
+		res->epochs = o.epochs;
+		return 0;
+	}
+	memset(&r->at, 0, sizeof r->at);
+	snprintf(r->at.phase, sizeof r->at.phase, "%s", o.phase ? o.phase : "train");
+	r->at.phase_index = phase;
+	r->at.epoch = o.first_epoch > 1 ? o.first_epoch - 1 : 0;
+	r->at.batch = o.skip_batches;
+	r->at.step = o.first_step;
+	r->fit = fo;
+	r->model = m;
+	r->interrupted = 0;
+	r->checkpointing = checkpoint && r->ckpt[0];
+	o.on_event = on_event;
+	o.user = r;
+	o.on_batch = NULL, o.on_epoch = NULL, o.on_log = NULL;
+	rc = thaw_fit(m, d, &o);
+	r->fit = NULL;
+	res->epochs = rc < 0 ? r->at.epoch : rc;
+	res->interrupted = r->interrupted;
+	res->stopped = rc >= 0 && rc < o.epochs;
+	if (r->interrupted) {
+		if (!r->ckpt[0])
+			return THAW_ESTOP;
+		if (thaw_run_checkpoint(r, m) < 0)
+			warn_checkpoint(r);
+		else
+			thaw_run_log(r, "interrupted: checkpoint at %s, epoch %d, batch %d", r->at.phase, r->at.epoch + 1,
+				     r->at.batch);
+		return THAW_ESTOP;
+	}
+	if (rc < 0)
+		return rc;
+	if (checkpoint && r->dir[0]) {
+		char path[PATH_LEN + 32];
+		snprintf(path, sizeof path, "%s/phase-%d.thaw", r->dir, phase);
+		r->at.batch = 0;
+		r->at.seed = r->seed;
+		if (thaw_checkpoint_save(path, m, &r->at, r->argc, r->argv) < 0)
+			thaw_run_log(r, "warning: phase checkpoint not written: %s", thaw_errmsg());
+	}
+	return 0;
+}
