@@ -23,6 +23,7 @@ static const thaw_cmd commands[] = {
 	{"summary", cmd_summary, "FILE", "show a .thaw or .onnx model: layers, parameters, input spec, classes"},
 	{"import", cmd_import, "IN.onnx -o OUT.thaw", "import an ONNX model into a .thaw file"},
 	{"export", cmd_export, "IN.thaw -o OUT.onnx", "export a model to ONNX"},
+	{"options", cmd_options, "[--markdown]", "the training options: thaw.fit's keys and thaw train's flags, with ranges"},
 	/* one line per command */
 };
 

@@ -13,41 +13,46 @@
 /* In the order they apply: a new optimizer resets lr, momentum and the
  * betas to its own defaults, so it comes before them; so does schedule. */
 static const thaw_option table[] = {
-	{"phase", THAW_OPT_STRING, 0, 0, 0, NULL, "\"phaseN\"", 0, "a name for logs, metrics and checkpoints"},
-	{"epochs", THAW_OPT_INT, 1, BIG, 0, NULL, "1", 1, "passes over the training data"},
-	{"batch", THAW_OPT_INT, 1, 65536, 0, NULL, "64", 1, "images per optimizer step"},
-	{"optimizer", THAW_OPT_CHOICE, 0, 0, 0, "adam,adamw,sgd", "\"adam\"", 1,
-	 "sets lr, momentum, betas and weight decay to that optimizer's defaults"},
-	{"lr", THAW_OPT_NUM, 0, 10, 0, NULL, "1e-3 (sgd 0.01)", 1, "the base learning rate"},
+	{"phase", THAW_OPT_STRING, 0, 0, 0, NULL, "`\"phase<N>\"`", 0,
+	 "the phase name, for progress lines, metrics and plots"},
+	{"epochs", THAW_OPT_INT, 1, BIG, 0, NULL, "1", 1, "epochs to run"},
+	{"batch", THAW_OPT_INT, 1, 65536, 0, NULL, "64", 1, "batch size"},
+	{"optimizer", THAW_OPT_CHOICE, 0, 0, 0, "adam,adamw,sgd", "`\"adam\"`", 1,
+	 "the optimizer; sets `lr`, `momentum`, the betas and `weight_decay` to its defaults"},
+	{"lr", THAW_OPT_NUM, 0, 10, 0, NULL, "0.01 for sgd, 0.001 for adam/adamw", 1,
+	 "the base learning rate (before the schedule and per-node `lr_mult`)"},
 	{"momentum", THAW_OPT_NUM, 0, 0.999999, 0, NULL, "0.9", 1, "SGD momentum"},
-	{"nesterov", THAW_OPT_BOOL, 0, 1, 0, NULL, "false", 1, "SGD with Nesterov momentum"},
-	{"beta1", THAW_OPT_NUM, 0, 0.999999, 0, NULL, "0.9", 1, "Adam's first-moment decay"},
-	{"beta2", THAW_OPT_NUM, 0, 0.999999, 0, NULL, "0.999", 1, "Adam's second-moment decay"},
-	{"weight_decay", THAW_OPT_NUM, 0, 1, 0, NULL, "0 (adamw 0.01)", 1,
-	 "L2 penalty (AdamW: decoupled decay)"},
-	{"clip_norm", THAW_OPT_NUM, 0, BIG, 0, NULL, "0 (off)", 1, "clip the global gradient norm to this"},
-	{"schedule", THAW_OPT_CHOICE, 0, 0, 0, "constant,step,cosine,onecycle", "\"constant\"", 1,
-	 "how the learning rate moves over the phase"},
-	{"warmup", THAW_OPT_INT, 0, BIG, 0, NULL, "0", 1, "steps of linear warm-up first"},
-	{"min_lr", THAW_OPT_NUM, 0, 10, 0, NULL, "0", 1, "where cosine ends"},
-	{"step_size", THAW_OPT_INT, 0, BIG, 0, NULL, "0", 1, "schedule \"step\": steps between decays"},
-	{"gamma", THAW_OPT_NUM, 0, 1, 0, NULL, "0.1", 1, "schedule \"step\": the decay factor"},
+	{"nesterov", THAW_OPT_BOOL, 0, 1, 0, NULL, "false", 1, "Nesterov momentum (SGD)"},
+	{"beta1", THAW_OPT_NUM, 0, 0.999999, 0, NULL, "0.9", 1, "Adam's first beta"},
+	{"beta2", THAW_OPT_NUM, 0, 0.999999, 0, NULL, "0.999", 1, "Adam's second beta"},
+	{"weight_decay", THAW_OPT_NUM, 0, 1, 0, NULL, "0.01 for adamw, else 0", 1,
+	 "weight decay (decoupled for adamw)"},
+	{"clip_norm", THAW_OPT_NUM, 0, BIG, 0, NULL, "0 (off)", 1, "clip the gradient's global norm to this"},
+	{"schedule", THAW_OPT_CHOICE, 0, 0, 0, "constant,step,cosine,onecycle", "`\"constant\"`", 1,
+	 "the learning-rate schedule, over the phase's steps"},
+	{"warmup", THAW_OPT_INT, 0, BIG, 0, NULL, "0", 1, "linear warm-up over this many steps (batches)"},
+	{"min_lr", THAW_OPT_NUM, 0, 10, 0, NULL, "0", 1, "where `cosine` ends"},
+	{"step_size", THAW_OPT_INT, 0, BIG, 0, NULL, "—", 1,
+	 "`step`: multiply the rate by `gamma` every `step_size` steps (required)"},
+	{"gamma", THAW_OPT_NUM, 0, 1, 0, NULL, "0.1", 1, "`step`: the factor"},
 	{"smoothing", THAW_OPT_NUM, 0, 0.999999, 0, NULL, "0", 1, "label smoothing"},
-	{"seed", THAW_OPT_SEED, 0, 0, 0, NULL, "run seed + phase", 1, "shuffling and augmentation"},
-	{"shift", THAW_OPT_INT, 0, 64, 0, NULL, "0", 1, "augmentation: random shifts of up to this many pixels"},
-	{"flip", THAW_OPT_BOOL, 0, 1, 0, NULL, "false", 1, "augmentation: random horizontal flips"},
-	{"val", THAW_OPT_DATA, 0, 0, 0, NULL, "none", 0, "validation data, evaluated after every epoch"},
+	{"seed", THAW_OPT_SEED, 0, 0, 0, NULL, "`thaw.seed()` + phase number", 1,
+	 "the order of the batches and the augmentation"},
+	{"shift", THAW_OPT_INT, 0, 64, 0, NULL, "0", 1, "augmentation: random shifts of up to ± this many pixels"},
+	{"flip", THAW_OPT_BOOL, 0, 1, 0, NULL, "false", 1, "augmentation: horizontal flips with probability 1/2"},
+	{"val", THAW_OPT_DATA, 0, 0, 0, NULL, "none", 0, "a validation data set, evaluated after every epoch"},
 	{"patience", THAW_OPT_INT, 0, BIG, 0, NULL, "0 (off)", 1,
-	 "stop after this many epochs without a better validation loss"},
-	{"restore_best", THAW_OPT_BOOL, 0, 1, 0, NULL, "false", 1, "with patience: end with the best epoch's weights"},
+	 "early stopping: stop after this many epochs without a better validation loss (needs `val`)"},
+	{"restore_best", THAW_OPT_BOOL, 0, 1, 0, NULL, "false", 1,
+	 "with `patience`: end with the weights of the best epoch"},
 	{"checkpoint", THAW_OPT_BOOL, 0, 1, 0, NULL, "true", 0,
-	 "thaw run: write checkpoint.thaw after every epoch"},
+	 "write `checkpoint.thaw` into the run folder after every epoch"},
 	{"cache", THAW_OPT_BOOL, 0, 1, 0, NULL, "true", 0,
-	 "run a frozen prefix once per image (the feature cache)"},
+	 "the feature cache: a frozen, deterministic prefix runs once per image (off by itself with `shift` or `flip`)"},
 	{"on_batch", THAW_OPT_FUNCTION, 0, 0, 0, NULL, "none", 0,
-	 "called with {phase, epoch, batch, batches, loss, accuracy, img_s, lr, step}; false stops"},
+	 "`function(stats)` after every batch; returning `false` stops the phase"},
 	{"on_epoch", THAW_OPT_FUNCTION, 0, 0, 0, NULL, "none", 0,
-	 "called with the epoch's row of the history; false stops"},
+	 "`function(entry)` after every epoch; returning `false` stops the phase"},
 };
 
 #define N_OPTIONS ((int)(sizeof table / sizeof table[0]))
@@ -117,7 +122,8 @@ int thaw_option_check(const char *name, const thaw_option_value *v)
 	if (find(name, &opt) < 0)
 		return THAW_EINVAL;
 	if (v->type != opt->type)
-		return thaw_error(THAW_EINVAL, "%s must be a %s", name, type_name(opt->type));
+		return thaw_error(THAW_EINVAL, "%s must be %s %s", name, opt->type == THAW_OPT_INT ? "an" : "a",
+				  type_name(opt->type));
 	if (opt->type == THAW_OPT_INT) {
 		if (v->i < opt->min && opt->min == 1)
 			return thaw_error(THAW_EINVAL, "%s must be positive (got %lld)", name, (long long)v->i);
@@ -270,8 +276,12 @@ char *thaw_options_markdown(void)
 		else if (o->type == THAW_OPT_SEED)
 			snprintf(range, sizeof range, "0 to 2^64-1");
 		char flag[64] = "", line[512];
-		if (o->cli)
-			snprintf(flag, sizeof flag, " (thaw train `--%s`)", o->name);
+		if (o->cli) {
+			snprintf(flag, sizeof flag, "; `thaw train --%s`", o->name);
+			for (char *c = flag + 15; *c; c++)
+				if (*c == '_')
+					*c = '-';
+		}
 		snprintf(line, sizeof line, "| `%s` | %s | %s | %s | %s%s |\n", o->name, type_name(o->type), o->def,
 			 range, o->doc, flag);
 		size_t need = strlen(line);

@@ -5,6 +5,7 @@
  * that same callback on a condition variable. When the worker is idle the
  * UI applies commands itself, under the same mutex. */
 #include "session.h"
+#include "thaw/run.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -391,17 +392,19 @@ static int on_epoch(const thaw_epoch_stats *es, void *user)
 	series_add(&s->e_loss, x, (float)es->train_loss);
 	series_add(&s->e_acc, x, (float)es->train_acc);
 	char line[300];
+	/* the epoch line every frontend writes, with the browser's validation */
+	thaw_event ev = {.kind = THAW_EV_EPOCH, .u.epoch = *es};
 	if (rc == 0) {
 		series_add(&s->v_loss, x, (float)vl);
 		series_add(&s->v_acc, x, (float)va);
-		snprintf(line, sizeof line, "%s %d/%d  loss %.3f acc %.1f%%  val %.3f %.1f%%", es->phase, es->epoch,
-			 es->epochs, es->train_loss, 100 * es->train_acc, vl, 100 * va);
-	} else if (rc == THAW_ESTOP) {
-		snprintf(line, sizeof line, "%s epoch %d/%d  loss %.4f  acc %.1f%% (validation interrupted)", es->phase,
-			 es->epoch, es->epochs, es->train_loss, 100 * es->train_acc);
-	} else {
-		snprintf(line, sizeof line, "error: validation: %s", thaw_errmsg());
+		ev.u.epoch.val_loss = vl;
+		ev.u.epoch.val_acc = va;
 	}
+	int n = thaw_event_format(&ev, line, sizeof line);
+	if (rc == THAW_ESTOP)
+		snprintf(line + n, sizeof line - n, " (validation interrupted)");
+	else if (rc < 0)
+		snprintf(line, sizeof line, "error: validation: %s", thaw_errmsg());
 	tui_session_log_locked(s, line);
 	s->act = ACT_TRAIN;
 	/* between two epochs is a batch boundary too: pause here rather than
@@ -410,6 +413,28 @@ static int on_epoch(const thaw_epoch_stats *es, void *user)
 	int stop = wait_paused(s, s->model, s->trainer);
 	pthread_mutex_unlock(&s->mu);
 	return stop;
+}
+
+/* The workbench's sink of thaw_fit's events. */
+static int on_fit_event(const thaw_event *ev, void *user)
+{
+	tui_session *s = user;
+	char line[300];
+	switch (ev->kind) {
+	case THAW_EV_BATCH:
+		return on_batch(&ev->u.batch, user);
+	case THAW_EV_EPOCH:
+		return on_epoch(&ev->u.epoch, user);
+	case THAW_EV_LOG:
+		on_log(ev->u.line, user);
+		return 0;
+	case THAW_EV_PHASE_BEGIN:
+		thaw_event_format(ev, line, sizeof line);
+		tui_session_log(s, "%s", line);
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 /* ---- script hooks */
@@ -450,10 +475,8 @@ static void hook_epoch(const thaw_epoch_stats *es, const thaw_model *m, void *us
 		s->epochs_before += es->epochs;
 	refresh_layers(s, m);
 	char line[300];
-	int n = snprintf(line, sizeof line, "%s epoch %d/%d  loss %.4f  acc %.1f%%", es->phase, es->epoch, es->epochs,
-			 es->train_loss, 100 * es->train_acc);
-	if (es->val_acc >= 0)
-		snprintf(line + n, sizeof line - n, "  val loss %.4f  val acc %.1f%%", es->val_loss, 100 * es->val_acc);
+	thaw_event ev = {.kind = THAW_EV_EPOCH, .u.epoch = *es};
+	thaw_event_format(&ev, line, sizeof line);
 	tui_session_log_locked(s, line);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -511,9 +534,9 @@ static void hook_eval(const char *name, const thaw_metrics *mt, const char *cons
 	}
 	memcpy(s->confusion, mt->confusion, (size_t)mt->K * mt->K * sizeof *s->confusion);
 	s->conf_version++;
-	char line[200];
-	snprintf(line, sizeof line, "evaluate %s: loss %.4f  accuracy %.2f%%  (%ld images)", name,
-		 thaw_metrics_loss(mt), 100 * thaw_metrics_accuracy(mt), mt->n);
+	char line[300];
+	thaw_event ev = {.kind = THAW_EV_EVAL, .u.eval = {name, mt, classes, d}};
+	thaw_event_format(&ev, line, sizeof line);
 	tui_session_log_locked(s, line);
 	pthread_mutex_unlock(&s->mu);
 	/* after the class names above are sized for this K */
@@ -564,21 +587,14 @@ static void run_phase(tui_session *s)
 	s->phase_t0 = thaw_now();
 	s->paused_s = 0;
 	s->eta = -1;
-	thaw_param_counts pc = thaw_model_count(m);
 	char line[300];
-	snprintf(line, sizeof line, "phase %d '%s': %d epochs, batch %d, %s lr %.3g; %zu trainable, %zu frozen parameters",
-		 s->phases, s->phase, o.epochs, o.batch, thaw_optim_name(o.optim.kind), o.optim.lr, pc.trainable,
-		 pc.frozen);
-	tui_session_log_locked(s, line);
 	pthread_mutex_unlock(&s->mu);
 
 	o.phase = s->phase;
 	o.phase_index = s->phases;
 	o.seed = s->fit.seed + (uint64_t)s->phases;
 	o.val = NULL; /* validated in on_epoch over the browser's data, with per-image results */
-	o.on_batch = on_batch;
-	o.on_epoch = on_epoch;
-	o.on_log = on_log;
+	o.on_event = on_fit_event; /* the phase line comes as its PHASE_BEGIN */
 	o.user = s;
 	int rc = thaw_fit(m, s->train, &o);
 
@@ -586,11 +602,14 @@ static void run_phase(tui_session *s)
 	s->trainer = NULL; /* freed by thaw_fit */
 	if (rc < 0)
 		snprintf(line, sizeof line, "error: %s", thaw_errmsg());
-	else if (rc < o.epochs || s->stop)
-		snprintf(line, sizeof line, "phase '%s' stopped after %d of %d epochs", s->phase, rc, o.epochs);
-	else
-		snprintf(line, sizeof line, "phase '%s' done: %d epochs in %.1f s — t trains again, s saves", s->phase, rc,
-			 thaw_now() - s->phase_t0);
+	else {
+		thaw_event ev = {.kind = THAW_EV_PHASE_END};
+		ev.u.phase = (thaw_phase_info){.name = s->phase, .epochs = o.epochs, .epochs_done = rc,
+					       .stopped = rc < o.epochs || s->stop};
+		int n = thaw_event_format(&ev, line, sizeof line);
+		if (!ev.u.phase.stopped)
+			snprintf(line + n, sizeof line - n, " in %.1f s — t trains again, s saves", thaw_now() - s->phase_t0);
+	}
 	tui_session_log_locked(s, line);
 	/* a stopped epoch still moved the curves: continue them where they are */
 	s->epochs_before += rc > 0 ? rc : 0;
