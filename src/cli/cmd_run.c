@@ -3,6 +3,7 @@
  * metrics, plots, the final model, a copy of the script and a summary.
  * Exit codes: 0 ok, 1 script error, 2 failed thaw.check, 130 Ctrl-C (after
  * the current batch, with a checkpoint). */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "cli.h"
 #include "thaw/modelfile.h"
+#include "thaw/options.h"
 #include "thaw/runlog.h"
 #include "thaw/script.h"
 
@@ -128,33 +130,51 @@ int cmd_run(int argc, char **argv)
 	const char *script = NULL, *out = NULL, *resume = NULL;
 	uint64_t seed = 1;
 	int first_arg = argc, seed_given = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--")) {
-			first_arg = i + 1;
-			break;
-		} else if (!strcmp(a, "--out") && i + 1 < argc)
-			out = argv[++i];
-		else if (!strcmp(a, "--resume") && i + 1 < argc)
-			resume = argv[++i];
-		else if (!strcmp(a, "--seed") && i + 1 < argc) {
-			seed = strtoull(argv[++i], NULL, 10);
+	/* the script's own arguments follow the first --; options and the
+	 * script's name may come in any order before it */
+	int nopt = argc; /* where -- is */
+	for (int i = 1; i < argc && nopt == argc; i++)
+		if (!strcmp(argv[i], "--"))
+			nopt = i;
+	first_arg = nopt < argc ? nopt + 1 : argc;
+	static const struct option lo[] = {{"out", required_argument, NULL, 'o'},
+					   {"resume", required_argument, NULL, 'r'},
+					   {"seed", required_argument, NULL, 's'},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(nopt, argv, ":ho:", lo, NULL)) != -1) {
+		thaw_option_value v;
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'r': resume = optarg; break;
+		case 's':
+			if (thaw_option_parse("seed", optarg, &v) < 0) {
+				cli_errorf("run", "--%s", thaw_errmsg());
+				return 1;
+			}
+			seed = v.u;
 			seed_given = 1;
-		}
-		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (a[0] == '-' && a[1]) {
-			cli_errorf("run", "unknown option '%s'", a);
+			break;
+		case 'h': fputs(usage, stdout); return 0;
+		case ':':
+			cli_errorf("run", "option '%s' needs a value", argv[optind - 1]);
 			fputs(usage, stderr);
 			return 1;
-		} else if (!script)
-			script = a;
-		else {
-			cli_errorf("run", "one script at a time (got '%s' and '%s'); script arguments go after --",
-				   script, a);
+		default:
+			cli_errorf("run", "unknown option '%s'", argv[optind - 1]);
+			fputs(usage, stderr);
 			return 1;
 		}
+	}
+	if (optind < nopt)
+		script = argv[optind++];
+	if (optind < nopt) {
+		cli_errorf("run", "one script at a time (got '%s' and '%s'); script arguments go after --", script,
+			   argv[optind]);
+		return 1;
 	}
 	if (!script) {
 		fputs(usage, stderr);

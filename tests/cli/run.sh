@@ -188,6 +188,9 @@ expect "train: --optim rmsprop" 1 "unknown optimizer 'rmsprop'" -- ./thaw train 
 expect "train: --per-class x" 1 "thaw train: --per-class: 'x'" -- ./thaw train --per-class x
 expect "train: an unknown option names itself" 1 "unknown option '--epoch-count'" -- ./thaw train --epoch-count 3
 
+expect "run: --seed abc" 1 "thaw run: --seed: 'abc' is not a whole number" -- ./thaw run --seed abc x.lua
+expect "run: two scripts" 1 "one script at a time" -- ./thaw run a.lua b.lua
+
 # Checkpoint and resume: interrupted part-way (SIGINT), continued with
 # --resume alone (the checkpoint recorded the options), the weights are
 # those of the uninterrupted run.
