@@ -179,5 +179,55 @@ expect "data: bad --resize" 1 "expected stretch, crop or pad" -- ./thaw data "$T
 expect "data: bad --format" 1 "expected png or jpeg" -- ./thaw data synth:10 --export "$T/x" --format gif
 expect "unknown command" 1 "unknown command" -- ./thaw frobnicate
 
+# ---- the command line as GNU users expect (getopt_long in every command)
+expect "--version" 0 "^thaw 0\.[0-9]" -- ./thaw --version
+./thaw --help >"$T/h1" 2>&1
+./thaw help >"$T/h2" 2>&1
+cmp -s "$T/h1" "$T/h2" && ok "thaw help is thaw --help" || bad "thaw help is thaw --help" "outputs differ"
+for c in $(./thaw --help | awk '/^  [a-z]/ {print $1}'); do
+	expect "thaw $c --help" 0 "^usage: thaw .*$c\|^usage: thaw \[$c\]" -- ./thaw "$c" --help
+	./thaw help "$c" >"$T/h2" 2>&1
+	cmp -s "$T/out" "$T/h2" && ok "thaw help $c is thaw $c --help" || bad "thaw help $c" "outputs differ"
+done
+expect "help for an unknown command" 1 "unknown command 'frob'" -- ./thaw help frob
+expect "an unknown option names itself" 1 "^thaw data: unrecognized option '--frob'" -- ./thaw data synth:10 --frob
+grep -q "^Try 'thaw data --help' for more information\.$" "$T/out" && ok "  and points to --help" ||
+	bad "  and points to --help" "$(cat "$T/out")"
+expect "an unknown option of predict" 1 "^thaw predict: unrecognized option '--frob=3'" -- \
+	./thaw predict "$T/m.thaw" "$one" --frob=3
+expect "a missing value" 1 "thaw data: option '--grid' requires an argument" -- ./thaw data synth:10 --grid
+expect "a flag with a value" 1 "option '--json' doesn't allow an argument" -- ./thaw predict "$T/m.thaw" "$one" --json=yes
+expect "an ambiguous abbreviation" 1 "option '--per' is ambiguous" -- ./thaw data synth:10 --per 3
+expect "data --per-class abc" 1 "thaw data: --per-class: expected a positive whole number, got 'abc'" -- \
+	./thaw data synth:10 --per-class abc
+expect "data --size 0" 1 "thaw data: --size: expected H or HxW (1..4096), got '0'" -- ./thaw data synth:10 --size 0
+expect "data --size 8x8junk" 1 "got '8x8junk'" -- ./thaw data synth:10 --size 8x8junk
+expect "data --seed -1" 1 "thaw data: --seed: expected a whole number >= 0, got '-1'" -- ./thaw data synth:10 --seed=-1
+expect "predict --top 2.5" 1 "thaw predict: --top: expected a whole number from 1 to 1000, got '2.5'" -- \
+	./thaw predict "$T/m.thaw" "$one" --top 2.5
+expect "eval --batch 0" 1 "thaw eval: --batch: expected a whole number from 1 to 65536, got '0'" -- \
+	./thaw eval "$T/m.thaw" --data "$T/syn" --batch 0
+expect "bench --seconds abc" 1 "thaw bench: --seconds: expected a number above 0 and at most 3600, got 'abc'" -- \
+	./thaw bench --seconds abc
+expect "bench --windows 17" 1 "thaw bench: --windows: expected a whole number from 1 to 16, got '17'" -- \
+	./thaw bench --windows=17
+expect "tui --epochs abc (before it needs a terminal)" 1 "thaw tui: --epochs: expected a whole number" -- \
+	./thaw tui --epochs abc
+expect "thaw --per-class 0 is the workbench's option" 1 "thaw tui: --per-class: expected a positive whole number, got '0'" -- \
+	./thaw --per-class 0
+expect "edit --head 2.5" 1 "thaw edit: --head: expected UNITS\[:NAME\] with UNITS from 1 to 1000000, got '2.5'" -- \
+	./thaw edit "$T/m.thaw" -o "$T/refused.thaw" --pop --head 2.5
+[ ! -e "$T/refused.thaw" ] && ok "  a refused edit writes nothing" || bad "  a refused edit writes nothing" "refused.thaw exists"
+expect "--opt=value and options before operands" 0 "^images   6$" -- \
+	./thaw data --per-class=2 --classes=0,1,2 --seed=3 synth:60
+expect "-oFILE and --output=FILE" 0 "-> $T/o1.onnx" -- ./thaw export -o"$T/o1.onnx" "$T/m.thaw"
+expect "  --output=FILE" 0 "-> $T/o2.thaw" -- ./thaw import --output="$T/o2.thaw" "$T/o1.onnx"
+expect "edit: operations in order, -oFILE, --opt=value" 0 "saved $T/o3.thaw" -- \
+	./thaw edit --pop "$T/m.thaw" --head=4:new -o"$T/o3.thaw" --freeze=upto:fc1
+expect "  the edited model" 0 "new .*dense .*128->4" -- ./thaw summary "$T/o3.thaw"
+expect "predict: options anywhere" 0 "^$one  [a-z0-9-]* [01]\.[0-9][0-9]$" -- ./thaw predict --top=1 "$T/m.thaw" "$one"
+expect "a missing operand points to --help" 1 "Try 'thaw eval --help'" -- ./thaw eval "$T/m.thaw"
+expect "tui: a missing script says why" 1 "thaw tui: $T/nope.lua: No such file or directory" -- ./thaw tui "$T/nope.lua"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
