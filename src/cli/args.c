@@ -42,14 +42,28 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, co
 	return c;
 }
 
+static void report(const char *cmd, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "thaw %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_errorf(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report(cmd, fmt, ap);
+	va_end(ap);
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "thaw %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report(cmd, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'thaw %s --help' for more information.\n", cmd);
+	fprintf(stderr, "Try 'thaw %s --help' for more information.\n", cmd);
 	return CLI_EUSAGE;
 }
 

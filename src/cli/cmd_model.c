@@ -208,8 +208,8 @@ static int apply_selection(thaw_model *m, const char *sel, int trainable, float 
 
 static const char edit_usage[] =
 	"usage: thaw edit IN -o OUT [OPERATION]...\n"
-	"Cuts and extends a model (.thaw or .onnx in, .thaw or .onnx out); the\n"
-	"operations apply in order:\n"
+	"Cuts and extends a model (.thaw or .onnx in, .thaw or .onnx out; -o is\n"
+	"--output); the operations apply in order:\n"
 	"  --pop                  remove the output layer\n"
 	"  --truncate NAME        keep the nodes up to NAME\n"
 	"  --head UNITS[:NAME]    add a dense output layer (default name 'head')\n"

@@ -1,5 +1,4 @@
 /* thaw: the command line. Dispatches to one file per subcommand. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,16 +24,6 @@ static const thaw_cmd commands[] = {
 	{"export", cmd_export, "IN.thaw -o OUT.onnx", "export a model to ONNX"},
 	/* one line per command */
 };
-
-void cli_errorf(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "thaw %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void usage(FILE *f)
 {
