@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* thaw's version: `thaw --version`, thaw(1) and, in Lua, thaw.version. */
+#define THAW_VERSION "0.1"
+
 enum {
 	THAW_OK = 0,
 	THAW_EINVAL = -1,  /* bad argument or attribute */

@@ -3,6 +3,9 @@
 #ifndef THAW_CLI_H
 #define THAW_CLI_H
 
+#include <getopt.h>
+#include <stdint.h>
+
 #include "thaw/fit.h"
 #include "thaw/onnx.h"
 
@@ -39,6 +42,39 @@ void cli_print_notes(const char *cmd, const thaw_dataset *d);
  * 1 when argv[*i] was one of them (*i advanced), 0 when not, -1 on a bad
  * value (printed). */
 int cli_image_flag(const char *cmd, int argc, char **argv, int *i, int *resize, int *skip_bad);
+
+/* ---- parsing (args.c). Every command parses with cli_getopt, so options
+ * behave as GNU users expect: --opt=value and --opt value, -oFILE and -o
+ * FILE, unambiguous abbreviations, options before or after operands.
+ *
+ * Usage errors exit 1, like every other error: 2 already means "a
+ * thaw.check failed" in thaw run, and CI must tell the two apart. */
+#define CLI_EUSAGE 1
+
+/* getopt_long for `thaw CMD`: returns the option's value, -1 after the last
+ * option (operands then start at optind), or '?' after printing GNU's
+ * message ("thaw data: unrecognized option '--frob'") and "Try 'thaw data
+ * --help' for more information.". A new argv starts a new scan. */
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts);
+/* The option cli_getopt returned last, as "--name" or "-o". */
+const char *cli_option(void);
+/* Prints "thaw CMD: <message>" and the --help pointer; returns CLI_EUSAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The index of the first "--" in argv (argc when none): what follows it
+ * belongs to a script, and getopt must not reorder it. */
+int cli_dashdash(int argc, char **argv);
+/* Whole-string number parsing: 0, or -1 when s is not a number in range. */
+int cli_parse_long(const char *s, long lo, long hi, long *out);
+int cli_parse_double(const char *s, double *out); /* finite */
+/* The value of the current option: 0, or -1 after printing "thaw CMD:
+ * --opt: expected a positive whole number, got 'abc'" (or the range).
+ * cli_int: lo..hi (hi capped at INT_MAX); cli_u64: a seed, >= 0;
+ * cli_positive: 0 < x <= hi. */
+int cli_int(const char *s, long lo, long hi, int *out);
+int cli_u64(const char *s, uint64_t *out);
+int cli_positive(const char *s, double hi, double *out);
+/* --resize MODE: stretch, crop or pad into *mode (a thaw_resize_mode). */
+int cli_resize(const char *s, int *mode);
 
 /* Prints "thaw NAME: <message>" to stderr. */
 void cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -11,118 +11,106 @@
 #include "thaw/data.h"
 #include "thaw/transfer.h"
 
-static int parse_int(const char *s, long lo, long hi, long *out)
+static const char usage[] =
+	"usage: thaw data SPEC [--classes 5,6,7|A,B] [--per-class K] [--seed N] [--grid out.png] [--per-row N]\n"
+	"                 [--size H[xW]] [--channels 1|3] [--resize stretch|crop|pad] [--skip-bad]\n"
+	"                 [--export DIR [--format png|jpeg]]\n"
+	"--size and --channels convert the images (a folder loads straight at that size);\n"
+	"--resize says how an image of another shape fits: stretch (default), crop (shorter side,\n"
+	"  centre kept) or pad (whole image, black bars);\n"
+	"--skip-bad skips corrupt images in a folder (listed) instead of failing;\n"
+	"--export writes a class folder DIR/NN-class/N.png (or .jpg with --format jpeg, quality 90)\n"
+	"SPEC: fashion-mnist, fashion-mnist:test, synth[:N], a folder of class folders (PNG or JPEG\n"
+	"  images, one folder per class), or images.idx[.gz],labels.idx[.gz]\n"
+	"Notes (files skipped, conversions) go to stderr.\n";
+
+/* "H" or "HxW", each 1..4096 */
+static int parse_size(const char *s, int *h, int *w)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi)
+	char buf[32];
+	long a, b;
+	const char *x = strchr(s, 'x');
+	if (strlen(s) >= sizeof buf)
 		return -1;
-	*out = v;
+	snprintf(buf, sizeof buf, "%s", s);
+	if (x)
+		buf[x - s] = 0;
+	if (cli_parse_long(buf, 1, 4096, &a) || cli_parse_long(x ? buf + (x - s) + 1 : buf, 1, 4096, &b))
+		return -1;
+	*h = (int)a, *w = (int)b;
 	return 0;
 }
+
+enum { O_CLASSES = 256, O_PER_CLASS, O_SEED, O_GRID, O_PER_ROW, O_SIZE, O_CHANNELS, O_RESIZE, O_SKIP_BAD,
+       O_EXPORT, O_FORMAT };
+
+static const struct option data_options[] = {
+	{"classes", required_argument, NULL, O_CLASSES},   {"per-class", required_argument, NULL, O_PER_CLASS},
+	{"seed", required_argument, NULL, O_SEED},	   {"grid", required_argument, NULL, O_GRID},
+	{"per-row", required_argument, NULL, O_PER_ROW},   {"size", required_argument, NULL, O_SIZE},
+	{"channels", required_argument, NULL, O_CHANNELS}, {"resize", required_argument, NULL, O_RESIZE},
+	{"skip-bad", no_argument, NULL, O_SKIP_BAD},	   {"export", required_argument, NULL, O_EXPORT},
+	{"format", required_argument, NULL, O_FORMAT},	   {"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
 
 int cmd_data(int argc, char **argv)
 {
 	const char *spec = NULL, *grid = NULL, *classes = NULL, *export_dir = NULL;
-	long per_class = 0, seed = 1, per_row = 8, channels = 0;
+	int per_class = 0, per_row = 8, channels = 0, resize = THAW_RESIZE_STRETCH;
+	uint64_t seed = 1;
 	int size_h = 0, size_w = 0, format = THAW_IMAGE_PNG;
 	thaw_image_opts io = thaw_image_opts_default();
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int has = i + 1 < argc;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			printf("usage: thaw data SPEC [--classes 5,6,7|A,B] [--per-class K] [--seed N] [--grid "
-			       "out.png] [--per-row N]\n"
-			       "                 [--size H[xW]] [--channels 1|3] [--resize stretch|crop|pad] "
-			       "[--skip-bad]\n"
-			       "                 [--export DIR [--format png|jpeg]]\n"
-			       "--size and --channels convert the images (a folder loads straight at that "
-			       "size);\n"
-			       "--resize says how an image of another shape fits: stretch (default), crop "
-			       "(shorter side,\n"
-			       "  centre kept) or pad (whole image, black bars);\n"
-			       "--skip-bad skips corrupt images in a folder (listed) instead of failing;\n"
-			       "--export writes a class folder DIR/NN-class/N.png (or .jpg with --format "
-			       "jpeg, quality 90)\n"
-			       "SPEC: fashion-mnist, fashion-mnist:test, synth[:N], a folder of class "
-			       "folders (PNG or JPEG\n"
-			       "  images, one folder per class), or images.idx[.gz],labels.idx[.gz]\n"
-			       "Notes (files skipped, conversions) go to stderr.\n");
-			return 0;
-		} else if (!strcmp(a, "--classes") && has) {
-			classes = argv[++i];
-		} else if (!strcmp(a, "--per-class") && has) {
-			if (parse_int(argv[++i], 1, INT_MAX, &per_class)) {
-				cli_errorf("data", "--per-class: expected a positive count, got '%s'", argv[i]);
-				return 1;
-			}
-		} else if (!strcmp(a, "--seed") && has) {
-			if (parse_int(argv[++i], 0, LONG_MAX, &seed)) {
-				cli_errorf("data", "--seed: expected a non-negative integer, got '%s'", argv[i]);
-				return 1;
-			}
-		} else if (!strcmp(a, "--grid") && has) {
-			grid = argv[++i];
-		} else if (!strcmp(a, "--export") && has) {
-			export_dir = argv[++i];
-		} else if (!strcmp(a, "--format") && has) {
-			const char *f = argv[++i];
-			if (!strcmp(f, "png"))
+	for (int c; (c = cli_getopt("data", argc, argv, "h", data_options)) != -1;) {
+		int rc = 0;
+		switch (c) {
+		case 'h': fputs(usage, stdout); return 0;
+		case O_CLASSES: classes = optarg; break;
+		case O_GRID: grid = optarg; break;
+		case O_EXPORT: export_dir = optarg; break;
+		case O_SKIP_BAD: io.skip_bad = 1; break;
+		case O_PER_CLASS: rc = cli_int(optarg, 1, INT_MAX, &per_class); break;
+		case O_SEED: rc = cli_u64(optarg, &seed); break;
+		case O_PER_ROW: rc = cli_int(optarg, 1, 1000, &per_row); break;
+		case O_RESIZE:
+			if ((rc = cli_resize(optarg, &resize)) == 0)
+				io.resize = (thaw_resize_mode)resize;
+			break;
+		case O_FORMAT:
+			if (!strcmp(optarg, "png"))
 				format = THAW_IMAGE_PNG;
-			else if (!strcmp(f, "jpeg") || !strcmp(f, "jpg"))
+			else if (!strcmp(optarg, "jpeg") || !strcmp(optarg, "jpg"))
 				format = THAW_IMAGE_JPEG;
-			else {
-				cli_errorf("data", "--format: expected png or jpeg, got '%s'", f);
-				return 1;
-			}
-		} else if (!strcmp(a, "--resize") && has) {
-			if (thaw_resize_mode_parse(argv[++i], &io.resize) < 0) {
-				cli_errorf("data", "--resize: %s", thaw_errmsg());
-				return 1;
-			}
-		} else if (!strcmp(a, "--skip-bad")) {
-			io.skip_bad = 1;
-		} else if (!strcmp(a, "--size") && has) {
-			char x;
-			int n = sscanf(argv[++i], "%d%c%d", &size_h, &x, &size_w);
-			if (n == 1)
-				size_w = size_h;
-			if ((n != 1 && (n != 3 || x != 'x')) || size_h < 1 || size_w < 1 || size_h > 4096 ||
-			    size_w > 4096) {
-				cli_errorf("data", "--size: expected H or HxW (1..4096), got '%s'", argv[i]);
-				return 1;
-			}
-		} else if (!strcmp(a, "--channels") && has) {
-			if (parse_int(argv[++i], 1, 3, &channels) || channels == 2) {
-				cli_errorf("data", "--channels: expected 1 or 3, got '%s'", argv[i]);
-				return 1;
-			}
-		} else if (!strcmp(a, "--per-row") && has) {
-			if (parse_int(argv[++i], 1, 1000, &per_row)) {
-				cli_errorf("data", "--per-row: expected 1..1000, got '%s'", argv[i]);
-				return 1;
-			}
-		} else if (a[0] == '-' && a[1]) {
-			cli_errorf("data", "unknown or incomplete option '%s' (see thaw data --help)", a);
-			return 1;
-		} else if (!spec) {
-			spec = a;
-		} else {
-			cli_errorf("data", "more than one SPEC ('%s' and '%s')", spec, a);
-			return 1;
+			else
+				rc = -1, cli_errorf("data", "--format: expected png or jpeg, got '%s'", optarg);
+			break;
+		case O_SIZE:
+			if ((rc = parse_size(optarg, &size_h, &size_w)) < 0)
+				cli_errorf("data", "--size: expected H or HxW (1..4096), got '%s'", optarg);
+			break;
+		case O_CHANNELS:
+			if (strcmp(optarg, "1") && strcmp(optarg, "3"))
+				rc = -1, cli_errorf("data", "--channels: expected 1 or 3, got '%s'", optarg);
+			else
+				channels = optarg[0] - '0';
+			break;
+		default: return CLI_EUSAGE;
 		}
+		if (rc < 0)
+			return CLI_EUSAGE;
 	}
-	if (!spec) {
-		cli_errorf("data", "no SPEC given (fashion-mnist, fashion-mnist:test, a folder or "
-				   "images.idx,labels.idx)");
-		return 1;
-	}
+	if (optind >= argc)
+		return cli_usage_error("data", "no SPEC given (fashion-mnist, fashion-mnist:test, a folder or "
+					       "images.idx,labels.idx)");
+	spec = argv[optind];
+	if (optind + 1 < argc)
+		return cli_usage_error("data", "more than one SPEC ('%s' and '%s')", spec, argv[optind + 1]);
 	/* a folder loads straight at the size asked (big photos never sit in
 	 * memory at full size); other sources convert after the selection,
 	 * which is cheaper */
 	struct stat st;
 	if (stat(spec, &st) == 0 && S_ISDIR(st.st_mode))
-		io.c = (int)channels, io.h = size_h, io.w = size_w;
+		io.c = channels, io.h = size_h, io.w = size_w;
 	if (isatty(STDERR_FILENO))
 		io.progress = cli_load_progress;
 	thaw_dataset *d = thaw_dataset_open_opts(spec, &io);
@@ -147,7 +135,7 @@ int cmd_data(int argc, char **argv)
 		}
 	}
 	if (per_class) {
-		thaw_dataset *s = thaw_dataset_per_class(d, (int)per_class, (uint64_t)seed);
+		thaw_dataset *s = thaw_dataset_per_class(d, per_class, seed);
 		thaw_dataset_free(d);
 		if (!(d = s)) {
 			cli_errorf("data", "%s: %s", spec, thaw_errmsg());
@@ -155,7 +143,7 @@ int cmd_data(int argc, char **argv)
 		}
 	}
 	if ((channels && channels != d->c) || (size_h && (size_h != d->h || size_w != d->w))) {
-		thaw_input_spec want = {.c = channels ? (int)channels : d->c, .h = size_h ? size_h : d->h,
+		thaw_input_spec want = {.c = channels ? channels : d->c, .h = size_h ? size_h : d->h,
 					.w = size_w ? size_w : d->w, .resize = io.resize};
 		char desc[256];
 		thaw_dataset *s = thaw_dataset_to_spec(d, &want, desc, sizeof desc);
@@ -189,12 +177,12 @@ int cmd_data(int argc, char **argv)
 	printf("\n");
 	free(count);
 	if (grid) {
-		if (thaw_dataset_grid_png(d, grid, (int)per_row, (uint64_t)seed) < 0) {
+		if (thaw_dataset_grid_png(d, grid, per_row, seed) < 0) {
 			cli_errorf("data", "%s", thaw_errmsg());
 			thaw_dataset_free(d);
 			return 1;
 		}
-		printf("grid     %s (%d per class)\n", grid, (int)per_row);
+		printf("grid     %s (%d per class)\n", grid, per_row);
 	}
 	if (export_dir) {
 		if (thaw_folder_save_format(d, export_dir, format) < 0) {

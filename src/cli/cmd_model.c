@@ -49,46 +49,71 @@ void cli_print_warnings(void)
 		fprintf(stderr, "thaw: warning: %s\n", w);
 }
 
-/* Parses "IN -o OUT"; returns 0 or prints usage and returns 1. */
-static int in_out(const char *cmd, int argc, char **argv, const char **in, const char **out)
+static const struct option help_only[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+static const struct option in_out_options[] = {
+	{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+
+/* Parses "IN -o OUT": 0 when the command goes on, else 1 with *rc the exit
+ * code (0 after --help). */
+static int in_out(const char *cmd, const char *usage, int argc, char **argv, const char **in, const char **out,
+		  int *rc)
 {
 	*in = *out = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-o") && i + 1 < argc)
-			*out = argv[++i];
-		else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_errorf(cmd, "unknown option '%s'", argv[i]);
-			return 1;
-		} else if (!*in)
-			*in = argv[i];
-		else {
-			cli_errorf(cmd, "unexpected argument '%s'", argv[i]);
+	*rc = CLI_EUSAGE;
+	for (int c; (c = cli_getopt(cmd, argc, argv, "ho:", in_out_options)) != -1;) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			*rc = 0;
 			return 1;
 		}
+		if (c != 'o')
+			return 1;
+		*out = optarg;
 	}
-	if (!*in || !*out) {
-		cli_errorf(cmd, "usage: thaw %s IN -o OUT", cmd);
-		return 1;
-	}
-	return 0;
+	if (optind < argc)
+		*in = argv[optind++];
+	if (optind < argc)
+		cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	else if (!*in)
+		cli_usage_error(cmd, "no input file given (thaw %s IN -o OUT)", cmd);
+	else if (!*out)
+		cli_usage_error(cmd, "no output file given (-o OUT)");
+	else
+		return 0;
+	return 1;
 }
+
+static const char summary_usage[] =
+	"usage: thaw summary FILE\n"
+	"Shows a .thaw or .onnx model: its layers with output shapes, parameters,\n"
+	"frozen flags and learning-rate multipliers, the input spec (channels, size,\n"
+	"mean, std, resize policy) and the class names.\n";
+static const char import_usage[] = "usage: thaw import IN.onnx -o OUT.thaw\n"
+				   "Imports an ONNX model into a .thaw file (-o is --output).\n";
+static const char export_usage[] = "usage: thaw export IN.thaw -o OUT.onnx\n"
+				   "Exports a .thaw (or .onnx) model to ONNX (-o is --output).\n";
 
 int cmd_summary(int argc, char **argv)
 {
-	if (argc != 2) {
-		cli_errorf("summary", "usage: thaw summary FILE (.thaw or .onnx)");
-		return 1;
+	for (int c; (c = cli_getopt("summary", argc, argv, "h", help_only)) != -1;) {
+		if (c != 'h')
+			return CLI_EUSAGE;
+		fputs(summary_usage, stdout);
+		return 0;
 	}
+	if (argc - optind != 1)
+		return cli_usage_error("summary", "usage: thaw summary FILE (.thaw or .onnx)");
+	const char *path = argv[optind];
 	thaw_onnx_info info;
 	int onnx;
-	thaw_model *m = cli_load_model(argv[1], &info, &onnx);
+	thaw_model *m = cli_load_model(path, &info, &onnx);
 	if (!m) {
 		cli_errorf("summary", "%s", thaw_errmsg());
 		return 1;
 	}
 	char *s = thaw_model_summary(m);
 	if (!s) {
-		cli_errorf("summary", "%s: %s", argv[1], thaw_errmsg());
+		cli_errorf("summary", "%s: %s", path, thaw_errmsg());
 		thaw_model_free(m);
 		return 1;
 	}
@@ -122,15 +147,16 @@ int cmd_summary(int argc, char **argv)
 int cmd_import(int argc, char **argv)
 {
 	const char *in, *out;
-	if (in_out("import", argc, argv, &in, &out))
-		return 1;
+	int rc;
+	if (in_out("import", import_usage, argc, argv, &in, &out, &rc))
+		return rc;
 	thaw_onnx_info info;
 	thaw_model *m = thaw_onnx_import(in, &info);
 	if (!m) {
 		cli_errorf("import", "%s", thaw_errmsg());
 		return 1;
 	}
-	int rc = thaw_model_save(m, out, NULL);
+	rc = thaw_model_save(m, out, NULL);
 	if (rc < 0)
 		cli_errorf("import", "%s", thaw_errmsg());
 	else
@@ -144,8 +170,9 @@ int cmd_import(int argc, char **argv)
 int cmd_export(int argc, char **argv)
 {
 	const char *in, *out;
-	if (in_out("export", argc, argv, &in, &out))
-		return 1;
+	int rc;
+	if (in_out("export", export_usage, argc, argv, &in, &out, &rc))
+		return rc;
 	thaw_onnx_info info;
 	int onnx;
 	thaw_model *m = cli_load_model(in, &info, &onnx);
@@ -153,7 +180,7 @@ int cmd_export(int argc, char **argv)
 		cli_errorf("export", "%s", thaw_errmsg());
 		return 1;
 	}
-	int rc = thaw_onnx_export(m, out);
+	rc = thaw_onnx_export(m, out);
 	if (rc < 0)
 		cli_errorf("export", "%s", thaw_errmsg());
 	else
@@ -181,8 +208,8 @@ static int apply_selection(thaw_model *m, const char *sel, int trainable, float 
 
 static const char edit_usage[] =
 	"usage: thaw edit IN -o OUT [OPERATION]...\n"
-	"Cuts and extends a model (.thaw or .onnx in, .thaw or .onnx out); the\n"
-	"operations apply in order:\n"
+	"Cuts and extends a model (.thaw or .onnx in, .thaw or .onnx out; -o is\n"
+	"--output); the operations apply in order:\n"
 	"  --pop                  remove the output layer\n"
 	"  --truncate NAME        keep the nodes up to NAME\n"
 	"  --head UNITS[:NAME]    add a dense output layer (default name 'head')\n"
@@ -195,98 +222,148 @@ static const char edit_usage[] =
 	"  --resize MODE          how images of another shape fit the input: stretch,\n"
 	"                         crop (shorter side, centre kept) or pad\n";
 
+enum { O_POP = 256, O_TRUNCATE, O_HEAD, O_FREEZE, O_UNFREEZE, O_LR_MULT, O_CLASSES, O_NORMALIZE, O_RESIZE };
+
+static const struct option edit_options[] = {
+	{"pop", no_argument, NULL, O_POP},		       {"truncate", required_argument, NULL, O_TRUNCATE},
+	{"head", required_argument, NULL, O_HEAD},	       {"freeze", required_argument, NULL, O_FREEZE},
+	{"unfreeze", required_argument, NULL, O_UNFREEZE},     {"lr-mult", required_argument, NULL, O_LR_MULT},
+	{"classes", required_argument, NULL, O_CLASSES},       {"normalize", required_argument, NULL, O_NORMALIZE},
+	{"resize", required_argument, NULL, O_RESIZE},	       {"output", required_argument, NULL, 'o'},
+	{"help", no_argument, NULL, 'h'},		       {NULL, 0, NULL, 0},
+};
+
+/* One operation of thaw edit, checked when parsed and applied in order
+ * once the model is loaded. */
+typedef struct edit_op {
+	int op;
+	char name[32]; /* as cli_option() said it */
+	const char *arg;
+	int units, resize; /* --head, --resize */
+	char sel[256];	   /* --lr-mult */
+	float mult;
+} edit_op;
+
+/* Checks op's value as far as it can without the model: 0 or -1 (printed). */
+static int edit_check(edit_op *e)
+{
+	const char *v = e->arg;
+	if (e->op == O_HEAD) {
+		char units[32];
+		long u;
+		const char *colon = strchr(v, ':');
+		size_t n = colon ? (size_t)(colon - v) : strlen(v);
+		snprintf(units, sizeof units, "%.*s", (int)(n < sizeof units ? n : 0), v);
+		if (cli_parse_long(units, 1, 1000000, &u) < 0 || (colon && (!colon[1] || strlen(colon + 1) >= THAW_NAME_MAX))) {
+			cli_errorf("edit", "--head: expected UNITS[:NAME] with UNITS from 1 to 1000000, got '%s'", v);
+			return -1;
+		}
+		e->units = (int)u;
+	} else if (e->op == O_LR_MULT) {
+		const char *eq = strrchr(v, '=');
+		double x = -1;
+		if (!eq || eq == v || (size_t)(eq - v) >= sizeof e->sel || cli_parse_double(eq + 1, &x) < 0 ||
+		    !(x >= 0)) {
+			cli_errorf("edit", "--lr-mult wants SEL=X with X >= 0 (got '%s')", v);
+			return -1;
+		}
+		snprintf(e->sel, sizeof e->sel, "%.*s", (int)(eq - v), v);
+		e->mult = (float)x;
+	} else if (e->op == O_RESIZE) {
+		return cli_resize(v, &e->resize);
+	}
+	return 0;
+}
+
+static int edit_apply(thaw_model *m, const edit_op *e)
+{
+	switch (e->op) {
+	case O_POP: return thaw_model_pop(m);
+	case O_TRUNCATE: return thaw_model_truncate(m, e->arg);
+	case O_HEAD: {
+		const char *colon = strchr(e->arg, ':');
+		thaw_attrs a = thaw_dense(e->units);
+		a.init = THAW_INIT_GLOROT;
+		return thaw_model_add(m, colon ? colon + 1 : "head", &a, NULL, 0);
+	}
+	case O_FREEZE:
+	case O_UNFREEZE: return apply_selection(m, e->arg, e->op == O_UNFREEZE, -1.0f);
+	case O_LR_MULT: return apply_selection(m, e->sel, 0, e->mult);
+	case O_CLASSES: {
+		char buf[4096], *names[1024];
+		int n = 0;
+		snprintf(buf, sizeof buf, "%s", e->arg);
+		for (char *s = strtok(buf, ","); s && n < 1024; s = strtok(NULL, ","))
+			names[n++] = s;
+		return thaw_model_set_classes(m, (const char *const *)names, n);
+	}
+	case O_NORMALIZE: return thaw_input_preset(&m->input, e->arg);
+	case O_RESIZE: m->input.resize = (thaw_resize_mode)e->resize; return 0;
+	}
+	return thaw_error(THAW_EINVAL, "unknown operation");
+}
+
 int cmd_edit(int argc, char **argv)
 {
 	const char *in = NULL, *out = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+	edit_op *ops = calloc((size_t)argc, sizeof *ops); /* at most one per argument */
+	int n_ops = 0;
+	if (!ops) {
+		cli_errorf("edit", "out of memory");
+		return 1;
+	}
+	for (int c; (c = cli_getopt("edit", argc, argv, "ho:", edit_options)) != -1;) {
+		if (c == 'h') {
 			fputs(edit_usage, stdout);
+			free(ops);
 			return 0;
+		} else if (c == 'o') {
+			out = optarg;
+			continue;
+		} else if (c == '?') {
+			free(ops);
+			return CLI_EUSAGE;
 		}
-		if (!strcmp(argv[i], "-o") && i + 1 < argc)
-			out = argv[++i];
-		else if (argv[i][0] != '-' && !in)
-			in = argv[i];
-		else if (!strcmp(argv[i], "--pop"))
-			;
-		else if (argv[i][0] == '-' && i + 1 < argc)
-			i++; /* an operation and its argument, applied below */
-		else {
-			cli_errorf("edit", "unexpected argument '%s'", argv[i]);
-			fputs(edit_usage, stderr);
-			return 1;
+		edit_op *e = &ops[n_ops++];
+		e->op = c;
+		snprintf(e->name, sizeof e->name, "%s", cli_option());
+		e->arg = optarg;
+		if (edit_check(e) < 0) {
+			free(ops);
+			return CLI_EUSAGE;
 		}
 	}
-	if (!in || !out) {
-		fputs(edit_usage, stderr);
-		return 1;
+	if (optind < argc)
+		in = argv[optind++];
+	int rc = 0;
+	if (optind < argc)
+		rc = cli_usage_error("edit", "unexpected argument '%s' (one IN model)", argv[optind]);
+	else if (!in)
+		rc = cli_usage_error("edit", "no input model given (thaw edit IN -o OUT [OPERATION]...)");
+	else if (!out)
+		rc = cli_usage_error("edit", "no output file given (-o OUT)");
+	if (rc) {
+		free(ops);
+		return rc;
 	}
 	thaw_onnx_info info;
 	int onnx;
 	thaw_model *m = cli_load_model(in, &info, &onnx);
 	if (!m) {
 		cli_errorf("edit", "%s", thaw_errmsg());
+		free(ops);
 		return 1;
 	}
-	int rc = 0;
-	for (int i = 1; i < argc && rc >= 0; i++) {
-		const char *op = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+	for (int i = 0; i < n_ops && rc >= 0; i++) {
 		int had_names = m->n_classes;
-		if (!strcmp(op, "-o")) {
-			i++;
-		} else if (!strcmp(op, "--pop")) {
-			rc = thaw_model_pop(m);
-		} else if (!strcmp(op, "--truncate")) {
-			rc = thaw_model_truncate(m, v), i++;
-		} else if (!strcmp(op, "--head")) {
-			char name[THAW_NAME_MAX] = "head";
-			int units = atoi(v);
-			const char *colon = strchr(v, ':');
-			if (colon)
-				snprintf(name, sizeof name, "%s", colon + 1);
-			thaw_attrs a = thaw_dense(units);
-			a.init = THAW_INIT_GLOROT;
-			rc = thaw_model_add(m, name, &a, NULL, 0), i++;
-		} else if (!strcmp(op, "--freeze") || !strcmp(op, "--unfreeze")) {
-			rc = apply_selection(m, v, !strcmp(op, "--unfreeze"), -1.0f), i++;
-		} else if (!strcmp(op, "--lr-mult")) {
-			char sel[256];
-			const char *eq = strrchr(v, '=');
-			char *end;
-			float x = eq ? strtof(eq + 1, &end) : 0;
-			if (!eq || eq == v || (size_t)(eq - v) >= sizeof sel || end == eq + 1 || *end || !(x >= 0)) {
-				rc = thaw_error(THAW_EINVAL, "--lr-mult wants SEL=X with X >= 0 (got '%s')", v);
-			} else {
-				snprintf(sel, sizeof sel, "%.*s", (int)(eq - v), v);
-				rc = apply_selection(m, sel, 0, x);
-			}
-			i++;
-		} else if (!strcmp(op, "--classes")) {
-			char buf[4096], *names[1024];
-			int n = 0;
-			snprintf(buf, sizeof buf, "%s", v);
-			for (char *s = strtok(buf, ","); s && n < 1024; s = strtok(NULL, ","))
-				names[n++] = s;
-			rc = thaw_model_set_classes(m, (const char *const *)names, n);
-			i++;
-		} else if (!strcmp(op, "--normalize")) {
-			rc = thaw_input_preset(&m->input, v), i++;
-		} else if (!strcmp(op, "--resize")) {
-			thaw_resize_mode mode;
-			if ((rc = thaw_resize_mode_parse(v, &mode)) == 0)
-				m->input.resize = mode;
-			i++;
-		} else if (op[0] != '-') {
-			/* the input file */
-		} else {
-			rc = thaw_error(THAW_EINVAL, "unknown operation '%s'", op);
-		}
+		rc = edit_apply(m, &ops[i]);
 		if (rc < 0)
-			thaw_error_prefix("%s", op);
+			thaw_error_prefix("%s", ops[i].name);
 		else if (had_names && !m->n_classes)
 			fprintf(stderr, "thaw edit: %s: the output changed, so its %d class names were dropped "
-				"(name the new outputs with --classes A,B,...)\n", op, had_names);
+				"(name the new outputs with --classes A,B,...)\n", ops[i].name, had_names);
 	}
+	free(ops);
 	if (rc >= 0)
 		rc = ends_with(out, ".onnx") ? thaw_onnx_export(m, out) : thaw_model_save(m, out, NULL);
 	if (rc < 0) {

@@ -103,6 +103,15 @@ static const char *class_name(const thaw_model *m, int k, char *buf, size_t size
 	return buf;
 }
 
+enum { O_TOP = 256, O_JSON };
+
+static const struct option predict_options[] = {
+	{"top", required_argument, NULL, O_TOP},
+	{"json", no_argument, NULL, O_JSON},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
 int cmd_predict(int argc, char **argv)
 {
 	int top = 3, json = 0;
@@ -110,36 +119,24 @@ int cmd_predict(int argc, char **argv)
 	paths in = {0};
 	int rc = 1, failed = 0;
 	thaw_model *m = NULL;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+	for (int c; (c = cli_getopt("predict", argc, argv, "h", predict_options)) != -1;) {
+		if (c == 'h') {
 			fputs(predict_usage, stdout);
-			rc = 0;
-			goto done;
-		} else if (!strcmp(a, "--top") && i + 1 < argc) {
-			char *end;
-			long k = strtol(argv[++i], &end, 10);
-			if (*end || k < 1 || k > 1000) {
-				cli_errorf("predict", "--top wants a count from 1 to 1000 (got '%s')", argv[i]);
-				goto done;
-			}
-			top = (int)k;
-		} else if (!strcmp(a, "--json")) {
+			return 0;
+		} else if (c == O_JSON) {
 			json = 1;
-		} else if (a[0] == '-' && a[1]) {
-			cli_errorf("predict", "unknown option '%s'", a);
-			fputs(predict_usage, stderr);
-			goto done;
-		} else if (!model_path) {
-			model_path = a;
-		} else if (push_path(&in, a) < 0) {
-			goto fail;
+		} else if (c != O_TOP || cli_int(optarg, 1, 1000, &top) < 0) {
+			return CLI_EUSAGE;
 		}
 	}
-	if (!model_path || in.n == 0) {
-		fputs(predict_usage, stderr);
-		goto done;
-	}
+	if (optind >= argc)
+		return cli_usage_error("predict", "no MODEL given (thaw predict MODEL IMAGE|DIR...)");
+	if (optind + 1 >= argc)
+		return cli_usage_error("predict", "no IMAGE or DIR given (thaw predict MODEL IMAGE|DIR...)");
+	model_path = argv[optind];
+	for (int i = optind + 1; i < argc; i++)
+		if (push_path(&in, argv[i]) < 0)
+			goto fail;
 	if (!(m = cli_load_model(model_path, NULL, NULL)))
 		goto fail;
 	int K = thaw_model_class_count(m);
@@ -296,41 +293,39 @@ static thaw_dataset *match_classes(const thaw_dataset *d, const thaw_model *m, i
 	return r;
 }
 
+enum { O_DATA = 256, O_CONFUSION, O_BATCH };
+
+static const struct option eval_options[] = {
+	{"data", required_argument, NULL, O_DATA},
+	{"confusion", required_argument, NULL, O_CONFUSION},
+	{"batch", required_argument, NULL, O_BATCH},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
 int cmd_eval(int argc, char **argv)
 {
 	const char *model_path = NULL, *spec = NULL, *confusion = NULL;
 	int batch = 256;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int has = i + 1 < argc;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(eval_usage, stdout);
-			return 0;
-		} else if (!strcmp(a, "--data") && has) {
-			spec = argv[++i];
-		} else if (!strcmp(a, "--confusion") && has) {
-			confusion = argv[++i];
-		} else if (!strcmp(a, "--batch") && has) {
-			batch = atoi(argv[++i]);
-			if (batch < 1 || batch > 65536) {
-				cli_errorf("eval", "--batch wants 1..65536 (got '%s')", argv[i]);
-				return 1;
-			}
-		} else if (a[0] == '-' && a[1]) {
-			cli_errorf("eval", "unknown option or missing value '%s'", a);
-			fputs(eval_usage, stderr);
-			return 1;
-		} else if (!model_path) {
-			model_path = a;
-		} else {
-			cli_errorf("eval", "unexpected argument '%s'", a);
-			return 1;
+	for (int c; (c = cli_getopt("eval", argc, argv, "h", eval_options)) != -1;) {
+		switch (c) {
+		case 'h': fputs(eval_usage, stdout); return 0;
+		case O_DATA: spec = optarg; break;
+		case O_CONFUSION: confusion = optarg; break;
+		case O_BATCH:
+			if (cli_int(optarg, 1, 65536, &batch) < 0)
+				return CLI_EUSAGE;
+			break;
+		default: return CLI_EUSAGE;
 		}
 	}
-	if (!model_path || !spec) {
-		fputs(eval_usage, stderr);
-		return 1;
-	}
+	if (optind >= argc)
+		return cli_usage_error("eval", "no MODEL given (thaw eval MODEL --data SPEC)");
+	model_path = argv[optind];
+	if (optind + 1 < argc)
+		return cli_usage_error("eval", "unexpected argument '%s' (one MODEL)", argv[optind + 1]);
+	if (!spec)
+		return cli_usage_error("eval", "no --data SPEC given: the labelled images to evaluate on");
 	int rc = 1, owned = 0;
 	thaw_model *m = NULL;
 	thaw_dataset *d = NULL, *mapped = NULL, *conv = NULL;

@@ -9,6 +9,8 @@
  * trains the reference CNN from scratch on the same task and says so.
  * Both model sessions set up the data and the head through the transfer
  * recipe (thaw/transfer.h), whose lines open the log pane. */
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 
 static const char usage[] =
 	"usage: thaw [tui] [--base FILE] [--per-class K] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
+	"                [-o FILE]\n"
 	"       thaw tui SCRIPT [-- ARGS...]\n"
 	"       thaw tui --model FILE --data SPEC [--val SPEC|FRACTION|none] [--classes 5,6|A,B]\n"
 	"                [--per-class K] [--cut NAME] [--resize stretch|crop|pad] [--skip-bad]\n"
@@ -35,7 +38,8 @@ static const char usage[] =
 	"when the data's classes are not the model's, the old head (or everything after\n"
 	"--cut NAME) is cut off, a new head for the data's classes added and the base\n"
 	"frozen; without --val a stratified 20 % is held out for validation. The log\n"
-	"pane lists each step. Keys: ? in the workbench.\n";
+	"pane lists each step. -o FILE (--output) is where s saves (default\n"
+	"workbench.thaw). Keys: ? in the workbench, or man thaw.\n";
 
 #define MAX_LOG 32
 
@@ -124,80 +128,74 @@ static int default_session(thaw_tui_opts *o, const char *base_arg, int per_class
 	return 0;
 }
 
+enum { O_BASE = 256, O_PER_CLASS, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_MODEL, O_DATA, O_VAL, O_CLASSES, O_CUT,
+       O_RESIZE, O_SKIP_BAD };
+
+static const struct option tui_options[] = {
+	{"base", required_argument, NULL, O_BASE},	     {"per-class", required_argument, NULL, O_PER_CLASS},
+	{"epochs", required_argument, NULL, O_EPOCHS},	     {"batch", required_argument, NULL, O_BATCH},
+	{"lr", required_argument, NULL, O_LR},		     {"seed", required_argument, NULL, O_SEED},
+	{"output", required_argument, NULL, 'o'},	     {"model", required_argument, NULL, O_MODEL},
+	{"data", required_argument, NULL, O_DATA},	     {"val", required_argument, NULL, O_VAL},
+	{"classes", required_argument, NULL, O_CLASSES},     {"cut", required_argument, NULL, O_CUT},
+	{"resize", required_argument, NULL, O_RESIZE},	     {"skip-bad", no_argument, NULL, O_SKIP_BAD},
+	{"help", no_argument, NULL, 'h'},		     {NULL, 0, NULL, 0},
+};
+
 int cmd_tui(int argc, char **argv)
 {
 	const char *model_path = NULL, *data = NULL, *val_spec = NULL, *script = NULL, *base = NULL,
 		   *classes = NULL;
-	int per_class = 0, first_arg = argc, lr_given = 0, resize = -1, skip_bad = 0;
+	int per_class = 0, lr_given = 0, resize = -1, skip_bad = 0, rc;
+	double lr;
 	thaw_transfer_opts to = thaw_transfer_opts_default();
 	thaw_tui_opts o = thaw_tui_opts_default();
 	o.fit.epochs = 10;
 	o.fit.batch = 20;
 	o.fit.seed = 1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int img = cli_image_flag("tui", argc, argv, &i, &resize, &skip_bad);
-		if (img < 0)
-			return 1;
-		if (img)
-			continue;
-		if (!strcmp(a, "--")) {
-			first_arg = i + 1;
+	/* what follows "--" is the script's: getopt sees only what comes before */
+	int dd = cli_dashdash(argc, argv), first_arg = dd < argc ? dd + 1 : argc;
+	for (int c; (c = cli_getopt("tui", dd, argv, "ho:", tui_options)) != -1;) {
+		rc = 0;
+		switch (c) {
+		case 'h': fputs(usage, stdout); return 0;
+		case 'o': o.save_path = optarg; break;
+		case O_MODEL: model_path = optarg; break;
+		case O_DATA: data = optarg; break;
+		case O_VAL: val_spec = optarg; break;
+		case O_CLASSES: classes = optarg; break;
+		case O_CUT: to.cut = optarg; break;
+		case O_BASE: base = optarg; break;
+		case O_SKIP_BAD: skip_bad = 1; break;
+		case O_RESIZE: rc = cli_resize(optarg, &resize); break;
+		case O_PER_CLASS: rc = cli_int(optarg, 1, INT_MAX, &per_class); break;
+		case O_EPOCHS: rc = cli_int(optarg, 1, 1000000, &o.fit.epochs); break;
+		case O_BATCH: rc = cli_int(optarg, 1, 65536, &o.fit.batch); break;
+		case O_SEED: rc = cli_u64(optarg, &o.fit.seed); break;
+		case O_LR:
+			if ((rc = cli_positive(optarg, 10, &lr)) == 0)
+				o.fit.optim.lr = (float)lr, lr_given = 1;
 			break;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!strcmp(a, "--model") && v)
-			model_path = argv[++i];
-		else if (!strcmp(a, "--data") && v)
-			data = argv[++i];
-		else if (!strcmp(a, "--val") && v)
-			val_spec = argv[++i];
-		else if (!strcmp(a, "--classes") && v)
-			classes = argv[++i];
-		else if (!strcmp(a, "--cut") && v)
-			to.cut = argv[++i];
-		else if (!strcmp(a, "--base") && v)
-			base = argv[++i];
-		else if (!strcmp(a, "--per-class") && v)
-			per_class = atoi(argv[++i]);
-		else if (!strcmp(a, "--epochs") && v)
-			o.fit.epochs = atoi(argv[++i]);
-		else if (!strcmp(a, "--batch") && v)
-			o.fit.batch = atoi(argv[++i]);
-		else if (!strcmp(a, "--lr") && v) {
-			o.fit.optim.lr = (float)atof(argv[++i]);
-			lr_given = 1;
+		default: return CLI_EUSAGE;
 		}
-		else if (!strcmp(a, "--seed") && v)
-			o.fit.seed = strtoull(argv[++i], NULL, 10);
-		else if (!strcmp(a, "-o") && v)
-			o.save_path = argv[++i];
-		else if (a[0] == '-' && a[1]) {
-			cli_errorf("tui", "unknown or incomplete option '%s'", a);
-			fputs(usage, stderr);
-			return 1;
-		} else if (!script)
-			script = a;
-		else {
-			cli_errorf("tui", "one script at a time (got '%s' and '%s'); script arguments go after --", script, a);
-			return 1;
-		}
+		if (rc < 0)
+			return CLI_EUSAGE;
 	}
-	if (o.fit.epochs <= 0 || o.fit.batch <= 0 || per_class < 0 || !(o.fit.optim.lr > 0)) {
-		cli_errorf("tui", "--epochs, --batch, --per-class and --lr must be positive");
-		return 1;
-	}
-	if (script && (model_path || data)) {
-		cli_errorf("tui", "give a script or --model/--data, not both");
-		return 1;
-	}
-	if (!!model_path != !!data) {
-		cli_errorf("tui", "--model and --data go together");
-		return 1;
-	}
-	if (!model_path && (classes || to.cut || val_spec)) {
-		cli_errorf("tui", "--classes, --cut and --val go with --model and --data");
+	if (optind < dd)
+		script = argv[optind++];
+	if (optind < dd)
+		return cli_usage_error("tui", "one script at a time (got '%s' and '%s'); script arguments go after --",
+				       script, argv[optind]);
+	if (!script && dd < argc)
+		return cli_usage_error("tui", "arguments after -- are a script's: give the SCRIPT before them");
+	if (script && (model_path || data))
+		return cli_usage_error("tui", "give a script or --model/--data, not both");
+	if (!!model_path != !!data)
+		return cli_usage_error("tui", "--model and --data go together");
+	if (!model_path && (classes || to.cut || val_spec))
+		return cli_usage_error("tui", "--classes, --cut and --val go with --model and --data");
+	if (script && access(script, R_OK) != 0) {
+		cli_errorf("tui", "%s: %s", script, strerror(errno));
 		return 1;
 	}
 	if (!isatty(0) || !isatty(1)) {
@@ -207,12 +205,8 @@ int cmd_tui(int argc, char **argv)
 	setup st = {0};
 	thaw_model *m = NULL;
 	thaw_dataset *train = NULL, *val = NULL;
-	int rc = 1;
+	rc = 1;
 	if (script) {
-		if (access(script, R_OK) != 0) {
-			cli_errorf("tui", "%s: cannot read the script", script);
-			return 1;
-		}
 		o.script = script;
 		o.argc = argc - first_arg;
 		o.argv = argv + first_arg;

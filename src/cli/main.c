@@ -1,5 +1,4 @@
 /* thaw: the command line. Dispatches to one file per subcommand. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,36 +26,51 @@ static const thaw_cmd commands[] = {
 	/* one line per command */
 };
 
-void cli_errorf(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "thaw %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: thaw COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: thaw COMMAND [ARGS]\n       thaw help COMMAND | --help | --version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %-8s %s\n           thaw %s %s\n", commands[i].name, commands[i].help,
 			commands[i].name, commands[i].usage);
+	fprintf(f, "\n`thaw COMMAND --help` (or `thaw help COMMAND`) explains a command; man thaw has it all.\n");
+}
+
+static const thaw_cmd *find(const char *name)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+	fprintf(stderr, "thaw: unknown command '%s'\nTry 'thaw --help' for the list of commands.\n", name);
+	return CLI_EUSAGE;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2) /* the README's first command: the default workbench session */
 		return cmd_tui(argc, argv);
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+	const char *a = argv[1];
+	if (!strcmp(a, "-h") || !strcmp(a, "--help") || (!strcmp(a, "help") && argc == 2)) {
 		usage(stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "thaw: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return 1;
+	if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+		printf("thaw " THAW_VERSION "\n");
+		return 0;
+	}
+	if (!strcmp(a, "help")) { /* thaw help COMMAND is thaw COMMAND --help */
+		const thaw_cmd *c = find(argv[2]);
+		if (!c)
+			return unknown_command(argv[2]);
+		char help[] = "--help", *hv[] = {argv[2], help, NULL};
+		return c->run(2, hv);
+	}
+	if (a[0] == '-') /* `thaw --frob`: the workbench's options go after `thaw tui` */
+		return cmd_tui(argc, argv);
+	const thaw_cmd *c = find(a);
+	return c ? c->run(argc - 1, argv + 1) : unknown_command(a);
 }

@@ -207,6 +207,26 @@ for c in $("$ROOT/thaw" --help | awk '/^  [a-z]/ {print $1}') predict eval; do
 done
 [ -z "$missing" ] && ok "thaw.1 documents every command of thaw --help (and predict, eval)" ||
 	bad "thaw.1 commands" "missing$missing"
+# thaw.1 against --help, so the two cannot drift: every long option a
+# command's --help prints is in that command's entry (an entry starts at a
+# .TP line followed by ".B thaw COMMAND" and runs to the next one or .SH)
+missing=
+for c in $("$ROOT/thaw" --help | awk '/^  [a-z]/ {print $1}'); do
+	awk -v c="$c" '/^\.SH/ { on = 0 } prev == ".TP" && /^\.B thaw [a-z]/ { on = ($3 == c) } on; { prev = $0 }' \
+		"$M" >"$T/entry"
+	[ -s "$T/entry" ] || missing="$missing $c:(no entry)"
+	for o in $("$ROOT/thaw" "$c" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		[ "$o" = --help ] && continue
+		grep -qF -- "$(printf '%s' "$o" | sed 's/-/\\-/g')" "$T/entry" || missing="$missing $c:$o"
+	done
+done
+[ -z "$missing" ] && ok "thaw.1 documents every long option of every thaw COMMAND --help" ||
+	bad "thaw.1 options" "missing$missing"
+for o in '\-\-help' '\-\-version' '.SH WORKBENCH KEYS' '.SH OPTIONS'; do
+	grep -qF -- "$o" "$M" || missing="$missing $o"
+done
+[ -z "$missing" ] && ok "thaw.1 has --help, --version, the options' syntax and the workbench's keys" ||
+	bad "thaw.1" "missing$missing"
 
 # a whole install tree moved elsewhere still finds its files
 mv "$P" "$T/moved"
