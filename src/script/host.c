@@ -71,6 +71,36 @@ static int l_print(lua_State *L)
 	return 0;
 }
 
+/* ---- userdata types: liolib's method table, with properties after it */
+void lthaw_newclass(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods,
+		    const luaL_Reg *props, lua_CFunction index)
+{
+	luaL_newmetatable(L, tname);
+	luaL_setfuncs(L, meta, 0);
+	lua_newtable(L);
+	luaL_setfuncs(L, methods, 0);
+	lua_newtable(L);
+	luaL_setfuncs(L, props, 0);
+	lua_pushcclosure(L, index, 2);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+}
+
+int lthaw_index(lua_State *L, lua_CFunction *get)
+{
+	luaL_checkstring(L, 2); /* a number key becomes its string, as before */
+	lua_settop(L, 2);
+	lua_pushvalue(L, 2);
+	if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+		return 1;
+	lua_pop(L, 1);
+	lua_pushvalue(L, 2);
+	lua_rawget(L, lua_upvalueindex(2));
+	*get = lua_tocfunction(L, -1);
+	lua_pop(L, 1);
+	return 0;
+}
+
 static int luaopen_thaw(lua_State *L)
 {
 	lua_newtable(L);

@@ -276,33 +276,55 @@ static const luaL_Reg data_methods[] = {
 	{"join", l_data_join},     {"to_model", l_data_to_model},   {"grid", l_data_grid},
 	{"counts", l_data_counts}, {"close", l_data_gc},           {NULL, NULL}};
 
+/* Properties: d.n, d.classes, d.shape, d.source (the data set is open). */
+static int l_data_n(lua_State *L)
+{
+	lua_pushinteger(L, checkdata(L, 1)->n);
+	return 1;
+}
+
+static int l_data_classes(lua_State *L)
+{
+	thaw_dataset *d = checkdata(L, 1);
+	push_names(L, d->class_names, d->n_classes);
+	return 1;
+}
+
+static int l_data_shape(lua_State *L)
+{
+	thaw_dataset *d = checkdata(L, 1);
+	lua_createtable(L, 3, 0);
+	int v[3] = {d->c, d->h, d->w};
+	for (int i = 0; i < 3; i++) {
+		lua_pushinteger(L, v[i]);
+		lua_seti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+static int l_data_source(lua_State *L)
+{
+	lua_pushstring(L, checkdata(L, 1)->source);
+	return 1;
+}
+
+static const luaL_Reg data_props[] = {{"n", l_data_n},           {"classes", l_data_classes},
+				      {"shape", l_data_shape},   {"source", l_data_source},
+				      {NULL, NULL}};
+
 static int l_data_index(lua_State *L)
 {
 	ldata *u = luaL_checkudata(L, 1, DATA_MT);
-	const char *k = luaL_checkstring(L, 2);
-	for (const luaL_Reg *r = data_methods; r->name; r++)
-		if (!strcmp(k, r->name)) {
-			lua_pushcfunction(L, r->func);
-			return 1;
-		}
+	lua_CFunction get;
+	if (lthaw_index(L, &get))
+		return 1;
 	if (!u->d)
 		return luaL_error(L, "the data set is closed");
-	if (!strcmp(k, "n"))
-		lua_pushinteger(L, u->d->n);
-	else if (!strcmp(k, "classes"))
-		push_names(L, u->d->class_names, u->d->n_classes);
-	else if (!strcmp(k, "shape")) {
-		lua_createtable(L, 3, 0);
-		int v[3] = {u->d->c, u->d->h, u->d->w};
-		for (int i = 0; i < 3; i++) {
-			lua_pushinteger(L, v[i]);
-			lua_seti(L, -2, i + 1);
-		}
-	} else if (!strcmp(k, "source"))
-		lua_pushstring(L, u->d->source);
-	else
+	if (!get) {
 		lua_pushnil(L);
-	return 1;
+		return 1;
+	}
+	return get(L);
 }
 
 void lthaw_open_data(lua_State *L)
@@ -310,12 +332,12 @@ void lthaw_open_data(lua_State *L)
 	static const luaL_Reg data_fns[] = {{"open", l_data_open},     {"fashion_mnist", l_data_fashion},
 					    {"folder", l_data_folder}, {"synthetic", l_data_synthetic},
 					    {NULL, NULL}};
-	luaL_newmetatable(L, DATA_MT);
-	static const luaL_Reg dm[] = {{"__index", l_data_index}, {"__gc", l_data_gc},
-				      {"__close", l_data_gc},    {"__tostring", l_data_tostring},
-				      {"__len", l_data_len},     {NULL, NULL}};
-	luaL_setfuncs(L, dm, 0);
-	lua_pop(L, 1);
+	static const luaL_Reg meta[] = {{"__gc", l_data_gc},
+					{"__close", l_data_gc},
+					{"__tostring", l_data_tostring},
+					{"__len", l_data_len},
+					{NULL, NULL}};
+	lthaw_newclass(L, DATA_MT, meta, data_methods, data_props, l_data_index);
 	luaL_newlib(L, data_fns);
 	lua_setfield(L, -2, "data");
 }

@@ -612,41 +612,82 @@ static const luaL_Reg model_methods[] = {
 	{"set_resize", l_model_set_resize}, {"reinit", l_model_reinit}, {"close", l_model_gc},
 	{NULL, NULL}};
 
+/* Properties: m.n, m.classes, m.resize, m.input, m.output, m.mean, m.std
+ * (the model is open). */
+static int l_model_n(lua_State *L)
+{
+	lua_pushinteger(L, checkmodel(L, 1)->n);
+	return 1;
+}
+
+static int l_model_classes(lua_State *L)
+{
+	thaw_model *m = checkmodel(L, 1);
+	push_names(L, m->class_names, m->n_classes);
+	return 1;
+}
+
+static int l_model_resize(lua_State *L)
+{
+	lua_pushstring(L, thaw_resize_mode_name((thaw_resize_mode)checkmodel(L, 1)->input.resize));
+	return 1;
+}
+
+static int l_model_input(lua_State *L)
+{
+	thaw_model *m = checkmodel(L, 1);
+	thaw_shape s = {1, m->input.c, m->input.h, m->input.w};
+	push_shape(L, s);
+	return 1;
+}
+
+static int l_model_output(lua_State *L)
+{
+	push_shape(L, thaw_model_output_shape(checkmodel(L, 1)));
+	return 1;
+}
+
+static int push_channels(lua_State *L, const thaw_model *m, const float *v)
+{
+	int C = m->input.c < THAW_MAX_CHANNELS ? m->input.c : THAW_MAX_CHANNELS;
+	lua_createtable(L, C, 0);
+	for (int c = 0; c < C; c++) {
+		lua_pushnumber(L, v[c]);
+		lua_seti(L, -2, c + 1);
+	}
+	return 1;
+}
+
+static int l_model_mean(lua_State *L)
+{
+	thaw_model *m = checkmodel(L, 1);
+	return push_channels(L, m, m->input.mean);
+}
+
+static int l_model_std(lua_State *L)
+{
+	thaw_model *m = checkmodel(L, 1);
+	return push_channels(L, m, m->input.std);
+}
+
+static const luaL_Reg model_props[] = {
+	{"n", l_model_n},         {"classes", l_model_classes}, {"resize", l_model_resize},
+	{"input", l_model_input}, {"output", l_model_output},   {"mean", l_model_mean},
+	{"std", l_model_std},     {NULL, NULL}};
+
 static int l_model_index(lua_State *L)
 {
 	lmodel *u = luaL_checkudata(L, 1, MODEL_MT);
-	const char *k = luaL_checkstring(L, 2);
-	for (const luaL_Reg *r = model_methods; r->name; r++)
-		if (!strcmp(k, r->name)) {
-			lua_pushcfunction(L, r->func);
-			return 1;
-		}
+	lua_CFunction get;
+	if (lthaw_index(L, &get))
+		return 1;
 	if (!u->m)
 		return luaL_error(L, "the model is closed");
-	thaw_model *m = u->m;
-	if (!strcmp(k, "n"))
-		lua_pushinteger(L, m->n);
-	else if (!strcmp(k, "classes"))
-		push_names(L, m->class_names, m->n_classes);
-	else if (!strcmp(k, "resize"))
-		lua_pushstring(L, thaw_resize_mode_name((thaw_resize_mode)m->input.resize));
-	else if (!strcmp(k, "input")) {
-		thaw_shape s = {1, m->input.c, m->input.h, m->input.w};
-		push_shape(L, s);
-	} else if (!strcmp(k, "output")) {
-		push_shape(L, thaw_model_output_shape(m));
-	} else if (!strcmp(k, "mean") || !strcmp(k, "std")) {
-		const float *v = k[0] == 'm' ? m->input.mean : m->input.std;
-		int C = m->input.c < THAW_MAX_CHANNELS ? m->input.c : THAW_MAX_CHANNELS;
-		lua_createtable(L, C, 0);
-		for (int c = 0; c < C; c++) {
-			lua_pushnumber(L, v[c]);
-			lua_seti(L, -2, c + 1);
-		}
-	}
-	else
+	if (!get) {
 		lua_pushnil(L);
-	return 1;
+		return 1;
+	}
+	return get(L);
 }
 
 static const char *const layer_kinds[] = {"dense",   "conv2d",  "maxpool", "avgpool", "globalavgpool",
@@ -662,12 +703,12 @@ void lthaw_open_model(lua_State *L)
 				       {"model", l_model_new},
 				       {"reference_cnn", l_reference_cnn},
 				       {NULL, NULL}};
-	luaL_newmetatable(L, MODEL_MT);
-	static const luaL_Reg mm[] = {{"__index", l_model_index}, {"__gc", l_model_gc},
-				      {"__close", l_model_gc},    {"__tostring", l_model_tostring},
-				      {"__len", l_model_len},     {NULL, NULL}};
-	luaL_setfuncs(L, mm, 0);
-	lua_pop(L, 1);
+	static const luaL_Reg meta[] = {{"__gc", l_model_gc},
+					{"__close", l_model_gc},
+					{"__tostring", l_model_tostring},
+					{"__len", l_model_len},
+					{NULL, NULL}};
+	lthaw_newclass(L, MODEL_MT, meta, model_methods, model_props, l_model_index);
 	luaL_newmetatable(L, LAYER_MT);
 	lua_pushcfunction(L, l_layer_tostring);
 	lua_setfield(L, -2, "__tostring");

@@ -47,6 +47,15 @@ void logf_(thaw_script *s, const char *fmt, ...) __attribute__((format(printf, 2
 /* Raises the core's last message as a Lua error. */
 int fail(lua_State *L);
 void checkpoint_path(char *buf, size_t n, const char *dir, int phase);
+/* Makes the metatable tname of a userdata type: the metamethods in meta,
+ * and __index the closure `index` over two tables, the methods and the
+ * property getters (both lua_CFunctions taking the userdata at 1). */
+void lthaw_newclass(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods,
+		    const luaL_Reg *props, lua_CFunction index);
+/* The first step of such an __index (key at 2): pushes the method of that
+ * name and returns 1; else returns 0 with *get the key's property getter,
+ * NULL when there is none. Raises when the key is not a string. */
+int lthaw_index(lua_State *L, lua_CFunction *get);
 
 /* ---- userdata */
 typedef struct lmodel {
