@@ -14,7 +14,7 @@
 
 static int host_key;
 
-thaw_script *host(lua_State *L)
+thaw_script *lthaw_host(lua_State *L)
 {
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &host_key);
 	thaw_script *s = lua_touserdata(L, -1);
@@ -22,8 +22,7 @@ thaw_script *host(lua_State *L)
 	return s;
 }
 
-void logf_(thaw_script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void logf_(thaw_script *s, const char *fmt, ...)
+void lthaw_logf(thaw_script *s, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -37,9 +36,9 @@ void logf_(thaw_script *s, const char *fmt, ...)
 }
 
 /* Raises the core's last message as a Lua error. */
-int fail(lua_State *L) { return luaL_error(L, "%s", thaw_errmsg()); }
+int lthaw_fail(lua_State *L) { return luaL_error(L, "%s", thaw_errmsg()); }
 
-void checkpoint_path(char *buf, size_t n, const char *dir, int phase)
+void lthaw_checkpoint_path(char *buf, size_t n, const char *dir, int phase)
 {
 	if (phase > 0)
 		snprintf(buf, n, "%s/phase-%d.thaw", dir, phase);
@@ -51,7 +50,7 @@ void checkpoint_path(char *buf, size_t n, const char *dir, int phase)
 /* print() goes to the host's log (the workbench shows it in its log pane). */
 static int l_print(lua_State *L)
 {
-	thaw_script *s = host(L);
+	thaw_script *s = lthaw_host(L);
 	int n = lua_gettop(L); /* before the buffer puts anything on the stack */
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);
@@ -119,7 +118,7 @@ static int luaopen_thaw(lua_State *L)
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
-	thaw_script *s = host(L);
+	thaw_script *s = lthaw_host(L);
 	if (!s->interrupted && s->h.should_stop && s->h.should_stop(s->h.user)) {
 		s->interrupted = 1;
 		luaL_error(L, "%s", INTERRUPTED);
@@ -149,7 +148,7 @@ thaw_script *thaw_script_new(const thaw_script_hooks *hooks, const thaw_script_c
 		snprintf(s->resume_dir, sizeof s->resume_dir, "%s", cfg->resume_dir);
 		char path[PATH_MAX_ + 32];
 		thaw_train_state st;
-		checkpoint_path(path, sizeof path, s->resume_dir, 0);
+		lthaw_checkpoint_path(path, sizeof path, s->resume_dir, 0);
 		thaw_model *m = thaw_model_load(path, &st);
 		if (!m) {
 			thaw_error(THAW_EIO, "resume: %s", thaw_errmsg());

@@ -4,14 +4,14 @@
 
 #include "lthaw.h"
 
-thaw_dataset *checkdata(lua_State *L, int i)
+thaw_dataset *lthaw_checkdata(lua_State *L, int i)
 {
 	ldata *u = luaL_checkudata(L, i, DATA_MT);
 	luaL_argcheck(L, u->d != NULL, i, "the data set is closed");
 	return u->d;
 }
 
-ldata *newdata(lua_State *L)
+ldata *lthaw_newdata(lua_State *L)
 {
 	ldata *u = lua_newuserdatauv(L, sizeof *u, 0);
 	u->d = NULL;
@@ -29,26 +29,26 @@ static const char *const folder_keys[] = {"path",      "size", "channels", "resi
 /* Applies classes= and per_class= of the options table to *d (replacing it). */
 static void apply_selection(lua_State *L, int t, thaw_dataset **d)
 {
-	thaw_script *s = host(L);
-	int cls[1024], k = opt_int_list(L, t, "classes", cls, 1024);
+	thaw_script *s = lthaw_host(L);
+	int cls[1024], k = lthaw_opt_int_list(L, t, "classes", cls, 1024);
 	if (k > 0) {
 		thaw_dataset *x = thaw_dataset_select_classes(*d, cls, k);
 		if (!x) {
 			thaw_dataset_free(*d);
 			*d = NULL;
-			fail(L);
+			lthaw_fail(L);
 		}
 		thaw_dataset_free(*d);
 		*d = x;
 	}
-	int per = opt_int(L, t, "per_class", 0);
+	int per = lthaw_opt_int(L, t, "per_class", 0);
 	if (per > 0) {
-		uint64_t seed = opt_seed(L, t, "seed", s->seed);
+		uint64_t seed = lthaw_opt_seed(L, t, "seed", s->seed);
 		thaw_dataset *x = thaw_dataset_per_class(*d, per, seed);
 		if (!x) {
 			thaw_dataset_free(*d);
 			*d = NULL;
-			fail(L);
+			lthaw_fail(L);
 		}
 		thaw_dataset_free(*d);
 		*d = x;
@@ -72,23 +72,23 @@ static int l_data_open(lua_State *L)
 {
 	const char *spec = luaL_checkstring(L, 1);
 	lua_settop(L, 2); /* the options slot stays put under the new userdata */
-	check_keys(L, 2, "thaw.data.open", open_keys);
-	const char *split = opt_str(L, 2, "split", NULL);
+	lthaw_check_keys(L, 2, "thaw.data.open", open_keys);
+	const char *split = lthaw_opt_str(L, 2, "split", NULL);
 	if (split) /* open("fashion-mnist", {split = "test"}) is "fashion-mnist:test" */
 		spec = lua_pushfstring(L, "%s:%s", spec, split);
-	ldata *u = newdata(L);
+	ldata *u = lthaw_newdata(L);
 	return push_opened(L, 2, u, thaw_dataset_open(spec));
 }
 
 static int l_data_fashion(lua_State *L)
 {
 	lua_settop(L, 1);
-	check_keys(L, 1, "thaw.data.fashion_mnist", fashion_keys);
-	const char *split = opt_str(L, 1, "split", "train");
+	lthaw_check_keys(L, 1, "thaw.data.fashion_mnist", fashion_keys);
+	const char *split = lthaw_opt_str(L, 1, "split", "train");
 	if (strcmp(split, "train") != 0 && strcmp(split, "test") != 0)
 		return luaL_error(L, "thaw.data.fashion_mnist: split must be 'train' or 'test' (got '%s')", split);
-	const char *dir = opt_str(L, 1, "path", NULL);
-	ldata *u = newdata(L);
+	const char *dir = lthaw_opt_str(L, 1, "path", NULL);
+	ldata *u = lthaw_newdata(L);
 	return push_opened(L, 1, u, thaw_fashion_mnist(dir, strcmp(split, "test") == 0));
 }
 
@@ -101,27 +101,27 @@ static int l_data_folder(lua_State *L)
 		t = 2;
 	}
 	lua_settop(L, t);
-	check_keys(L, t, "thaw.data.folder", folder_keys);
-	path = opt_str(L, t, "path", path);
+	lthaw_check_keys(L, t, "thaw.data.folder", folder_keys);
+	path = lthaw_opt_str(L, t, "path", path);
 	luaL_argcheck(L, path != NULL, 1, "a folder path");
 	int size[2] = {0, 0};
-	int ns = opt_int_list(L, t, "size", size, 2);
+	int ns = lthaw_opt_int_list(L, t, "size", size, 2);
 	if (ns == 1)
 		size[1] = size[0];
 	thaw_image_opts o = thaw_image_opts_default();
-	o.c = opt_int(L, t, "channels", 0);
+	o.c = lthaw_opt_int(L, t, "channels", 0);
 	o.h = size[0], o.w = size[1];
-	const char *resize = opt_str(L, t, "resize", NULL);
+	const char *resize = lthaw_opt_str(L, t, "resize", NULL);
 	if (resize && thaw_resize_mode_parse(resize, &o.resize) < 0)
 		return luaL_error(L, "thaw.data.folder: %s", thaw_errmsg());
-	o.skip_bad = opt_bool(L, t, "skip_bad", 0);
-	ldata *u = newdata(L);
+	o.skip_bad = lthaw_opt_bool(L, t, "skip_bad", 0);
+	ldata *u = lthaw_newdata(L);
 	thaw_dataset *d = thaw_folder_load_opts(path, &o);
 	/* what was skipped goes to the log, a line each, like print() */
 	for (const char *s = d ? d->notes : NULL; s && *s;) {
 		const char *e = strchr(s, '\n');
 		int n = e ? (int)(e - s) : (int)strlen(s);
-		logf_(host(L), "%s: %.*s", path, n, s);
+		lthaw_logf(lthaw_host(L), "%s: %.*s", path, n, s);
 		s = e ? e + 1 : NULL;
 	}
 	return push_opened(L, t, u, d);
@@ -131,29 +131,29 @@ static int l_data_synthetic(lua_State *L)
 {
 	static const char *const keys[] = {"n", "classes", "size", "channels", "seed", "noise", NULL};
 	lua_settop(L, 1);
-	check_keys(L, 1, "thaw.data.synthetic", keys);
+	lthaw_check_keys(L, 1, "thaw.data.synthetic", keys);
 	thaw_synth_opts o = thaw_synth_opts_default();
-	o.n = opt_int(L, 1, "n", o.n);
-	o.classes = opt_int(L, 1, "classes", o.classes);
-	o.c = opt_int(L, 1, "channels", o.c);
-	o.seed = opt_seed(L, 1, "seed", host(L)->seed);
-	o.noise = (float)opt_num(L, 1, "noise", o.noise);
+	o.n = lthaw_opt_int(L, 1, "n", o.n);
+	o.classes = lthaw_opt_int(L, 1, "classes", o.classes);
+	o.c = lthaw_opt_int(L, 1, "channels", o.c);
+	o.seed = lthaw_opt_seed(L, 1, "seed", lthaw_host(L)->seed);
+	o.noise = (float)lthaw_opt_num(L, 1, "noise", o.noise);
 	int size[2] = {o.h, o.w};
-	if (opt_int_list(L, 1, "size", size, 2) == 1)
+	if (lthaw_opt_int_list(L, 1, "size", size, 2) == 1)
 		size[1] = size[0];
 	o.h = size[0];
 	o.w = size[1];
-	ldata *u = newdata(L);
+	ldata *u = lthaw_newdata(L);
 	thaw_dataset *d = thaw_synth(&o);
 	if (!d)
-		return fail(L);
+		return lthaw_fail(L);
 	u->d = d;
 	return 1;
 }
 
 static int l_data_select(lua_State *L)
 {
-	thaw_dataset *d = checkdata(L, 1);
+	thaw_dataset *d = lthaw_checkdata(L, 1);
 	luaL_checktype(L, 2, LUA_TTABLE);
 	int cls[1024], n = (int)luaL_len(L, 2);
 	luaL_argcheck(L, n > 0 && n <= 1024, 2, "a list of 1 to 1024 class numbers");
@@ -162,69 +162,69 @@ static int l_data_select(lua_State *L)
 		cls[i] = (int)luaL_checkinteger(L, -1);
 		lua_pop(L, 1);
 	}
-	ldata *u = newdata(L);
+	ldata *u = lthaw_newdata(L);
 	if (!(u->d = thaw_dataset_select_classes(d, cls, n)))
-		return fail(L);
+		return lthaw_fail(L);
 	return 1;
 }
 
 static int l_data_per_class(lua_State *L)
 {
-	thaw_dataset *d = checkdata(L, 1);
+	thaw_dataset *d = lthaw_checkdata(L, 1);
 	int k = (int)luaL_checkinteger(L, 2);
-	uint64_t seed = (uint64_t)luaL_optinteger(L, 3, (lua_Integer)host(L)->seed);
-	ldata *u = newdata(L);
+	uint64_t seed = (uint64_t)luaL_optinteger(L, 3, (lua_Integer)lthaw_host(L)->seed);
+	ldata *u = lthaw_newdata(L);
 	if (!(u->d = thaw_dataset_per_class(d, k, seed)))
-		return fail(L);
+		return lthaw_fail(L);
 	return 1;
 }
 
 static int l_data_split(lua_State *L)
 {
-	thaw_dataset *d = checkdata(L, 1);
+	thaw_dataset *d = lthaw_checkdata(L, 1);
 	double frac = luaL_checknumber(L, 2);
 	luaL_argcheck(L, frac > 0 && frac < 1, 2, "the validation fraction must be in (0, 1)");
-	uint64_t seed = (uint64_t)luaL_optinteger(L, 3, (lua_Integer)host(L)->seed);
-	ldata *a = newdata(L), *b = newdata(L);
+	uint64_t seed = (uint64_t)luaL_optinteger(L, 3, (lua_Integer)lthaw_host(L)->seed);
+	ldata *a = lthaw_newdata(L), *b = lthaw_newdata(L);
 	if (thaw_dataset_split(d, (float)frac, seed, &a->d, &b->d) < 0)
-		return fail(L);
+		return lthaw_fail(L);
 	return 2;
 }
 
 static int l_data_join(lua_State *L)
 {
-	thaw_dataset *a = checkdata(L, 1), *b = checkdata(L, 2);
-	ldata *u = newdata(L);
+	thaw_dataset *a = lthaw_checkdata(L, 1), *b = lthaw_checkdata(L, 2);
+	ldata *u = lthaw_newdata(L);
 	if (!(u->d = thaw_dataset_join(a, b)))
-		return fail(L);
+		return lthaw_fail(L);
 	return 1;
 }
 
 static int l_data_to_model(lua_State *L)
 {
-	thaw_dataset *d = checkdata(L, 1);
-	thaw_model *m = checkmodel(L, 2);
+	thaw_dataset *d = lthaw_checkdata(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 2);
 	char desc[256];
-	ldata *u = newdata(L);
+	ldata *u = lthaw_newdata(L);
 	if (!(u->d = thaw_dataset_to_spec(d, &m->input, desc, sizeof desc)))
-		return fail(L);
+		return lthaw_fail(L);
 	lua_pushstring(L, desc);
 	return 2;
 }
 
 static int l_data_grid(lua_State *L)
 {
-	thaw_dataset *d = checkdata(L, 1);
+	thaw_dataset *d = lthaw_checkdata(L, 1);
 	const char *path = luaL_checkstring(L, 2);
 	int per_row = (int)luaL_optinteger(L, 3, 8);
-	if (thaw_dataset_grid_png(d, path, per_row, host(L)->seed) < 0)
-		return fail(L);
+	if (thaw_dataset_grid_png(d, path, per_row, lthaw_host(L)->seed) < 0)
+		return lthaw_fail(L);
 	return 0;
 }
 
 static int l_data_counts(lua_State *L)
 {
-	thaw_dataset *d = checkdata(L, 1);
+	thaw_dataset *d = lthaw_checkdata(L, 1);
 	int *c = lua_newuserdatauv(L, sizeof(int) * (size_t)(d->n_classes ? d->n_classes : 1), 0);
 	thaw_dataset_class_counts(d, c);
 	lua_createtable(L, d->n_classes, 0);
@@ -248,7 +248,7 @@ static int l_data_tostring(lua_State *L)
 
 static int l_data_len(lua_State *L)
 {
-	lua_pushinteger(L, checkdata(L, 1)->n);
+	lua_pushinteger(L, lthaw_checkdata(L, 1)->n);
 	return 1;
 }
 
@@ -262,7 +262,7 @@ static int l_data_gc(lua_State *L)
 	return 0;
 }
 
-void push_names(lua_State *L, char **names, int n)
+void lthaw_push_names(lua_State *L, char **names, int n)
 {
 	lua_createtable(L, n, 0);
 	for (int k = 0; k < n; k++) {
@@ -279,20 +279,20 @@ static const luaL_Reg data_methods[] = {
 /* Properties: d.n, d.classes, d.shape, d.source (the data set is open). */
 static int l_data_n(lua_State *L)
 {
-	lua_pushinteger(L, checkdata(L, 1)->n);
+	lua_pushinteger(L, lthaw_checkdata(L, 1)->n);
 	return 1;
 }
 
 static int l_data_classes(lua_State *L)
 {
-	thaw_dataset *d = checkdata(L, 1);
-	push_names(L, d->class_names, d->n_classes);
+	thaw_dataset *d = lthaw_checkdata(L, 1);
+	lthaw_push_names(L, d->class_names, d->n_classes);
 	return 1;
 }
 
 static int l_data_shape(lua_State *L)
 {
-	thaw_dataset *d = checkdata(L, 1);
+	thaw_dataset *d = lthaw_checkdata(L, 1);
 	lua_createtable(L, 3, 0);
 	int v[3] = {d->c, d->h, d->w};
 	for (int i = 0; i < 3; i++) {
@@ -304,7 +304,7 @@ static int l_data_shape(lua_State *L)
 
 static int l_data_source(lua_State *L)
 {
-	lua_pushstring(L, checkdata(L, 1)->source);
+	lua_pushstring(L, lthaw_checkdata(L, 1)->source);
 	return 1;
 }
 

@@ -8,7 +8,7 @@
 
 #include "lthaw.h"
 
-thaw_model *checkmodel(lua_State *L, int i)
+thaw_model *lthaw_checkmodel(lua_State *L, int i)
 {
 	lmodel *u = luaL_checkudata(L, i, MODEL_MT);
 	luaL_argcheck(L, u->m != NULL, i, "the model is closed");
@@ -16,16 +16,16 @@ thaw_model *checkmodel(lua_State *L, int i)
 }
 
 /* For calls that change the graph or free the model: not while training. */
-thaw_model *checkidle(lua_State *L, int i)
+thaw_model *lthaw_checkidle(lua_State *L, int i)
 {
-	thaw_model *m = checkmodel(L, i);
+	thaw_model *m = lthaw_checkmodel(L, i);
 	lmodel *u = lua_touserdata(L, i);
 	if (u->busy)
 		luaL_error(L, "the model is being trained by thaw.fit: it cannot be closed or changed in shape now");
 	return m;
 }
 
-lmodel *newmodel(lua_State *L)
+lmodel *lthaw_newmodel(lua_State *L)
 {
 	lmodel *u = lua_newuserdatauv(L, sizeof *u, 0);
 	u->m = NULL;
@@ -66,10 +66,10 @@ static void opt_pair(lua_State *L, int t, const char *k, int *a, int *b)
 	int isnum = lua_isinteger(L, -1);
 	lua_pop(L, 1);
 	if (isnum) {
-		*a = *b = opt_int(L, t, k, *a);
+		*a = *b = lthaw_opt_int(L, t, k, *a);
 		return;
 	}
-	int n = opt_int_list(L, t, k, v, 2);
+	int n = lthaw_opt_int_list(L, t, k, v, 2);
 	if (n == 1)
 		v[1] = v[0];
 	if (n >= 1) {
@@ -87,14 +87,14 @@ static thaw_attrs layer_attrs(lua_State *L, int t)
 					   "lo",     "hi",       "rate",    "eps",       "momentum",
 					   "trainable", "lr_mult", NULL};
 	luaL_checktype(L, t, LUA_TTABLE);
-	check_keys(L, t, "layer", keys);
-	const char *kind = opt_str(L, t, "kind", NULL);
+	lthaw_check_keys(L, t, "layer", keys);
+	const char *kind = lthaw_opt_str(L, t, "kind", NULL);
 	int k = kind ? thaw_kind_from_name(kind) : -1;
 	if (k < 0)
 		luaL_error(L, "unknown layer kind '%s'", kind ? kind : "(none)");
 	thaw_attrs a = thaw_attrs_default((thaw_kind)k);
-	a.units = opt_int(L, t, "units", 0);
-	a.filters = opt_int(L, t, "filters", 0);
+	a.units = lthaw_opt_int(L, t, "units", 0);
+	a.filters = lthaw_opt_int(L, t, "filters", 0);
 	opt_pair(L, t, "kernel", &a.kh, &a.kw);
 	if (k == THAW_MAXPOOL || k == THAW_AVGPOOL) { /* stride defaults to the kernel */
 		a.sh = a.kh;
@@ -113,10 +113,10 @@ static thaw_attrs layer_attrs(lua_State *L, int t)
 	} else if (ps && strcmp(ps, "valid") != 0) {
 		luaL_error(L, "padding must be a number, a list, 'same' or 'valid' (got '%s')", ps);
 	} else if (pisnum) {
-		int p = opt_int(L, t, "padding", 0);
+		int p = lthaw_opt_int(L, t, "padding", 0);
 		a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = p;
 	} else {
-		int n = opt_int_list(L, t, "padding", pad, 4);
+		int n = lthaw_opt_int_list(L, t, "padding", pad, 4);
 		if (n == 2) { /* {h, w} */
 			a.pad[0] = a.pad[2] = pad[0];
 			a.pad[1] = a.pad[3] = pad[1];
@@ -126,21 +126,21 @@ static thaw_attrs layer_attrs(lua_State *L, int t)
 			luaL_error(L, "padding wants 1, 2 or 4 numbers");
 		}
 	}
-	a.groups = opt_int(L, t, "groups", a.groups);
-	a.bias = opt_bool(L, t, "bias", a.bias);
-	const char *init = opt_str(L, t, "init", "he");
+	a.groups = lthaw_opt_int(L, t, "groups", a.groups);
+	a.bias = lthaw_opt_bool(L, t, "bias", a.bias);
+	const char *init = lthaw_opt_str(L, t, "init", "he");
 	if (!strcmp(init, "glorot") || !strcmp(init, "xavier"))
 		a.init = THAW_INIT_GLOROT;
 	else if (strcmp(init, "he") != 0 && strcmp(init, "kaiming") != 0)
 		luaL_error(L, "init must be 'he' or 'glorot' (got '%s')", init);
-	a.ceil_mode = opt_bool(L, t, "ceil_mode", 0);
-	a.count_include_pad = opt_bool(L, t, "count_include_pad", 0);
-	a.alpha = (float)opt_num(L, t, "alpha", a.alpha);
-	a.lo = (float)opt_num(L, t, "lo", a.lo);
-	a.hi = (float)opt_num(L, t, "hi", a.hi);
-	a.rate = (float)opt_num(L, t, "rate", a.rate);
-	a.eps = (float)opt_num(L, t, "eps", a.eps);
-	a.momentum = (float)opt_num(L, t, "momentum", a.momentum);
+	a.ceil_mode = lthaw_opt_bool(L, t, "ceil_mode", 0);
+	a.count_include_pad = lthaw_opt_bool(L, t, "count_include_pad", 0);
+	a.alpha = (float)lthaw_opt_num(L, t, "alpha", a.alpha);
+	a.lo = (float)lthaw_opt_num(L, t, "lo", a.lo);
+	a.hi = (float)lthaw_opt_num(L, t, "hi", a.hi);
+	a.rate = (float)lthaw_opt_num(L, t, "rate", a.rate);
+	a.eps = (float)lthaw_opt_num(L, t, "eps", a.eps);
+	a.momentum = (float)lthaw_opt_num(L, t, "momentum", a.momentum);
 	return a;
 }
 
@@ -168,27 +168,27 @@ static int node_ref(lua_State *L, thaw_model *m, int i)
 static int l_model_new(lua_State *L)
 {
 	static const char *const keys[] = {"input", "seed", NULL};
-	check_keys(L, 1, "thaw.model", keys);
+	lthaw_check_keys(L, 1, "thaw.model", keys);
 	int in[3] = {1, 28, 28};
-	int n = opt_int_list(L, 1, "input", in, 3);
+	int n = lthaw_opt_int_list(L, 1, "input", in, 3);
 	luaL_argcheck(L, n == 0 || n == 3, 1, "input = {channels, height, width}");
-	lmodel *u = newmodel(L);
-	if (!(u->m = thaw_model_new(in[0], in[1], in[2], opt_seed(L, 1, "seed", host(L)->seed))))
-		return fail(L);
+	lmodel *u = lthaw_newmodel(L);
+	if (!(u->m = thaw_model_new(in[0], in[1], in[2], lthaw_opt_seed(L, 1, "seed", lthaw_host(L)->seed))))
+		return lthaw_fail(L);
 	return 1;
 }
 
 static int l_reference_cnn(lua_State *L)
 {
 	static const char *const keys[] = {"input", "classes", "seed", NULL};
-	check_keys(L, 1, "thaw.reference_cnn", keys);
+	lthaw_check_keys(L, 1, "thaw.reference_cnn", keys);
 	int in[3] = {1, 28, 28};
-	opt_int_list(L, 1, "input", in, 3);
-	lmodel *u = newmodel(L);
-	u->m = thaw_zoo_reference_cnn(in[0], in[1], in[2], opt_int(L, 1, "classes", 10),
-				      opt_seed(L, 1, "seed", host(L)->seed));
+	lthaw_opt_int_list(L, 1, "input", in, 3);
+	lmodel *u = lthaw_newmodel(L);
+	u->m = thaw_zoo_reference_cnn(in[0], in[1], in[2], lthaw_opt_int(L, 1, "classes", 10),
+				      lthaw_opt_seed(L, 1, "seed", lthaw_host(L)->seed));
 	if (!u->m)
-		return fail(L);
+		return lthaw_fail(L);
 	return 1;
 }
 
@@ -196,13 +196,13 @@ static int l_reference_cnn(lua_State *L)
 static void log_warnings(lua_State *L)
 {
 	for (const char *w; (w = thaw_warning_next());)
-		logf_(host(L), "warning: %s", w);
+		lthaw_logf(lthaw_host(L), "warning: %s", w);
 }
 
 static int l_load(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	lmodel *u = newmodel(L);
+	lmodel *u = lthaw_newmodel(L);
 	u->m = thaw_model_load(path, NULL);
 	log_warnings(L);
 	if (!u->m) {
@@ -216,7 +216,7 @@ static int l_load(lua_State *L)
 static int l_import(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	lmodel *u = newmodel(L);
+	lmodel *u = lthaw_newmodel(L);
 	thaw_onnx_info info;
 	u->m = thaw_onnx_import(path, &info);
 	log_warnings(L);
@@ -226,15 +226,15 @@ static int l_import(lua_State *L)
 		return 2;
 	}
 	if (info.softmax)
-		logf_(host(L), "import %s: the final Softmax was dropped (thaw trains on logits)", path);
+		lthaw_logf(lthaw_host(L), "import %s: the final Softmax was dropped (thaw trains on logits)", path);
 	return 1;
 }
 
 static int l_model_add(lua_State *L)
 {
-	thaw_model *m = checkidle(L, 1);
+	thaw_model *m = lthaw_checkidle(L, 1);
 	thaw_attrs a = layer_attrs(L, 2);
-	const char *name = opt_str(L, 2, "name", NULL);
+	const char *name = lthaw_opt_str(L, 2, "name", NULL);
 	int in[THAW_MAX_INPUTS], n_in = 0;
 	lua_getfield(L, 2, "inputs");
 	if (!lua_isnil(L, -1)) {
@@ -251,17 +251,17 @@ static int l_model_add(lua_State *L)
 	lua_pop(L, 1);
 	int k = thaw_model_add(m, name, &a, n_in ? in : NULL, n_in);
 	if (k < 0)
-		return fail(L);
-	m->nodes[k]->trainable = opt_bool(L, 2, "trainable", 1);
-	if (thaw_model_set_lr_mult(m, k, (float)opt_num(L, 2, "lr_mult", 1.0)) < 0)
-		return fail(L);
+		return lthaw_fail(L);
+	m->nodes[k]->trainable = lthaw_opt_bool(L, 2, "trainable", 1);
+	if (thaw_model_set_lr_mult(m, k, (float)lthaw_opt_num(L, 2, "lr_mult", 1.0)) < 0)
+		return lthaw_fail(L);
 	lua_pushinteger(L, k + 1);
 	return 1;
 }
 
 static int l_model_insert(lua_State *L)
 {
-	thaw_model *m = checkidle(L, 1);
+	thaw_model *m = lthaw_checkidle(L, 1);
 	int pos = node_ref(L, m, 2);
 	if (pos < 0)
 		return luaL_error(L, "insert: give the node to insert before (name or 1..%d)", m->n);
@@ -270,32 +270,32 @@ static int l_model_insert(lua_State *L)
 	if (!lua_isnil(L, -1))
 		return luaL_error(L, "insert: the new layer reads what node %d read; 'inputs' does not apply", pos + 1);
 	lua_pop(L, 1);
-	if (thaw_model_insert(m, pos, opt_str(L, 3, "name", NULL), &a) < 0)
-		return fail(L);
-	m->nodes[pos]->trainable = opt_bool(L, 3, "trainable", 1);
-	if (thaw_model_set_lr_mult(m, pos, (float)opt_num(L, 3, "lr_mult", 1.0)) < 0)
-		return fail(L);
+	if (thaw_model_insert(m, pos, lthaw_opt_str(L, 3, "name", NULL), &a) < 0)
+		return lthaw_fail(L);
+	m->nodes[pos]->trainable = lthaw_opt_bool(L, 3, "trainable", 1);
+	if (thaw_model_set_lr_mult(m, pos, (float)lthaw_opt_num(L, 3, "lr_mult", 1.0)) < 0)
+		return lthaw_fail(L);
 	lua_pushinteger(L, pos + 1);
 	return 1;
 }
 
 static int l_model_pop(lua_State *L)
 {
-	thaw_model *m = checkidle(L, 1);
+	thaw_model *m = lthaw_checkidle(L, 1);
 	if (m->n == 0)
 		return luaL_error(L, "pop: the model has no nodes");
 	lua_pushstring(L, m->nodes[m->n - 1]->name);
 	if (thaw_model_pop(m) < 0)
-		return fail(L);
+		return lthaw_fail(L);
 	return 1;
 }
 
 static int l_model_truncate(lua_State *L)
 {
-	thaw_model *m = checkidle(L, 1);
+	thaw_model *m = lthaw_checkidle(L, 1);
 	int k = node_ref(L, m, 2);
 	if (k < 0 || thaw_model_truncate(m, m->nodes[k]->name) < 0)
-		return k < 0 ? luaL_error(L, "truncate: cannot cut at the input") : fail(L);
+		return k < 0 ? luaL_error(L, "truncate: cannot cut at the input") : lthaw_fail(L);
 	lua_pushinteger(L, m->n);
 	return 1;
 }
@@ -314,7 +314,7 @@ static void select_nodes(lua_State *L, thaw_model *m, int i, char *mark)
 	}
 	if (lua_type(L, i) == LUA_TSTRING) { /* a name, glob, "0-7" or "upto:NAME" */
 		if (thaw_model_select(m, lua_tostring(L, i), mark) < 0)
-			fail(L);
+			lthaw_fail(L);
 		return;
 	}
 	luaL_checktype(L, i, LUA_TTABLE);
@@ -348,7 +348,7 @@ static void select_nodes(lua_State *L, thaw_model *m, int i, char *mark)
 /* m:freeze(sel) / m:unfreeze(sel): returns how many nodes changed. */
 static int set_flags(lua_State *L, int trainable)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	lua_settop(L, 2);
 	char *mark = lua_newuserdatauv(L, (size_t)(m->n ? m->n : 1), 0);
 	memset(mark, 0, (size_t)m->n);
@@ -369,7 +369,7 @@ static int l_model_unfreeze(lua_State *L) { return set_flags(L, 1); }
 /* m:lr_mult(sel, x) */
 static int l_model_lr_mult(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	float x = (float)luaL_checknumber(L, 3);
 	lua_settop(L, 3);
 	char *mark = lua_newuserdatauv(L, (size_t)(m->n ? m->n : 1), 0);
@@ -377,7 +377,7 @@ static int l_model_lr_mult(lua_State *L)
 	select_nodes(L, m, 2, mark);
 	for (int k = 0; k < m->n; k++)
 		if (mark[k] && thaw_model_set_lr_mult(m, k, x) < 0)
-			return fail(L);
+			return lthaw_fail(L);
 	return 0;
 }
 
@@ -426,10 +426,10 @@ static void push_node_info(lua_State *L, const thaw_model *m, int k)
 /* m:summary() -> text, {layers = {...}, trainable = N, frozen = N} */
 static int l_model_summary(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	char *text = thaw_model_summary(m);
 	if (!text)
-		return fail(L);
+		return lthaw_fail(L);
 	lua_pushstring(L, text);
 	free(text);
 	thaw_param_counts c = thaw_model_count(m);
@@ -451,7 +451,7 @@ static int l_model_summary(lua_State *L)
 
 static int l_model_layer(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	int k = node_ref(L, m, 2);
 	if (k < 0)
 		return luaL_error(L, "the input is not a layer");
@@ -465,28 +465,28 @@ static int l_model_layer(lua_State *L)
 static int l_model_save(lua_State *L)
 {
 	static const char *const keys[] = {"optimizer", NULL};
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	const char *path = luaL_checkstring(L, 2);
 	lua_settop(L, 3);
-	check_keys(L, 3, "save", keys);
-	if (!opt_bool(L, 3, "optimizer", 1))
+	lthaw_check_keys(L, 3, "save", keys);
+	if (!lthaw_opt_bool(L, 3, "optimizer", 1))
 		thaw_model_reset_opt_state(m);
 	if (thaw_model_save(m, path, NULL) < 0)
-		return fail(L);
+		return lthaw_fail(L);
 	return 0;
 }
 
 static int l_model_export(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	if (thaw_onnx_export(m, luaL_checkstring(L, 2)) < 0)
-		return fail(L);
+		return lthaw_fail(L);
 	return 0;
 }
 
 static int l_model_set_classes(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	luaL_checktype(L, 2, LUA_TTABLE);
 	int n = (int)luaL_len(L, 2);
 	luaL_argcheck(L, n >= 1 && n <= 100000, 2, "a list of class names");
@@ -497,7 +497,7 @@ static int l_model_set_classes(lua_State *L)
 		lua_pop(L, 1); /* the table keeps the string alive */
 	}
 	if (thaw_model_set_classes(m, names, n) < 0)
-		return fail(L);
+		return lthaw_fail(L);
 	return 0;
 }
 
@@ -507,7 +507,7 @@ static int l_model_set_classes(lua_State *L)
 static int l_model_normalize(lua_State *L)
 {
 	static const char *const keys[] = {"mean", "std", NULL};
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	if (lua_type(L, 2) == LUA_TSTRING) {
 		if (thaw_input_preset(&m->input, lua_tostring(L, 2)) < 0)
 			return luaL_argerror(L, 2, thaw_errmsg());
@@ -515,7 +515,7 @@ static int l_model_normalize(lua_State *L)
 	}
 	luaL_argexpected(L, lua_istable(L, 2), 2, "a preset name or {mean = ..., std = ...}");
 	lua_settop(L, 2);
-	check_keys(L, 2, "normalize", keys);
+	lthaw_check_keys(L, 2, "normalize", keys);
 	int C = m->input.c < THAW_MAX_CHANNELS ? m->input.c : THAW_MAX_CHANNELS;
 	const char *names[2] = {"mean", "std"};
 	float *dst[2] = {m->input.mean, m->input.std};
@@ -544,7 +544,7 @@ static int l_model_normalize(lua_State *L)
  * fitted to the model's input (saved with the model). */
 static int l_model_set_resize(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	thaw_resize_mode mode;
 	if (thaw_resize_mode_parse(luaL_checkstring(L, 2), &mode) < 0)
 		return luaL_argerror(L, 2, thaw_errmsg());
@@ -554,8 +554,8 @@ static int l_model_set_resize(lua_State *L)
 
 static int l_model_reinit(lua_State *L)
 {
-	thaw_model *m = checkidle(L, 1);
-	thaw_model_reinit(m, (uint64_t)luaL_optinteger(L, 2, (lua_Integer)host(L)->seed));
+	thaw_model *m = lthaw_checkidle(L, 1);
+	thaw_model_reinit(m, (uint64_t)luaL_optinteger(L, 2, (lua_Integer)lthaw_host(L)->seed));
 	return 0;
 }
 
@@ -588,13 +588,13 @@ static int l_model_tostring(lua_State *L)
 
 static int l_model_len(lua_State *L)
 {
-	lua_pushinteger(L, checkmodel(L, 1)->n);
+	lua_pushinteger(L, lthaw_checkmodel(L, 1)->n);
 	return 1;
 }
 
 static int l_model_layers(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	lua_createtable(L, m->n, 0);
 	for (int k = 0; k < m->n; k++) {
 		push_node_info(L, m, k);
@@ -616,26 +616,26 @@ static const luaL_Reg model_methods[] = {
  * (the model is open). */
 static int l_model_n(lua_State *L)
 {
-	lua_pushinteger(L, checkmodel(L, 1)->n);
+	lua_pushinteger(L, lthaw_checkmodel(L, 1)->n);
 	return 1;
 }
 
 static int l_model_classes(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
-	push_names(L, m->class_names, m->n_classes);
+	thaw_model *m = lthaw_checkmodel(L, 1);
+	lthaw_push_names(L, m->class_names, m->n_classes);
 	return 1;
 }
 
 static int l_model_resize(lua_State *L)
 {
-	lua_pushstring(L, thaw_resize_mode_name((thaw_resize_mode)checkmodel(L, 1)->input.resize));
+	lua_pushstring(L, thaw_resize_mode_name((thaw_resize_mode)lthaw_checkmodel(L, 1)->input.resize));
 	return 1;
 }
 
 static int l_model_input(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	thaw_shape s = {1, m->input.c, m->input.h, m->input.w};
 	push_shape(L, s);
 	return 1;
@@ -643,7 +643,7 @@ static int l_model_input(lua_State *L)
 
 static int l_model_output(lua_State *L)
 {
-	push_shape(L, thaw_model_output_shape(checkmodel(L, 1)));
+	push_shape(L, thaw_model_output_shape(lthaw_checkmodel(L, 1)));
 	return 1;
 }
 
@@ -660,13 +660,13 @@ static int push_channels(lua_State *L, const thaw_model *m, const float *v)
 
 static int l_model_mean(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	return push_channels(L, m, m->input.mean);
 }
 
 static int l_model_std(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	return push_channels(L, m, m->input.std);
 }
 

@@ -42,11 +42,11 @@ struct thaw_script {
 #define INTERRUPTED "interrupted (Ctrl-C)"
 
 /* ---- host.c */
-thaw_script *host(lua_State *L);
-void logf_(thaw_script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+thaw_script *lthaw_host(lua_State *L);
+void lthaw_logf(thaw_script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Raises the core's last message as a Lua error. */
-int fail(lua_State *L);
-void checkpoint_path(char *buf, size_t n, const char *dir, int phase);
+int lthaw_fail(lua_State *L);
+void lthaw_checkpoint_path(char *buf, size_t n, const char *dir, int phase);
 /* Makes the metatable tname of a userdata type: the metamethods in meta,
  * and __index the closure `index` over two tables, the methods and the
  * property getters (both lua_CFunctions taking the userdata at 1). */
@@ -69,20 +69,20 @@ typedef struct ldata {
 } ldata;
 
 /* ---- lmodel.c */
-thaw_model *checkmodel(lua_State *L, int i);
+thaw_model *lthaw_checkmodel(lua_State *L, int i);
 /* For calls that change the graph or free the model: not while training. */
-thaw_model *checkidle(lua_State *L, int i);
+thaw_model *lthaw_checkidle(lua_State *L, int i);
 /* The userdata is pushed empty first, so a failure to make the object
  * leaves nothing to leak (liolib's way). */
-lmodel *newmodel(lua_State *L);
+lmodel *lthaw_newmodel(lua_State *L);
 /* Adds load, import, model, reference_cnn and nn to the table on top; makes
  * the model and layer metatables. */
 void lthaw_open_model(lua_State *L);
 
 /* ---- ldata.c */
-thaw_dataset *checkdata(lua_State *L, int i);
-ldata *newdata(lua_State *L);
-void push_names(lua_State *L, char **names, int n);
+thaw_dataset *lthaw_checkdata(lua_State *L, int i);
+ldata *lthaw_newdata(lua_State *L);
+void lthaw_push_names(lua_State *L, char **names, int n);
 /* Adds thaw.data to the table on top; makes the data metatable. */
 void lthaw_open_data(lua_State *L);
 
@@ -92,13 +92,13 @@ void lthaw_open_data(lua_State *L);
 void lthaw_open_train(lua_State *L);
 
 /* ---- opts.c: readers of an options table at index t (may be nil) */
-lua_Integer opt_integer(lua_State *L, int t, const char *k, lua_Integer def);
-int opt_int(lua_State *L, int t, const char *k, int def);
-uint64_t opt_seed(lua_State *L, int t, const char *k, uint64_t def);
-double opt_num(lua_State *L, int t, const char *k, double def);
-int opt_bool(lua_State *L, int t, const char *k, int def);
-const char *opt_str(lua_State *L, int t, const char *k, const char *def);
-void check_keys(lua_State *L, int t, const char *what, const char *const *allowed);
-int opt_int_list(lua_State *L, int t, const char *k, int *out, int cap);
+lua_Integer lthaw_opt_integer(lua_State *L, int t, const char *k, lua_Integer def);
+int lthaw_opt_int(lua_State *L, int t, const char *k, int def);
+uint64_t lthaw_opt_seed(lua_State *L, int t, const char *k, uint64_t def);
+double lthaw_opt_num(lua_State *L, int t, const char *k, double def);
+int lthaw_opt_bool(lua_State *L, int t, const char *k, int def);
+const char *lthaw_opt_str(lua_State *L, int t, const char *k, const char *def);
+void lthaw_check_keys(lua_State *L, int t, const char *what, const char *const *allowed);
+int lthaw_opt_int_list(lua_State *L, int t, const char *k, int *out, int cap);
 
 #endif

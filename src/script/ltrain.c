@@ -32,10 +32,10 @@ static thaw_dataset *conform(lua_State *L, thaw_model *m, thaw_dataset *d, const
 		return d;
 	}
 	char desc[256];
-	ldata *u = newdata(L);
+	ldata *u = lthaw_newdata(L);
 	if (!(u->d = thaw_dataset_to_spec(d, &m->input, desc, sizeof desc)))
-		fail(L);
-	logf_(host(L), "%s data '%s': %s", what, d->source, desc);
+		lthaw_fail(L);
+	lthaw_logf(lthaw_host(L), "%s data '%s': %s", what, d->source, desc);
 	return u->d;
 }
 
@@ -54,7 +54,7 @@ static int save_checkpoint(thaw_script *s, const thaw_model *m, int phase, const
 	st.rng = m->rng;
 	snprintf(st.optimizer, sizeof st.optimizer, "phase_index=%d batch=%d", phase, batch);
 	char path[PATH_MAX_ + 32];
-	checkpoint_path(path, sizeof path, s->run_dir, final ? phase : 0);
+	lthaw_checkpoint_path(path, sizeof path, s->run_dir, final ? phase : 0);
 	return thaw_model_save(m, path, &st);
 }
 
@@ -158,7 +158,7 @@ static int fit_on_epoch(const thaw_epoch_stats *es, void *user)
 		c->s->h.on_epoch(es, c->m, c->s->h.user);
 	if (c->checkpoint &&
 	    save_checkpoint(c->s, c->m, c->phase_index, c->phase, es->epoch, 0, es->step, 0) < 0)
-		logf_(c->s, "warning: checkpoint not written: %s", thaw_errmsg());
+		lthaw_logf(c->s, "warning: checkpoint not written: %s", thaw_errmsg());
 	if (c->on_epoch == LUA_NOREF)
 		return 0;
 	push_epoch(L, es);
@@ -168,7 +168,7 @@ static int fit_on_epoch(const thaw_epoch_stats *es, void *user)
 static void fit_on_log(const char *line, void *user)
 {
 	fit_ctx *c = user;
-	logf_(c->s, "%s", line);
+	lthaw_logf(c->s, "%s", line);
 }
 
 static int callback_ref(lua_State *L, int t, const char *k)
@@ -192,7 +192,7 @@ static int resume_phase(lua_State *L, thaw_script *s, thaw_model *m, thaw_fit_op
 	char path[PATH_MAX_ + 32];
 	thaw_train_state st;
 	int done = phase < s->resume_phase;
-	checkpoint_path(path, sizeof path, s->resume_dir, done ? phase : 0);
+	lthaw_checkpoint_path(path, sizeof path, s->resume_dir, done ? phase : 0);
 	thaw_model *saved = thaw_model_load(path, &st);
 	if (!saved || thaw_model_copy_params(m, saved) < 0) {
 		thaw_model_free(saved);
@@ -200,7 +200,7 @@ static int resume_phase(lua_State *L, thaw_script *s, thaw_model *m, thaw_fit_op
 	}
 	thaw_model_free(saved);
 	if (done) {
-		logf_(s, "resume: phase %d ('%s') restored from %s", phase, st.phase, path);
+		lthaw_logf(s, "resume: phase %d ('%s') restored from %s", phase, st.phase, path);
 		return 1;
 	}
 	m->rng = st.rng;
@@ -208,7 +208,7 @@ static int resume_phase(lua_State *L, thaw_script *s, thaw_model *m, thaw_fit_op
 	o->skip_batches = s->resume_batch;
 	o->first_step = (long)st.step;
 	s->resume_phase = 0; /* from here on the run goes on as normal */
-	logf_(s, "resume: phase %d ('%s') continues at epoch %d, batch %d", phase, st.phase,
+	lthaw_logf(s, "resume: phase %d ('%s') continues at epoch %d, batch %d", phase, st.phase,
 	      o->first_epoch, o->skip_batches + 1);
 	return 0;
 }
@@ -222,52 +222,52 @@ static const char *const fit_keys[] = {
 /* thaw.fit(model, data, opts) -> history */
 static int l_fit(lua_State *L)
 {
-	thaw_script *s = host(L);
+	thaw_script *s = lthaw_host(L);
 	if (s->interrupted) /* the script caught the interrupt and went on */
 		return luaL_error(L, "%s", INTERRUPTED);
-	thaw_model *m = checkidle(L, 1);
-	thaw_dataset *d = checkdata(L, 2);
+	thaw_model *m = lthaw_checkidle(L, 1);
+	thaw_dataset *d = lthaw_checkdata(L, 2);
 	if (lua_isnoneornil(L, 3))
 		lua_newtable(L);
 	lua_settop(L, 3);
-	check_keys(L, 3, "thaw.fit", fit_keys);
+	lthaw_check_keys(L, 3, "thaw.fit", fit_keys);
 	thaw_fit_opts o = thaw_fit_opts_default();
 	int phase_index = s->fit_index + 1; /* counted once the options are good */
 	char phase_buf[64];
 	snprintf(phase_buf, sizeof phase_buf, "phase%d", phase_index);
-	o.phase = opt_str(L, 3, "phase", phase_buf);
+	o.phase = lthaw_opt_str(L, 3, "phase", phase_buf);
 	o.phase_index = phase_index;
-	o.epochs = opt_int(L, 3, "epochs", 1);
-	o.batch = opt_int(L, 3, "batch", 64);
-	const char *on = opt_str(L, 3, "optimizer", "adam");
+	o.epochs = lthaw_opt_int(L, 3, "epochs", 1);
+	o.batch = lthaw_opt_int(L, 3, "batch", 64);
+	const char *on = lthaw_opt_str(L, 3, "optimizer", "adam");
 	int ok = thaw_optim_from_name(on);
 	if (ok < 0)
 		return luaL_error(L, "thaw.fit: unknown optimizer '%s' (sgd, adam, adamw)", on);
 	o.optim = thaw_optim_default((thaw_optim_kind)ok);
-	o.optim.lr = (float)opt_num(L, 3, "lr", o.optim.lr);
-	o.optim.momentum = (float)opt_num(L, 3, "momentum", o.optim.momentum);
-	o.optim.nesterov = opt_bool(L, 3, "nesterov", 0);
-	o.optim.beta1 = (float)opt_num(L, 3, "beta1", o.optim.beta1);
-	o.optim.beta2 = (float)opt_num(L, 3, "beta2", o.optim.beta2);
-	o.optim.weight_decay = (float)opt_num(L, 3, "weight_decay", o.optim.weight_decay);
-	o.optim.clip_norm = (float)opt_num(L, 3, "clip_norm", 0);
+	o.optim.lr = (float)lthaw_opt_num(L, 3, "lr", o.optim.lr);
+	o.optim.momentum = (float)lthaw_opt_num(L, 3, "momentum", o.optim.momentum);
+	o.optim.nesterov = lthaw_opt_bool(L, 3, "nesterov", 0);
+	o.optim.beta1 = (float)lthaw_opt_num(L, 3, "beta1", o.optim.beta1);
+	o.optim.beta2 = (float)lthaw_opt_num(L, 3, "beta2", o.optim.beta2);
+	o.optim.weight_decay = (float)lthaw_opt_num(L, 3, "weight_decay", o.optim.weight_decay);
+	o.optim.clip_norm = (float)lthaw_opt_num(L, 3, "clip_norm", 0);
 	if (thaw_optim_check(&o.optim) < 0)
-		return fail(L);
-	const char *sn = opt_str(L, 3, "schedule", "constant");
+		return lthaw_fail(L);
+	const char *sn = lthaw_opt_str(L, 3, "schedule", "constant");
 	int sk = thaw_sched_from_name(sn);
 	if (sk < 0)
 		return luaL_error(L, "thaw.fit: unknown schedule '%s' (constant, step, cosine, onecycle)", sn);
 	o.sched = thaw_sched_default((thaw_sched_kind)sk);
-	o.sched.warmup_steps = opt_int(L, 3, "warmup", 0);
-	o.sched.min_lr = (float)opt_num(L, 3, "min_lr", 0);
-	o.sched.step_size = opt_int(L, 3, "step_size", 0);
-	o.sched.gamma = (float)opt_num(L, 3, "gamma", o.sched.gamma);
-	o.smoothing = (float)opt_num(L, 3, "smoothing", 0);
-	o.seed = opt_seed(L, 3, "seed", s->seed + (uint64_t)phase_index);
-	o.shift = opt_int(L, 3, "shift", 0);
-	o.flip = opt_bool(L, 3, "flip", 0);
-	o.patience = opt_int(L, 3, "patience", 0);
-	o.restore_best = opt_bool(L, 3, "restore_best", 0);
+	o.sched.warmup_steps = lthaw_opt_int(L, 3, "warmup", 0);
+	o.sched.min_lr = (float)lthaw_opt_num(L, 3, "min_lr", 0);
+	o.sched.step_size = lthaw_opt_int(L, 3, "step_size", 0);
+	o.sched.gamma = (float)lthaw_opt_num(L, 3, "gamma", o.sched.gamma);
+	o.smoothing = (float)lthaw_opt_num(L, 3, "smoothing", 0);
+	o.seed = lthaw_opt_seed(L, 3, "seed", s->seed + (uint64_t)phase_index);
+	o.shift = lthaw_opt_int(L, 3, "shift", 0);
+	o.flip = lthaw_opt_bool(L, 3, "flip", 0);
+	o.patience = lthaw_opt_int(L, 3, "patience", 0);
+	o.restore_best = lthaw_opt_bool(L, 3, "restore_best", 0);
 	if (o.epochs <= 0 || o.batch <= 0)
 		return luaL_error(L, "thaw.fit: epochs (%d) and batch (%d) must be positive", o.epochs, o.batch);
 	if (o.sched.kind == THAW_SCHED_STEP && o.sched.step_size <= 0)
@@ -282,13 +282,13 @@ static int l_fit(lua_State *L)
 	d = conform(L, m, d, "training"); /* stack 4 */
 	lua_getfield(L, 3, "val");
 	if (!lua_isnil(L, -1)) {
-		thaw_dataset *v = checkdata(L, lua_gettop(L));
+		thaw_dataset *v = lthaw_checkdata(L, lua_gettop(L));
 		o.val = conform(L, m, v, "validation"); /* stack 6 */
 	} else {
 		lua_pushnil(L);
 	}
 	fit_ctx c = {.L = L, .s = s, .m = m, .phase_index = phase_index, .phase = o.phase};
-	c.checkpoint = opt_bool(L, 3, "checkpoint", 1);
+	c.checkpoint = lthaw_opt_bool(L, 3, "checkpoint", 1);
 	c.on_batch = callback_ref(L, 3, "on_batch");
 	c.on_epoch = callback_ref(L, 3, "on_epoch");
 	lua_newtable(L);
@@ -297,7 +297,7 @@ static int l_fit(lua_State *L)
 	o.on_epoch = fit_on_epoch;
 	o.on_log = fit_on_log;
 	o.user = &c;
-	o.feature_cache = opt_bool(L, 3, "cache", 1) ? 0 : -1;
+	o.feature_cache = lthaw_opt_bool(L, 3, "cache", 1) ? 0 : -1;
 	if (resume_phase(L, s, m, &o, phase_index)) {
 		lua_pushstring(L, o.phase);
 		lua_setfield(L, c.hist, "phase");
@@ -322,18 +322,18 @@ static int l_fit(lua_State *L)
 	if (c.interrupted || s->interrupted) { /* also from the hook inside a callback */
 		s->interrupted = 1;
 		if (save_checkpoint(s, m, phase_index, o.phase, c.epochs_done, c.batches_done, c.step, 0) < 0)
-			logf_(s, "warning: checkpoint not written: %s", thaw_errmsg());
+			lthaw_logf(s, "warning: checkpoint not written: %s", thaw_errmsg());
 		else if (s->run_dir[0])
-			logf_(s, "interrupted: checkpoint at %s, epoch %d, batch %d", o.phase, c.epochs_done + 1,
+			lthaw_logf(s, "interrupted: checkpoint at %s, epoch %d, batch %d", o.phase, c.epochs_done + 1,
 			      c.batches_done);
 		return luaL_error(L, "%s", INTERRUPTED);
 	}
 	if (c.err)
 		return lua_error(L); /* the callback's message is on top */
 	if (rc < 0)
-		return fail(L);
+		return lthaw_fail(L);
 	if (save_checkpoint(s, m, phase_index, o.phase, c.epochs_done, 0, c.step, 1) < 0)
-		logf_(s, "warning: phase checkpoint not written: %s", thaw_errmsg());
+		lthaw_logf(s, "warning: phase checkpoint not written: %s", thaw_errmsg());
 	lua_pushstring(L, o.phase);
 	lua_setfield(L, c.hist, "phase");
 	lua_pushinteger(L, rc);
@@ -347,25 +347,25 @@ static int l_fit(lua_State *L)
 static int l_evaluate(lua_State *L)
 {
 	static const char *const keys[] = {"name", "batch", "topk", NULL};
-	thaw_script *s = host(L);
-	thaw_model *m = checkmodel(L, 1);
-	thaw_dataset *d = checkdata(L, 2);
+	thaw_script *s = lthaw_host(L);
+	thaw_model *m = lthaw_checkmodel(L, 1);
+	thaw_dataset *d = lthaw_checkdata(L, 2);
 	lua_settop(L, 3);
-	check_keys(L, 3, "thaw.evaluate", keys);
+	lthaw_check_keys(L, 3, "thaw.evaluate", keys);
 	char defname[32];
 	snprintf(defname, sizeof defname, "eval%d", ++s->evals);
-	const char *name = opt_str(L, 3, "name", defname);
-	int batch = opt_int(L, 3, "batch", 256), topk = opt_int(L, 3, "topk", 5);
+	const char *name = lthaw_opt_str(L, 3, "name", defname);
+	int batch = lthaw_opt_int(L, 3, "batch", 256), topk = lthaw_opt_int(L, 3, "topk", 5);
 	d = conform(L, m, d, "evaluation");
 	if (s->last_model == LUA_NOREF)
 		set_last_model(L, s, 1);
 	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
 	thaw_metrics *mt = thaw_metrics_new(K, topk);
 	if (!mt)
-		return fail(L);
+		return lthaw_fail(L);
 	if (thaw_evaluate(m, d, batch, mt) < 0) {
 		thaw_metrics_free(mt);
-		return fail(L);
+		return lthaw_fail(L);
 	}
 	/* class names: the data's, else the model's */
 	char **names = d->n_classes == K ? d->class_names : m->n_classes == K ? m->class_names : NULL;
@@ -406,21 +406,21 @@ static int l_evaluate(lua_State *L)
  * name is the model's (else the data's) class name, "" when neither has one. */
 static int l_predict(lua_State *L)
 {
-	thaw_model *m = checkmodel(L, 1);
+	thaw_model *m = lthaw_checkmodel(L, 1);
 	int K = thaw_model_class_count(m);
 	if (K < 0)
-		return fail(L);
+		return lthaw_fail(L);
 	thaw_prediction one;
 	if (lua_type(L, 2) == LUA_TSTRING) {
 		const char *path = lua_tostring(L, 2);
 		if (thaw_predict_file(m, path, &one, 0, NULL, NULL) < 0)
-			return fail(L);
+			return lthaw_fail(L);
 		lua_pushinteger(L, one.cls);
 		lua_pushnumber(L, one.conf);
 		lua_pushstring(L, m->n_classes == K ? m->class_names[one.cls] : "");
 		return 3;
 	}
-	thaw_dataset *d = checkdata(L, 2);
+	thaw_dataset *d = lthaw_checkdata(L, 2);
 	int many = lua_isnoneornil(L, 3);
 	int idx = many ? 0 : (int)luaL_checkinteger(L, 3);
 	if (!many)
@@ -435,7 +435,7 @@ static int l_predict(lua_State *L)
 		int rc = sub ? thaw_predict(m, sub, 1, &one, 0, NULL, NULL) : THAW_ENOMEM;
 		thaw_dataset_free(sub);
 		if (rc < 0)
-			return fail(L);
+			return lthaw_fail(L);
 		lua_pushinteger(L, one.cls);
 		lua_pushnumber(L, one.conf);
 		lua_pushstring(L, names ? names[one.cls] : "");
@@ -443,7 +443,7 @@ static int l_predict(lua_State *L)
 	}
 	thaw_prediction *p = lua_newuserdatauv(L, sizeof *p * (size_t)(d->n ? d->n : 1), 0);
 	if (thaw_predict(m, d, 256, p, 0, NULL, NULL) < 0)
-		return fail(L);
+		return lthaw_fail(L);
 	lua_createtable(L, d->n, 0);
 	lua_createtable(L, d->n, 0);
 	for (int i = 0; i < d->n; i++) {
@@ -455,7 +455,6 @@ static int l_predict(lua_State *L)
 	return 2;
 }
 
-/* thaw.run_dir(): the run folder of `thaw run` (nil when there is none). */
 /* thaw.transfer(model, data [, {cut =, head =, freeze =, force =}]): the
  * transfer recipe of thaw_transfer (include/thaw/transfer.h) on the model
  * in place. Returns the list of lines saying what it did and whether the
@@ -463,14 +462,14 @@ static int l_predict(lua_State *L)
 static int l_transfer(lua_State *L)
 {
 	static const char *const keys[] = {"cut", "head", "freeze", "force", NULL};
-	thaw_model *m = checkidle(L, 1);
-	thaw_dataset *d = checkdata(L, 2);
-	check_keys(L, 3, "thaw.transfer", keys);
+	thaw_model *m = lthaw_checkidle(L, 1);
+	thaw_dataset *d = lthaw_checkdata(L, 2);
+	lthaw_check_keys(L, 3, "thaw.transfer", keys);
 	thaw_transfer_opts o = thaw_transfer_opts_default();
-	o.cut = opt_str(L, 3, "cut", NULL);
-	o.head_name = opt_str(L, 3, "head", NULL);
-	o.freeze = opt_bool(L, 3, "freeze", 1);
-	o.force = opt_bool(L, 3, "force", 0);
+	o.cut = lthaw_opt_str(L, 3, "cut", NULL);
+	o.head_name = lthaw_opt_str(L, 3, "head", NULL);
+	o.freeze = lthaw_opt_bool(L, 3, "freeze", 1);
+	o.force = lthaw_opt_bool(L, 3, "force", 0);
 	lua_createtable(L, 8, 0); /* made first: nothing below raises while the notes are held */
 	thaw_notes nt = {0};
 	int rc = thaw_transfer(m, d, &o, &nt);
@@ -480,14 +479,15 @@ static int l_transfer(lua_State *L)
 	}
 	thaw_notes_free(&nt);
 	if (rc < 0)
-		return fail(L);
+		return lthaw_fail(L);
 	lua_pushboolean(L, rc == 1);
 	return 2;
 }
 
+/* thaw.run_dir(): the run folder of `thaw run` (nil when there is none). */
 static int l_run_dir(lua_State *L)
 {
-	thaw_script *s = host(L);
+	thaw_script *s = lthaw_host(L);
 	if (s->run_dir[0])
 		lua_pushstring(L, s->run_dir);
 	else
@@ -509,14 +509,14 @@ static int l_asset(lua_State *L)
 {
 	char path[PATH_MAX_];
 	if (thaw_asset_path(luaL_checkstring(L, 1), path, sizeof path) < 0)
-		return fail(L);
+		return lthaw_fail(L);
 	lua_pushstring(L, path);
 	return 1;
 }
 
 static int l_seed(lua_State *L)
 {
-	thaw_script *s = host(L);
+	thaw_script *s = lthaw_host(L);
 	if (!lua_isnoneornil(L, 1))
 		s->seed = (uint64_t)luaL_checkinteger(L, 1);
 	lua_pushinteger(L, (lua_Integer)s->seed);
@@ -528,7 +528,7 @@ static int l_seed(lua_State *L)
  * reported, every output written). */
 static int l_check(lua_State *L)
 {
-	thaw_script *s = host(L);
+	thaw_script *s = lthaw_host(L);
 	luaL_checkany(L, 1);
 	int ok = lua_toboolean(L, 1);
 	const char *msg = luaL_optstring(L, 2, "check");
@@ -538,10 +538,10 @@ static int l_check(lua_State *L)
 		snprintf(where, sizeof where, "%s:%d", ar.short_src, ar.currentline);
 	if (ok) {
 		s->checks_ok++;
-		logf_(s, "check passed: %s", msg);
+		lthaw_logf(s, "check passed: %s", msg);
 	} else {
 		s->checks_failed++;
-		logf_(s, "check FAILED: %s (%s)", msg, where);
+		lthaw_logf(s, "check FAILED: %s (%s)", msg, where);
 		size_t len = strlen(s->err);
 		snprintf(s->err + len, sizeof s->err - len, "%scheck failed: %s (%s)", len ? "\n" : "", msg,
 			 where);

@@ -1,11 +1,11 @@
 /* Option tables: every thaw.* call that takes {key = value} reads it here,
- * and check_keys names a misspelt key with the ones allowed. */
+ * and lthaw_check_keys names a misspelt key with the ones allowed. */
 #include <string.h>
 
 #include "lthaw.h"
 
 /* ---- small table readers: opts at index t (may be nil) */
-lua_Integer opt_integer(lua_State *L, int t, const char *k, lua_Integer def)
+lua_Integer lthaw_opt_integer(lua_State *L, int t, const char *k, lua_Integer def)
 {
 	if (lua_isnoneornil(L, t))
 		return def;
@@ -18,21 +18,21 @@ lua_Integer opt_integer(lua_State *L, int t, const char *k, lua_Integer def)
 	return isnum ? v : def;
 }
 
-int opt_int(lua_State *L, int t, const char *k, int def)
+int lthaw_opt_int(lua_State *L, int t, const char *k, int def)
 {
-	lua_Integer v = opt_integer(L, t, k, def);
+	lua_Integer v = lthaw_opt_integer(L, t, k, def);
 	if (v < INT_MIN || v > INT_MAX)
 		luaL_error(L, "option '%s' is out of range (%I)", k, v);
 	return (int)v;
 }
 
 /* A seed: any integer Lua holds (64 bits). */
-uint64_t opt_seed(lua_State *L, int t, const char *k, uint64_t def)
+uint64_t lthaw_opt_seed(lua_State *L, int t, const char *k, uint64_t def)
 {
-	return (uint64_t)opt_integer(L, t, k, (lua_Integer)def);
+	return (uint64_t)lthaw_opt_integer(L, t, k, (lua_Integer)def);
 }
 
-double opt_num(lua_State *L, int t, const char *k, double def)
+double lthaw_opt_num(lua_State *L, int t, const char *k, double def)
 {
 	if (lua_isnoneornil(L, t))
 		return def;
@@ -45,7 +45,7 @@ double opt_num(lua_State *L, int t, const char *k, double def)
 	return isnum ? v : def;
 }
 
-int opt_bool(lua_State *L, int t, const char *k, int def)
+int lthaw_opt_bool(lua_State *L, int t, const char *k, int def)
 {
 	if (lua_isnoneornil(L, t))
 		return def;
@@ -56,7 +56,7 @@ int opt_bool(lua_State *L, int t, const char *k, int def)
 }
 
 /* The string stays valid while the table holds it. */
-const char *opt_str(lua_State *L, int t, const char *k, const char *def)
+const char *lthaw_opt_str(lua_State *L, int t, const char *k, const char *def)
 {
 	if (lua_isnoneornil(L, t))
 		return def;
@@ -70,7 +70,7 @@ const char *opt_str(lua_State *L, int t, const char *k, const char *def)
 
 /* Refuses keys not in `allowed` (NULL-terminated): a typo such as
  * `epoch = 5` must not pass silently. */
-void check_keys(lua_State *L, int t, const char *what, const char *const *allowed)
+void lthaw_check_keys(lua_State *L, int t, const char *what, const char *const *allowed)
 {
 	if (lua_isnoneornil(L, t))
 		return;
@@ -98,7 +98,7 @@ void check_keys(lua_State *L, int t, const char *what, const char *const *allowe
 }
 
 /* An int list {5,6,7} at field k of table t; returns the count (0 if absent). */
-int opt_int_list(lua_State *L, int t, const char *k, int *out, int cap)
+int lthaw_opt_int_list(lua_State *L, int t, const char *k, int *out, int cap)
 {
 	if (lua_isnoneornil(L, t))
 		return 0;
