@@ -104,6 +104,7 @@ static int luaopen_thaw(lua_State *L)
 {
 	lua_newtable(L);
 	lthaw_open_model(L);
+	lthaw_open_nn(L);
 	lthaw_open_train(L);
 	lthaw_open_data(L);
 	lua_pushstring(L, "0.1");

@@ -4,7 +4,8 @@
  *   host.c   the script host: state, package.path, traceback, print, stop
  *   opts.c   option-table readers shared by every area
  *   ldata.c  thaw.data.* and the data userdata
- *   lmodel.c thaw.load/import/model/reference_cnn, thaw.nn.*, the model userdata
+ *   lmodel.c thaw.load/import/model/reference_cnn and the model userdata
+ *   lnn.c    thaw.nn.*: layers as plain tables
  *   ltrain.c thaw.fit/evaluate/predict/transfer and the run helpers */
 #ifndef THAW_SCRIPT_LTHAW_H
 #define THAW_SCRIPT_LTHAW_H
@@ -75,9 +76,15 @@ thaw_model *lthaw_checkidle(lua_State *L, int i);
 /* The userdata is pushed empty first, so a failure to make the object
  * leaves nothing to leak (liolib's way). */
 lmodel *lthaw_newmodel(lua_State *L);
-/* Adds load, import, model, reference_cnn and nn to the table on top; makes
- * the model and layer metatables. */
+/* Adds load, import, model and reference_cnn to the table on top; makes
+ * the model metatable. */
 void lthaw_open_model(lua_State *L);
+
+/* ---- lnn.c */
+/* The attributes of the layer table at t. */
+thaw_attrs lthaw_layer_attrs(lua_State *L, int t);
+/* Adds thaw.nn to the table on top; makes the layer metatable. */
+void lthaw_open_nn(lua_State *L);
 
 /* ---- ldata.c */
 thaw_dataset *lthaw_checkdata(lua_State *L, int i);
