@@ -1,0 +1,283 @@
+/* The script host: `require "thaw"` inside thaw. A thaw_script owns one Lua
+ * state, runs a script through lua_pcall with a traceback, sends print and
+ * the log to the host's hooks and stops the script on Ctrl-C. */
+#include <lualib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "thaw/paths.h"
+
+#include "lthaw.h"
+
+static int host_key;
+
+thaw_script *lthaw_host(lua_State *L)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &host_key);
+	thaw_script *s = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	return s;
+}
+
+void lthaw_logf(thaw_script *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (s->h.on_log)
+		s->h.on_log(line, s->h.user);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+/* Raises the core's last message as a Lua error. */
+int lthaw_fail(lua_State *L) { return luaL_error(L, "%s", thaw_errmsg()); }
+
+void lthaw_checkpoint_path(char *buf, size_t n, const char *dir, int phase)
+{
+	if (phase > 0)
+		snprintf(buf, n, "%s/phase-%d.thaw", dir, phase);
+	else
+		snprintf(buf, n, "%s/checkpoint.thaw", dir);
+}
+
+
+/* print() goes to the host's log (the workbench shows it in its log pane). */
+static int l_print(lua_State *L)
+{
+	thaw_script *s = lthaw_host(L);
+	int n = lua_gettop(L); /* before the buffer puts anything on the stack */
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		size_t len;
+		const char *t = luaL_tolstring(L, i, &len);
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		luaL_addvalue(&b);
+		(void)t;
+	}
+	luaL_pushresult(&b);
+	if (s->h.on_log)
+		s->h.on_log(lua_tostring(L, -1), s->h.user);
+	else
+		printf("%s\n", lua_tostring(L, -1));
+	return 0;
+}
+
+/* ---- userdata types: liolib's method table, with properties after it */
+void lthaw_newclass(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods,
+		    const luaL_Reg *props, lua_CFunction index)
+{
+	luaL_newmetatable(L, tname);
+	luaL_setfuncs(L, meta, 0);
+	lua_newtable(L);
+	luaL_setfuncs(L, methods, 0);
+	lua_newtable(L);
+	luaL_setfuncs(L, props, 0);
+	lua_pushcclosure(L, index, 2);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+}
+
+int lthaw_index(lua_State *L, lua_CFunction *get)
+{
+	luaL_checkstring(L, 2); /* a number key becomes its string, as before */
+	lua_settop(L, 2);
+	lua_pushvalue(L, 2);
+	if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+		return 1;
+	lua_pop(L, 1);
+	lua_pushvalue(L, 2);
+	lua_rawget(L, lua_upvalueindex(2));
+	*get = lua_tocfunction(L, -1);
+	lua_pop(L, 1);
+	return 0;
+}
+
+static int luaopen_thaw(lua_State *L)
+{
+	lua_newtable(L);
+	lthaw_open_model(L);
+	lthaw_open_nn(L);
+	lthaw_open_train(L);
+	lthaw_open_data(L);
+	lua_pushstring(L, "0.1");
+	lua_setfield(L, -2, "version");
+	return 1;
+}
+
+/* ---- the host side */
+
+/* Every 10000 instructions: a stop asked for outside thaw.fit (a script
+ * busy in Lua code) ends the run too. */
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	thaw_script *s = lthaw_host(L);
+	if (!s->interrupted && s->h.should_stop && s->h.should_stop(s->h.user)) {
+		s->interrupted = 1;
+		luaL_error(L, "%s", INTERRUPTED);
+	}
+}
+static int traceback(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	if (!msg)
+		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+thaw_script *thaw_script_new(const thaw_script_hooks *hooks, const thaw_script_config *cfg)
+{
+	thaw_script *s = thaw_calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	if (hooks)
+		s->h = *hooks;
+	s->last_model = LUA_NOREF;
+	s->seed = cfg ? cfg->seed : 1;
+	if (cfg && cfg->run_dir)
+		snprintf(s->run_dir, sizeof s->run_dir, "%s", cfg->run_dir);
+	if (cfg && cfg->resume_dir) {
+		snprintf(s->resume_dir, sizeof s->resume_dir, "%s", cfg->resume_dir);
+		char path[PATH_MAX_ + 32];
+		thaw_train_state st;
+		lthaw_checkpoint_path(path, sizeof path, s->resume_dir, 0);
+		thaw_model *m = thaw_model_load(path, &st);
+		if (!m) {
+			thaw_error(THAW_EIO, "resume: %s", thaw_errmsg());
+			free(s);
+			return NULL;
+		}
+		thaw_model_free(m);
+		if (!st.present || sscanf(st.optimizer, "phase_index=%d batch=%d", &s->resume_phase,
+					  &s->resume_batch) != 2 || s->resume_phase < 1) {
+			thaw_error(THAW_EFORMAT, "resume: %s holds no training position", path);
+			free(s);
+			return NULL;
+		}
+		s->resume_epoch = st.epoch;
+		s->resume_step = (long)st.step;
+	}
+	lua_State *L = s->L = luaL_newstate();
+	if (!L) {
+		free(s);
+		thaw_error(THAW_ENOMEM, "out of memory for the Lua state");
+		return NULL;
+	}
+	luaL_openlibs(L);
+	lua_pushlightuserdata(L, s);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &host_key);
+	luaL_requiref(L, "thaw", luaopen_thaw, 0);
+	lua_pop(L, 1);
+	lua_pushcfunction(L, l_print);
+	lua_setglobal(L, "print");
+	/* require finds thaw's own Lua library (lua/) from the binary's path,
+	 * whatever the working directory, before the user's LUA_PATH entries
+	 * and Lua's defaults (already in package.path); thaw_script_run puts
+	 * the script's own directory first */
+	char lib[THAW_MAX_SHARE_DIRS * (2 * PATH_MAX_ + 40)] = "";
+	const char *dirs[THAW_MAX_SHARE_DIRS];
+	size_t len = 0;
+	for (int i = 0, n = thaw_share_dirs(dirs); i < n; i++) {
+		char d[PATH_MAX_ + 8];
+		struct stat st;
+		snprintf(d, sizeof d, "%s/lua", dirs[i]);
+		if (stat(d, &st) == 0 && S_ISDIR(st.st_mode))
+			len += (size_t)snprintf(lib + len, sizeof lib - len, "%s/?.lua;%s/?/init.lua;", d, d);
+	}
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "path");
+	lua_pushfstring(L, "%s%s", lib, lua_tostring(L, -1));
+	lua_setfield(L, -3, "path");
+	lua_pop(L, 2);
+	lua_createtable(L, cfg ? cfg->argc : 0, 1);
+	for (int i = 0; cfg && i < cfg->argc; i++) {
+		lua_pushstring(L, cfg->argv[i]);
+		lua_seti(L, -2, i + 1);
+	}
+	lua_setglobal(L, "arg");
+	return s;
+}
+
+void thaw_script_free(thaw_script *s)
+{
+	if (!s)
+		return;
+	if (s->L)
+		lua_close(s->L);
+	free(s);
+}
+
+int thaw_script_run(thaw_script *s, const char *path)
+{
+	lua_State *L = s->L;
+	lua_pushcfunction(L, traceback);
+	int h = lua_gettop(L);
+	lua_getglobal(L, "arg");
+	lua_pushstring(L, path);
+	lua_seti(L, -2, 0);
+	lua_pop(L, 1);
+	/* a script requires its sibling modules wherever it is run from */
+	char dir[PATH_MAX_];
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "path");
+	lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
+	lua_setfield(L, -3, "path");
+	lua_pop(L, 2);
+	int rc = luaL_loadfile(L, path);
+	if (s->h.should_stop)
+		lua_sethook(L, stop_hook, LUA_MASKCOUNT, 10000);
+	if (rc == LUA_OK)
+		rc = lua_pcall(L, 0, 0, h);
+	lua_sethook(L, NULL, 0, 0);
+	if (s->interrupted) { /* also when the script caught the error */
+		lua_settop(L, h - 1);
+		snprintf(s->err, sizeof s->err, "interrupted");
+		return THAW_RUN_INTERRUPTED;
+	}
+	if (rc != LUA_OK) {
+		const char *msg = lua_tostring(L, -1);
+		snprintf(s->err, sizeof s->err, "%s", msg ? msg : "(error object is not a string)");
+		lua_settop(L, h - 1);
+		return THAW_RUN_ERROR;
+	}
+	lua_settop(L, h - 1);
+	return s->checks_failed ? THAW_RUN_CHECK : THAW_RUN_OK;
+}
+
+const char *thaw_script_error(const thaw_script *s) { return s ? s->err : ""; }
+
+void thaw_script_resume_point(const thaw_script *s, int *phase, int *epochs)
+{
+	*phase = s->resume_phase;
+	*epochs = s->resume_epoch;
+}
+
+int thaw_script_save_model(thaw_script *s, const char *path)
+{
+	if (s->last_model == LUA_NOREF)
+		return 0;
+	lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->last_model);
+	lmodel *u = luaL_testudata(s->L, -1, MODEL_MT);
+	int rc = (u && u->m) ? thaw_model_save(u->m, path, NULL) : 0;
+	lua_pop(s->L, 1);
+	return rc;
+}
+
+void thaw_script_checks(const thaw_script *s, int *passed, int *failed)
+{
+	if (passed)
+		*passed = s->checks_ok;
+	if (failed)
+		*failed = s->checks_failed;
+}
