@@ -1,6 +1,8 @@
 /* thaw fit: the epoch loop over a data set — batches from the prefetching
- * loader, the training step, validation, early stopping and callbacks. The
- * Lua binding, the CLI and the workbench all train through thaw_fit. */
+ * loader, the training step, validation, early stopping, and the events it
+ * publishes (thaw/event.h) through one callback. The run layer
+ * (thaw/run.h) wraps it with checkpoints and resume; the Lua binding, the
+ * CLI and the workbench all train through it. */
 #ifndef THAW_FIT_H
 #define THAW_FIT_H
 
@@ -41,10 +43,6 @@ typedef struct thaw_fit_opts {
 	 * stops the phase. */
 	thaw_event_fn on_event;
 	void *user;
-	/* Transitional (removed once the Lua binding takes events). */
-	int (*on_batch)(const thaw_batch_stats *s, void *user);
-	int (*on_epoch)(const thaw_epoch_stats *s, void *user);
-	void (*on_log)(const char *line, void *user);
 } thaw_fit_opts;
 
 /* epochs 1, batch 64, Adam 1e-3, constant rate. */

@@ -83,6 +83,13 @@ const thaw_position *thaw_run_resume_point(const thaw_run *r);
  * borrowed. */
 uint64_t thaw_run_seed(const thaw_run *r);
 int thaw_run_args(const thaw_run *r, char ***argv);
+/* The run folder, NULL when there is none. */
+const char *thaw_run_dir(const thaw_run *r);
+/* Overrides the seed (a resumed run given --seed). */
+void thaw_run_set_seed(thaw_run *r, uint64_t seed);
+/* The host's should_stop (0 without one): hosts poll it between batches,
+ * the script host also between Lua instructions. */
+int thaw_run_should_stop(thaw_run *r);
 /* The index the next phase gets (1 for the first). */
 int thaw_run_next_phase(const thaw_run *r);
 

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "thaw/modelfile.h"
 #include "thaw/options.h"
+#include "thaw/run.h"
 #include "thaw/runlog.h"
 #include "thaw/script.h"
 
@@ -32,39 +33,19 @@ typedef struct run_ctx {
 	int tty;
 } run_ctx;
 
-static void hook_batch(const thaw_batch_stats *s, void *user)
+/* The host's sinks: progress lines on stderr and the run folder. */
+static int sink(const thaw_event *ev, void *user)
 {
-	thaw_event ev = {.kind = THAW_EV_BATCH, .model = s->model, .trainer = s->trainer, .u.batch = *s};
-	cli_progress_event(&ev, ((run_ctx *)user)->tty);
-}
-
-static void sink(run_ctx *r, const thaw_event *ev)
-{
+	run_ctx *r = user;
 	cli_progress_event(ev, r->tty);
-	if (r->log && thaw_runlog_event(r->log, ev) < 0)
+	if (r->log && thaw_runlog_event(r->log, ev) < 0) {
+		cli_progress_end_line();
 		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
+	}
+	return 0;
 }
 
-static void hook_epoch(const thaw_epoch_stats *s, const thaw_model *m, void *user)
-{
-	thaw_event ev = {.kind = THAW_EV_EPOCH, .model = (thaw_model *)m, .u.epoch = *s};
-	sink(user, &ev);
-}
-
-static void hook_eval(const char *name, const thaw_metrics *mt, const char *const *classes,
-		      thaw_model *m, const thaw_dataset *d, void *user)
-{
-	thaw_event ev = {.kind = THAW_EV_EVAL, .model = m, .u.eval = {name, mt, classes, d}};
-	sink(user, &ev);
-}
-
-static void hook_log(const char *line, void *user)
-{
-	thaw_event ev = {.kind = THAW_EV_LOG, .u.line = line};
-	sink(user, &ev);
-}
-
-static int hook_stop(void *user)
+static int should_stop(void *user)
 {
 	(void)user;
 	return stop_requested;
@@ -76,48 +57,6 @@ static const char usage[] =
 	"gets metrics.jsonl, metrics.csv, loss.png, accuracy.png, confusion-*.png,\n"
 	"model.thaw, a copy of the script and summary.json.\n"
 	"Exit codes: 0 ok, 1 script error, 2 a thaw.check failed, 130 interrupted.\n";
-
-/* The seed and script arguments of a run, kept in its folder so --resume
- * continues the same run ("seed N" then one "arg X" line each). */
-static int save_run_args(const char *dir, uint64_t seed, int argc, char **argv)
-{
-	char path[4200];
-	snprintf(path, sizeof path, "%s/run-args", dir);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return thaw_error(THAW_EIO, "%s: cannot write", path);
-	fprintf(f, "seed %llu\n", (unsigned long long)seed);
-	for (int i = 0; i < argc; i++)
-		fprintf(f, "arg %s\n", argv[i]);
-	return fclose(f) == 0 ? 0 : thaw_error(THAW_EIO, "%s: write failed", path);
-}
-
-/* Reads them back; *argv (and its strings) are the caller's to free. */
-static int load_run_args(const char *dir, uint64_t *seed, int *argc, char ***argv)
-{
-	char path[4200], line[4096];
-	snprintf(path, sizeof path, "%s/run-args", dir);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return thaw_error(THAW_EIO, "%s: missing: is %s a thaw run folder?", path, dir);
-	*argc = 0;
-	*argv = NULL;
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\n")] = 0;
-		unsigned long long v;
-		if (sscanf(line, "seed %llu", &v) == 1) {
-			*seed = v;
-		} else if (!strncmp(line, "arg ", 4)) {
-			char **na = realloc(*argv, sizeof *na * (size_t)(*argc + 1));
-			if (!na)
-				break;
-			*argv = na;
-			na[(*argc)++] = strdup(line + 4);
-		}
-	}
-	fclose(f);
-	return 0;
-}
 
 static const char *base_name(const char *path)
 {
@@ -142,40 +81,27 @@ int cmd_run(int argc, char **argv)
 					   {"seed", required_argument, NULL, 's'},
 					   {"help", no_argument, NULL, 'h'},
 					   {0}};
-	optind = 1;
-	opterr = 0;
 	int c;
-	while ((c = getopt_long(nopt, argv, ":ho:", lo, NULL)) != -1) {
+	while ((c = cli_getopt("run", nopt, argv, "ho:", lo)) != -1) {
 		thaw_option_value v;
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'r': resume = optarg; break;
 		case 's':
-			if (thaw_option_parse("seed", optarg, &v) < 0) {
-				cli_errorf("run", "--%s", thaw_errmsg());
-				return 1;
-			}
+			if (thaw_option_parse("seed", optarg, &v) < 0)
+				return cli_usage_error("run", "--%s", thaw_errmsg());
 			seed = v.u;
 			seed_given = 1;
 			break;
 		case 'h': fputs(usage, stdout); return 0;
-		case ':':
-			cli_errorf("run", "option '%s' needs a value", argv[optind - 1]);
-			fputs(usage, stderr);
-			return 1;
-		default:
-			cli_errorf("run", "unknown option '%s'", argv[optind - 1]);
-			fputs(usage, stderr);
-			return 1;
+		default: return CLI_EUSAGE;
 		}
 	}
 	if (optind < nopt)
 		script = argv[optind++];
-	if (optind < nopt) {
-		cli_errorf("run", "one script at a time (got '%s' and '%s'); script arguments go after --", script,
-			   argv[optind]);
-		return 1;
-	}
+	if (optind < nopt)
+		return cli_usage_error("run", "one script at a time (got '%s' and '%s'); script arguments go after --",
+				       script, argv[optind]);
 	if (!script) {
 		fputs(usage, stderr);
 		return 1;
@@ -205,46 +131,28 @@ int cmd_run(int argc, char **argv)
 		for (int k = 2; access(dir, F_OK) == 0 && k < 1000; k++)
 			snprintf(dir, sizeof dir, "runs/%s-%s-%d", stamp, name, k);
 	}
-	int sargc = argc - first_arg, free_args = 0;
-	char **sargv = argv + first_arg;
-	if (resume) { /* the same seed and arguments as the run being continued */
-		uint64_t rseed = seed;
-		int rargc = 0;
-		char **rargv = NULL;
-		if (load_run_args(dir, &rseed, &rargc, &rargv) < 0) {
-			cli_errorf("run", "%s", thaw_errmsg());
-			return 1;
-		}
-		if (!seed_given)
-			seed = rseed;
-		if (sargc == 0) {
-			sargc = rargc;
-			sargv = rargv;
-			free_args = 1;
-		} else {
-			for (int i = 0; i < rargc; i++)
-				free(rargv[i]);
-			free(rargv);
-		}
-	}
+	/* a resumed run takes its seed and arguments from its checkpoint,
+	 * unless given again */
 	run_ctx r = {.tty = isatty(2)};
-	thaw_script_hooks hooks = {hook_batch, hook_epoch, hook_eval, hook_log, hook_stop, &r};
-	thaw_script_config cfg = {.run_dir = dir, .resume_dir = resume, .seed = seed,
-				  .argc = sargc, .argv = sargv};
-	thaw_script *s = thaw_script_new(&hooks, &cfg);
-	if (!s) {
+	thaw_run_opts ro = {.dir = dir, .resume = resume, .seed = seed, .argc = argc - first_arg,
+			    .argv = argv + first_arg, .on_event = sink, .user = &r, .should_stop = should_stop};
+	thaw_run *run = thaw_run_new(&ro);
+	if (!run) {
 		cli_errorf("run", "%s", thaw_errmsg());
 		return 1;
 	}
-	int keep_phase = 0, keep_epoch = 0;
-	thaw_script_resume_point(s, &keep_phase, &keep_epoch);
-	r.log = thaw_runlog_open(dir, keep_phase, keep_epoch);
+	if (resume && seed_given)
+		thaw_run_set_seed(run, seed);
+	const thaw_position *at = thaw_run_resume_point(run);
+	r.log = thaw_runlog_open(dir, at ? at->phase_index : 0, at ? at->epoch : 0);
+	thaw_script *s = r.log ? thaw_script_new(run) : NULL;
 	char copy[4400];
 	snprintf(copy, sizeof copy, "%s/%s", dir, base_name(script));
-	if (!r.log || (!resume && (thaw_copy_file(script, copy) < 0 || save_run_args(dir, seed, sargc, sargv) < 0))) {
+	if (!s || (!resume && thaw_copy_file(script, copy) < 0)) {
 		cli_errorf("run", "%s", thaw_errmsg());
-		thaw_runlog_free(r.log);
 		thaw_script_free(s);
+		thaw_runlog_free(r.log);
+		thaw_run_free(run);
 		return 1;
 	}
 	fprintf(stderr, "thaw run: %s -> %s/\n", script, dir);
@@ -275,12 +183,8 @@ int cmd_run(int argc, char **argv)
 	else if (code == THAW_RUN_INTERRUPTED)
 		fprintf(stderr, "thaw run: interrupted; continue with: thaw run %s --resume %s\n", script, dir);
 	fprintf(stderr, "thaw run: %s (exit %d); results in %s/\n", status, code, dir);
-	thaw_runlog_free(r.log);
 	thaw_script_free(s);
-	if (free_args) {
-		for (int i = 0; i < sargc; i++)
-			free(sargv[i]);
-		free(sargv);
-	}
+	thaw_runlog_free(r.log);
+	thaw_run_free(run);
 	return code;
 }

@@ -4,6 +4,7 @@
  * prefix, the final validation and test accuracy and the model saved. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,7 @@ static const char usage[] =
 	"                  [--optim adam|adamw|sgd] [--lr X] [--schedule constant|cosine|onecycle]\n"
 	"                  [--freeze NAME] [--shift N] [--flip] [--seed N] [--threads N] [-o FILE]\n"
 	"                  [--resize stretch|crop|pad] [--skip-bad]   (image folders: see thaw data --help)\n"
-	"                  [--checkpoint FILE [--checkpoint-every N]] [--resume FILE|DIR]\n"
+	"                  [--checkpoint FILE [--checkpoint-every N]] [--resume FILE]\n"
 	"                  [--momentum X] [--nesterov] [--beta1 X] [--beta2 X] [--weight-decay X]\n"
 	"                  [--clip-norm X] [--warmup N] [--min-lr X] [--step-size N] [--gamma X]\n"
 	"                  [--smoothing X] [--patience N] [--restore-best]  (thaw options: ranges)\n"
@@ -68,8 +69,8 @@ static const char usage[] =
 	"source, else a stratified 20 % held out of the training images.\n"
 	"--checkpoint FILE saves the model with its training position after every\n"
 	"epoch (and every N batches with --checkpoint-every N) and on Ctrl-C;\n"
-	"--resume FILE (or a thaw run folder) continues it exactly, with the options\n"
-	"the checkpoint recorded when no others are given. Defaults: --epochs 3,\n"
+	"--resume FILE continues it exactly, with the options the checkpoint\n"
+	"recorded (options given with it win). Defaults: --epochs 3,\n"
 	"--batch 64, --seed 1.\n";
 
 /* Long options: the command's own, then one per training option of the
@@ -127,20 +128,6 @@ static int option_error(const char *name)
 	return 1;
 }
 
-/* A whole number option of the command's own, validated as the table's are. */
-static int int_arg(const char *flag, const char *text, int min, int *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(text, &end, 10);
-	if (!*text || *end || errno || v < min || v > 1000000000) {
-		cli_errorf("train", "--%s: '%s' is not a whole number of at least %d", flag, text, min);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
-}
-
 static void print_notes(const thaw_notes *nt, int *printed)
 {
 	for (; *printed < nt->n; (*printed)++)
@@ -166,10 +153,8 @@ int cmd_train(int argc, char **argv)
 	struct option lo[MAX_LONGOPTS];
 	char names[64][32];
 	build_longopts(lo, names);
-	optind = 1;
-	opterr = 0;
-	int c, li;
-	while ((c = getopt_long(argc, argv, ":ho:", lo, &li)) != -1) {
+	int c;
+	while ((c = cli_getopt("train", argc, argv, "ho:", lo)) != -1) {
 		const char *v = optarg;
 		switch (c) {
 		case O_DATA: spec = v; break;
@@ -179,41 +164,30 @@ int cmd_train(int argc, char **argv)
 		case O_NO_FREEZE: to.freeze = 0; break;
 		case O_CLASSES: classes_s = v; break;
 		case O_PER_CLASS:
-			if (int_arg("per-class", v, 1, &per_class) < 0)
-				return 1;
+			if (cli_int(v, 1, INT_MAX, &per_class) < 0)
+				return CLI_EUSAGE;
 			break;
 		case O_MODEL: model_path = v; break;
 		case O_FREEZE: freeze = v; break;
 		case O_THREADS:
-			if (int_arg("threads", v, 0, &threads) < 0)
-				return 1;
+			if (cli_int(v, 0, 1024, &threads) < 0)
+				return CLI_EUSAGE;
 			break;
-		case O_RESIZE: {
-			thaw_resize_mode mode;
-			if (thaw_resize_mode_parse(v, &mode) < 0) {
-				cli_errorf("train", "--resize takes stretch, crop or pad");
-				return 1;
-			}
-			resize = (int)mode;
+		case O_RESIZE:
+			if (cli_resize(v, &resize) < 0)
+				return CLI_EUSAGE;
 			break;
-		}
 		case O_SKIP_BAD: skip_bad = 1; break;
 		case O_CHECKPOINT: ckpt = v; break;
 		case O_EVERY:
-			if (int_arg("checkpoint-every", v, 1, &every) < 0)
-				return 1;
+			if (cli_int(v, 1, INT_MAX, &every) < 0)
+				return CLI_EUSAGE;
 			break;
 		case O_RESUME: resume = v; break;
 		case 'o': out = v; break;
 		case 'h': fputs(usage, stdout); return 0;
-		case ':':
-			cli_errorf("train", "option '%s' needs a value", argv[optind - 1]);
-			fputs(usage, stderr);
-			return 1;
 		case '?':
-			cli_errorf("train", "unknown option '%s'", argv[optind - 1]);
-			fputs(usage, stderr);
-			return 1;
+			return CLI_EUSAGE;
 		default: {
 			int k = c - O_TABLE;
 			if (k < 0 || k >= n_opts)
@@ -224,11 +198,8 @@ int cmd_train(int argc, char **argv)
 		}
 		}
 	}
-	if (optind < argc) {
-		cli_errorf("train", "unexpected argument '%s'", argv[optind]);
-		fputs(usage, stderr);
-		return 1;
-	}
+	if (optind < argc)
+		return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
 	for (int k = 0; k < n_opts; k++) /* in the table's order: an optimizer before its rate */
 		if (given[k] && thaw_option_apply(&o, table[k].name, &vals[k]) < 0)
 			return option_error(table[k].name);
@@ -261,7 +232,7 @@ int cmd_train(int argc, char **argv)
 		int rargc = thaw_run_args(run, &rargv), n = 0, code = 1;
 		char **args = calloc((size_t)rargc + (size_t)argc + 1, sizeof *args);
 		if (args) {
-			args[n++] = argv[0];
+			args[n++] = "train"; /* not argv[0]: cli_getopt starts a new scan */
 			for (int i = 0; i < rargc; i++) {
 				if (!strcmp(rargv[i], "--resume") && i + 1 < rargc) {
 					i++;

@@ -199,6 +199,12 @@ int thaw_run_args(const thaw_run *r, char ***argv)
 
 int thaw_run_next_phase(const thaw_run *r) { return r->phases + 1; }
 
+const char *thaw_run_dir(const thaw_run *r) { return r && r->dir[0] ? r->dir : NULL; }
+
+void thaw_run_set_seed(thaw_run *r, uint64_t seed) { r->seed = seed; }
+
+int thaw_run_should_stop(thaw_run *r) { return r && r->should_stop ? r->should_stop(r->user) : 0; }
+
 int thaw_run_publish(thaw_run *r, const thaw_event *ev)
 {
 	return r && r->host ? r->host(ev, r->user) : 0;
@@ -324,7 +330,6 @@ int thaw_run_fit(thaw_run *r, thaw_model *m, const thaw_dataset *d, const thaw_f
 	r->checkpointing = checkpoint && r->ckpt[0];
 	o.on_event = on_event;
 	o.user = r;
-	o.on_batch = NULL, o.on_epoch = NULL, o.on_log = NULL;
 	rc = thaw_fit(m, d, &o);
 	r->fit = NULL;
 	res->epochs = rc < 0 ? r->at.epoch : rc;

@@ -1,6 +1,7 @@
 /* The script host: `require "thaw"` inside thaw. A thaw_script owns one Lua
  * state, runs a script through lua_pcall with a traceback, sends print and
- * the log to the host's hooks and stops the script on Ctrl-C. */
+ * the log to the run's sinks as LOG events and stops the script on Ctrl-C
+ * (the run's should_stop). */
 #include <lualib.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,22 +30,12 @@ void lthaw_logf(thaw_script *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	if (s->h.on_log)
-		s->h.on_log(line, s->h.user);
-	else
-		fprintf(stderr, "%s\n", line);
+	thaw_event ev = {.kind = THAW_EV_LOG, .u.line = line};
+	thaw_run_publish(s->run, &ev);
 }
 
 /* Raises the core's last message as a Lua error. */
 int lthaw_fail(lua_State *L) { return luaL_error(L, "%s", thaw_errmsg()); }
-
-void lthaw_checkpoint_path(char *buf, size_t n, const char *dir, int phase)
-{
-	if (phase > 0)
-		snprintf(buf, n, "%s/phase-%d.thaw", dir, phase);
-	else
-		snprintf(buf, n, "%s/checkpoint.thaw", dir);
-}
 
 
 /* print() goes to the host's log (the workbench shows it in its log pane). */
@@ -63,10 +54,8 @@ static int l_print(lua_State *L)
 		(void)t;
 	}
 	luaL_pushresult(&b);
-	if (s->h.on_log)
-		s->h.on_log(lua_tostring(L, -1), s->h.user);
-	else
-		printf("%s\n", lua_tostring(L, -1));
+	thaw_event ev = {.kind = THAW_EV_LOG, .u.line = lua_tostring(L, -1)};
+	thaw_run_publish(s->run, &ev);
 	return 0;
 }
 
@@ -120,7 +109,7 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	thaw_script *s = lthaw_host(L);
-	if (!s->interrupted && s->h.should_stop && s->h.should_stop(s->h.user)) {
+	if (!s->interrupted && thaw_run_should_stop(s->run)) {
 		s->interrupted = 1;
 		luaL_error(L, "%s", INTERRUPTED);
 	}
@@ -134,38 +123,20 @@ static int traceback(lua_State *L)
 	return 1;
 }
 
-thaw_script *thaw_script_new(const thaw_script_hooks *hooks, const thaw_script_config *cfg)
+thaw_script *thaw_script_new(thaw_run *run)
 {
+	if (!run) {
+		thaw_error(THAW_EINVAL, "script: needs a run");
+		return NULL;
+	}
 	thaw_script *s = thaw_calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	if (hooks)
-		s->h = *hooks;
+	s->run = run;
 	s->last_model = LUA_NOREF;
-	s->seed = cfg ? cfg->seed : 1;
-	if (cfg && cfg->run_dir)
-		snprintf(s->run_dir, sizeof s->run_dir, "%s", cfg->run_dir);
-	if (cfg && cfg->resume_dir) {
-		snprintf(s->resume_dir, sizeof s->resume_dir, "%s", cfg->resume_dir);
-		char path[PATH_MAX_ + 32];
-		thaw_train_state st;
-		lthaw_checkpoint_path(path, sizeof path, s->resume_dir, 0);
-		thaw_model *m = thaw_model_load(path, &st);
-		if (!m) {
-			thaw_error(THAW_EIO, "resume: %s", thaw_errmsg());
-			free(s);
-			return NULL;
-		}
-		thaw_model_free(m);
-		if (!st.present || sscanf(st.optimizer, "phase_index=%d batch=%d", &s->resume_phase,
-					  &s->resume_batch) != 2 || s->resume_phase < 1) {
-			thaw_error(THAW_EFORMAT, "resume: %s holds no training position", path);
-			free(s);
-			return NULL;
-		}
-		s->resume_epoch = st.epoch;
-		s->resume_step = (long)st.step;
-	}
+	s->seed = thaw_run_seed(run);
+	char **argv;
+	int argc = thaw_run_args(run, &argv);
 	lua_State *L = s->L = luaL_newstate();
 	if (!L) {
 		free(s);
@@ -198,9 +169,9 @@ thaw_script *thaw_script_new(const thaw_script_hooks *hooks, const thaw_script_c
 	lua_pushfstring(L, "%s%s", lib, lua_tostring(L, -1));
 	lua_setfield(L, -3, "path");
 	lua_pop(L, 2);
-	lua_createtable(L, cfg ? cfg->argc : 0, 1);
-	for (int i = 0; cfg && i < cfg->argc; i++) {
-		lua_pushstring(L, cfg->argv[i]);
+	lua_createtable(L, argc, 1);
+	for (int i = 0; i < argc; i++) {
+		lua_pushstring(L, argv[i]);
 		lua_seti(L, -2, i + 1);
 	}
 	lua_setglobal(L, "arg");
@@ -213,6 +184,7 @@ void thaw_script_free(thaw_script *s)
 		return;
 	if (s->L)
 		lua_close(s->L);
+	thaw_model_free(s->kept);
 	free(s);
 }
 
@@ -235,8 +207,7 @@ int thaw_script_run(thaw_script *s, const char *path)
 	lua_setfield(L, -3, "path");
 	lua_pop(L, 2);
 	int rc = luaL_loadfile(L, path);
-	if (s->h.should_stop)
-		lua_sethook(L, stop_hook, LUA_MASKCOUNT, 10000);
+	lua_sethook(L, stop_hook, LUA_MASKCOUNT, 10000);
 	if (rc == LUA_OK)
 		rc = lua_pcall(L, 0, 0, h);
 	lua_sethook(L, NULL, 0, 0);
@@ -257,19 +228,14 @@ int thaw_script_run(thaw_script *s, const char *path)
 
 const char *thaw_script_error(const thaw_script *s) { return s ? s->err : ""; }
 
-void thaw_script_resume_point(const thaw_script *s, int *phase, int *epochs)
-{
-	*phase = s->resume_phase;
-	*epochs = s->resume_epoch;
-}
-
 int thaw_script_save_model(thaw_script *s, const char *path)
 {
 	if (s->last_model == LUA_NOREF)
 		return 0;
 	lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->last_model);
 	lmodel *u = luaL_testudata(s->L, -1, MODEL_MT);
-	int rc = (u && u->m) ? thaw_model_save(u->m, path, NULL) : 0;
+	const thaw_model *m = u && u->m ? u->m : s->kept; /* closed by the script */
+	int rc = m ? thaw_model_save(m, path, NULL) : 0;
 	lua_pop(s->L, 1);
 	return rc;
 }

@@ -454,7 +454,21 @@ static int l_model_gc(lua_State *L)
 	lmodel *u = luaL_checkudata(L, 1, MODEL_MT);
 	if (u->busy)
 		return luaL_error(L, "the model is being trained by thaw.fit: it cannot be closed now");
-	thaw_model_free(u->m);
+	/* closing the run's last model hands it to the host, which still saves
+	 * it as model.thaw: the script is done with it, the run is not */
+	thaw_script *s = lthaw_host(L);
+	int last = 0;
+	if (u->m && s && s->last_model != LUA_NOREF) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, s->last_model);
+		last = lua_touserdata(L, -1) == (void *)u;
+		lua_pop(L, 1);
+	}
+	if (last) {
+		thaw_model_free(s->kept);
+		s->kept = u->m;
+	} else {
+		thaw_model_free(u->m);
+	}
 	u->m = NULL;
 	return 0;
 }

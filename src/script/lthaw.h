@@ -24,18 +24,15 @@
 
 struct thaw_script {
 	lua_State *L;
-	thaw_script_hooks h;
-	char run_dir[PATH_MAX_], resume_dir[PATH_MAX_];
+	thaw_run *run; /* borrowed: phases, events, checkpoints, resume */
 	uint64_t seed;
 	int fit_index; /* thaw.fit calls so far */
 	int evals;
 	int checks_ok, checks_failed;
 	int interrupted;
 	int last_model; /* registry ref to the model fit or evaluate saw last */
+	thaw_model *kept; /* that model, when the script closed it: still the run's model.thaw */
 	char err[8192];
-	/* resuming: the phase and position the checkpoint holds */
-	int resume_phase, resume_epoch, resume_batch;
-	long resume_step;
 };
 
 /* The error a stopped run raises; s->interrupted says it happened, even
@@ -47,7 +44,6 @@ thaw_script *lthaw_host(lua_State *L);
 void lthaw_logf(thaw_script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Raises the core's last message as a Lua error. */
 int lthaw_fail(lua_State *L);
-void lthaw_checkpoint_path(char *buf, size_t n, const char *dir, int phase);
 /* Makes the metatable tname of a userdata type: the metamethods in meta,
  * and __index the closure `index` over two tables, the methods and the
  * property getters (both lua_CFunctions taking the userdata at 1). */

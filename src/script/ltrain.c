@@ -1,9 +1,11 @@
-/* Training in Lua: thaw.fit drives thaw_fit, reports to the host's hooks and
- * checkpoints into the run folder; evaluate, predict, transfer and the
- * small run helpers (check, seed, clock, run_dir, asset). */
+/* Training in Lua: thaw.fit reads its options through the table of training
+ * options and trains through the host's thaw_run (events to the host's
+ * sinks, checkpoints, resume); evaluate, predict, transfer and the small
+ * run helpers (check, seed, clock, run_dir, asset). */
 #include <stdio.h>
 #include <string.h>
 
+#include "thaw/options.h"
 #include "thaw/paths.h"
 #include "thaw/predict.h"
 #include "thaw/transfer.h"
@@ -39,37 +41,11 @@ static thaw_dataset *conform(lua_State *L, thaw_model *m, thaw_dataset *d, const
 	return u->d;
 }
 
-/* Saves m with where training stands: `epochs` finished in phase `phase`
- * plus `batch` batches of the next epoch. */
-static int save_checkpoint(thaw_script *s, const thaw_model *m, int phase, const char *name,
-			   int epochs, int batch, long step, int final)
-{
-	if (!s->run_dir[0])
-		return 0;
-	thaw_train_state st;
-	memset(&st, 0, sizeof st);
-	snprintf(st.phase, sizeof st.phase, "%s", name);
-	st.epoch = epochs;
-	st.step = step;
-	st.rng = m->rng;
-	snprintf(st.optimizer, sizeof st.optimizer, "phase_index=%d batch=%d", phase, batch);
-	char path[PATH_MAX_ + 32];
-	lthaw_checkpoint_path(path, sizeof path, s->run_dir, final ? phase : 0);
-	return thaw_model_save(m, path, &st);
-}
-
 typedef struct fit_ctx {
 	lua_State *L;
-	thaw_script *s;
-	thaw_model *m;
 	int on_batch, on_epoch; /* registry refs of the Lua callbacks */
 	int hist;               /* stack index of the history table */
 	int err;                /* a callback raised (message on the stack top) */
-	int interrupted;
-	int phase_index, checkpoint;
-	const char *phase;
-	int epochs_done, batches_done;
-	long step;
 } fit_ctx;
 
 /* Calls a Lua callback with a stats table (on top); nonzero stops the phase. */
@@ -99,17 +75,8 @@ static void set_int(lua_State *L, const char *k, lua_Integer v)
 	lua_setfield(L, -2, k);
 }
 
-static int fit_on_batch(const thaw_batch_stats *bs, void *user)
+static int fit_on_batch(fit_ctx *c, const thaw_batch_stats *bs)
 {
-	fit_ctx *c = user;
-	c->batches_done = bs->batch;
-	c->step = bs->step;
-	if (c->s->h.on_batch)
-		c->s->h.on_batch(bs, c->s->h.user);
-	if (c->s->h.should_stop && c->s->h.should_stop(c->s->h.user)) {
-		c->interrupted = 1;
-		return 1;
-	}
 	if (c->on_batch == LUA_NOREF)
 		return 0;
 	lua_State *L = c->L;
@@ -145,30 +112,29 @@ static void push_epoch(lua_State *L, const thaw_epoch_stats *es)
 	set_int(L, "step", es->step);
 }
 
-static int fit_on_epoch(const thaw_epoch_stats *es, void *user)
+static int fit_on_epoch(fit_ctx *c, const thaw_epoch_stats *es)
 {
-	fit_ctx *c = user;
 	lua_State *L = c->L;
-	c->epochs_done = es->epoch;
-	c->batches_done = 0;
-	c->step = es->step;
 	push_epoch(L, es);
 	lua_seti(L, c->hist, (lua_Integer)luaL_len(L, c->hist) + 1);
-	if (c->s->h.on_epoch)
-		c->s->h.on_epoch(es, c->m, c->s->h.user);
-	if (c->checkpoint &&
-	    save_checkpoint(c->s, c->m, c->phase_index, c->phase, es->epoch, 0, es->step, 0) < 0)
-		lthaw_logf(c->s, "warning: checkpoint not written: %s", thaw_errmsg());
 	if (c->on_epoch == LUA_NOREF)
 		return 0;
 	push_epoch(L, es);
 	return call_back(c, c->on_epoch);
 }
 
-static void fit_on_log(const char *line, void *user)
+/* The phase's own events, after the host's sinks had them: the history
+ * and the script's callbacks. */
+static int fit_on_event(const thaw_event *ev, void *user)
 {
 	fit_ctx *c = user;
-	lthaw_logf(c->s, "%s", line);
+	if (c->err)
+		return 1;
+	if (ev->kind == THAW_EV_BATCH)
+		return fit_on_batch(c, &ev->u.batch);
+	if (ev->kind == THAW_EV_EPOCH)
+		return fit_on_epoch(c, &ev->u.epoch);
+	return 0;
 }
 
 static int callback_ref(lua_State *L, int t, const char *k)
@@ -183,41 +149,66 @@ static int callback_ref(lua_State *L, int t, const char *k)
 	return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-/* Restores a phase of a resumed run from the run folder being resumed.
- * Returns 1 when the phase is complete (skip training), 0 to train. */
-static int resume_phase(lua_State *L, thaw_script *s, thaw_model *m, thaw_fit_opts *o, int phase)
+/* thaw.fit's options through the table of training options
+ * (thaw/options.h): the names, types, ranges and order of application
+ * thaw train's flags have. val, callbacks and checkpoint are read apart. */
+static void fit_options(lua_State *L, int t, thaw_fit_opts *o)
 {
-	if (s->resume_phase == 0 || phase > s->resume_phase)
-		return 0;
-	char path[PATH_MAX_ + 32];
-	thaw_train_state st;
-	int done = phase < s->resume_phase;
-	lthaw_checkpoint_path(path, sizeof path, s->resume_dir, done ? phase : 0);
-	thaw_model *saved = thaw_model_load(path, &st);
-	if (!saved || thaw_model_copy_params(m, saved) < 0) {
-		thaw_model_free(saved);
-		luaL_error(L, "resume: phase %d: %s", phase, thaw_errmsg());
+	int n;
+	const thaw_option *tab = thaw_options(&n);
+	for (int k = 0; k < n; k++) {
+		const thaw_option *op = &tab[k];
+		if (op->type == THAW_OPT_DATA || op->type == THAW_OPT_FUNCTION || !strcmp(op->name, "checkpoint"))
+			continue;
+		if (lua_getfield(L, t, op->name) == LUA_TNIL) {
+			lua_pop(L, 1);
+			continue;
+		}
+		thaw_option_value v = {.type = op->type};
+		int isnum = 1;
+		switch (op->type) {
+		case THAW_OPT_INT:
+		case THAW_OPT_SEED: {
+			lua_Integer i = lua_tointegerx(L, -1, &isnum);
+			if (!isnum)
+				luaL_error(L, "option '%s' must be an integer (got %s)", op->name, luaL_typename(L, -1));
+			v.i = i;
+			v.u = (uint64_t)i; /* a seed: any integer Lua holds (64 bits) */
+			break;
+		}
+		case THAW_OPT_NUM:
+			v.x = lua_tonumberx(L, -1, &isnum);
+			if (!isnum)
+				luaL_error(L, "option '%s' must be a number (got %s)", op->name, luaL_typename(L, -1));
+			break;
+		case THAW_OPT_BOOL:
+			v.i = lua_toboolean(L, -1);
+			break;
+		default: /* CHOICE, STRING */
+			if (!(v.s = lua_tostring(L, -1)))
+				luaL_error(L, "option '%s' must be a string (got %s)", op->name, luaL_typename(L, -1));
+			if (op->type == THAW_OPT_CHOICE && thaw_option_parse(op->name, v.s, &v) < 0)
+				luaL_error(L, "thaw.fit: %s", thaw_errmsg());
+			break;
+		}
+		if (thaw_option_apply(o, op->name, &v) < 0)
+			luaL_error(L, "thaw.fit: %s", thaw_errmsg());
+		lua_pop(L, 1); /* strings stay valid: the table holds them */
 	}
-	thaw_model_free(saved);
-	if (done) {
-		lthaw_logf(s, "resume: phase %d ('%s') restored from %s", phase, st.phase, path);
-		return 1;
-	}
-	m->rng = st.rng;
-	o->first_epoch = st.epoch + 1;
-	o->skip_batches = s->resume_batch;
-	o->first_step = (long)st.step;
-	s->resume_phase = 0; /* from here on the run goes on as normal */
-	lthaw_logf(s, "resume: phase %d ('%s') continues at epoch %d, batch %d", phase, st.phase,
-	      o->first_epoch, o->skip_batches + 1);
-	return 0;
 }
 
-static const char *const fit_keys[] = {
-	"phase",  "epochs",       "batch",    "optimizer", "lr",        "momentum", "nesterov",
-	"beta1",  "beta2",        "weight_decay", "clip_norm", "schedule", "warmup", "min_lr",
-	"step_size", "gamma",     "smoothing", "seed",     "shift",     "flip",     "val",
-	"patience", "restore_best", "checkpoint", "cache", "on_batch", "on_epoch", NULL};
+/* The keys thaw.fit takes: the table's names, NULL-terminated. */
+static const char *const *fit_keys(void)
+{
+	static const char *keys[64];
+	if (!keys[0]) {
+		int n;
+		const thaw_option *t = thaw_options(&n);
+		for (int k = 0; k < n && k < 63; k++)
+			keys[k] = t[k].name;
+	}
+	return keys;
+}
 
 /* thaw.fit(model, data, opts) -> history */
 static int l_fit(lua_State *L)
@@ -230,46 +221,16 @@ static int l_fit(lua_State *L)
 	if (lua_isnoneornil(L, 3))
 		lua_newtable(L);
 	lua_settop(L, 3);
-	lthaw_check_keys(L, 3, "thaw.fit", fit_keys);
+	lthaw_check_keys(L, 3, "thaw.fit", fit_keys());
 	thaw_fit_opts o = thaw_fit_opts_default();
-	int phase_index = s->fit_index + 1; /* counted once the options are good */
+	int phase_index = thaw_run_next_phase(s->run); /* counted once the phase runs */
 	char phase_buf[64];
 	snprintf(phase_buf, sizeof phase_buf, "phase%d", phase_index);
-	o.phase = lthaw_opt_str(L, 3, "phase", phase_buf);
-	o.phase_index = phase_index;
-	o.epochs = lthaw_opt_int(L, 3, "epochs", 1);
-	o.batch = lthaw_opt_int(L, 3, "batch", 64);
-	const char *on = lthaw_opt_str(L, 3, "optimizer", "adam");
-	int ok = thaw_optim_from_name(on);
-	if (ok < 0)
-		return luaL_error(L, "thaw.fit: unknown optimizer '%s' (sgd, adam, adamw)", on);
-	o.optim = thaw_optim_default((thaw_optim_kind)ok);
-	o.optim.lr = (float)lthaw_opt_num(L, 3, "lr", o.optim.lr);
-	o.optim.momentum = (float)lthaw_opt_num(L, 3, "momentum", o.optim.momentum);
-	o.optim.nesterov = lthaw_opt_bool(L, 3, "nesterov", 0);
-	o.optim.beta1 = (float)lthaw_opt_num(L, 3, "beta1", o.optim.beta1);
-	o.optim.beta2 = (float)lthaw_opt_num(L, 3, "beta2", o.optim.beta2);
-	o.optim.weight_decay = (float)lthaw_opt_num(L, 3, "weight_decay", o.optim.weight_decay);
-	o.optim.clip_norm = (float)lthaw_opt_num(L, 3, "clip_norm", 0);
+	o.phase = phase_buf;
+	o.seed = s->seed + (uint64_t)phase_index;
+	fit_options(L, 3, &o);
 	if (thaw_optim_check(&o.optim) < 0)
 		return lthaw_fail(L);
-	const char *sn = lthaw_opt_str(L, 3, "schedule", "constant");
-	int sk = thaw_sched_from_name(sn);
-	if (sk < 0)
-		return luaL_error(L, "thaw.fit: unknown schedule '%s' (constant, step, cosine, onecycle)", sn);
-	o.sched = thaw_sched_default((thaw_sched_kind)sk);
-	o.sched.warmup_steps = lthaw_opt_int(L, 3, "warmup", 0);
-	o.sched.min_lr = (float)lthaw_opt_num(L, 3, "min_lr", 0);
-	o.sched.step_size = lthaw_opt_int(L, 3, "step_size", 0);
-	o.sched.gamma = (float)lthaw_opt_num(L, 3, "gamma", o.sched.gamma);
-	o.smoothing = (float)lthaw_opt_num(L, 3, "smoothing", 0);
-	o.seed = lthaw_opt_seed(L, 3, "seed", s->seed + (uint64_t)phase_index);
-	o.shift = lthaw_opt_int(L, 3, "shift", 0);
-	o.flip = lthaw_opt_bool(L, 3, "flip", 0);
-	o.patience = lthaw_opt_int(L, 3, "patience", 0);
-	o.restore_best = lthaw_opt_bool(L, 3, "restore_best", 0);
-	if (o.epochs <= 0 || o.batch <= 0)
-		return luaL_error(L, "thaw.fit: epochs (%d) and batch (%d) must be positive", o.epochs, o.batch);
 	if (o.sched.kind == THAW_SCHED_STEP && o.sched.step_size <= 0)
 		return luaL_error(L, "thaw.fit: schedule 'step' needs step_size (in steps)");
 	lua_getfield(L, 3, "val");
@@ -287,25 +248,14 @@ static int l_fit(lua_State *L)
 	} else {
 		lua_pushnil(L);
 	}
-	fit_ctx c = {.L = L, .s = s, .m = m, .phase_index = phase_index, .phase = o.phase};
-	c.checkpoint = lthaw_opt_bool(L, 3, "checkpoint", 1);
+	fit_ctx c = {.L = L};
+	int checkpoint = lthaw_opt_bool(L, 3, "checkpoint", 1);
 	c.on_batch = callback_ref(L, 3, "on_batch");
 	c.on_epoch = callback_ref(L, 3, "on_epoch");
 	lua_newtable(L);
 	c.hist = lua_gettop(L);
-	o.on_batch = fit_on_batch;
-	o.on_epoch = fit_on_epoch;
-	o.on_log = fit_on_log;
+	o.on_event = fit_on_event;
 	o.user = &c;
-	o.feature_cache = lthaw_opt_bool(L, 3, "cache", 1) ? 0 : -1;
-	if (resume_phase(L, s, m, &o, phase_index)) {
-		lua_pushstring(L, o.phase);
-		lua_setfield(L, c.hist, "phase");
-		lua_pushboolean(L, 1);
-		lua_setfield(L, c.hist, "resumed");
-		return 1;
-	}
-	c.epochs_done = o.first_epoch > 1 ? o.first_epoch - 1 : 0;
 	/* thaw_fit gives a new head the data's class names (and logs it) */
 	/* callbacks may freeze layers but not free or reshape what trains */
 	lmodel *um = lua_touserdata(L, 1);
@@ -313,32 +263,33 @@ static int l_fit(lua_State *L)
 	um->busy++, ud->busy++;
 	if (uv)
 		uv->busy++;
-	int rc = thaw_fit(m, d, &o);
+	thaw_phase_result res;
+	int rc = thaw_run_fit(s->run, m, d, &o, checkpoint, &res);
 	um->busy--, ud->busy--;
 	if (uv)
 		uv->busy--;
 	luaL_unref(L, LUA_REGISTRYINDEX, c.on_batch);
 	luaL_unref(L, LUA_REGISTRYINDEX, c.on_epoch);
-	if (c.interrupted || s->interrupted) { /* also from the hook inside a callback */
-		s->interrupted = 1;
-		if (save_checkpoint(s, m, phase_index, o.phase, c.epochs_done, c.batches_done, c.step, 0) < 0)
+	if (res.interrupted || s->interrupted) { /* also from the hook inside a callback */
+		if (!res.interrupted && thaw_run_checkpoint(s->run, m) < 0)
 			lthaw_logf(s, "warning: checkpoint not written: %s", thaw_errmsg());
-		else if (s->run_dir[0])
-			lthaw_logf(s, "interrupted: checkpoint at %s, epoch %d, batch %d", o.phase, c.epochs_done + 1,
-			      c.batches_done);
+		s->interrupted = 1;
 		return luaL_error(L, "%s", INTERRUPTED);
 	}
 	if (c.err)
 		return lua_error(L); /* the callback's message is on top */
 	if (rc < 0)
 		return lthaw_fail(L);
-	if (save_checkpoint(s, m, phase_index, o.phase, c.epochs_done, 0, c.step, 1) < 0)
-		lthaw_logf(s, "warning: phase checkpoint not written: %s", thaw_errmsg());
 	lua_pushstring(L, o.phase);
 	lua_setfield(L, c.hist, "phase");
-	lua_pushinteger(L, rc);
+	if (res.restored) { /* a phase the resumed run had finished */
+		lua_pushboolean(L, 1);
+		lua_setfield(L, c.hist, "resumed");
+		return 1;
+	}
+	lua_pushinteger(L, res.epochs);
 	lua_setfield(L, c.hist, "epochs");
-	lua_pushboolean(L, rc < o.epochs);
+	lua_pushboolean(L, res.epochs < o.epochs);
 	lua_setfield(L, c.hist, "stopped_early");
 	return 1;
 }
@@ -369,8 +320,8 @@ static int l_evaluate(lua_State *L)
 	}
 	/* class names: the data's, else the model's */
 	char **names = d->n_classes == K ? d->class_names : m->n_classes == K ? m->class_names : NULL;
-	if (s->h.on_eval)
-		s->h.on_eval(name, mt, (const char *const *)names, m, d, s->h.user);
+	thaw_event ev = {.kind = THAW_EV_EVAL, .model = m, .u.eval = {name, mt, (const char *const *)names, d}};
+	thaw_run_publish(s->run, &ev);
 	lua_createtable(L, 0, 8);
 	set_num(L, "loss", thaw_metrics_loss(mt));
 	set_num(L, "accuracy", thaw_metrics_accuracy(mt));
@@ -487,9 +438,9 @@ static int l_transfer(lua_State *L)
 /* thaw.run_dir(): the run folder of `thaw run` (nil when there is none). */
 static int l_run_dir(lua_State *L)
 {
-	thaw_script *s = lthaw_host(L);
-	if (s->run_dir[0])
-		lua_pushstring(L, s->run_dir);
+	const char *dir = thaw_run_dir(lthaw_host(L)->run);
+	if (dir)
+		lua_pushstring(L, dir);
 	else
 		lua_pushnil(L);
 	return 1;

@@ -99,20 +99,13 @@ static void weights_copy(thaw_model *m, float *buf, int save)
 
 static int publish(const thaw_fit_opts *o, const thaw_event *ev)
 {
-	int stop = o->on_event ? o->on_event(ev, o->user) : 0;
-	if (ev->kind == THAW_EV_BATCH && o->on_batch)
-		stop |= o->on_batch(&ev->u.batch, o->user);
-	else if (ev->kind == THAW_EV_EPOCH && o->on_epoch)
-		stop |= o->on_epoch(&ev->u.epoch, o->user);
-	else if (ev->kind == THAW_EV_LOG && o->on_log)
-		o->on_log(ev->u.line, o->user);
-	return stop;
+	return o->on_event ? o->on_event(ev, o->user) : 0;
 }
 
 static void logf_(const thaw_fit_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(const thaw_fit_opts *o, const char *fmt, ...)
 {
-	if (!o->on_log && !o->on_event)
+	if (!o->on_event)
 		return;
 	char line[512];
 	va_list ap;
@@ -282,7 +275,7 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 			loss_sum += r.loss * b.B;
 			correct += r.correct;
 			seen += b.B;
-			if (o->on_batch || o->on_event) {
+			if (o->on_event) {
 				double el = thaw_now() - t0;
 				thaw_event ev = {.kind = THAW_EV_BATCH, .model = m, .trainer = t};
 				ev.u.batch = (thaw_batch_stats){phase, e, o->epochs, b.index + 1, batches, r.loss,

@@ -439,20 +439,30 @@ static int on_fit_event(const thaw_event *ev, void *user)
 
 /* ---- script hooks */
 
+/* A phase of the script begins: a mark on the curves, a fresh ETA. */
+static void script_phase(tui_session *s, const thaw_event *ev)
+{
+	const thaw_phase_info *p = &ev->u.phase;
+	char line[300];
+	thaw_event_format(ev, line, sizeof line);
+	pthread_mutex_lock(&s->mu);
+	snprintf(s->phase, sizeof s->phase, "%s", p->name);
+	if (s->phases > 0 && s->n_marks < TUI_MAX_MARKS)
+		s->marks[s->n_marks++] = s->epochs_before;
+	s->phases++;
+	s->phase_t0 = thaw_now();
+	s->paused_s = 0;
+	s->units_done = 0;
+	s->units_total = (long)p->batches * p->epochs;
+	s->model = ev->model;
+	tui_session_log_locked(s, line);
+	pthread_mutex_unlock(&s->mu);
+}
+
 static void hook_batch(const thaw_batch_stats *bs, void *user)
 {
 	tui_session *s = user;
 	pthread_mutex_lock(&s->mu);
-	if (strcmp(s->phase, bs->phase) != 0 || s->model != bs->model) { /* a new phase of the script */
-		snprintf(s->phase, sizeof s->phase, "%s", bs->phase);
-		if (s->phases > 0 && s->n_marks < TUI_MAX_MARKS)
-			s->marks[s->n_marks++] = s->epochs_before;
-		s->phases++;
-		s->phase_t0 = thaw_now();
-		s->paused_s = 0;
-		s->units_done = 0;
-		s->units_total = (long)bs->batches * bs->epochs;
-	}
 	s->model = bs->model;
 	if (bs->batch == 1 || s->nq)
 		refresh_layers(s, bs->model);
@@ -544,7 +554,35 @@ static void hook_eval(const char *name, const thaw_metrics *mt, const char *cons
 		browse_evaluated(s, m, d);
 }
 
-static void hook_log(const char *line, void *user) { tui_session_log(user, "%s", line); }
+/* The workbench's sink of a script's events. Stopping goes through
+ * hook_stop (the run's should_stop), which interrupts the script. */
+static int script_event(const thaw_event *ev, void *user)
+{
+	tui_session *s = user;
+	char line[300];
+	switch (ev->kind) {
+	case THAW_EV_PHASE_BEGIN:
+		script_phase(s, ev);
+		break;
+	case THAW_EV_BATCH:
+		hook_batch(&ev->u.batch, s);
+		break;
+	case THAW_EV_EPOCH:
+		hook_epoch(&ev->u.epoch, ev->model, s);
+		break;
+	case THAW_EV_EVAL:
+		hook_eval(ev->u.eval.name, ev->u.eval.mt, ev->u.eval.classes, ev->model, ev->u.eval.data, s);
+		break;
+	case THAW_EV_LOG:
+		tui_session_log(s, "%s", ev->u.line);
+		break;
+	case THAW_EV_PHASE_END:
+		thaw_event_format(ev, line, sizeof line);
+		tui_session_log(s, "%s", line);
+		break;
+	}
+	return 0;
+}
 
 static int hook_stop(void *user)
 {
@@ -621,17 +659,20 @@ static void run_phase(tui_session *s)
 
 static void run_script(tui_session *s)
 {
-	thaw_script_hooks h = {hook_batch, hook_epoch, hook_eval, hook_log, hook_stop, s};
-	thaw_script_config cfg = {.seed = s->fit.seed ? s->fit.seed : 1, .argc = s->argc, .argv = s->argv};
-	thaw_script *sc = thaw_script_new(&h, &cfg);
+	thaw_run_opts ro = {.seed = s->fit.seed ? s->fit.seed : 1, .argc = s->argc, .argv = s->argv,
+			    .on_event = script_event, .user = s, .should_stop = hook_stop};
+	thaw_run *run = thaw_run_new(&ro);
+	thaw_script *sc = run ? thaw_script_new(run) : NULL;
 	if (!sc) {
 		tui_session_log(s, "error: %s", thaw_errmsg());
+		thaw_run_free(run);
 		return;
 	}
 	tui_session_log(s, "running %s", s->script);
 	int code = thaw_script_run(sc, s->script);
 	pthread_mutex_lock(&s->mu);
 	s->sc = sc;
+	s->run = run;
 	s->script_code = code;
 	s->script_done = 1;
 	s->model = NULL; /* the script owns its models; they may be gone */
@@ -754,6 +795,7 @@ void tui_session_end(tui_session *s)
 		s->thread_started = 0;
 	}
 	thaw_script_free(s->sc);
+	thaw_run_free(s->run);
 	thaw_dataset_free(s->view_copy);
 	tui_series *all[] = {&s->b_loss, &s->b_acc, &s->e_loss, &s->e_acc, &s->v_loss, &s->v_acc};
 	for (int i = 0; i < 6; i++)

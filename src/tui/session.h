@@ -58,6 +58,7 @@ typedef struct tui_session {
 	int argc;
 	char **argv;
 	thaw_script *sc;
+	thaw_run *run; /* the script's run: its events come to this session */
 	int script_code, script_done;
 
 	/* control, under mu */

@@ -173,7 +173,7 @@ expect "train: a JPEG folder at the model's size, stray and bad files reported" 
 grep -q "not PNG or JPEG (00-.*/notes.txt)" "$T/out" && ok "train: stray files reported" ||
 	bad "train: stray files reported" "$(head -n 5 "$T/out")"
 expect "train: the model took the folder's class names" 0 "classes (" -- ./thaw summary "$T/jpgm.thaw"
-expect "train: bad --resize" 1 "--resize takes stretch, crop or pad" -- \
+expect "train: bad --resize" 1 "--resize: expected stretch, crop or pad" -- \
 	./thaw train --data "$T/jpg" --resize squash
 expect "data: bad --resize" 1 "expected stretch, crop or pad" -- ./thaw data "$T/jpg" --resize squash
 expect "data: bad --format" 1 "expected png or jpeg" -- ./thaw data synth:10 --export "$T/x" --format gif
@@ -185,8 +185,9 @@ expect "train: --epochs 2.5" 1 "thaw train: --epochs: '2.5' is not a whole numbe
 expect "train: --lr -1" 1 "thaw train: --lr: learning rate -1 must be >= 0" -- ./thaw train --lr -1
 expect "train: --seed abc" 1 "thaw train: --seed: 'abc'" -- ./thaw train --seed abc
 expect "train: --optim rmsprop" 1 "unknown optimizer 'rmsprop'" -- ./thaw train --optim rmsprop
-expect "train: --per-class x" 1 "thaw train: --per-class: 'x'" -- ./thaw train --per-class x
-expect "train: an unknown option names itself" 1 "unknown option '--epoch-count'" -- ./thaw train --epoch-count 3
+expect "train: --per-class x" 1 "thaw train: --per-class: expected a positive whole number, got 'x'" -- \
+	./thaw train --per-class x
+expect "train: an unknown option names itself" 1 "unrecognized option '--epoch-count'" -- ./thaw train --epoch-count 3
 
 expect "run: --seed abc" 1 "thaw run: --seed: 'abc' is not a whole number" -- ./thaw run --seed abc x.lua
 expect "run: two scripts" 1 "one script at a time" -- ./thaw run a.lua b.lua

@@ -367,6 +367,15 @@ case_transfer() {
 	grep -q "^cut after drop1 (old head fc2: 5 classes)" "$log" "$err" || no "the recipe's lines were not printed"
 }
 
+case_closed_model() {
+	run closed_model closed_model.lua
+	want_exit 0 || return
+	[ -s "$out/model.thaw" ] || no "no model.thaw although the script trained a model (and closed it)"
+	"$THAW" summary "$out/model.thaw" >/dev/null 2>&1 || no "thaw summary cannot load model.thaw"
+	grep -q '"name": "train".*topk' "$out/summary.json" && no "summary.json reports top-5 accuracy for 4 classes"
+	grep -q '"name": "top2".*"topk": 2, "topk_accuracy"' "$out/summary.json" || no "summary.json lacks the top-2 accuracy"
+}
+
 case_sources() {
 	fm=
 	[ -d /usr/share/datasets/fashion-mnist ] || fm=nofashion
@@ -423,7 +432,7 @@ case_classes() {
 }
 
 CASES="success progress progress_tty check_fails script_error interrupt interrupt_pcall interrupt_lua resume
-resume_first_phase resume_hint seed_args seed_64bit history optimizer_switch misuse callback_misuse transfer classes sources docs
+resume_first_phase resume_hint seed_args seed_64bit history optimizer_switch misuse callback_misuse transfer closed_model classes sources docs
 readme"
 [ $# -gt 0 ] && CASES=$*
 

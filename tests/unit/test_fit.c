@@ -36,11 +36,12 @@ static int same_weights(const thaw_model *a, const thaw_model *b, float tol)
 }
 
 static int epochs_seen;
-static void count_log(const char *line, void *user)
+static int count_log(const thaw_event *ev, void *user)
 {
 	(void)user;
-	if (strstr(line, "feature cache"))
+	if (ev->kind == THAW_EV_LOG && strstr(ev->u.line, "feature cache"))
 		epochs_seen += 1000;
+	return 0;
 }
 
 static void test_feature_cache_matches_and_saves_work(void)
@@ -51,7 +52,7 @@ static void test_feature_cache_matches_and_saves_work(void)
 	o.epochs = 4;
 	o.batch = 32;
 	o.seed = 9;
-	o.on_log = count_log;
+	o.on_event = count_log;
 	epochs_seen = 0;
 	CHECK(thaw_fit(a, d, &o) == 4);
 	CHECK(epochs_seen == 1000); /* announced once */
@@ -74,18 +75,20 @@ static void test_feature_cache_matches_and_saves_work(void)
 	thaw_dataset_free(d);
 }
 
-static int stop_after_two(const thaw_epoch_stats *s, void *user)
+static int stop_after_two(const thaw_event *ev, void *user)
 {
 	(void)user;
-	return s->epoch >= 2;
+	return ev->kind == THAW_EV_EPOCH && ev->u.epoch.epoch >= 2;
 }
 
 static int batches;
-static int stop_at_batch(const thaw_batch_stats *s, void *user)
+static int stop_at_batch(const thaw_event *ev, void *user)
 {
 	(void)user;
+	if (ev->kind != THAW_EV_BATCH)
+		return 0;
 	batches++;
-	return s->epoch == 2 && s->batch == 3;
+	return ev->u.batch.epoch == 2 && ev->u.batch.batch == 3;
 }
 
 static void test_callbacks_stop(void)
@@ -95,10 +98,9 @@ static void test_callbacks_stop(void)
 	thaw_fit_opts o = thaw_fit_opts_default();
 	o.epochs = 5;
 	o.batch = 32;
-	o.on_epoch = stop_after_two;
+	o.on_event = stop_after_two;
 	CHECK(thaw_fit(m, d, &o) == 2);
-	o.on_epoch = NULL;
-	o.on_batch = stop_at_batch;
+	o.on_event = stop_at_batch;
 	batches = 0;
 	CHECK(thaw_fit(m, d, &o) == 1); /* epoch 2 did not finish */
 	CHECK(batches == 7);
@@ -117,9 +119,9 @@ static void test_resume_part_way_gives_the_same_weights(void)
 	o.sched = thaw_sched_default(THAW_SCHED_COSINE);
 	CHECK(thaw_fit(a, d, &o) == 3);
 	/* b: stop in epoch 2 after batch 3, then continue from there */
-	o.on_batch = stop_at_batch;
+	o.on_event = stop_at_batch;
 	CHECK(thaw_fit(b, d, &o) == 1);
-	o.on_batch = NULL;
+	o.on_event = NULL;
 	o.first_epoch = 2;
 	o.skip_batches = 3;
 	o.first_step = 6 + 3;
@@ -181,10 +183,12 @@ static void test_shape_errors(void)
 }
 
 static char last_log[512];
-static void keep_log(const char *line, void *user)
+static int keep_log(const thaw_event *ev, void *user)
 {
 	(void)user;
-	snprintf(last_log, sizeof last_log, "%s", line);
+	if (ev->kind == THAW_EV_LOG)
+		snprintf(last_log, sizeof last_log, "%s", ev->u.line);
+	return 0;
 }
 
 static void test_new_head_takes_the_data_names(void)
@@ -196,7 +200,7 @@ static void test_new_head_takes_the_data_names(void)
 	CHECK(m->n_classes == 0);
 	thaw_fit_opts o = thaw_fit_opts_default();
 	o.batch = 32;
-	o.on_log = keep_log;
+	o.on_event = keep_log;
 	last_log[0] = 0;
 	CHECK_OK(thaw_fit(m, d, &o));
 	CHECK(m->n_classes == 4 && !strcmp(m->class_names[0], "w") && !strcmp(m->class_names[3], "z"));
