@@ -21,6 +21,7 @@
 #include "thaw/data.h"
 #include "thaw/fit.h"
 #include "thaw/model.h"
+#include "thaw/run.h"
 
 /* ---- cells */
 
@@ -111,6 +112,10 @@ typedef struct thaw_tui_opts {
 	const char *const *log; /* lines for the log pane at start */
 	int n_log;
 	int autostart; /* start training at once */
+	/* A checkpoint's position (thaw/run.h; phase_index 0: none): the first
+	 * phase continues it (same phase number, epoch, batch, step and seed)
+	 * instead of starting anew. `s` saves the position with the model. */
+	thaw_position resume;
 } thaw_tui_opts;
 
 thaw_tui_opts thaw_tui_opts_default(void);

@@ -212,12 +212,26 @@ int cmd_tui(int argc, char **argv)
 		o.argv = argv + first_arg;
 		o.title = script;
 	} else if (model_path) {
-		if (!(m = cli_open_model(model_path, NULL, NULL)))
+		int is_onnx = 0;
+		if (!(m = cli_open_model(model_path, NULL, &is_onnx)))
 			goto fail;
 		note(&st, "model %s: %d layers, %d outputs", model_path, m->n,
 		     m->n ? (int)thaw_shape_sample(thaw_model_output_shape(m)) : 0);
 		for (const char *w; (w = thaw_warning_next());) /* a model file's stale class names, say */
 			note(&st, "warning: %s", w);
+		if (!is_onnx) { /* a saved session: its position, to continue */
+			thaw_position pos;
+			thaw_model *again = thaw_checkpoint_load(model_path, &pos, NULL);
+			while (thaw_warning_next()) /* said once above */
+				;
+			if (again && pos.phase_index > 0 && (pos.batch > 0 || pos.epoch < o.fit.epochs)) {
+				o.resume = pos;
+				o.fit.seed = pos.seed;
+				note(&st, "%s: phase %d '%s' stopped after epoch %d, batch %d: t continues it", model_path,
+				     pos.phase_index, pos.phase, pos.epoch, pos.batch);
+			}
+			thaw_model_free(again);
+		}
 		thaw_notes nt = {0};
 		thaw_prepare_opts po = thaw_prepare_opts_default();
 		po.classes = classes;
@@ -234,6 +248,8 @@ int cmd_tui(int argc, char **argv)
 		thaw_notes_free(&nt);
 		if (trc < 0)
 			goto fail;
+		if (trc == 1) /* a new head: nothing of the saved phase goes on */
+			o.resume.phase_index = 0;
 		if (trc == 1 && to.freeze && !lr_given) { /* only the head trains, as in the default session */
 			o.fit.optim.lr = 1e-2f;
 			note(&st, "learning rate 0.01 while only the head trains (l changes it)");

@@ -183,14 +183,23 @@ static void apply(tui_session *s, thaw_model *m, thaw_trainer *t, const tui_cmd 
 		else
 			snprintf(line, sizeof line, "%s: lr multiplier %.3g", m->nodes[i]->name, c->value);
 		break;
-	case CMD_SAVE:
-		if (thaw_model_save(m, c->path, NULL) < 0) {
+	case CMD_SAVE: {
+		/* with where training stands, so thaw tui --model FILE continues it */
+		thaw_position pos = {.phase_index = s->phases, .step = s->step, .seed = s->fit.seed};
+		snprintf(pos.phase, sizeof pos.phase, "%s", s->phase);
+		int whole = s->batches > 0 && s->batch >= s->batches;
+		pos.epoch = whole ? s->epoch : s->epoch - 1;
+		pos.batch = whole ? 0 : s->batch;
+		if (pos.epoch < 0)
+			pos.epoch = 0;
+		if (thaw_checkpoint_save(c->path, m, &pos, 0, NULL) < 0) {
 			snprintf(line, sizeof line, "error: save: %s", thaw_errmsg());
 		} else {
 			snprintf(line, sizeof line, "saved %s", c->path);
 			s->unsaved = 0;
 		}
 		break;
+	}
 	default:
 		return;
 	}
@@ -364,6 +373,7 @@ static int on_batch(const thaw_batch_stats *bs, void *user)
 	s->acc = bs->acc;
 	s->img_s = bs->img_s;
 	s->cur_lr = bs->lr;
+	s->step = bs->step;
 	s->units_done++;
 	update_eta(s);
 	float x = s->epochs_before + (bs->epoch - 1) + (float)bs->batch / bs->batches;
@@ -612,6 +622,14 @@ static void run_phase(tui_session *s)
 	o.optim.lr = s->lr;
 	snprintf(s->phase, sizeof s->phase, "%s",
 		 any_frozen(m) ? (s->phases ? "frozen-base" : "head") : (s->phases ? "fine-tune" : "train"));
+	if (s->resume.phase_index > 0) { /* a saved session's phase goes on */
+		snprintf(s->phase, sizeof s->phase, "%.31s", s->resume.phase);
+		s->phases = s->resume.phase_index - 1;
+		o.first_epoch = s->resume.epoch + 1;
+		o.skip_batches = s->resume.batch;
+		o.first_step = (long)s->resume.step;
+		s->resume.phase_index = 0;
+	}
 	if (s->phases > 0 && s->n_marks < TUI_MAX_MARKS)
 		s->marks[s->n_marks++] = s->epochs_before;
 	s->phases++;
@@ -739,6 +757,7 @@ int tui_session_start(tui_session *s, const thaw_tui_opts *o)
 	s->train = o->train;
 	s->view = o->val ? o->val : o->train;
 	s->fit = o->fit;
+	s->resume = o->resume;
 	s->lr = o->fit.optim.lr;
 	s->script = o->script;
 	s->argc = o->argc;

@@ -74,6 +74,8 @@ typedef struct tui_session {
 	char phase[32];
 	int phases; /* phases started */
 	int epoch, epochs, batch, batches;
+	long step;              /* optimizer steps of the phase, at the last batch */
+	thaw_position resume;   /* the first phase continues this (phase_index > 0) */
 	double loss, acc, img_s, eta;
 	float cur_lr;
 	long units_done, units_total; /* batches of the current phase */
