@@ -318,5 +318,21 @@ keys q
 expect 'THAW-EXIT-0' 10
 finish "a new 10-way head on the 5-class base opens without stale names"
 
+# a saved training position: thaw train's checkpoint after 1 of 3 epochs;
+# the workbench continues that phase at epoch 2 instead of starting anew
+./thaw train --data synth:300 --epochs 1 --batch 32 --checkpoint "$TMP/ck.thaw" >/dev/null 2>&1
+start
+run_thaw ./thaw tui --model "$TMP/ck.thaw" --data synth:300 --epochs 3 --batch 32
+expect '1 Layers.*5 Log' 30
+keys t
+expect '^│train epoch 3/3  loss' 60
+grep -q '^│train epoch 1/3' "$TMP/screen" && no "epoch 1 trained again"
+grep -q '^│train epoch 2/3  loss' "$TMP/screen" || no "no epoch 2 line"
+keys q
+expect 'not saved. Quit anyway' 5
+keys y
+expect 'THAW-EXIT-0' 10
+finish "--model with a saved position: t continues that phase"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
