@@ -17,7 +17,8 @@ LDLIBS_ALL = $(USER_LDFLAGS) $(LDFLAGS) $(DEP_LIBS)
 GEN_C = build/gen/onnx.pb-c.c
 GEN_H = build/gen/onnx.pb-c.h
 LIB_SRC = $(sort $(wildcard src/core/*.c src/nn/*.c src/train/*.c src/data/*.c \
-	src/io/*.c src/script/*.c src/tui/*.c)) $(GEN_C)
+	src/codec/*.c src/io/*.c src/run/*.c src/script/*.c \
+	src/tui/*.c)) $(GEN_C)
 CLI_SRC = $(sort $(wildcard src/cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/unit/test_*.c))
 
