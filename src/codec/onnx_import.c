@@ -422,7 +422,7 @@ static int add_node(ctx *c, const thaw_attrs *a, const int *in, int n_in, int ra
 {
 	char name[THAW_NAME_MAX];
 	node_name(c, c->nd, name);
-	if (!thaw_layer_ops_of(a->kind))
+	if (!thaw_kind_built_in(a->kind))
 		return cerr(c, THAW_EINVAL, "this thaw was built without the layer kind it needs");
 	int idx = thaw_model_add(c->m, name, a, in, n_in);
 	if (idx < 0)

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "layer.h"
+#include "thaw/layer.h"
 #include "thaw/blas.h"
 #include "thaw/parallel.h"
 

@@ -1,6 +1,6 @@
 /* The model graph: construction, surgery, freezing, the activation plan and
  * the forward / backward walks. Layer arithmetic lives in one file per kind. */
-#include "thaw/model.h"
+#include "thaw/layer.h"
 
 #include <fnmatch.h>
 #include <math.h>
@@ -43,6 +43,8 @@ const char *thaw_kind_name(thaw_kind k)
 	const thaw_layer_ops *o = thaw_layer_ops_of(k);
 	return o ? o->name : "?";
 }
+
+int thaw_kind_built_in(thaw_kind k) { return thaw_layer_ops_of(k) != NULL; }
 
 int thaw_kind_from_name(const char *name)
 {
@@ -220,6 +222,14 @@ void thaw_node_describe(const thaw_node *n, char *buf, size_t size)
 	buf[0] = 0;
 	if (o && o->describe)
 		o->describe(n, buf, size);
+}
+
+int thaw_node_declare(thaw_node *n)
+{
+	const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
+	if (!o)
+		return thaw_error(THAW_EINVAL, "node '%s': unknown layer kind %d", n->name, n->kind);
+	return o->setup(n, n->in_shape, n->n_in);
 }
 
 /* ---- model */
