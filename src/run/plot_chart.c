@@ -1,328 +1,14 @@
-/* Plots to PNG: a tiny RGB canvas, line charts with nice ticks, and the
- * confusion heat map. No anti-aliasing: flat colours keep the files small
- * and let tests find a series by its exact colour. */
-#include "thaw/plot.h"
-
+/* Plots to PNG, line charts: training curves with 1-2-5 ticks (linear or
+ * logarithmic), a legend where the data leaves room, and phase boundaries
+ * as labelled dashed lines. Drawn on the canvas of plot_canvas.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "plot_draw.h"
 #include "thaw/core.h"
 #include "thaw/font.h"
-#include "thaw/png.h"
-
-static const thaw_rgb WHITE = {255, 255, 255};
-static const thaw_rgb INK = {40, 40, 40};       /* text */
-static const thaw_rgb SOFT_INK = {90, 90, 90};  /* tick labels, notes */
-static const thaw_rgb AXIS = {110, 110, 110};   /* plot frame, ticks */
-static const thaw_rgb GRID = {232, 232, 232};   /* grid lines */
-static const thaw_rgb MARKER = {120, 120, 120}; /* phase boundaries */
-static const thaw_rgb EMPTY_ROW = {225, 225, 225};
-
-static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
-static int eq_rgb(thaw_rgb a, thaw_rgb b) { return a.r == b.r && a.g == b.g && a.b == b.b; }
-
-thaw_rgb thaw_plot_palette(int i)
-{
-	static const thaw_rgb pal[6] = {{0, 114, 178},  {230, 119, 0},  {0, 150, 115},
-					{200, 60, 40},  {170, 90, 150}, {60, 160, 220}};
-	return pal[((i % 6) + 6) % 6];
-}
-
-/* ---------------------------------------------------------------- canvas */
-
-thaw_canvas *thaw_canvas_new(int w, int h, thaw_rgb bg)
-{
-	if (w < 1 || h < 1 || w > THAW_PNG_MAX_DIM || h > THAW_PNG_MAX_DIM) {
-		thaw_error(THAW_EINVAL, "canvas: size %dx%d outside 1..%d", w, h, THAW_PNG_MAX_DIM);
-		return NULL;
-	}
-	thaw_canvas *c = thaw_calloc(1, sizeof *c);
-	if (!c)
-		return NULL;
-	c->px = thaw_malloc((size_t)3 * w * h);
-	if (!c->px) {
-		free(c);
-		return NULL;
-	}
-	c->w = w;
-	c->h = h;
-	thaw_canvas_clip(c, 0, 0, 0, 0);
-	thaw_canvas_fill(c, bg);
-	return c;
-}
-
-void thaw_canvas_free(thaw_canvas *c)
-{
-	if (!c)
-		return;
-	free(c->px);
-	free(c);
-}
-
-void thaw_canvas_clip(thaw_canvas *c, int x, int y, int w, int h)
-{
-	if (w <= 0 || h <= 0) {
-		c->cx0 = c->cy0 = 0;
-		c->cx1 = c->w;
-		c->cy1 = c->h;
-		return;
-	}
-	/* 64-bit sums: x + w may overflow int for silly arguments */
-	c->cx0 = clampi(x, 0, c->w);
-	c->cy0 = clampi(y, 0, c->h);
-	c->cx1 = (int)(x + (long long)w > c->w ? c->w : x + (long long)w < 0 ? 0 : x + w);
-	c->cy1 = (int)(y + (long long)h > c->h ? c->h : y + (long long)h < 0 ? 0 : y + h);
-}
-
-void thaw_canvas_fill(thaw_canvas *c, thaw_rgb col)
-{
-	size_t plane = (size_t)c->w * c->h;
-	memset(c->px, col.r, plane);
-	memset(c->px + plane, col.g, plane);
-	memset(c->px + 2 * plane, col.b, plane);
-}
-
-thaw_rgb thaw_canvas_get(const thaw_canvas *c, int x, int y)
-{
-	thaw_rgb k = {0, 0, 0};
-	if (x < 0 || y < 0 || x >= c->w || y >= c->h)
-		return k;
-	size_t plane = (size_t)c->w * c->h, i = (size_t)y * c->w + x;
-	k.r = c->px[i];
-	k.g = c->px[plane + i];
-	k.b = c->px[2 * plane + i];
-	return k;
-}
-
-void thaw_canvas_set(thaw_canvas *c, int x, int y, thaw_rgb col)
-{
-	if (x < c->cx0 || y < c->cy0 || x >= c->cx1 || y >= c->cy1)
-		return;
-	size_t plane = (size_t)c->w * c->h, i = (size_t)y * c->w + x;
-	c->px[i] = col.r;
-	c->px[plane + i] = col.g;
-	c->px[2 * plane + i] = col.b;
-}
-
-void thaw_canvas_rect(thaw_canvas *c, int x, int y, int w, int h, thaw_rgb col)
-{
-	if (w <= 0 || h <= 0)
-		return;
-	long long x1 = (long long)x + w, y1 = (long long)y + h;
-	int xa = clampi(x, c->cx0, c->cx1), ya = clampi(y, c->cy0, c->cy1);
-	int xb = (int)(x1 > c->cx1 ? c->cx1 : x1 < c->cx0 ? c->cx0 : x1);
-	int yb = (int)(y1 > c->cy1 ? c->cy1 : y1 < c->cy0 ? c->cy0 : y1);
-	if (xa >= xb || ya >= yb)
-		return;
-	size_t plane = (size_t)c->w * c->h;
-	for (int yy = ya; yy < yb; yy++) {
-		size_t row = (size_t)yy * c->w;
-		memset(c->px + row + xa, col.r, (size_t)(xb - xa));
-		memset(c->px + plane + row + xa, col.g, (size_t)(xb - xa));
-		memset(c->px + 2 * plane + row + xa, col.b, (size_t)(xb - xa));
-	}
-}
-
-void thaw_canvas_frame(thaw_canvas *c, int x, int y, int w, int h, int width, thaw_rgb col)
-{
-	if (w <= 0 || h <= 0 || width <= 0)
-		return;
-	if (width * 2 >= w || width * 2 >= h) {
-		thaw_canvas_rect(c, x, y, w, h, col);
-		return;
-	}
-	thaw_canvas_rect(c, x, y, w, width, col);
-	thaw_canvas_rect(c, x, y + h - width, w, width, col);
-	thaw_canvas_rect(c, x, y + width, width, h - 2 * width, col);
-	thaw_canvas_rect(c, x + w - width, y + width, width, h - 2 * width, col);
-}
-
-/* Liang-Barsky: trims the segment to [x0, x1] x [y0, y1]; 0 when nothing is left. */
-static int clip_segment(double *ax, double *ay, double *bx, double *by, double x0, double y0,
-			double x1, double y1)
-{
-	double dx = *bx - *ax, dy = *by - *ay, t0 = 0, t1 = 1;
-	double p[4] = {-dx, dx, -dy, dy};
-	double q[4] = {*ax - x0, x1 - *ax, *ay - y0, y1 - *ay};
-	for (int i = 0; i < 4; i++) {
-		if (p[i] == 0) {
-			if (q[i] < 0)
-				return 0;
-			continue;
-		}
-		double t = q[i] / p[i];
-		if (p[i] < 0) {
-			if (t > t1)
-				return 0;
-			if (t > t0)
-				t0 = t;
-		} else {
-			if (t < t0)
-				return 0;
-			if (t < t1)
-				t1 = t;
-		}
-	}
-	double sx = *ax, sy = *ay;
-	*ax = sx + t0 * dx;
-	*ay = sy + t0 * dy;
-	*bx = sx + t1 * dx;
-	*by = sy + t1 * dy;
-	return 1;
-}
-
-void thaw_canvas_line(thaw_canvas *c, int x0, int y0, int x1, int y1, int width, thaw_rgb col)
-{
-	if (width < 1)
-		width = 1;
-	/* trim first so a far-away endpoint never means a long pixel walk */
-	double ax = x0, ay = y0, bx = x1, by = y1, m = width;
-	if (!clip_segment(&ax, &ay, &bx, &by, c->cx0 - m, c->cy0 - m, c->cx1 + m, c->cy1 + m))
-		return;
-	int xa = (int)lround(ax), ya = (int)lround(ay), xb = (int)lround(bx), yb = (int)lround(by);
-	int dx = abs(xb - xa), dy = -abs(yb - ya), sx = xa < xb ? 1 : -1, sy = ya < yb ? 1 : -1;
-	int err = dx + dy, off = (width - 1) / 2;
-	for (;;) {
-		thaw_canvas_rect(c, xa - off, ya - off, width, width, col);
-		if (xa == xb && ya == yb)
-			break;
-		int e2 = 2 * err;
-		if (e2 >= dy) {
-			err += dy;
-			xa += sx;
-		}
-		if (e2 <= dx) {
-			err += dx;
-			ya += sy;
-		}
-	}
-}
-
-void thaw_canvas_vdash(thaw_canvas *c, int x, int y0, int y1, int width, int dash, int gap,
-		       thaw_rgb col)
-{
-	if (y0 > y1) {
-		int t = y0;
-		y0 = y1;
-		y1 = t;
-	}
-	if (width < 1)
-		width = 1;
-	if (dash < 1)
-		dash = 1;
-	if (gap < 0)
-		gap = 0;
-	y0 = y0 < c->cy0 - dash - gap ? c->cy0 - dash - gap : y0;
-	y1 = y1 > c->cy1 ? c->cy1 : y1;
-	int off = (width - 1) / 2;
-	for (int y = y0; y <= y1; y += dash + gap)
-		thaw_canvas_rect(c, x - off, y, width, (y + dash - 1 > y1 ? y1 - y + 1 : dash), col);
-}
-
-void thaw_canvas_dot(thaw_canvas *c, int x, int y, int r, thaw_rgb col)
-{
-	if (r < 0 || r > 4096)
-		return;
-	for (int dy = -r; dy <= r; dy++) {
-		int half = (int)floor(sqrt((double)r * r + r - (double)dy * dy));
-		thaw_canvas_rect(c, x - half, y + dy, 2 * half + 1, 1, col);
-	}
-}
-
-int thaw_text_width(const char *s, int scale)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0)
-		return 0;
-	scale = clampi(scale, 1, 8);
-	if (n > 100000)
-		n = 100000;
-	return (int)n * THAW_GLYPH_ADVANCE * scale - scale;
-}
-
-/* One text drawer for both directions: along = advance axis. */
-static int draw_text(thaw_canvas *c, int x, int y, const char *s, int scale, thaw_rgb col, int up)
-{
-	if (!s)
-		return 0;
-	scale = clampi(scale, 1, 8);
-	int n = 0;
-	for (const char *p = s; *p && n < 100000; p++, n++) {
-		const uint8_t *g = thaw_font_glyph((unsigned char)*p);
-		int base = n * THAW_GLYPH_ADVANCE * scale;
-		if (!up && x + base > c->cx1)
-			break;
-		if (up && y - base < c->cy0)
-			break;
-		for (int col_ = 0; col_ < THAW_GLYPH_W; col_++)
-			for (int row = 0; row < THAW_GLYPH_H; row++) {
-				if (!(g[col_] >> row & 1))
-					continue;
-				if (up)
-					thaw_canvas_rect(c, x + row * scale, y - base - (col_ + 1) * scale,
-							 scale, scale, col);
-				else
-					thaw_canvas_rect(c, x + base + col_ * scale, y + row * scale, scale,
-							 scale, col);
-			}
-	}
-	return thaw_text_width(s, scale);
-}
-
-int thaw_canvas_text(thaw_canvas *c, int x, int y, const char *s, int scale, thaw_rgb col)
-{
-	return draw_text(c, x, y, s, scale, col, 0);
-}
-
-int thaw_canvas_text_up(thaw_canvas *c, int x, int y, const char *s, int scale, thaw_rgb col)
-{
-	return draw_text(c, x, y, s, scale, col, 1);
-}
-
-int thaw_canvas_write_png(const thaw_canvas *c, const char *path)
-{
-	if (!path)
-		return thaw_error(THAW_EINVAL, "plot: no output path");
-	return thaw_png_write(path, c->px, 3, c->h, c->w);
-}
-
-/* Copies s into buf, cut to at most max_chars with a '.' marking the cut. */
-static const char *fit_text(char *buf, size_t size, const char *s, int max_chars)
-{
-	if (!s)
-		s = "";
-	if (max_chars < 1) {
-		buf[0] = 0;
-		return buf;
-	}
-	size_t n = strlen(s);
-	if ((size_t)max_chars + 1 > size)
-		max_chars = (int)size - 1;
-	if (n <= (size_t)max_chars) {
-		memcpy(buf, s, n + 1);
-		return buf;
-	}
-	memcpy(buf, s, (size_t)max_chars);
-	buf[max_chars] = 0;
-	if (max_chars >= 3) { /* "an extremely." rather than "an extremely ." */
-		int k = max_chars - 1;
-		while (k > 1 && buf[k - 1] == ' ')
-			k--;
-		buf[k] = '.';
-		buf[k + 1] = 0;
-	}
-	return buf;
-}
-
-/* Bold-looking title: the same text drawn twice, one pixel apart. */
-static void title_text(thaw_canvas *c, int x, int y, const char *s, int scale)
-{
-	thaw_canvas_text(c, x, y, s, scale, INK);
-	if (scale >= 2)
-		thaw_canvas_text(c, x + 1, y, s, scale, INK);
-}
 
 /* ---------------------------------------------------------------- ticks */
 
@@ -720,7 +406,7 @@ static void draw_legend(thaw_canvas *c, const layout *L, const thaw_plot_spec *s
 		if (!nm || !*nm)
 			continue;
 		char b[40];
-		int w = thaw_text_width(fit_text(b, sizeof b, nm, 24), s);
+		int w = thaw_text_width(thaw_plot_fit_text(b, sizeof b, nm, 24), s);
 		tw = w > tw ? w : tw;
 		n++;
 	}
@@ -755,7 +441,7 @@ static void draw_legend(thaw_canvas *c, const layout *L, const thaw_plot_spec *s
 		thaw_canvas_line(c, x + inner, mid, x + inner + sample, mid, s >= 2 ? 3 : 2, col);
 		thaw_canvas_dot(c, x + inner + sample / 2, mid, s >= 2 ? 3 : 2, col);
 		char b[40];
-		thaw_canvas_text(c, x + inner + sample + 4 * s, ry + s / 2, fit_text(b, sizeof b, nm, 24),
+		thaw_canvas_text(c, x + inner + sample + 4 * s, ry + s / 2, thaw_plot_fit_text(b, sizeof b, nm, 24),
 				 s, INK);
 		k++;
 	}
@@ -795,7 +481,7 @@ static void render_lines(thaw_canvas *c, const layout *L, const thaw_plot_spec *
 		int ytop = L->marker_row ? f->y - th - 3 * s : f->y;
 		thaw_canvas_vdash(c, x, ytop, f->y + f->h - 1, 2, 3 * s + 3, 2 * s + 1, MARKER);
 		if (m->label && *m->label) {
-			fit_text(b, sizeof b, m->label, 30);
+			thaw_plot_fit_text(b, sizeof b, m->label, 30);
 			int w = thaw_text_width(b, s), lx = x + 4 * s;
 			if (lx + w > L->W - 2 * s)
 				lx = x - 4 * s - w;
@@ -848,18 +534,18 @@ static void render_lines(thaw_canvas *c, const layout *L, const thaw_plot_spec *
 
 	int below = f->y + f->h + 10 + th + pad / 2;
 	if (spec->xlabel && *spec->xlabel) {
-		fit_text(b, sizeof b, spec->xlabel, f->w / (THAW_GLYPH_ADVANCE * s));
+		thaw_plot_fit_text(b, sizeof b, spec->xlabel, f->w / (THAW_GLYPH_ADVANCE * s));
 		thaw_canvas_text(c, f->x + (f->w - thaw_text_width(b, s)) / 2, below, b, s, INK);
 		below += th + pad / 2;
 	}
 	if (spec->ylabel && *spec->ylabel) {
-		fit_text(b, sizeof b, spec->ylabel, f->h / (THAW_GLYPH_ADVANCE * s));
+		thaw_plot_fit_text(b, sizeof b, spec->ylabel, f->h / (THAW_GLYPH_ADVANCE * s));
 		thaw_canvas_text_up(c, pad, f->y + (f->h + thaw_text_width(b, s)) / 2, b, s, INK);
 	}
 	if (spec->title && *spec->title) {
-		fit_text(b, sizeof b, spec->title, (L->W - 2 * pad) / (THAW_GLYPH_ADVANCE * L->tscale));
+		thaw_plot_fit_text(b, sizeof b, spec->title, (L->W - 2 * pad) / (THAW_GLYPH_ADVANCE * L->tscale));
 		int w = thaw_text_width(b, L->tscale);
-		title_text(c, f->x + (f->w - w) / 2 < pad ? pad : f->x + (f->w - w) / 2, pad, b,
+		thaw_plot_title(c, f->x + (f->w - w) / 2 < pad ? pad : f->x + (f->w - w) / 2, pad, b,
 			   L->tscale);
 	}
 	if (L->skipped) {
@@ -891,209 +577,6 @@ int thaw_plot_lines(const char *path, const thaw_plot_spec *spec)
 	}
 	render_lines(c, &L, spec);
 	rc = thaw_canvas_write_png(c, path);
-	thaw_canvas_free(c);
-	return rc;
-}
-
-/* ---------------------------------------------------------------- confusion */
-
-#define NAME_CHARS 14
-#define CM_PAD 12
-
-/* "Blues": white through mid blue to navy; darker for every larger share. */
-static thaw_rgb blues(double t)
-{
-	static const double stop[4][3] = {
-		{247, 251, 255}, {158, 202, 225}, {49, 130, 189}, {8, 48, 107}};
-	if (!(t > 0))
-		t = 0;
-	if (t > 1)
-		t = 1;
-	double u = t * 3;
-	int i = u >= 3 ? 2 : (int)u;
-	double a = u - i;
-	thaw_rgb k;
-	k.r = (uint8_t)lround(stop[i][0] + a * (stop[i + 1][0] - stop[i][0]));
-	k.g = (uint8_t)lround(stop[i][1] + a * (stop[i + 1][1] - stop[i][1]));
-	k.b = (uint8_t)lround(stop[i][2] + a * (stop[i + 1][2] - stop[i][2]));
-	return k;
-}
-
-typedef struct cm_layout {
-	thaw_confusion_frame f;
-	int ls;     /* class-name scale; 0 = index labels every `every` classes */
-	int every;
-	int band;   /* pixels for the labels beside and below the matrix */
-	int bar_x, bar_h;
-} cm_layout;
-
-static const char *class_label(char *buf, size_t size, const char *const *names, int k,
-			       int max_chars)
-{
-	char idx[16];
-	const char *s = names && names[k] ? names[k] : NULL;
-	if (!s) {
-		snprintf(idx, sizeof idx, "%d", k);
-		s = idx;
-	}
-	return fit_text(buf, size, s, max_chars);
-}
-
-static void cm_make_layout(int K, const char *const *names, cm_layout *L)
-{
-	memset(L, 0, sizeof *L);
-	int cell = clampi(640 / K, 3, 72);
-	L->f.cell = cell;
-	L->ls = cell >= 20 ? 2 : cell >= 10 ? 1 : 0;
-	char b[NAME_CHARS + 1];
-	int band = 0;
-	if (L->ls) {
-		for (int k = 0; k < K; k++) {
-			int w = thaw_text_width(class_label(b, sizeof b, names, k, NAME_CHARS), L->ls);
-			band = w > band ? w : band;
-		}
-		L->every = 1;
-	} else {
-		/* index labels every 1-2-5 classes, spaced to clear the 8 px font */
-		static const int steps[] = {1, 2, 5, 10, 20, 50, 100, 200, 500};
-		int e = 0;
-		while (e < 8 && steps[e] * cell < 14)
-			e++;
-		L->every = steps[e];
-		snprintf(b, sizeof b, "%d", K - 1);
-		band = thaw_text_width(b, 1);
-	}
-	L->band = band;
-	int th2 = THAW_GLYPH_H * 2;
-	int mat = K * cell;
-	L->f.x = CM_PAD + th2 + 8 + band + 6;
-	L->f.y = CM_PAD + th2 + CM_PAD + 4;
-	L->bar_x = L->f.x + mat + 20;
-	L->bar_h = mat < 240 ? mat : 240;
-	int width = L->bar_x + 16 + 6 + thaw_text_width("100%", 2) + CM_PAD;
-	if (width < 520)
-		width = 520;
-	L->f.width = width;
-	L->f.height = L->f.y + mat + 6 + band + 8 + th2 + CM_PAD;
-}
-
-int thaw_confusion_layout(int K, const char *const *class_names, thaw_confusion_frame *f)
-{
-	if (K < 1 || K > 1000)
-		return thaw_error(THAW_EINVAL, "confusion: %d classes, expected 1..1000", K);
-	cm_layout L;
-	cm_make_layout(K, class_names, &L);
-	*f = L.f;
-	return 0;
-}
-
-int thaw_plot_confusion(const char *path, const long *counts, int K,
-			const char *const *class_names, const char *title)
-{
-	if (!path)
-		return thaw_error(THAW_EINVAL, "confusion plot: no output path");
-	if (K < 1 || K > 1000)
-		return thaw_error(THAW_EINVAL, "%s: %d classes, expected 1..1000", path, K);
-	if (!counts)
-		return thaw_error(THAW_EINVAL, "%s: no confusion counts", path);
-	long total = 0, correct = 0, maxc = 0;
-	for (int i = 0; i < K; i++)
-		for (int j = 0; j < K; j++) {
-			long v = counts[(size_t)i * K + j];
-			if (v < 0)
-				return thaw_error(THAW_EINVAL,
-						  "%s: negative count %ld at true class %d, predicted %d",
-						  path, v, i, j);
-			total += v;
-			if (i == j)
-				correct += v;
-			maxc = v > maxc ? v : maxc;
-		}
-
-	cm_layout L;
-	cm_make_layout(K, class_names, &L);
-	thaw_canvas *c = thaw_canvas_new(L.f.width, L.f.height, WHITE);
-	if (!c) {
-		thaw_error_prefix("%s", path);
-		return THAW_ENOMEM;
-	}
-	int cell = L.f.cell, x0 = L.f.x, y0 = L.f.y, mat = K * cell;
-	/* white hairlines between cells once they are big enough to need them */
-	int gap = cell >= 12 ? 1 : 0;
-	char b[256];
-
-	/* count font: 2x when the widest count fits, else 1x where each fits */
-	snprintf(b, sizeof b, "%ld", maxc);
-	int cs = (thaw_text_width(b, 2) <= cell - 6 && 16 <= cell - 6) ? 2 : 1;
-	for (int i = 0; i < K; i++) {
-		long row = 0;
-		for (int j = 0; j < K; j++)
-			row += counts[(size_t)i * K + j];
-		for (int j = 0; j < K; j++) {
-			long v = counts[(size_t)i * K + j];
-			double t = row ? (double)v / row : 0;
-			thaw_rgb col = row ? blues(t) : EMPTY_ROW;
-			int x = x0 + j * cell, y = y0 + i * cell;
-			thaw_canvas_rect(c, x, y, cell - gap, cell - gap, col);
-			if (!row)
-				continue;
-			snprintf(b, sizeof b, "%ld", v);
-			int w = thaw_text_width(b, cs), h = THAW_GLYPH_H * cs;
-			if (w > cell - 4 - gap || h - cs > cell - 2 - gap)
-				continue;
-			thaw_rgb ink_ = t > 0.45 ? WHITE : INK;
-			thaw_canvas_text(c, x + (cell - gap - w) / 2, y + (cell - gap - h + cs) / 2, b, cs,
-					 ink_);
-		}
-	}
-	thaw_canvas_frame(c, x0 - 1, y0 - 1, mat + 2 - gap, mat + 2 - gap, 1, AXIS);
-
-	/* class labels: names right-aligned left of each row, and turned up
-	 * below each column; or class indices every few rows for large K */
-	int ls = L.ls ? L.ls : 1;
-	int lh = THAW_GLYPH_H * ls;
-	for (int k = 0; k < K; k += L.every) {
-		if (L.ls)
-			class_label(b, sizeof b, class_names, k, NAME_CHARS);
-		else
-			snprintf(b, sizeof b, "%d", k);
-		int w = thaw_text_width(b, ls);
-		int mid = k * cell + (cell - gap) / 2;
-		thaw_canvas_text(c, x0 - 6 - w, y0 + mid - lh / 2 + ls / 2, b, ls, INK);
-		thaw_canvas_text_up(c, x0 + mid - lh / 2 + ls / 2, y0 + mat + 6 + w, b, ls, INK);
-	}
-
-	/* axis names */
-	const char *tl = "true class", *pl = "predicted class";
-	thaw_canvas_text_up(c, CM_PAD, y0 + (mat + thaw_text_width(tl, 2)) / 2, tl, 2, INK);
-	thaw_canvas_text(c, x0 + (mat - thaw_text_width(pl, 2)) / 2, y0 + mat + 6 + L.band + 8, pl,
-			 2, INK);
-
-	/* colour bar: share of the row, 100% at the top */
-	int bx = L.bar_x, bh = L.bar_h;
-	for (int y = 0; y < bh; y++)
-		thaw_canvas_rect(c, bx, y0 + y, 16, 1, blues(1.0 - (double)y / (bh > 1 ? bh - 1 : 1)));
-	thaw_canvas_frame(c, bx - 1, y0 - 1, 18, bh + 2, 1, AXIS);
-	int ts = bh >= 60 ? 2 : 1;
-	thaw_canvas_text(c, bx + 22, y0, "100%", ts, SOFT_INK);
-	thaw_canvas_text(c, bx + 22, y0 + bh - THAW_GLYPH_H * ts, "0%", ts, SOFT_INK);
-	if (bh >= 120)
-		thaw_canvas_text(c, bx + 22, y0 + bh / 2 - THAW_GLYPH_H * ts / 2, "50%", ts, SOFT_INK);
-
-	/* title with the overall accuracy */
-	char acc[64];
-	if (total)
-		snprintf(acc, sizeof acc, "accuracy %.1f%% of %ld", 100.0 * correct / total, total);
-	else
-		snprintf(acc, sizeof acc, "no samples");
-	/* a long title gives way, never the accuracy */
-	int room = (L.f.width - 2 * CM_PAD) / (THAW_GLYPH_ADVANCE * 2) - (int)strlen(acc) - 2;
-	char t2[128];
-	fit_text(t2, sizeof t2, title, room);
-	snprintf(b, sizeof b, "%s%s%s", t2, t2[0] ? ": " : "", acc);
-	title_text(c, CM_PAD, CM_PAD, b, 2);
-
-	int rc = thaw_canvas_write_png(c, path);
 	thaw_canvas_free(c);
 	return rc;
 }
