@@ -232,33 +232,15 @@ int thaw_text_width(const char *s, int scale)
 	return (int)n * THAW_GLYPH_ADVANCE * scale - scale;
 }
 
-/* One text drawer for both directions: along = advance axis. */
+/* The font's one drawer, onto the canvas with its clip rectangle. */
 static int draw_text(thaw_canvas *c, int x, int y, const char *s, int scale, thaw_rgb col, int up)
 {
 	if (!s)
 		return 0;
-	scale = clampi(scale, 1, 8);
-	int n = 0;
-	for (const char *p = s; *p && n < 100000; p++, n++) {
-		const uint8_t *g = thaw_font_glyph((unsigned char)*p);
-		int base = n * THAW_GLYPH_ADVANCE * scale;
-		if (!up && x + base > c->cx1)
-			break;
-		if (up && y - base < c->cy0)
-			break;
-		for (int col_ = 0; col_ < THAW_GLYPH_W; col_++)
-			for (int row = 0; row < THAW_GLYPH_H; row++) {
-				if (!(g[col_] >> row & 1))
-					continue;
-				if (up)
-					thaw_canvas_rect(c, x + row * scale, y - base - (col_ + 1) * scale,
-							 scale, scale, col);
-				else
-					thaw_canvas_rect(c, x + base + col_ * scale, y + row * scale, scale,
-							 scale, col);
-			}
-	}
-	return thaw_text_width(s, scale);
+	uint8_t value[3] = {col.r, col.g, col.b};
+	thaw_font_target t = {c->px, 3, c->w, c->h, c->cx0, c->cy0, c->cx1, c->cy1, value};
+	thaw_font_draw(&t, x, y, s, -1, scale, up);
+	return thaw_text_width(s, clampi(scale, 1, 8));
 }
 
 int thaw_canvas_text(thaw_canvas *c, int x, int y, const char *s, int scale, thaw_rgb col)
