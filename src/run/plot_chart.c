@@ -447,6 +447,80 @@ static void draw_legend(thaw_canvas *c, const layout *L, const thaw_plot_spec *s
 	}
 }
 
+/* Where a marker's dashed line is drawn: 0 when it is not shown. */
+static int marker_px(const layout *L, const thaw_plot_marker *m, int *x)
+{
+	const thaw_plot_frame *f = &L->f;
+	if (!usable(m->x))
+		return 0;
+	double px, py;
+	thaw_plot_to_px(f, m->x, f->y_lo, &px, &py);
+	*x = to_int(px);
+	return *x >= f->x - 1 && *x <= f->x + f->w;
+}
+
+/* The top of the dashed lines: the label row above the plot, if any. */
+static int marker_top(const layout *L)
+{
+	int th = THAW_GLYPH_H * L->scale;
+	return L->marker_row ? L->f.y - th - 3 * L->scale : L->f.y;
+}
+
+#define LABEL_CHARS 30
+
+/* Places the label of every shown marker: right of its line (left of it
+ * near the edge), in the row above the plot when that is free there, else
+ * in the first free row inside the plot, top down. A label that finds no
+ * free row is left out rather than drawn over another. Returns how many
+ * it placed, in marker order. */
+static int place_labels(const layout *L, const thaw_plot_spec *spec, thaw_plot_label *out)
+{
+	const thaw_plot_frame *f = &L->f;
+	int s = L->scale, th = THAW_GLYPH_H * s, n = 0;
+	char b[256];
+	for (int i = 0; i < spec->n_markers; i++) {
+		const thaw_plot_marker *m = &spec->markers[i];
+		int x;
+		if (!m->label || !*m->label || !marker_px(L, m, &x))
+			continue;
+		thaw_plot_fit_text(b, sizeof b, m->label, LABEL_CHARS);
+		int w = thaw_text_width(b, s), lx = x + 4 * s;
+		if (lx + w > L->W - 2 * s)
+			lx = x - 4 * s - w;
+		if (lx < 0)
+			lx = 0;
+		for (int row = 0;; row++) {
+			int ly = row ? f->y + 2 * s + (row - 1) * (th + 2 * s) : marker_top(L);
+			if (ly + th > f->y + f->h)
+				break; /* no free row: leave it out */
+			/* free: no placed label within 3s beside or s above or below */
+			int free = 1;
+			for (int j = 0; free && j < n; j++)
+				free = lx >= out[j].x + out[j].w + 3 * s || out[j].x >= lx + w + 3 * s ||
+				       ly >= out[j].y + out[j].h + s || out[j].y >= ly + th + s;
+			if (free) {
+				out[n++] = (thaw_plot_label){i, lx, ly, w, th};
+				break;
+			}
+		}
+	}
+	return n;
+}
+
+int thaw_plot_marker_labels(const thaw_plot_spec *spec, thaw_plot_label *out, int cap)
+{
+	int rc = check_spec(spec, "plot");
+	if (rc < 0)
+		return rc;
+	layout L;
+	make_layout(spec, &L);
+	thaw_plot_label all[THAW_PLOT_MAX_MARKERS];
+	int n = place_labels(&L, spec, all);
+	for (int i = 0; i < n && i < cap; i++)
+		out[i] = all[i];
+	return n;
+}
+
 static void render_lines(thaw_canvas *c, const layout *L, const thaw_plot_spec *spec)
 {
 	const thaw_plot_frame *f = &L->f;
@@ -465,33 +539,20 @@ static void render_lines(thaw_canvas *c, const layout *L, const thaw_plot_spec *
 		thaw_canvas_rect(c, to_int(px), f->y, 1, f->h, GRID);
 	}
 
-	/* markers: dashed line, its label above the plot right of the line (left
-	 * of it near the edge); a label that would run into the previous one
-	 * goes inside the plot instead, on a white patch */
-	int last_end = -1000000, level = 0;
+	/* markers: all dashed lines first, then the labels on white patches,
+	 * so no line runs through a label */
 	for (int i = 0; i < spec->n_markers; i++) {
-		const thaw_plot_marker *m = &spec->markers[i];
-		if (!usable(m->x))
-			continue;
-		double px, py;
-		thaw_plot_to_px(f, m->x, f->y_lo, &px, &py);
-		int x = to_int(px);
-		if (x < f->x - 1 || x > f->x + f->w)
-			continue;
-		int ytop = L->marker_row ? f->y - th - 3 * s : f->y;
-		thaw_canvas_vdash(c, x, ytop, f->y + f->h - 1, 2, 3 * s + 3, 2 * s + 1, MARKER);
-		if (m->label && *m->label) {
-			thaw_plot_fit_text(b, sizeof b, m->label, 30);
-			int w = thaw_text_width(b, s), lx = x + 4 * s;
-			if (lx + w > L->W - 2 * s)
-				lx = x - 4 * s - w;
-			level = lx < last_end + 3 * s ? level + 1 : 0;
-			int ly = level ? f->y + 2 * s + (level - 1) * (th + 2 * s) : ytop;
-			if (level)
-				thaw_canvas_rect(c, lx - s, ly - s, w + 2 * s, th + s, WHITE);
-			thaw_canvas_text(c, lx, ly, b, s, SOFT_INK);
-			last_end = lx + w;
-		}
+		int x;
+		if (marker_px(L, &spec->markers[i], &x))
+			thaw_canvas_vdash(c, x, marker_top(L), f->y + f->h - 1, 2, 3 * s + 3, 2 * s + 1,
+					  MARKER);
+	}
+	thaw_plot_label lab[THAW_PLOT_MAX_MARKERS];
+	int nl = place_labels(L, spec, lab);
+	for (int i = 0; i < nl; i++) {
+		thaw_plot_fit_text(b, sizeof b, spec->markers[lab[i].marker].label, LABEL_CHARS);
+		thaw_canvas_rect(c, lab[i].x - s, lab[i].y - s, lab[i].w + 2 * s, lab[i].h + s, WHITE);
+		thaw_canvas_text(c, lab[i].x, lab[i].y, b, s, SOFT_INK);
 	}
 
 	/* series, clipped a little outside the frame so a line along the edge
