@@ -99,7 +99,7 @@ int thaw_onnx_attr_int(ctx *c, const char *name, long lo, long hi, long def, lon
 		return thaw_onnx_err(c, THAW_EFORMAT, "attribute %s is not an integer", name);
 	if (a->i < lo || a->i > hi)
 		return thaw_onnx_err(c, THAW_EFORMAT, "attribute %s = %lld outside %ld..%ld", name, (long long)a->i,
-			    lo, hi);
+				     lo, hi);
 	*out = (long)a->i;
 	return 0;
 }
@@ -128,7 +128,7 @@ int thaw_onnx_attr_ints(ctx *c, const char *name, int want, long lo, long hi, in
 	for (int i = 0; i < want; i++) {
 		if (a->ints[i] < lo || a->ints[i] > hi)
 			return thaw_onnx_err(c, THAW_EFORMAT, "attribute %s[%d] = %lld outside %ld..%ld", name, i,
-				    (long long)a->ints[i], lo, hi);
+					     (long long)a->ints[i], lo, hi);
 		out[i] = (int)a->ints[i];
 	}
 	return 1;
@@ -159,16 +159,16 @@ int thaw_onnx_tensor_count(ctx *c, const Onnx__TensorProto *t, const char *what,
 {
 	if (t->n_dims > 8)
 		return thaw_onnx_err(c, THAW_EFORMAT, "%s '%s' has %zu dimensions", what, t->name ? t->name : "",
-			    t->n_dims);
+				     t->n_dims);
 	uint64_t n = 1;
 	for (size_t i = 0; i < t->n_dims; i++) {
 		if (t->dims[i] < 0 || (uint64_t)t->dims[i] > MAX_ELEMS)
 			return thaw_onnx_err(c, THAW_EFORMAT, "%s '%s' has dimension %zu of %lld", what,
-				    t->name ? t->name : "", i, (long long)t->dims[i]);
+					     t->name ? t->name : "", i, (long long)t->dims[i]);
 		n *= (uint64_t)t->dims[i];
 		if (n > MAX_ELEMS)
 			return thaw_onnx_err(c, THAW_EFORMAT, "%s '%s' has more than %llu elements", what,
-				    t->name ? t->name : "", (unsigned long long)MAX_ELEMS);
+					     t->name ? t->name : "", (unsigned long long)MAX_ELEMS);
 	}
 	*out = n;
 	return 0;
@@ -186,17 +186,17 @@ int thaw_onnx_tensor_f32_check(ctx *c, const Onnx__TensorProto *t, const char *w
 	const char *nm = t->name ? t->name : "";
 	if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
 		return thaw_onnx_err(c, THAW_EFORMAT, "%s '%s' has type %s; only FLOAT weights are supported", what, nm,
-			    type_name(t->data_type));
+				     type_name(t->data_type));
 	if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
 		return thaw_onnx_err(c, THAW_EFORMAT, "%s '%s' keeps its data in an external file, which thaw does not read",
-			    what, nm);
+				     what, nm);
 	if (t->has_raw_data && t->raw_data.len > 0) {
 		if (t->raw_data.len != 4 * n)
 			return thaw_onnx_err(c, THAW_EFORMAT, "%s '%s': raw_data has %zu bytes for %llu floats", what, nm,
-				    t->raw_data.len, (unsigned long long)n);
+					     t->raw_data.len, (unsigned long long)n);
 	} else if (t->n_float_data != n) {
 		return thaw_onnx_err(c, THAW_EFORMAT, "%s '%s': %zu float_data values for %llu elements", what, nm,
-			    t->n_float_data, (unsigned long long)n);
+				     t->n_float_data, (unsigned long long)n);
 	}
 	*out = n;
 	return 0;
@@ -212,7 +212,7 @@ int thaw_onnx_tensor_f32(ctx *c, const Onnx__TensorProto *t, const char *what, f
 	const char *nm = t->name ? t->name : "";
 	if (n != want)
 		return thaw_onnx_err(c, THAW_ESHAPE, "%s '%s' has %llu values, expected %llu", what, nm,
-			    (unsigned long long)n, (unsigned long long)want);
+				     (unsigned long long)n, (unsigned long long)want);
 	if (t->has_raw_data && t->raw_data.len > 0) {
 		const unsigned char *p = t->raw_data.data;
 		for (uint64_t i = 0; i < n; i++) {
@@ -244,7 +244,7 @@ int thaw_onnx_tensor_ints(ctx *c, const Onnx__TensorProto *t, const char *what, 
 	if (t->has_raw_data && t->raw_data.len > 0) {
 		if (t->raw_data.len != w * n)
 			return thaw_onnx_err(c, THAW_EFORMAT, "%s: raw_data has %zu bytes for %llu values", what,
-				    t->raw_data.len, (unsigned long long)n);
+					     t->raw_data.len, (unsigned long long)n);
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t u = 0;
 			for (int b = 0; b < w; b++)
@@ -258,7 +258,7 @@ int thaw_onnx_tensor_ints(ctx *c, const Onnx__TensorProto *t, const char *what, 
 			dst[i] = t->int32_data[i];
 	} else {
 		return thaw_onnx_err(c, THAW_EFORMAT, "%s: the data does not match its %llu elements", what,
-			    (unsigned long long)n);
+				     (unsigned long long)n);
 	}
 	return (int)n;
 }
@@ -273,22 +273,22 @@ static int read_input(ctx *c, const Onnx__ValueInfoProto *vi, int *cc, int *hh, 
 	const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
 	if (tt->has_elem_type && tt->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
 		return thaw_onnx_err(c, THAW_EFORMAT, "graph input '%s' has type %s; thaw takes FLOAT input", nm,
-			    type_name(tt->elem_type));
+				     type_name(tt->elem_type));
 	if (!tt->shape)
 		return thaw_onnx_err(c, THAW_EFORMAT, "graph input '%s' has no shape", nm);
 	int r = (int)tt->shape->n_dim;
 	if (r < 2 || r > 4)
 		return thaw_onnx_err(c, THAW_EINVAL, "graph input '%s' has rank %d; thaw takes (N,C,H,W), (N,C,L) or (N,C)",
-			    nm, r);
+				     nm, r);
 	long d[4] = {1, 1, 1, 1};
 	for (int i = 1; i < r; i++) {
 		const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[i];
 		if (dm->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
 			return thaw_onnx_err(c, THAW_EINVAL, "graph input '%s': dimension %d is not fixed; thaw needs C, H and W",
-				    nm, i);
+					     nm, i);
 		if (dm->dim_value <= 0 || dm->dim_value > 65536)
 			return thaw_onnx_err(c, THAW_EFORMAT, "graph input '%s': dimension %d is %lld", nm, i,
-				    (long long)dm->dim_value);
+					     (long long)dm->dim_value);
 		d[i] = (long)dm->dim_value;
 	}
 	*cc = (int)d[1];
@@ -359,8 +359,8 @@ static int topo_order(ctx *c, int *order)
 					c->nd = nd;
 					free(done);
 					return thaw_onnx_err(c, THAW_EFORMAT,
-						    "input '%s' is not produced by any node, initializer or graph input (a missing initializer or a dangling input)",
-						    in);
+							     "input '%s' is not produced by any node, initializer or graph input (a missing initializer or a dangling input)",
+							     in);
 				}
 			}
 		}
@@ -371,7 +371,7 @@ static int topo_order(ctx *c, int *order)
 			}
 		free(done);
 		return thaw_onnx_err(c, THAW_EFORMAT, "the graph has a cycle through this node (%d of %zu nodes could be ordered)",
-			    got, n);
+				     got, n);
 	}
 	free(done);
 	return 0;
@@ -389,7 +389,7 @@ static int opset_of(ctx *c)
 		return thaw_onnx_err(c, THAW_EFORMAT, "no opset for the default ONNX domain");
 	if (opset < OPSET_MIN || opset > OPSET_MAX)
 		return thaw_onnx_err(c, THAW_EINVAL, "opset %d is outside the supported %d..%d", opset, OPSET_MIN,
-			    OPSET_MAX);
+				     OPSET_MAX);
 	c->opset = opset;
 	return 0;
 }
@@ -436,7 +436,7 @@ static int import_graph(ctx *c)
 	}
 	if (n_inputs != 1)
 		return thaw_onnx_err(c, THAW_EINVAL, "the graph has %d non-constant inputs; a thaw model takes exactly one image tensor",
-			    n_inputs);
+				     n_inputs);
 	if (g->n_output != 1 || !g->output[0]->name)
 		return thaw_onnx_err(c, THAW_EINVAL, "the graph has %zu outputs; a thaw model has exactly one", g->n_output);
 	int cc = 0, hh = 0, ww = 0, rank = 0;
@@ -482,10 +482,10 @@ static int import_graph(ctx *c)
 	int k = thaw_onnx_find_val(c, g->output[0]->name);
 	if (k < 0 || c->vals[k].kind != V_NODE || c->vals[k].node < 0)
 		return thaw_onnx_err(c, THAW_EINVAL, "graph output '%s' is not computed by any layer",
-			    g->output[0]->name);
+				     g->output[0]->name);
 	if (c->vals[k].node != c->m->n - 1)
 		return thaw_onnx_err(c, THAW_EINVAL, "graph output '%s' comes from node '%s', but layers follow it that do not feed the output",
-			    g->output[0]->name, c->m->nodes[c->vals[k].node]->name);
+				     g->output[0]->name, c->m->nodes[c->vals[k].node]->name);
 	c->info->output_rank = c->vals[k].rank;
 	return 0;
 }

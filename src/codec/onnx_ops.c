@@ -34,8 +34,8 @@ static int get_act(ctx *c, int i, int *idx, int *rank)
 		return thaw_onnx_err(c, THAW_EFORMAT, "input '%s' is not produced by any node", nm);
 	if (c->vals[k].kind == V_CONST)
 		return thaw_onnx_err(c, THAW_EINVAL,
-			    "input %d ('%s') is a constant; thaw supports this operator only on activations", i,
-			    nm);
+				     "input %d ('%s') is a constant; thaw supports this operator only on activations", i,
+				     nm);
 	if (c->vals[k].kind == V_NODE && c->vals[k].node < 0)
 		return thaw_onnx_err(c, THAW_EINVAL, "input '%s' is an output that thaw does not compute", nm);
 	*idx = c->vals[k].kind == V_INPUT ? -1 : c->vals[k].node;
@@ -60,7 +60,7 @@ static int get_const(ctx *c, int i, int required, const Onnx__TensorProto **t)
 		return thaw_onnx_err(c, THAW_EFORMAT, "input '%s' has no initializer and no producer", nm);
 	if (c->vals[k].kind != V_CONST)
 		return thaw_onnx_err(c, THAW_EINVAL, "input %d ('%s') must be a constant initializer (thaw learns weights itself), but it is computed",
-			    i, nm);
+				     i, nm);
 	*t = c->vals[k].t;
 	return 0;
 }
@@ -164,7 +164,7 @@ static int load_param(ctx *c, int idx, const char *pname, const Onnx__TensorProt
 	thaw_param *p = param(c->m->nodes[idx], pname);
 	if (!p)
 		return thaw_onnx_err(c, THAW_EINVAL, "thaw's %s has no parameter '%s'",
-			    thaw_kind_name(c->m->nodes[idx]->kind), pname);
+				     thaw_kind_name(c->m->nodes[idx]->kind), pname);
 	return thaw_onnx_tensor_f32(c, t, what, p->w, p->size);
 }
 
@@ -177,7 +177,7 @@ static int extra_outputs_unused(ctx *c)
 		int k = o && *o ? thaw_onnx_find_val(c, o) : -1;
 		if (k >= 0 && c->vals[k].uses > 0)
 			return thaw_onnx_err(c, THAW_EINVAL, "output %zu ('%s') is used, but thaw computes only the first output",
-				    i, o);
+					     i, o);
 	}
 	return 0;
 }
@@ -208,7 +208,7 @@ static int read_spatial(ctx *c, int rank, int kh_w, int kw_w, int allow_dil, spa
 	int sp = rank - 2;
 	if (sp != 1 && sp != 2)
 		return thaw_onnx_err(c, THAW_EINVAL, "input of rank %d; thaw supports 1-D and 2-D %s", rank,
-			    c->nd->op_type);
+				     c->nd->op_type);
 	int k[2] = {kh_w, kw_w}, st[2] = {1, 1}, di[2] = {1, 1}, pd[4] = {0, 0, 0, 0};
 	const long BIG = 1 << 20;
 	int rc;
@@ -272,26 +272,26 @@ static int op_conv(ctx *c)
 		return rc;
 	if ((int)W->n_dims != rank)
 		return thaw_onnx_err(c, THAW_ESHAPE, "weight '%s' has %zu dimensions for an input of rank %d",
-			    W->name ? W->name : "", W->n_dims, rank);
+				     W->name ? W->name : "", W->n_dims, rank);
 	for (size_t i = 0; i < W->n_dims; i++)
 		if (W->dims[i] <= 0 || W->dims[i] > (1 << 24))
 			return thaw_onnx_err(c, THAW_EFORMAT, "weight '%s' has dimension %zu of %lld",
-				    W->name ? W->name : "", i, (long long)W->dims[i]);
+					     W->name ? W->name : "", i, (long long)W->dims[i]);
 	spatial s;
 	int kh = rank == 4 ? (int)W->dims[2] : 1, kw = (int)W->dims[rank - 1];
 	if ((rc = read_spatial(c, rank, kh, kw, 1, &s)) < 0)
 		return rc;
 	if (s.kh != kh || s.kw != kw)
 		return thaw_onnx_err(c, THAW_ESHAPE, "kernel_shape %dx%d does not match the weight's %dx%d", s.kh, s.kw,
-			    kh, kw);
+				     kh, kw);
 	long group;
 	if ((rc = thaw_onnx_attr_int(c, "group", 1, 1 << 20, 1, &group)) < 0)
 		return rc;
 	thaw_shape in = shape_of(c, x);
 	if ((long)W->dims[1] * group != in.c)
 		return thaw_onnx_err(c, THAW_ESHAPE, "weight '%s' takes %lld x %ld groups = %lld channels, the input has %d",
-			    W->name ? W->name : "", (long long)W->dims[1], group,
-			    (long long)W->dims[1] * group, in.c);
+				     W->name ? W->name : "", (long long)W->dims[1], group,
+				     (long long)W->dims[1] * group, in.c);
 	if ((rc = auto_pad(c, in, &s)) < 0)
 		return rc;
 	uint64_t nw, nb;
@@ -431,8 +431,8 @@ static int op_add(ctx *c)
 		int k = in_name(c->nd, i) ? thaw_onnx_find_val(c, in_name(c->nd, i)) : -1;
 		if (k >= 0 && c->vals[k].kind == V_CONST)
 			return thaw_onnx_err(c, THAW_EINVAL,
-				    "adding the constant '%s' is supported only as the bias right after a MatMul",
-				    c->vals[k].name);
+					     "adding the constant '%s' is supported only as the bias right after a MatMul",
+					     c->vals[k].name);
 	}
 	int in[2], r0, r1, rc;
 	if ((rc = get_act(c, 0, &in[0], &r0)) < 0 || (rc = get_act(c, 1, &in[1], &r1)) < 0)
@@ -462,7 +462,7 @@ static int op_concat(ctx *c)
 		axis += rank;
 	if (axis != 1)
 		return thaw_onnx_err(c, THAW_EINVAL, "concatenation along axis %ld; thaw joins channels (axis 1) only",
-			    axis);
+				     axis);
 	thaw_attrs a = thaw_attrs_default(THAW_CONCAT);
 	int idx = add_node(c, &a, in, n, rank);
 	return idx < 0 ? idx : 0;
@@ -512,7 +512,7 @@ static int op_reshape(ctx *c)
 		for (int i = 0; i < n; i++)
 			snprintf(b + strlen(b), sizeof b - strlen(b), "%s%lld", i ? "," : "", (long long)sh[i]);
 		return thaw_onnx_err(c, THAW_EINVAL, "reshape to [%s] is not a flatten to (N, %lld); only flattening reshapes are supported",
-			    b, chw);
+				     b, chw);
 	}
 	if (rank == 2)
 		return alias(c, 0);
@@ -527,15 +527,15 @@ static int make_dense(ctx *c, int x, const Onnx__TensorProto *B, int transB, flo
 {
 	if (B->n_dims != 2)
 		return thaw_onnx_err(c, THAW_ESHAPE, "weight '%s' has %zu dimensions, expected 2", B->name ? B->name : "",
-			    B->n_dims);
+				     B->n_dims);
 	if (B->dims[0] <= 0 || B->dims[1] <= 0 || B->dims[0] > (1 << 28) || B->dims[1] > (1 << 28))
 		return thaw_onnx_err(c, THAW_EFORMAT, "weight '%s' has dimensions %lldx%lld", B->name ? B->name : "",
-			    (long long)B->dims[0], (long long)B->dims[1]);
+				     (long long)B->dims[0], (long long)B->dims[1]);
 	int units = (int)(transB ? B->dims[0] : B->dims[1]), K = (int)(transB ? B->dims[1] : B->dims[0]);
 	long long in_k = (long long)thaw_shape_sample(shape_of(c, x));
 	if (K != in_k)
 		return thaw_onnx_err(c, THAW_ESHAPE, "weight '%s' expects %d input features, the input has %lld",
-			    B->name ? B->name : "", K, in_k);
+				     B->name ? B->name : "", K, in_k);
 	uint64_t nb = 0;
 	if (C) {
 		int rc = thaw_onnx_tensor_count(c, C, "bias", &nb);
@@ -543,7 +543,7 @@ static int make_dense(ctx *c, int x, const Onnx__TensorProto *B, int transB, flo
 			return rc;
 		if (nb != (uint64_t)units && nb != 1)
 			return thaw_onnx_err(c, THAW_ESHAPE, "bias '%s' has %llu values for %d outputs",
-				    C->name ? C->name : "", (unsigned long long)nb, units);
+					     C->name ? C->name : "", (unsigned long long)nb, units);
 	}
 	uint64_t nw;
 	int rc0 = thaw_onnx_tensor_f32_check(c, B, "weight", &nw); /* before sizing tmp from its dims */
@@ -702,7 +702,7 @@ static int op_softmax(ctx *c)
 {
 	if (c->nd->n_output < 1 || !is_graph_output(c, c->nd->output[0]))
 		return thaw_onnx_err(c, THAW_EINVAL,
-			    "Softmax is supported only as the final node (thaw trains on logits with cross-entropy)");
+				     "Softmax is supported only as the final node (thaw trains on logits with cross-entropy)");
 	int x, rank, rc;
 	if ((rc = get_act(c, 0, &x, &rank)) < 0)
 		return rc;
@@ -713,7 +713,7 @@ static int op_softmax(ctx *c)
 		axis += rank;
 	if (axis != 1 || rank != 2)
 		return thaw_onnx_err(c, THAW_EINVAL, "final Softmax over axis %ld of a rank-%d output; thaw applies softmax over classes of (N, K)",
-			    axis, rank);
+				     axis, rank);
 	c->info->softmax = 1;
 	return alias(c, 0);
 }
@@ -724,7 +724,7 @@ int thaw_onnx_import_node(ctx *c, int at)
 	const char *op = nd->op_type ? nd->op_type : "";
 	if (nd->domain && *nd->domain && strcmp(nd->domain, "ai.onnx"))
 		return thaw_onnx_err(c, THAW_EINVAL, "operator %s of domain '%s' is not supported; thaw imports %s", op,
-			    nd->domain, SUPPORTED);
+				     nd->domain, SUPPORTED);
 	if (!strcmp(op, "Conv"))
 		return op_conv(c);
 	if (!strcmp(op, "MaxPool"))

@@ -222,7 +222,7 @@ size_t thaw_conv2d_direct_scratch(const thaw_node *n, const cgeom *g)
 }
 
 void thaw_conv2d_direct_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y,
-			   float *pbuf)
+				float *pbuf)
 {
 	const float *W = n->p[0].w; // (OC, 1, kh, kw)
 	const float *bias = n->a.bias ? n->p[1].w : NULL;

@@ -607,7 +607,7 @@ static void render_lines(thaw_canvas *c, const layout *L, const thaw_plot_spec *
 		thaw_plot_fit_text(b, sizeof b, spec->title, (L->W - 2 * pad) / (THAW_GLYPH_ADVANCE * L->tscale));
 		int w = thaw_text_width(b, L->tscale);
 		thaw_plot_title(c, f->x + (f->w - w) / 2 < pad ? pad : f->x + (f->w - w) / 2, pad, b,
-			   L->tscale);
+				L->tscale);
 	}
 	if (L->skipped) {
 		snprintf(b, sizeof b, "%d value%s <= 0 not shown (log scale)", L->skipped,
