@@ -299,9 +299,8 @@ static thaw_shape shape_of(const thaw_model *m, int idx)
 /* Runs the kind's setup on n for its current inputs (shapes only). */
 static int node_setup(const thaw_model *m, thaw_node *n)
 {
-	const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
-	if (!o)
-		return thaw_error(THAW_EINVAL, "node '%s': unknown layer kind %d", n->name, n->kind);
+	if (!thaw_kind_built_in(n->kind))
+		return thaw_node_declare(n); /* the message names the kind */
 	for (int j = 0; j < n->n_in; j++)
 		n->in_shape[j] = shape_of(m, n->in[j]);
 	/* setup re-declares the parameters; keep the storage of those whose
@@ -310,7 +309,7 @@ static int node_setup(const thaw_model *m, thaw_node *n)
 	int np0 = n->np;
 	memcpy(keep, n->p, sizeof keep);
 	n->np = 0;
-	int rc = o->setup(n, n->in_shape, n->n_in);
+	int rc = thaw_node_declare(n);
 	if (rc < 0) {
 		memcpy(n->p, keep, sizeof keep);
 		n->np = np0;
@@ -329,7 +328,7 @@ static int node_setup(const thaw_model *m, thaw_node *n)
 	if (n->out.c <= 0 || n->out.h <= 0 || n->out.w <= 0) {
 		char b[64];
 		return thaw_error(THAW_ESHAPE, "node '%s' (%s): output shape %s is empty", n->name,
-				  o->name, thaw_shape_str(n->out, b, sizeof b));
+				  thaw_kind_name(n->kind), thaw_shape_str(n->out, b, sizeof b));
 	}
 	n->out.n = 1;
 	return 0;
