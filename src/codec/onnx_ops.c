@@ -263,7 +263,7 @@ static int auto_pad(ctx *c, thaw_shape in, spatial *s)
 }
 
 /* ---- operators */
-static int op_conv(ctx *c)
+static int op_conv(ctx *c, thaw_kind kind, int at)
 {
 	int x, rank, rc;
 	const Onnx__TensorProto *W, *B;
@@ -312,7 +312,7 @@ static int op_conv(ctx *c)
 	return B ? load_param(c, idx, "bias", B, "bias") : 0;
 }
 
-static int op_pool(ctx *c, thaw_kind kind)
+static int op_pool(ctx *c, thaw_kind kind, int at)
 {
 	int x, rank, rc;
 	if ((rc = get_act(c, 0, &x, &rank)) < 0)
@@ -338,7 +338,7 @@ static int op_pool(ctx *c, thaw_kind kind)
 	return idx < 0 ? idx : 0;
 }
 
-static int op_simple(ctx *c, thaw_kind kind)
+static int op_simple(ctx *c, thaw_kind kind, int at)
 {
 	int x, rank, rc;
 	if ((rc = get_act(c, 0, &x, &rank)) < 0)
@@ -368,7 +368,7 @@ static int scalar_const(ctx *c, int i, float def, float *out)
 	return thaw_onnx_tensor_f32(c, t, i == 1 ? "min" : "max", out, 1);
 }
 
-static int op_clip(ctx *c)
+static int op_clip(ctx *c, thaw_kind kind, int at)
 {
 	int x, rank, rc;
 	if ((rc = get_act(c, 0, &x, &rank)) < 0)
@@ -388,7 +388,7 @@ static int op_clip(ctx *c)
 	return idx < 0 ? idx : 0;
 }
 
-static int op_batchnorm(ctx *c)
+static int op_batchnorm(ctx *c, thaw_kind kind, int at)
 {
 	int x, rank, rc;
 	const Onnx__TensorProto *t[4];
@@ -423,7 +423,7 @@ static int op_batchnorm(ctx *c)
 	return 0;
 }
 
-static int op_add(ctx *c)
+static int op_add(ctx *c, thaw_kind kind, int at)
 {
 	if (c->nd->n_input != 2)
 		return thaw_onnx_err(c, THAW_EFORMAT, "%zu inputs, expected 2", c->nd->n_input);
@@ -442,7 +442,7 @@ static int op_add(ctx *c)
 	return idx < 0 ? idx : 0;
 }
 
-static int op_concat(ctx *c)
+static int op_concat(ctx *c, thaw_kind kind, int at)
 {
 	int n = (int)c->nd->n_input, in[THAW_MAX_INPUTS], rank = 0, rc;
 	if (n < 1 || n > THAW_MAX_INPUTS)
@@ -468,7 +468,7 @@ static int op_concat(ctx *c)
 	return idx < 0 ? idx : 0;
 }
 
-static int op_flatten(ctx *c)
+static int op_flatten(ctx *c, thaw_kind kind, int at)
 {
 	int x, rank, rc;
 	if ((rc = get_act(c, 0, &x, &rank)) < 0)
@@ -494,7 +494,7 @@ static int op_flatten(ctx *c)
 	return idx < 0 ? idx : 0;
 }
 
-static int op_reshape(ctx *c)
+static int op_reshape(ctx *c, thaw_kind kind, int at)
 {
 	int x, rank, rc;
 	const Onnx__TensorProto *t;
@@ -592,7 +592,7 @@ static int make_dense(ctx *c, int x, const Onnx__TensorProto *B, int transB, flo
 	return 0;
 }
 
-static int op_gemm(ctx *c)
+static int op_gemm(ctx *c, thaw_kind kind, int at)
 {
 	int x, rank, rc;
 	const Onnx__TensorProto *B, *C;
@@ -613,7 +613,7 @@ static int op_gemm(ctx *c)
 
 /* MatMul by a constant (K, units), with the Add of a constant bias that
  * follows it folded in when nothing else reads the product. */
-static int op_matmul(ctx *c, int at)
+static int op_matmul(ctx *c, thaw_kind kind, int at)
 {
 	int x, rank, rc;
 	const Onnx__TensorProto *B;
@@ -648,7 +648,7 @@ static int op_matmul(ctx *c, int at)
 	return make_dense(c, x, B, 0, 1.0f, C, 1.0f, addn);
 }
 
-static int op_dropout(ctx *c)
+static int op_dropout(ctx *c, thaw_kind kind, int at)
 {
 	int x, rank, rc;
 	if ((rc = get_act(c, 0, &x, &rank)) < 0 || (rc = extra_outputs_unused(c)) < 0)
@@ -678,7 +678,7 @@ static int op_dropout(ctx *c)
 	return idx < 0 ? idx : 0;
 }
 
-static int op_constant(ctx *c)
+static int op_constant(ctx *c, thaw_kind kind, int at)
 {
 	const Onnx__AttributeProto *a = thaw_onnx_attr(c->nd, "value");
 	if (!a || !a->t)
@@ -698,7 +698,7 @@ static int is_graph_output(const ctx *c, const char *name)
 	return 0;
 }
 
-static int op_softmax(ctx *c)
+static int op_softmax(ctx *c, thaw_kind kind, int at)
 {
 	if (c->nd->n_output < 1 || !is_graph_output(c, c->nd->output[0]))
 		return thaw_onnx_err(c, THAW_EINVAL,
@@ -718,54 +718,47 @@ static int op_softmax(ctx *c)
 	return alias(c, 0);
 }
 
+static int op_identity(ctx *c, thaw_kind kind, int at) { return alias(c, 0); }
+
+/* The builder of each operator thaw imports; kind tells the builders
+ * shared by several operators (pools, activations) which layer to add. */
+static const struct {
+	const char *op;
+	int (*build)(ctx *c, thaw_kind kind, int at);
+	thaw_kind kind;
+} BUILDERS[] = {
+	{.op = "Conv", .build = op_conv},
+	{.op = "MaxPool", .build = op_pool, .kind = THAW_MAXPOOL},
+	{.op = "AveragePool", .build = op_pool, .kind = THAW_AVGPOOL},
+	{.op = "GlobalAveragePool", .build = op_simple, .kind = THAW_GLOBALAVGPOOL},
+	{.op = "BatchNormalization", .build = op_batchnorm},
+	{.op = "Relu", .build = op_simple, .kind = THAW_RELU},
+	{.op = "LeakyRelu", .build = op_simple, .kind = THAW_LEAKY_RELU},
+	{.op = "Sigmoid", .build = op_simple, .kind = THAW_SIGMOID},
+	{.op = "Tanh", .build = op_simple, .kind = THAW_TANH},
+	{.op = "Gelu", .build = op_simple, .kind = THAW_GELU},
+	{.op = "Clip", .build = op_clip},
+	{.op = "Add", .build = op_add},
+	{.op = "Concat", .build = op_concat},
+	{.op = "Flatten", .build = op_flatten},
+	{.op = "Reshape", .build = op_reshape},
+	{.op = "Gemm", .build = op_gemm},
+	{.op = "MatMul", .build = op_matmul},
+	{.op = "Dropout", .build = op_dropout},
+	{.op = "Identity", .build = op_identity},
+	{.op = "Constant", .build = op_constant},
+	{.op = "Softmax", .build = op_softmax},
+};
+
 int thaw_onnx_import_node(ctx *c, int at)
 {
 	const Onnx__NodeProto *nd = c->nd;
 	const char *op = nd->op_type ? nd->op_type : "";
 	if (nd->domain && *nd->domain && strcmp(nd->domain, "ai.onnx"))
-		return thaw_onnx_err(c, THAW_EINVAL, "operator %s of domain '%s' is not supported; thaw imports %s", op,
-				     nd->domain, SUPPORTED);
-	if (!strcmp(op, "Conv"))
-		return op_conv(c);
-	if (!strcmp(op, "MaxPool"))
-		return op_pool(c, THAW_MAXPOOL);
-	if (!strcmp(op, "AveragePool"))
-		return op_pool(c, THAW_AVGPOOL);
-	if (!strcmp(op, "GlobalAveragePool"))
-		return op_simple(c, THAW_GLOBALAVGPOOL);
-	if (!strcmp(op, "BatchNormalization"))
-		return op_batchnorm(c);
-	if (!strcmp(op, "Relu"))
-		return op_simple(c, THAW_RELU);
-	if (!strcmp(op, "LeakyRelu"))
-		return op_simple(c, THAW_LEAKY_RELU);
-	if (!strcmp(op, "Sigmoid"))
-		return op_simple(c, THAW_SIGMOID);
-	if (!strcmp(op, "Tanh"))
-		return op_simple(c, THAW_TANH);
-	if (!strcmp(op, "Gelu"))
-		return op_simple(c, THAW_GELU);
-	if (!strcmp(op, "Clip"))
-		return op_clip(c);
-	if (!strcmp(op, "Add"))
-		return op_add(c);
-	if (!strcmp(op, "Concat"))
-		return op_concat(c);
-	if (!strcmp(op, "Flatten"))
-		return op_flatten(c);
-	if (!strcmp(op, "Reshape"))
-		return op_reshape(c);
-	if (!strcmp(op, "Gemm"))
-		return op_gemm(c);
-	if (!strcmp(op, "MatMul"))
-		return op_matmul(c, at);
-	if (!strcmp(op, "Dropout"))
-		return op_dropout(c);
-	if (!strcmp(op, "Identity"))
-		return alias(c, 0);
-	if (!strcmp(op, "Constant"))
-		return op_constant(c);
-	if (!strcmp(op, "Softmax"))
-		return op_softmax(c);
+		return thaw_onnx_err(c, THAW_EINVAL, "operator %s of domain '%s' is not supported; thaw imports %s",
+				     op, nd->domain, SUPPORTED);
+	for (size_t i = 0; i < sizeof BUILDERS / sizeof BUILDERS[0]; i++)
+		if (!strcmp(op, BUILDERS[i].op))
+			return BUILDERS[i].build(c, BUILDERS[i].kind, at);
 	return thaw_onnx_err(c, THAW_EINVAL, "operator %s is not supported; thaw imports %s", op, SUPPORTED);
 }
