@@ -1,7 +1,8 @@
 /* The worker thread of the workbench. It owns the model while `busy`: the
  * UI never touches the model then, it queues commands that the worker
  * applies between two batches (inside thaw_fit's on_batch callback, where
- * the model and trainer are safe to change). Pausing blocks the worker in
+ * the model and trainer are safe to change, and between two batches of a
+ * validation pass or evaluation). Pausing blocks the worker in
  * that same callback on a condition variable. When the worker is idle the
  * UI applies commands itself, under the same mutex. */
 #include "session.h"
