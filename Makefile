@@ -17,7 +17,8 @@ LDLIBS_ALL = $(USER_LDFLAGS) $(LDFLAGS) $(DEP_LIBS)
 GEN_C = build/gen/onnx.pb-c.c
 GEN_H = build/gen/onnx.pb-c.h
 LIB_SRC = $(sort $(wildcard src/core/*.c src/nn/*.c src/train/*.c src/data/*.c \
-	src/io/*.c src/run/*.c src/script/*.c src/tui/*.c)) $(GEN_C)
+	src/codec/*.c src/io/*.c src/run/*.c src/script/*.c \
+	src/tui/*.c)) $(GEN_C)
 CLI_SRC = $(sort $(wildcard src/cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/unit/test_*.c))
 
@@ -27,7 +28,7 @@ TEST_BIN = $(patsubst tests/unit/%.c,build/test/%,$(TEST_SRC))
 SAN_LIB_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC))
 SAN_TEST_BIN = $(patsubst tests/unit/%.c,build/santest/%,$(TEST_SRC))
 
-.PHONY: all check unit unit-san script-tests tui-tests conformance bench demo install uninstall clean deps
+.PHONY: all check layers unit unit-san script-tests tui-tests conformance bench demo install uninstall clean deps
 .DEFAULT_GOAL := all
 
 all: thaw
@@ -80,7 +81,13 @@ unit-san: $(SAN_TEST_BIN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		scripts/run-tests asan+ubsan $(SAN_TEST_BIN)
 
-check: deps thaw unit unit-san
+# Includes point one way (core -> nn -> codec -> data -> train -> run ->
+# script -> tui -> cli); the self-test proves the check can fail.
+layers:
+	scripts/check-layers
+	scripts/check-layers --self-test
+
+check: layers deps thaw unit unit-san
 	@for t in tests/cli/run.sh tests/script/run.sh tests/tui/run.sh tests/conformance/run.sh \
 		tests/install/run.sh; do \
 		if [ -x $$t ]; then $$t || exit 1; fi; done

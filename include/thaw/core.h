@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* thaw's version: `thaw --version`, thaw(1) and, in Lua, thaw.version. */
 #define THAW_VERSION "0.1"
@@ -31,6 +32,9 @@ int thaw_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 
 const char *thaw_errmsg(void);
 /* Prepends "prefix: " to the current message (adds the file name, say). */
 void thaw_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Closes f, just written at path. When a write or the close failed, the
+ * half-written file is removed and THAW_EIO returned ("path: write failed"). */
+int thaw_fclose_written(FILE *f, const char *path);
 
 /* Warnings: something the library did on the user's behalf and that they
  * should hear about (a file's class names dropped because they do not match

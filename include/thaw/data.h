@@ -22,7 +22,7 @@
 
 #include "thaw/core.h"
 #include "thaw/image.h"
-#include "thaw/model.h"
+#include "thaw/input.h"
 
 typedef struct thaw_dataset {
 	int n, c, h, w;

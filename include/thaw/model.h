@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "thaw/core.h"
+#include "thaw/input.h"
 #include "thaw/tensor.h"
 
 typedef enum thaw_kind {
@@ -78,11 +79,13 @@ thaw_attrs thaw_layer(thaw_kind kind); /* kinds without required attributes */
  * for an unknown name. */
 const char *thaw_kind_name(thaw_kind k);
 int thaw_kind_from_name(const char *name);
+/* Whether this thaw was built with layer kind k (a model file or an ONNX
+ * graph may need one it lacks). */
+int thaw_kind_built_in(thaw_kind k);
 
 #define THAW_MAX_INPUTS 8
 #define THAW_MAX_PARAMS 4
 #define THAW_NAME_MAX 64
-#define THAW_MAX_CHANNELS 4
 
 typedef struct thaw_param {
 	const char *name; /* "weight", "bias", "gamma", "beta", "running_mean", "running_var" */
@@ -108,7 +111,9 @@ typedef struct thaw_node {
 	float *omem; /* optimizer state behind p[].m, p[].v, made on first use */
 	uint64_t opt_t; /* optimizer steps this node has taken (Adam bias correction) */
 
-	/* Set by the model for the current step; layer code reads them. */
+	/* Per-step state, set by the model for the current step and read by
+	 * layer code (thaw/layer.h); not for users of the graph. It stays in
+	 * this struct because the trainer's feature cache reads y. */
 	float *y, *dy;  /* (B, out) activations and their gradient */
 	void *scratch;  /* kind-specific, sized by ops->scratch */
 	int fused_relu; /* batchnorm: also applies the ReLU that is its only consumer */
@@ -122,49 +127,6 @@ typedef struct thaw_node {
 	uint64_t n_forward, n_backward, n_weight_grad;
 	double t_forward, t_backward; /* seconds, summed while m->profile is set */
 } thaw_node;
-
-/* Arguments of one forward / backward call. */
-typedef struct thaw_fwd {
-	int B;
-	int training; /* batch statistics, dropout */
-	const float *x[THAW_MAX_INPUTS];
-	float *y;
-	void *scratch;
-	thaw_rng *rng;
-} thaw_fwd;
-
-typedef struct thaw_bwd {
-	int B;
-	const float *x[THAW_MAX_INPUTS];
-	const float *y, *dy;
-	float *dx[THAW_MAX_INPUTS]; /* NULL: that input needs no gradient */
-	int acc[THAW_MAX_INPUTS];   /* add into dx instead of overwriting */
-	int weight_grad;            /* write p[].g (overwrite) */
-	void *scratch;
-} thaw_bwd;
-
-/* One table per layer kind, each in its own file under src/nn/. */
-typedef struct thaw_layer_ops {
-	const char *name;
-	/* Checks attributes against the input shapes; sets n->out and the
-	 * parameter names and dims (n->np, p[i].name, ndim, dims, is_buffer).
-	 * On a mismatch the message names the node and both shapes. */
-	int (*setup)(thaw_node *n, const thaw_shape *in, int n_in);
-	void (*init)(thaw_node *n, thaw_rng *rng);           /* NULL: nothing to fill */
-	size_t (*scratch)(const thaw_node *n, int B, int training); /* NULL: none */
-	void (*forward)(thaw_node *n, const thaw_fwd *f);
-	void (*backward)(thaw_node *n, const thaw_bwd *b);
-	void (*describe)(const thaw_node *n, char *buf, size_t size); /* "3x3 s1 p1 1->32" */
-} thaw_layer_ops;
-
-const thaw_layer_ops *thaw_layer_ops_of(thaw_kind k);
-
-/* What the model expects of its input data. */
-typedef struct thaw_input_spec {
-	int c, h, w;
-	float mean[THAW_MAX_CHANNELS], std[THAW_MAX_CHANNELS]; /* on the 0..1 scale */
-	int resize; /* thaw_resize_mode (data.h): how images of another shape are fitted */
-} thaw_input_spec;
 
 typedef struct thaw_model {
 	int n, cap;
@@ -257,6 +219,11 @@ int thaw_node_has_weights(const thaw_node *n);
 /* A Keras-style table; the caller frees the string. */
 char *thaw_model_summary(const thaw_model *m);
 void thaw_node_describe(const thaw_node *n, char *buf, size_t size);
+/* Runs the kind's shape check on a node the caller filled (kind, name, a,
+ * n_in, in_shape[]): sets out and declares the parameters (np, names, dims;
+ * no storage). < 0 with the layer's message when they do not fit. Loaders
+ * check a file's declarations with it before allocating anything. */
+int thaw_node_declare(thaw_node *n);
 /* Index of the lowest trainable node with weights, or m->n when none. */
 int thaw_model_lowest_trainable(const thaw_model *m);
 /* Makes p[].m and p[].v of every learnable parameter (zeroed); idempotent. */

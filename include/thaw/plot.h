@@ -124,6 +124,17 @@ int thaw_plot_layout(const thaw_plot_spec *spec, thaw_plot_frame *f);
 /* Data (x, y) to pixel coordinates in the frame (not clamped). */
 void thaw_plot_to_px(const thaw_plot_frame *f, double x, double y, double *px, double *py);
 
+/* Where thaw_plot_lines puts the marker labels: the text's box in pixels
+ * for each labelled marker it shows. Labels never overlap: one that would
+ * is moved to a free row inside the plot, or left out when no row is free
+ * (many phases of an epoch or two). Returns how many labels are drawn (the
+ * first cap of them written to out) or a negative THAW_E* code. */
+typedef struct thaw_plot_label {
+	int marker;     /* index into spec->markers */
+	int x, y, w, h; /* top-left corner and size of the text */
+} thaw_plot_label;
+int thaw_plot_marker_labels(const thaw_plot_spec *spec, thaw_plot_label *out, int cap);
+
 /* ---- Confusion matrix
  * counts: (K, K), row = true class, column = predicted, all >= 0. Each cell
  * is shaded by its share of the row (white 0 .. dark blue 1); counts are

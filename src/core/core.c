@@ -1,6 +1,7 @@
 /* Error buffer, checked allocation, RNG, arena, clock. */
 #include "thaw/core.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -225,4 +226,14 @@ double thaw_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int thaw_fclose_written(FILE *f, const char *path)
+{
+	int bad = ferror(f);
+	if (fclose(f) || bad) {
+		remove(path);
+		return thaw_error(THAW_EIO, "%s: write failed: %s", path, strerror(errno));
+	}
+	return 0;
 }

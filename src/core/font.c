@@ -1,6 +1,8 @@
-/* The 5x8 bitmap font table (moved here from the sample grid so the plots
- * can share it). */
+/* The 5x8 bitmap font table and its one drawer, shared by the sample grid
+ * (src/data/grid.c) and the plots' canvas (src/run/plot_canvas.c). */
 #include "thaw/font.h"
+
+#include <stddef.h>
 
 /* ASCII 32..126, five columns per glyph, bit 0 the top row. */
 static const uint8_t font5x8[95][THAW_GLYPH_W] = {
@@ -43,4 +45,45 @@ const uint8_t *thaw_font_glyph(int ch)
 	if (ch < 32 || ch > 126)
 		ch = '?';
 	return font5x8[ch - 32];
+}
+
+/* One magnified font pixel: a scale x scale square, clipped. */
+static void fill(const thaw_font_target *t, long long x, long long y, int scale)
+{
+	long long xa = x < t->x0 ? t->x0 : x, ya = y < t->y0 ? t->y0 : y;
+	long long xb = x + scale > t->x1 ? t->x1 : x + scale;
+	long long yb = y + scale > t->y1 ? t->y1 : y + scale;
+	size_t plane = (size_t)t->h * t->w;
+	for (long long yy = ya; yy < yb; yy++)
+		for (long long xx = xa; xx < xb; xx++)
+			for (int k = 0; k < t->planes; k++)
+				t->px[k * plane + (size_t)yy * t->w + (size_t)xx] = t->value[k];
+}
+
+void thaw_font_draw(const thaw_font_target *t, int x, int y, const char *s, int max_chars, int scale,
+		    int up)
+{
+	if (!s)
+		return;
+	scale = scale < 1 ? 1 : scale > 8 ? 8 : scale;
+	if (max_chars < 0 || max_chars > 100000)
+		max_chars = 100000;
+	for (int n = 0; s[n] && n < max_chars; n++) {
+		const uint8_t *g = thaw_font_glyph((unsigned char)s[n]);
+		long long base = (long long)n * THAW_GLYPH_ADVANCE * scale;
+		if (!up && x + base > t->x1)
+			break;
+		if (up && y - base < t->y0)
+			break;
+		for (int col = 0; col < THAW_GLYPH_W; col++)
+			for (int row = 0; row < THAW_GLYPH_H; row++) {
+				if (!(g[col] >> row & 1))
+					continue;
+				if (up)
+					fill(t, (long long)x + row * scale, y - base - (col + 1) * scale,
+					     scale);
+				else
+					fill(t, x + base + col * scale, (long long)y + row * scale, scale);
+			}
+	}
 }

@@ -13,25 +13,6 @@
 #define LABEL_CHARS 14
 #define GAP 2
 
-/* Draws s at (x0, y0) in planar img (c, H, W), clipped to max_chars. */
-static void draw_text(uint8_t *img, int c, int H, int W, int x0, int y0, const char *s, int max_chars)
-{
-	size_t plane = (size_t)H * W;
-	for (int i = 0; s[i] && i < max_chars; i++) {
-		const uint8_t *g = thaw_font_glyph((unsigned char)s[i]);
-		for (int col = 0; col < THAW_GLYPH_W; col++)
-			for (int row = 0; row < GLYPH_H; row++) {
-				if (!(g[col] >> row & 1))
-					continue;
-				int x = x0 + i * GLYPH_W + col, y = y0 + row;
-				if (x < 0 || x >= W || y < 0 || y >= H)
-					continue;
-				for (int k = 0; k < c; k++)
-					img[k * plane + (size_t)y * W + x] = 255;
-			}
-	}
-}
-
 int thaw_dataset_grid_png(const thaw_dataset *d, const char *path, int per_row, uint64_t seed)
 {
 	if (per_row <= 0 || per_row > 1000)
@@ -56,6 +37,8 @@ int thaw_dataset_grid_png(const thaw_dataset *d, const char *path, int per_row, 
 	}
 	/* background a dark gray so black image borders stay visible */
 	memset(img, 40, plane * oc);
+	static const uint8_t white[3] = {255, 255, 255};
+	thaw_font_target label = {img, oc, W, H, 0, 0, W, H, white};
 	thaw_rng r;
 	thaw_rng_seed(&r, seed);
 	size_t sp = (size_t)d->h * d->w;
@@ -72,7 +55,7 @@ int thaw_dataset_grid_png(const thaw_dataset *d, const char *path, int per_row, 
 			pick[j] = t;
 		}
 		int y0 = GAP + k * cell_h;
-		draw_text(img, oc, H, W, GAP, y0 + (d->h - GLYPH_H) / 2, d->class_names[k], LABEL_CHARS);
+		thaw_font_draw(&label, GAP, y0 + (d->h - GLYPH_H) / 2, d->class_names[k], LABEL_CHARS, 1, 0);
 		for (int j = 0; j < per_row && j < n; j++) {
 			const uint8_t *src = thaw_dataset_image(d, pick[j]);
 			int x0 = label_w + j * (d->w + GAP);

@@ -2,7 +2,7 @@
  * ONNX Add / Sum without broadcasting). */
 #include <string.h>
 
-#include "layer.h"
+#include "thaw/layer.h"
 
 static int add_setup(thaw_node *n, const thaw_shape *in, int n_in)
 {

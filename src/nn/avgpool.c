@@ -6,7 +6,7 @@
  * hanging past the padding does not count the overhang). */
 #include <string.h>
 
-#include "layer.h"
+#include "thaw/layer.h"
 
 /* The window of output o along one axis: pixels [*i0, *i1), divisor span *cnt. */
 static void window(int o, int k, int s, int p0, int p1, int in, int include_pad, int *i0, int *i1,

@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "layer.h"
+#include "thaw/layer.h"
 #include "thaw/parallel.h"
 
 enum { GAMMA, BETA, RMEAN, RVAR };

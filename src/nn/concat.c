@@ -2,7 +2,7 @@
  * Inception and DenseNet use); every input has the same height and width. */
 #include <string.h>
 
-#include "layer.h"
+#include "thaw/layer.h"
 
 static int concat_setup(thaw_node *n, const thaw_shape *in, int n_in)
 {

@@ -2,7 +2,7 @@
  * x (B, K), W (units, K) as in PyTorch and ONNX Gemm(transB=1), b (units). */
 #include <string.h>
 
-#include "layer.h"
+#include "thaw/layer.h"
 #include "thaw/blas.h"
 
 static int dense_setup(thaw_node *n, const thaw_shape *in, int n_in)

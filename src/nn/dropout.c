@@ -4,7 +4,7 @@
  * The mask comes from the model's seeded RNG and is kept for backward. */
 #include <string.h>
 
-#include "layer.h"
+#include "thaw/layer.h"
 
 /* scratch: this header, then the mask, one byte per value (B, sample) */
 typedef struct drop_state {

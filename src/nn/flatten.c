@@ -4,7 +4,7 @@
  * own output buffer. */
 #include <string.h>
 
-#include "layer.h"
+#include "thaw/layer.h"
 
 static int flatten_setup(thaw_node *n, const thaw_shape *in, int n_in)
 {

@@ -1,6 +1,6 @@
 /* gelu: y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), the exact form of
  * ONNX Gelu (approximate="none") and PyTorch nn.GELU(), not the tanh one. */
-#include "layer.h"
+#include "thaw/layer.h"
 
 #include <math.h>
 

@@ -1,5 +1,5 @@
 /* globalavgpool: ONNX GlobalAveragePool, (B, C, H, W) -> (B, C, 1, 1). */
-#include "layer.h"
+#include "thaw/layer.h"
 
 static int gap_setup(thaw_node *n, const thaw_shape *in, int n_in)
 {

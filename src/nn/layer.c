@@ -1,5 +1,5 @@
 /* Helpers shared by the layer files: initialisation, parameter declaration. */
-#include "layer.h"
+#include "thaw/layer.h"
 
 #include <math.h>
 #include <string.h>

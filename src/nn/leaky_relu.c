@@ -1,5 +1,5 @@
 /* leaky_relu: y = x for x > 0, alpha * x otherwise (PyTorch, ONNX LeakyRelu). */
-#include "layer.h"
+#include "thaw/layer.h"
 
 #include <math.h>
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "layer.h"
+#include "thaw/layer.h"
 #include "thaw/parallel.h"
 
 static size_t maxpool_scratch(const thaw_node *n, int B, int training)

@@ -1,6 +1,6 @@
 /* relu: y = max(x, 0). Large batches are split over the pool in blocks of
  * values; elementwise, so the split never changes a result. */
-#include "layer.h"
+#include "thaw/layer.h"
 #include "thaw/parallel.h"
 
 enum { BLOCK = 4096, PAR_MIN = 32768 }; /* below PAR_MIN values waking threads costs more */

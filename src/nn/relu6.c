@@ -1,5 +1,5 @@
 /* relu6: y = min(max(x, lo), hi); ReLU6 is [0, 6] and ONNX Clip maps here. */
-#include "layer.h"
+#include "thaw/layer.h"
 
 #include <math.h>
 

@@ -1,5 +1,5 @@
 /* sigmoid: y = 1 / (1 + exp(-x)). */
-#include "layer.h"
+#include "thaw/layer.h"
 
 #include <math.h>
 

@@ -1,5 +1,5 @@
 /* tanh: y = tanh(x). */
-#include "layer.h"
+#include "thaw/layer.h"
 
 #include <math.h>
 

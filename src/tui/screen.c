@@ -212,7 +212,12 @@ int thaw_tui_run(const thaw_tui_opts *o)
 		pr.id = color ? calloc(257 * 257, sizeof *pr.id) : NULL;
 		color = pr.id != NULL;
 	}
-	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
+	/* Every button event, though only button 1 is used: ncurses drops an
+	 * event outside the mask and then reads the next key with a blocking
+	 * read(), whatever timeout() says (with mouseinterval(0) a click's
+	 * release is such an event). The loop would sit in getch until the
+	 * next key: no redraw, no resize, while the worker kept going. */
+	mousemask(ALL_MOUSE_EVENTS, NULL);
 	mouseinterval(0);
 
 	tui_ui u;

@@ -1,7 +1,8 @@
 /* The worker thread of the workbench. It owns the model while `busy`: the
  * UI never touches the model then, it queues commands that the worker
  * applies between two batches (inside thaw_fit's on_batch callback, where
- * the model and trainer are safe to change). Pausing blocks the worker in
+ * the model and trainer are safe to change, and between two batches of a
+ * validation pass or evaluation). Pausing blocks the worker in
  * that same callback on a condition variable. When the worker is idle the
  * UI applies commands itself, under the same mutex. */
 #include "session.h"
@@ -288,8 +289,14 @@ static int alloc_eval(tui_session *s, const thaw_model *m)
 }
 
 /* Runs the model over the browser's data set: per-image guess, confidence
- * and loss, the confusion matrix, loss and accuracy. Worker thread only. */
-static int evaluate_view(tui_session *s, thaw_model *m, double *loss, double *acc)
+ * and loss, the confusion matrix, loss and accuracy. Worker thread only.
+ * `live`: m is the session's model between two steps of its phase (or
+ * before the first), so the UI's queued commands are applied between two
+ * batches here, as on_batch does between training steps: a pass over
+ * thousands of images must not hold a freeze toggle back for its whole
+ * length. The guesses do not depend on the flags they change (inference
+ * ignores them), so the results are the same whenever they land. */
+static int evaluate_view(tui_session *s, thaw_model *m, int live, double *loss, double *acc)
 {
 	int rc = alloc_eval(s, m);
 	if (rc < 0)
@@ -320,6 +327,8 @@ static int evaluate_view(tui_session *s, thaw_model *m, double *loss, double *ac
 		thaw_metrics_add(s->mt, thaw_model_output(m), s->ybuf, B, loss_sum); /* the logits */
 		pthread_mutex_lock(&s->mu);
 		int quit = s->quit;
+		if (live && s->nq)
+			drain(s, m, s->trainer);
 		pthread_mutex_unlock(&s->mu);
 		if (quit)
 			return THAW_ESTOP;
@@ -396,7 +405,7 @@ static int on_epoch(const thaw_epoch_stats *es, void *user)
 	s->version++;
 	pthread_mutex_unlock(&s->mu);
 	double vl = -1, va = -1;
-	int rc = evaluate_view(s, s->model, &vl, &va);
+	int rc = evaluate_view(s, s->model, 1, &vl, &va);
 	pthread_mutex_lock(&s->mu);
 	float x = s->epochs_before + es->epoch;
 	series_add(&s->e_loss, x, (float)es->train_loss);
@@ -522,7 +531,8 @@ static void browse_evaluated(tui_session *s, thaw_model *m, const thaw_dataset *
 	thaw_metrics_free(s->mt); /* alloc_eval sizes its buffers anew for this data */
 	s->mt = NULL;
 	double l, a;
-	if (evaluate_view(s, m, &l, &a) < 0)
+	/* not live: m is the script's, whose commands wait for its next batch */
+	if (evaluate_view(s, m, 0, &l, &a) < 0)
 		tui_session_log(s, "warning: browser: %s", thaw_errmsg());
 }
 
@@ -727,7 +737,7 @@ static void *worker(void *arg)
 			run_script(s);
 		} else if (eval) {
 			double l, a;
-			if (evaluate_view(s, s->model, &l, &a) == 0)
+			if (evaluate_view(s, s->model, 1, &l, &a) == 0)
 				tui_session_log(s, "untrained head on %s: loss %.4f, accuracy %.1f%% (%d images)", s->view->source, l,
 						100 * a, s->view->n);
 			else if (!s->quit)

@@ -497,13 +497,32 @@ static void draw_status(tui_ui *u)
 			thaw_tui_put(b, n + i, y, i < full ? 0x2588 : 0x2591, -1, -1, a);
 		n += bw;
 		fmt_time(eta, sizeof eta, s->eta);
-		snprintf(line, sizeof line, " %3.0f%%  batch %d/%d  %.0f img/s  ETA %s  lr %s", 100 * frac, s->batch, s->batches,
-			 s->img_s, eta, lr);
+		const char *state = s->paused ? "  PAUSED" : s->act == ACT_VALIDATE ? "  validating" : "";
+		/* the most detail that leaves room for the state and "? help" (a
+		 * narrow window drops the speed first, then lr, then the batch) */
+		int room = W - 9 - n - (int)strlen(state);
+		for (int detail = 4; detail >= 0; detail--) {
+			if (detail == 4)
+				snprintf(line, sizeof line, " %3.0f%%  batch %d/%d  %.0f img/s  ETA %s  lr %s", 100 * frac,
+					 s->batch, s->batches, s->img_s, eta, lr);
+			else if (detail == 3)
+				snprintf(line, sizeof line, " %3.0f%%  batch %d/%d  ETA %s  lr %s", 100 * frac, s->batch,
+					 s->batches, eta, lr);
+			else if (detail == 2)
+				snprintf(line, sizeof line, " %3.0f%%  batch %d/%d  ETA %s", 100 * frac, s->batch, s->batches,
+					 eta);
+			else if (detail == 1)
+				snprintf(line, sizeof line, " %3.0f%%  ETA %s", 100 * frac, eta);
+			else
+				snprintf(line, sizeof line, " %3.0f%%", 100 * frac);
+			if ((int)strlen(line) < room)
+				break;
+		}
 		n += thaw_tui_text(b, n, y, W - n, line, -1, -1, a);
 		if (s->paused)
-			n += thaw_tui_text(b, n, y, W - n, "  PAUSED", -1, -1, a | THAW_TUI_BOLD);
-		else if (s->act == ACT_VALIDATE)
-			n += thaw_tui_text(b, n, y, W - n, "  validating", -1, -1, a);
+			n += thaw_tui_text(b, n, y, W - n, state, -1, -1, a | THAW_TUI_BOLD);
+		else if (*state)
+			n += thaw_tui_text(b, n, y, W - n, state, -1, -1, a);
 	} else if (s->busy) {
 		n += thaw_tui_text(b, n, y, W - n, s->act == ACT_EVAL ? "evaluating the model" : "running the script", -1, -1,
 				   a | THAW_TUI_BOLD);

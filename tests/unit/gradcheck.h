@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "thaw/model.h"
+#include "thaw/layer.h"
 
 enum { GC_RANDOM = 0, GC_SPACED = 1 }; /* SPACED: distinct values, >= 0.02 apart, none near 0 */
 

@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "gradcheck.h"
-#include "thaw/model.h"
+#include "thaw/layer.h"
 
 enum { GAMMA, BETA, RMEAN, RVAR };
 

@@ -7,7 +7,7 @@
 #include "check.h"
 #include "gradcheck.h"
 #include "thaw/blas.h"
-#include "thaw/model.h"
+#include "thaw/layer.h"
 
 /* A node set up outside a model, with parameters, scratch and buffers for B. */
 typedef struct lab {

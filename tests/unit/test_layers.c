@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "gradcheck.h"
-#include "thaw/model.h"
+#include "thaw/layer.h"
 
 static thaw_shape S(int c, int h, int w) { return (thaw_shape){1, c, h, w}; }
 

@@ -226,6 +226,49 @@ static void test_phase_marker(void)
 	free(im.px);
 }
 
+static int boxes_meet(const thaw_plot_label *a, const thaw_plot_label *b)
+{
+	return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
+}
+
+/* Short phases put their boundaries close together: the labels must not be
+ * drawn over each other (nor out of the picture), whatever their lengths. */
+static void test_phase_labels_apart(void)
+{
+	curves();
+	thaw_plot_series s[2];
+	thaw_plot_marker m[] = {{12.5, "fine-tune all layers"}, {13.5, "ft"},  {14.5, "head"},
+				{15.5, "x2"},			{16.5, "longer phase name"},
+				{17.5, "p6"},			{18.5, "p7"},
+				{19.5, "last one near the edge"}};
+	int nm = (int)(sizeof m / sizeof m[0]);
+	thaw_plot_spec spec = loss_spec(s, m, nm);
+	thaw_plot_label lab[THAW_PLOT_MAX_MARKERS];
+	int n = thaw_plot_marker_labels(&spec, lab, THAW_PLOT_MAX_MARKERS);
+	CHECKF(n >= 2 && n <= nm, "%d labels placed", n);
+	thaw_plot_frame f;
+	CHECK_OK(thaw_plot_layout(&spec, &f));
+	for (int i = 0; i < n; i++) {
+		CHECKF(lab[i].x >= 0 && lab[i].x + lab[i].w <= 800 && lab[i].y >= 0 &&
+			       lab[i].y + lab[i].h <= f.y + f.h,
+		       "label %d (%s) at %d,%d %dx%d is outside the chart", i, m[lab[i].marker].label,
+		       lab[i].x, lab[i].y, lab[i].w, lab[i].h);
+		for (int j = 0; j < i; j++)
+			CHECKF(!boxes_meet(&lab[i], &lab[j]), "labels '%s' and '%s' overlap",
+			       m[lab[i].marker].label, m[lab[j].marker].label);
+	}
+	CHECK(lab[0].marker == 0); /* the first boundary always keeps its label */
+	CHECK_OK(thaw_plot_lines(tpath("labels.png"), &spec));
+
+	/* phases far apart: every label in the row above the plot */
+	thaw_plot_marker far[] = {{5.5, "fine-tune"}, {10.5, "thaw all"}, {15.5, "low lr"}};
+	spec = loss_spec(s, far, 3);
+	n = thaw_plot_marker_labels(&spec, lab, THAW_PLOT_MAX_MARKERS);
+	CHECK(n == 3);
+	for (int i = 0; i < n; i++)
+		CHECKF(lab[i].y < f.y, "label %d at y=%d, not above the plot (top %d)", i, lab[i].y, f.y);
+}
+
 static void test_log_scale(void)
 {
 	double y[6] = {2.0, 0.0, 0.5, -1.0, 0.05, 0.01};
@@ -443,6 +486,7 @@ int main(void)
 	RUN(test_series_drawn);
 	RUN(test_ticks_are_nice);
 	RUN(test_phase_marker);
+	RUN(test_phase_labels_apart);
 	RUN(test_log_scale);
 	RUN(test_degenerate);
 	RUN(test_bad_input);

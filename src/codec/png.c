@@ -227,10 +227,5 @@ int thaw_png_write(const char *path, const uint8_t *pixels, int c, int h, int w)
 	png_write_end(p, NULL);
 	png_destroy_write_struct(&p, &info);
 	free(row);
-	int bad = ferror(f);
-	if (fclose(f) || bad) {
-		remove(path);
-		return thaw_error(THAW_EIO, "%s: write failed: %s", path, strerror(errno));
-	}
-	return 0;
+	return thaw_fclose_written(f, path);
 }

@@ -327,10 +327,5 @@ int thaw_jpeg_write(const char *path, const uint8_t *pixels, int c, int h, int w
 	jpeg_finish_compress(&ci);
 	jpeg_destroy_compress(&ci);
 	free(row);
-	int bad = ferror(f);
-	if (fclose(f) || bad) {
-		remove(path);
-		return thaw_error(THAW_EIO, "%s: write failed: %s", path, strerror(errno));
-	}
-	return 0;
+	return thaw_fclose_written(f, path);
 }

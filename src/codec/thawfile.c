@@ -786,8 +786,7 @@ static int parse_header(loader *L, thaw_model **out, uint64_t *tensor_bytes)
  * attributes, before anything is allocated. */
 static int check_node_decl(loader *L, thaw_model *m, const ndecl *d)
 {
-	const thaw_layer_ops *o = thaw_layer_ops_of((thaw_kind)d->kind);
-	if (!o)
+	if (!thaw_kind_built_in((thaw_kind)d->kind))
 		return lerr(L, THAW_EFORMAT, "node '%s': layer kind '%s' is not built into this thaw",
 			    d->name, KIND_NAMES[d->kind]);
 	thaw_node tmp;
@@ -801,7 +800,7 @@ static int check_node_decl(loader *L, thaw_model *m, const ndecl *d)
 		tmp.in_shape[j] = d->in[j] < 0 ? (thaw_shape){1, m->input.c, m->input.h, m->input.w}
 						: m->nodes[d->in[j]]->out;
 	}
-	if (o->setup(&tmp, tmp.in_shape, tmp.n_in) < 0)
+	if (thaw_node_declare(&tmp) < 0)
 		return lerr(L, THAW_EFORMAT, "section 'header': %s", thaw_errmsg());
 	if (tmp.np != d->np)
 		return lerr(L, THAW_EFORMAT, "section 'header': node '%s' lists %d parameters, a %s makes %d",

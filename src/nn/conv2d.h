@@ -1,0 +1,104 @@
+/* conv2d internals shared by its three files: conv2d.c (shapes, the choice
+ * of kernel, dispatch), conv2d_direct.c (depthwise) and conv2d_gemm.c (1x1,
+ * small K, im2col + GEMM). Not a public header: only src/nn/conv2d*.c. */
+#ifndef THAW_NN_CONV2D_H
+#define THAW_NN_CONV2D_H
+
+#include <stdint.h>
+
+#include "thaw/layer.h"
+
+enum { PATH_DIRECT, PATH_1X1, PATH_GEMM };
+
+/* GNU vector extensions: -O2 does not vectorize these loops by itself.
+ * Vectors never cross a function boundary by value (that ABI depends on
+ * -march), so loads and stores are macros over an unaligned alias type. */
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+typedef int32_t v8i __attribute__((vector_size(32)));
+static const v8i lane8 = {0, 1, 2, 3, 4, 5, 6, 7};
+#define ld8(p) (*(const v8u *)(p))
+#define st8(p, v) (*(v8u *)(p) = (v))
+
+static inline float hsum8(const v8 *v)
+{
+	const float *f = (const float *)v;
+	return ((f[0] + f[4]) + (f[1] + f[5])) + ((f[2] + f[6]) + (f[3] + f[7]));
+}
+
+/* y[i] += a * x[i] */
+static inline void axpy(float *y, float a, const float *x, int n)
+{
+	int i = 0;
+	for (; i + 8 <= n; i += 8) {
+		v8 v = ld8(y + i) + a * ld8(x + i);
+		st8(y + i, v);
+	}
+	for (; i < n; i++)
+		y[i] += a * x[i];
+}
+
+/* y[i] = x[i] + b (x may be y) */
+static inline void add_bias(float *y, const float *x, float b, int n)
+{
+	int i = 0;
+	for (; i + 8 <= n; i += 8) {
+		v8 v = ld8(x + i) + b;
+		st8(y + i, v);
+	}
+	for (; i < n; i++)
+		y[i] = x[i] + b;
+}
+
+static inline float dotf(const float *a, const float *b, int n)
+{
+	v8 s = {0};
+	int i = 0;
+	for (; i + 8 <= n; i += 8)
+		s += ld8(a + i) * ld8(b + i);
+	float r = hsum8(&s);
+	for (; i < n; i++)
+		r += a[i] * b[i];
+	return r;
+}
+
+/* Sum of n floats with independent vector accumulators: a scalar loop
+ * is one long dependency chain, several times slower. */
+static inline float sumf(const float *x, size_t n)
+{
+	v8 a = {0}, b = {0};
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		a += ld8(x + i);
+		b += ld8(x + i + 8);
+	}
+	a += b;
+	float s = hsum8(&a);
+	for (; i < n; i++)
+		s += x[i];
+	return s;
+}
+
+typedef struct cgeom {
+	int C, H, W, G, Cg, OC, OCg;
+	int kh, kw, sh, sw, pt, pl, dh, dw;
+	int OH, OW, P, K; /* P = OH*OW, K = Cg*kh*kw */
+	int path;
+} cgeom;
+
+static inline size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
+
+/* Scratch bytes and kernels of each path; g comes from the node's shapes. */
+size_t thaw_conv2d_direct_scratch(const thaw_node *n, const cgeom *g);
+void thaw_conv2d_direct_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y,
+				float *scratch);
+void thaw_conv2d_direct_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw);
+void thaw_conv2d_pointwise_forward(const thaw_node *n, const cgeom *g, int B, const float *x,
+				   float *y);
+void thaw_conv2d_pointwise_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw);
+size_t thaw_conv2d_gemm_scratch(const cgeom *g, int B);
+void thaw_conv2d_gemm_forward(thaw_node *n, const cgeom *g, int B, const float *x, float *y,
+			      void *scratch);
+void thaw_conv2d_gemm_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw);
+
+#endif

@@ -1,0 +1,301 @@
+/* conv2d, the direct path: depthwise convolutions (one input channel per
+ * group), where K = kh*kw is too small for a GEMM; loops over the taps along
+ * output rows. Chosen and called by conv2d.c. */
+#include <string.h>
+
+#include "conv2d.h"
+#include "thaw/blas.h"
+#include "thaw/parallel.h"
+
+/* Output columns ox with 0 <= ox*s + off < w, as [*x0, *x1). */
+static void valid_range(int off, int s, int w, int ow, int *x0, int *x1)
+{
+	int a = off < 0 ? (-off + s - 1) / s : 0;
+	int b = w - off <= 0 ? 0 : (w - off + s - 1) / s;
+	if (b > ow)
+		b = ow;
+	if (a > b)
+		a = b;
+	*x0 = a;
+	*x1 = b;
+}
+
+/* ---- direct kernels: one input channel per output plane. */
+
+/* y (OH, OW) = bias + sum over taps of w[tap] * shifted x (H, W). */
+static void direct_plane_forward(float *y, const float *x, const float *w, float bias,
+				 const cgeom *g)
+{
+	const int OW = g->OW, W = g->W;
+	for (size_t i = 0; i < (size_t)g->P; i++)
+		y[i] = bias;
+	for (int ky = 0; ky < g->kh; ky++) {
+		for (int kx = 0; kx < g->kw; kx++) {
+			const float wv = w[ky * g->kw + kx];
+			const int offx = kx * g->dw - g->pl;
+			int x0, x1;
+			valid_range(offx, g->sw, W, OW, &x0, &x1);
+			if (x1 <= x0)
+				continue;
+			for (int oy = 0; oy < g->OH; oy++) {
+				int iy = oy * g->sh + ky * g->dh - g->pt;
+				if (iy < 0 || iy >= g->H)
+					continue;
+				float *yr = y + (size_t)oy * OW;
+				const float *xr = x + (size_t)iy * W;
+				if (g->sw == 1) {
+					axpy(yr + x0, wv, xr + x0 + offx, x1 - x0);
+				} else {
+					for (int ox = x0; ox < x1; ox++)
+						yr[ox] += wv * xr[ox * g->sw + offx];
+				}
+			}
+		}
+	}
+}
+
+/* dx (H, W) += adjoint of the above; dw[tap] += dy . shifted x; NULLs skip. */
+static void direct_plane_backward(float *dx, float *dw, const float *x, const float *w,
+				  const float *dy, const cgeom *g)
+{
+	const int OW = g->OW, W = g->W;
+	for (int ky = 0; ky < g->kh; ky++) {
+		for (int kx = 0; kx < g->kw; kx++) {
+			const float wv = w[ky * g->kw + kx];
+			const int offx = kx * g->dw - g->pl;
+			int x0, x1;
+			valid_range(offx, g->sw, W, OW, &x0, &x1);
+			if (x1 <= x0)
+				continue;
+			float acc = 0.0f;
+			for (int oy = 0; oy < g->OH; oy++) {
+				int iy = oy * g->sh + ky * g->dh - g->pt;
+				if (iy < 0 || iy >= g->H)
+					continue;
+				const float *dyr = dy + (size_t)oy * OW;
+				size_t xo = (size_t)iy * W;
+				if (g->sw == 1) {
+					const float *dd = dyr + x0;
+					if (dw)
+						acc += dotf(dd, x + xo + x0 + offx, x1 - x0);
+					if (dx)
+						axpy(dx + xo + x0 + offx, wv, dd, x1 - x0);
+				} else {
+					for (int ox = x0; ox < x1; ox++) {
+						int ix = ox * g->sw + offx;
+						if (dw)
+							acc += dyr[ox] * x[xo + ix];
+						if (dx)
+							dx[xo + ix] += wv * dyr[ox];
+					}
+				}
+			}
+			if (dw)
+				dw[ky * g->kw + kx] += acc;
+		}
+	}
+}
+
+/* out (R, Cn) = init + sum over taps of w[ky*kw+kx] * in[r + ky*dh][c + kx*dw]
+ * (or +=, with add), in a zero-padded plane with rows ldp apart. Eight
+ * outputs per vector with every tap accumulated in a register; ldp leaves
+ * 8 columns of slack so the last, partial vector reads inside the plane.
+ * Always inlined, so the 3x3 call below gets its loops unrolled and its
+ * weights kept in registers. */
+static inline __attribute__((always_inline)) void
+correlate(float *restrict out, int R, int Cn, const float *restrict in, int ldp,
+	  const float *restrict w, int kh, int kw, int dh, int dw, float init, int add)
+{
+	for (int r = 0; r < R; r++) {
+		float *o = out + (size_t)r * Cn;
+		for (int c = 0; c < Cn; c += 8) {
+			v8 acc = {0};
+			acc += init;
+			for (int ky = 0; ky < kh; ky++) {
+				const float *row = in + (size_t)(r + ky * dh) * ldp + c;
+				for (int kx = 0; kx < kw; kx++)
+					acc += w[ky * kw + kx] * ld8(row + kx * dw);
+			}
+			if (c + 8 <= Cn) {
+				if (add)
+					acc += ld8(o + c);
+				st8(o + c, acc);
+			} else if (r + 1 < R) {
+				/* the partial vector of a row: blend into what follows it
+				 * (the next row, rewritten later), never past the plane */
+				v8i m = {0};
+				m += Cn - c;
+				m = lane8 < m;
+				v8 old = ld8(o + c);
+				if (add)
+					acc += old;
+				st8(o + c, (v8)((m & (v8i)acc) | (~m & (v8i)old)));
+			} else {
+				float t[8];
+				memcpy(t, &acc, sizeof t);
+				for (int i = 0; i < Cn - c; i++)
+					o[c + i] = add ? o[c + i] + t[i] : t[i];
+			}
+		}
+	}
+}
+
+static void correlate_any(float *out, int R, int Cn, const float *in, int ldp, const float *w, int kh,
+			  int kw, int dh, int dw, float init, int add)
+{
+	if (kh == 3 && kw == 3 && dh == 1 && dw == 1)
+		correlate(out, R, Cn, in, ldp, w, 3, 3, 1, 1, init, add);
+	else
+		correlate(out, R, Cn, in, ldp, w, kh, kw, dh, dw, init, add);
+}
+
+/* dw[ky*kw+kx] += sum over (r, c) of d[r][c] * x[r + ky*dh][c + kx*dw] for
+ * r < R, c < Cn; both planes padded, the columns of d past Cn zero, so
+ * whole vectors can run over the row ends. T = kh*kw <= 16. */
+static inline __attribute__((always_inline)) void
+weight_corr(float *restrict dwt, int R, int Cn, const float *restrict d, int ldd,
+	    const float *restrict x, int ldx, int kh, int kw, int dh, int dw)
+{
+	v8 acc[16];
+	for (int t = 0; t < kh * kw; t++)
+		acc[t] = (v8){0};
+	for (int r = 0; r < R; r++)
+		for (int c = 0; c < Cn; c += 8) {
+			v8 dv = ld8(d + (size_t)r * ldd + c);
+			for (int ky = 0; ky < kh; ky++) {
+				const float *row = x + (size_t)(r + ky * dh) * ldx + c;
+				for (int kx = 0; kx < kw; kx++)
+					acc[ky * kw + kx] += dv * ld8(row + kx * dw);
+			}
+		}
+	for (int t = 0; t < kh * kw; t++)
+		dwt[t] += hsum8(&acc[t]);
+}
+
+static void weight_corr_any(float *dwt, int R, int Cn, const float *d, int ldd, const float *x, int ldx,
+			    int kh, int kw, int dh, int dw)
+{
+	if (kh == 3 && kw == 3 && dh == 1 && dw == 1)
+		weight_corr(dwt, R, Cn, d, ldd, x, ldx, 3, 3, 1, 1);
+	else
+		weight_corr(dwt, R, Cn, d, ldd, x, ldx, kh, kw, dh, dw);
+}
+
+/* p (rows, ldp) <- src (h, w) placed at (top, left), zeros around it. */
+static void pad_plane(float *p, int rows, int ldp, const float *src, int h, int w, int top, int left)
+{
+	memset(p, 0, sizeof(float) * (size_t)top * ldp);
+	for (int r = 0; r < h; r++) { /* edges of a few floats: loops beat libc calls */
+		float *d = p + (size_t)(top + r) * ldp;
+		for (int i = 0; i < left; i++)
+			d[i] = 0.0f;
+		memcpy(d + left, src + (size_t)r * w, sizeof(float) * w);
+		for (int i = left + w; i < ldp; i++)
+			d[i] = 0.0f;
+	}
+	memset(p + (size_t)(top + h) * ldp, 0, sizeof(float) * (size_t)(rows - top - h) * ldp);
+}
+
+/* Stride 1 runs on padded planes; the transposed correlation of backward
+ * needs the padding within the kernel's reach (it always is in practice). */
+static int direct_fast_fwd(const cgeom *g) { return g->sh == 1 && g->sw == 1; }
+static int direct_fast_bwd(const thaw_node *n, const cgeom *g)
+{
+	const int *pad = n->a.pad;
+	int eh = (g->kh - 1) * g->dh, ew = (g->kw - 1) * g->dw;
+	return direct_fast_fwd(g) && g->kh * g->kw <= 16 && pad[0] <= eh && pad[2] <= eh &&
+	       pad[1] <= ew && pad[3] <= ew;
+}
+
+/* Scratch: x padded (H + pt + pb, W + pl + pr + 8), then dy padded by the
+ * kernel's reach (H + eh, W + ew + 8). */
+static size_t direct_xpad(const thaw_node *n, const cgeom *g)
+{
+	const int *pad = n->a.pad;
+	return round64((size_t)(g->H + pad[0] + pad[2]) * (g->W + pad[1] + pad[3] + 8) * sizeof(float));
+}
+
+size_t thaw_conv2d_direct_scratch(const thaw_node *n, const cgeom *g)
+{
+	size_t b = (size_t)(g->H + (g->kh - 1) * g->dh) * (g->W + (g->kw - 1) * g->dw + 8);
+	return direct_xpad(n, g) + b * sizeof(float);
+}
+
+void thaw_conv2d_direct_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y,
+				float *pbuf)
+{
+	const float *W = n->p[0].w; // (OC, 1, kh, kw)
+	const float *bias = n->a.bias ? n->p[1].w : NULL;
+	const size_t HW = (size_t)g->H * g->W, T = (size_t)g->kh * g->kw;
+	const int *pad = n->a.pad;
+	const int rows = g->H + pad[0] + pad[2], ldp = g->W + pad[1] + pad[3] + 8;
+	thaw_blas_add_flops(2.0 * B * g->OC * g->P * (double)T);
+	for (int b = 0; b < B; b++)
+		for (int ic = 0; ic < g->C; ic++) {
+			const float *xp = x + ((size_t)b * g->C + ic) * HW;
+			if (direct_fast_fwd(g))
+				pad_plane(pbuf, rows, ldp, xp, g->H, g->W, pad[0], pad[1]);
+			for (int oc = ic * g->OCg; oc < (ic + 1) * g->OCg; oc++) {
+				float *yp = y + ((size_t)b * g->OC + oc) * g->P;
+				float bv = bias ? bias[oc] : 0.0f;
+				if (direct_fast_fwd(g))
+					correlate_any(yp, g->OH, g->OW, pbuf, ldp, W + oc * T, g->kh, g->kw, g->dh,
+						      g->dw, bv, 0);
+				else
+					direct_plane_forward(yp, xp, W + oc * T, bv, g);
+			}
+		}
+}
+
+void thaw_conv2d_direct_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
+{
+	const int B = bw->B;
+	const float *W = n->p[0].w;
+	float *dW = bw->weight_grad ? n->p[0].g : NULL;
+	float *db = bw->weight_grad && n->a.bias ? n->p[1].g : NULL;
+	float *dx = bw->dx[0];
+	const size_t HW = (size_t)g->H * g->W, T = (size_t)g->kh * g->kw;
+	const int fast = direct_fast_bwd(n, g), *pad = n->a.pad;
+	const int eh = (g->kh - 1) * g->dh, ew = (g->kw - 1) * g->dw;
+	const int xrows = g->H + pad[0] + pad[2], ldx = g->W + pad[1] + pad[3] + 8;
+	const int drows = g->H + eh, ldd = g->W + ew + 8;
+	float *xbuf = bw->scratch, *dbuf = (float *)((char *)bw->scratch + direct_xpad(n, g));
+	float wf[16]; /* the flipped kernel */
+	if (dW)
+		memset(dW, 0, n->p[0].size * sizeof(float));
+	if (db)
+		memset(db, 0, n->p[1].size * sizeof(float));
+	thaw_blas_add_flops(2.0 * B * g->OC * g->P * (double)T * ((dW != NULL) + (dx != NULL)));
+	if (dx && !bw->acc[0] && !fast)
+		memset(dx, 0, (size_t)B * g->C * HW * sizeof(float));
+	for (int b = 0; b < B; b++)
+		for (int ic = 0; ic < g->C; ic++) {
+			size_t xo = ((size_t)b * g->C + ic) * HW;
+			if (fast && dW)
+				pad_plane(xbuf, xrows, ldx, bw->x[0] + xo, g->H, g->W, pad[0], pad[1]);
+			for (int oc = ic * g->OCg; oc < (ic + 1) * g->OCg; oc++) {
+				const float *dy = bw->dy + ((size_t)b * g->OC + oc) * g->P;
+				if (db)
+					db[oc] += sumf(dy, (size_t)g->P);
+				if (!fast) {
+					direct_plane_backward(dx ? dx + xo : NULL, dW ? dW + oc * T : NULL,
+							      bw->x[0] + xo, W + oc * T, dy, g);
+					continue;
+				}
+				/* dy sits at (eh - pt, ew - pl) of its padded plane, so that
+				 * dx[iy][ix] = sum w[ky][kx] dy[iy + pt - ky*dh][ix + pl - kx*dw]
+				 * is the flipped kernel run over it */
+				pad_plane(dbuf, drows, ldd, dy, g->OH, g->OW, eh - pad[0], ew - pad[1]);
+				if (dW)
+					weight_corr_any(dW + oc * T, g->OH, g->OW,
+							dbuf + (size_t)(eh - pad[0]) * ldd + (ew - pad[1]), ldd, xbuf, ldx,
+							g->kh, g->kw, g->dh, g->dw);
+				if (!dx)
+					continue;
+				for (size_t t = 0; t < T; t++)
+					wf[t] = W[oc * T + T - 1 - t];
+				correlate_any(dx + xo, g->H, g->W, dbuf, ldd, wf, g->kh, g->kw, g->dh, g->dw, 0.0f,
+					      bw->acc[0] || oc % g->OCg);
+			}
+		}
+}

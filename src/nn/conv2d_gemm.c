@@ -1,0 +1,313 @@
+/* conv2d, the GEMM paths: 1x1 stride-1 convolutions (the input is the
+ * column matrix), small K (register-blocked loops), and im2col + one GEMM
+ * per image with the batch split over the thread pool. Chosen and called
+ * by conv2d.c. */
+#include <string.h>
+
+#include "conv2d.h"
+#include "thaw/blas.h"
+#include "thaw/parallel.h"
+
+static thaw_conv_geom im_geom(const cgeom *g)
+{
+	return (thaw_conv_geom){.c = g->Cg, .h = g->H, .w = g->W, .kh = g->kh, .kw = g->kw,
+				.sh = g->sh, .sw = g->sw, .ph = g->pt, .pw = g->pl, .dh = g->dh,
+				.dw = g->dw, .oh = g->OH, .ow = g->OW};
+}
+
+/* ---- 1x1, stride 1, no padding: x (Cg, P) of each image and group is the col matrix. */
+
+void thaw_conv2d_pointwise_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y)
+{
+	const float *W = n->p[0].w; // (OC, Cg)
+	const float *bias = n->a.bias ? n->p[1].w : NULL;
+	const int P = g->P;
+	for (int b = 0; b < B; b++)
+		for (int gr = 0; gr < g->G; gr++) {
+			float *yb = y + ((size_t)b * g->OC + (size_t)gr * g->OCg) * P; // (OCg, P)
+			const float *xb = x + ((size_t)b * g->C + (size_t)gr * g->Cg) * P; // (Cg, P)
+			if (bias)
+				for (int o = 0; o < g->OCg; o++)
+					for (int p = 0; p < P; p++)
+						yb[(size_t)o * P + p] = bias[gr * g->OCg + o];
+			thaw_sgemm(0, 0, g->OCg, P, g->Cg, 1.0f, W + (size_t)gr * g->OCg * g->Cg, g->Cg, xb, P,
+				   bias ? 1.0f : 0.0f, yb, P);
+		}
+}
+
+void thaw_conv2d_pointwise_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
+{
+	const int B = bw->B, P = g->P;
+	for (int gr = 0; gr < g->G; gr++) {
+		const float *Wg = n->p[0].w + (size_t)gr * g->OCg * g->Cg; // (OCg, Cg)
+		for (int b = 0; b < B; b++) {
+			const float *dyb = bw->dy + ((size_t)b * g->OC + (size_t)gr * g->OCg) * P; // (OCg, P)
+			size_t xo = ((size_t)b * g->C + (size_t)gr * g->Cg) * P;
+			if (bw->weight_grad) // dW (OCg, Cg) += dy (OCg, P) x^T (P, Cg)
+				thaw_sgemm(0, 1, g->OCg, g->Cg, P, 1.0f, dyb, P, bw->x[0] + xo, P, b ? 1.0f : 0.0f,
+					   n->p[0].g + (size_t)gr * g->OCg * g->Cg, g->Cg);
+			if (bw->dx[0]) // dx (Cg, P) = W^T (Cg, OCg) dy (OCg, P)
+				thaw_sgemm(1, 0, g->Cg, P, g->OCg, 1.0f, Wg, g->Cg, dyb, P, bw->acc[0] ? 1.0f : 0.0f,
+					   bw->dx[0] + xo, P);
+		}
+	}
+}
+
+/* ---- small K (a first layer on grey images: K = 9). OpenBLAS packs and
+ * threads for nothing here, and its dW GEMM with N = K is skinny, so these
+ * two products run as register-blocked loops over rows of P pixels. */
+enum { SMALL_K = 16 };
+/* y (M, P) = bias + w (M, K) col (K, P), col rows ldc apart. */
+static void smallk_forward(float *y, const float *w, const float *bias, const float *col, int ldc,
+			   int M, int K, int P)
+{
+	int o = 0;
+	for (; o + 4 <= M; o += 4) {
+		const float *w0 = w + (size_t)o * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+		float b0 = bias ? bias[o] : 0, b1 = bias ? bias[o + 1] : 0, b2 = bias ? bias[o + 2] : 0,
+		      b3 = bias ? bias[o + 3] : 0;
+		float *y0 = y + (size_t)o * P, *y1 = y0 + P, *y2 = y1 + P, *y3 = y2 + P;
+		int p = 0;
+		for (; p + 8 <= P; p += 8) {
+			v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+			a0 += b0, a1 += b1, a2 += b2, a3 += b3;
+			for (int t = 0; t < K; t++) {
+				v8 c = ld8(col + (size_t)t * ldc + p);
+				a0 += w0[t] * c;
+				a1 += w1[t] * c;
+				a2 += w2[t] * c;
+				a3 += w3[t] * c;
+			}
+			st8(y0 + p, a0);
+			st8(y1 + p, a1);
+			st8(y2 + p, a2);
+			st8(y3 + p, a3);
+		}
+		for (; p < P; p++) {
+			float s0 = b0, s1 = b1, s2 = b2, s3 = b3;
+			for (int t = 0; t < K; t++) {
+				float c = col[(size_t)t * ldc + p];
+				s0 += w0[t] * c, s1 += w1[t] * c, s2 += w2[t] * c, s3 += w3[t] * c;
+			}
+			y0[p] = s0, y1[p] = s1, y2[p] = s2, y3[p] = s3;
+		}
+	}
+	for (; o < M; o++)
+		for (int p = 0; p < P; p++) {
+			float s = bias ? bias[o] : 0;
+			for (int t = 0; t < K; t++)
+				s += w[(size_t)o * K + t] * col[(size_t)t * ldc + p];
+			y[(size_t)o * P + p] = s;
+		}
+}
+
+/* dw (M, K) += dy (M, P) col^T (P, K), col rows ldc apart: dot products,
+ * four rows of col per pass over a row of dy. */
+static void smallk_dw(float *dw, const float *dy, const float *col, int ldc, int M, int K, int P)
+{
+	for (int o = 0; o < M; o++) {
+		const float *d = dy + (size_t)o * P;
+		for (int t0 = 0; t0 < K; t0 += 4) {
+			int nt = K - t0 < 4 ? K - t0 : 4;
+			const float *c[4];
+			for (int i = 0; i < 4; i++)
+				c[i] = col + (size_t)(t0 + (i < nt ? i : 0)) * ldc;
+			v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+			int p = 0;
+			for (; p + 8 <= P; p += 8) {
+				v8 dv = ld8(d + p);
+				a0 += dv * ld8(c[0] + p);
+				a1 += dv * ld8(c[1] + p);
+				a2 += dv * ld8(c[2] + p);
+				a3 += dv * ld8(c[3] + p);
+			}
+			float s[4] = {hsum8(&a0), hsum8(&a1), hsum8(&a2), hsum8(&a3)};
+			for (; p < P; p++)
+				for (int i = 0; i < 4; i++)
+					s[i] += d[p] * c[i][p];
+			for (int i = 0; i < nt; i++)
+				dw[(size_t)o * K + t0 + i] += s[i];
+		}
+	}
+}
+
+/* ---- im2col + GEMM, one image at a time, the batch split over the pool's
+ * parts. Each part lowers its image into its own col buffer (K, P), which
+ * stays in that core's L2 for the GEMM that reads it; backward lowers the
+ * image again rather than keeping a (K, B*P) matrix from forward: 14 MB
+ * for the reference CNN's conv2, written and read back through DRAM,
+ * cost more than a second im2col from cache. Inside a part OpenBLAS runs
+ * single-threaded: a (64, 196) x (196, 288) GEMM per image and core runs
+ * at the kernel's peak, which two threads on one chunk never reached.
+ * Each part sums its dW and db into its own buffer; backward adds the
+ * buffers in part order, so a thread count gives one result. */
+
+/* Parts with their own buffers: at most 8, and their dW copies within
+ * 16 MB. A function of the shapes alone, so scratch and the passes agree
+ * whatever the thread count is when they run. */
+static int parts_cap(const cgeom *g, int B)
+{
+	size_t wb = (size_t)g->OC * g->K * sizeof(float);
+	size_t cap = ((size_t)16 << 20) / (wb ? wb : 1);
+	if (cap > 8)
+		cap = 8;
+	if (cap < 1)
+		cap = 1;
+	return (int)cap < B ? (int)cap : B;
+}
+
+/* scratch: this header, then per part a col buffer (K, P), dW (OC, K), db (OC) */
+typedef struct conv_state {
+	int parts; /* how forward split the batch (backward splits alike) */
+	char pad[60];
+} conv_state;
+
+static size_t part_col(const cgeom *g) { return round64((size_t)g->K * g->P * sizeof(float)); }
+static size_t part_dw(const cgeom *g) { return round64((size_t)g->OC * g->K * sizeof(float)); }
+static size_t part_bytes(const cgeom *g)
+{
+	return part_col(g) + part_dw(g) + round64((size_t)g->OC * sizeof(float));
+}
+
+size_t thaw_conv2d_gemm_scratch(const cgeom *g, int B)
+{
+	return sizeof(conv_state) + (size_t)parts_cap(g, B) * part_bytes(g);
+}
+
+typedef struct gemm_job {
+	thaw_node *n;
+	const cgeom *g;
+	int B, parts;
+	const float *x, *dy;
+	float *y, *dx;
+	int weight_grad, acc;
+	char *part0; // the first part's buffers
+} gemm_job;
+
+static gemm_job job_of(thaw_node *n, const cgeom *g, int B, void *scratch)
+{
+	gemm_job j = {.n = n, .g = g, .B = B};
+	j.part0 = (char *)scratch + sizeof(conv_state);
+	return j;
+}
+
+static float *part_col_of(const gemm_job *j, int p) { return (float *)(j->part0 + (size_t)p * part_bytes(j->g)); }
+static float *part_dw_of(const gemm_job *j, int p) { return (float *)((char *)part_col_of(j, p) + part_col(j->g)); }
+static float *part_db_of(const gemm_job *j, int p) { return (float *)((char *)part_dw_of(j, p) + part_dw(j->g)); }
+
+static void forward_images(const gemm_job *j, int p, int b_lo, int b_hi)
+{
+	const cgeom *g = j->g;
+	const thaw_node *n = j->n;
+	const int P = g->P, K = g->K, OCg = g->OCg;
+	const size_t HW = (size_t)g->H * g->W;
+	float *c = part_col_of(j, p); // (K, P)
+	const float *bias = n->a.bias ? n->p[1].w : NULL;
+	thaw_conv_geom ig = im_geom(g);
+	for (int b = b_lo; b < b_hi; b++)
+		for (int gr = 0; gr < g->G; gr++) {
+			const float *Wg = n->p[0].w + (size_t)gr * OCg * K; // (OCg, K)
+			float *yb = j->y + ((size_t)b * g->OC + (size_t)gr * OCg) * P; // (OCg, P)
+			thaw_im2col(c, P, j->x + ((size_t)b * g->C + (size_t)gr * g->Cg) * HW, &ig);
+			if (K <= SMALL_K) {
+				smallk_forward(yb, Wg, bias ? bias + gr * OCg : NULL, c, P, OCg, K, P);
+				thaw_blas_add_flops(2.0 * OCg * K * P);
+				continue;
+			}
+			// y_b (OCg, P) = W_g (OCg, K) col (K, P), straight into NCHW
+			thaw_sgemm(0, 0, OCg, P, K, 1.0f, Wg, K, c, P, 0.0f, yb, P);
+			for (int o = 0; bias && o < OCg; o++)
+				add_bias(yb + (size_t)o * P, yb + (size_t)o * P, bias[gr * OCg + o], P);
+		}
+}
+
+static void backward_images(const gemm_job *j, int p, int b_lo, int b_hi)
+{
+	const cgeom *g = j->g;
+	const thaw_node *n = j->n;
+	const int P = g->P, K = g->K, OCg = g->OCg;
+	const size_t HW = (size_t)g->H * g->W;
+	float *c = part_col_of(j, p);                                      // (K, P)
+	float *dW = j->weight_grad ? part_dw_of(j, p) : NULL;              // (OC, K)
+	float *db = j->weight_grad && n->a.bias ? part_db_of(j, p) : NULL; // (OC)
+	thaw_conv_geom ig = im_geom(g);
+	if (db)
+		memset(db, 0, sizeof(float) * g->OC);
+	if (dW && K <= SMALL_K)
+		memset(dW, 0, sizeof(float) * g->OC * K);
+	for (int b = b_lo; b < b_hi; b++)
+		for (int gr = 0; gr < g->G; gr++) {
+			const float *Wg = n->p[0].w + (size_t)gr * OCg * K;                 // (OCg, K)
+			const float *d = j->dy + ((size_t)b * g->OC + (size_t)gr * OCg) * P; // dY (OCg, P)
+			size_t xo = ((size_t)b * g->C + (size_t)gr * g->Cg) * HW;
+			for (int o = 0; db && o < OCg; o++)
+				db[gr * OCg + o] += sumf(d + (size_t)o * P, (size_t)P);
+			if (dW) {
+				float *dWg = dW + (size_t)gr * OCg * K; // (OCg, K)
+				thaw_im2col(c, P, j->x + xo, &ig);
+				if (K <= SMALL_K) {
+					smallk_dw(dWg, d, c, P, OCg, K, P);
+					thaw_blas_add_flops(2.0 * OCg * K * P);
+				} else // dW_g (OCg, K) += dY (OCg, P) col^T (P, K)
+					thaw_sgemm(0, 1, OCg, K, P, 1.0f, d, P, c, P, b > b_lo ? 1.0f : 0.0f, dWg, K);
+			}
+			if (!j->dx)
+				continue;
+			// dcol (K, P) = W_g^T (K, OCg) dY (OCg, P), into the col buffer, which is spent
+			thaw_sgemm(1, 0, K, P, OCg, 1.0f, Wg, K, d, P, 0.0f, c, P);
+			thaw_col2im_spent(j->dx + xo, c, P, &ig, j->acc);
+		}
+}
+
+/* Indices [lo, hi) are parts; part p owns images [B*p/parts, B*(p+1)/parts). */
+static void forward_parts(int lo, int hi, void *user)
+{
+	const gemm_job *j = user;
+	for (int p = lo; p < hi; p++)
+		forward_images(j, p, (int)((int64_t)j->B * p / j->parts),
+			       (int)((int64_t)j->B * (p + 1) / j->parts));
+}
+
+static void backward_parts(int lo, int hi, void *user)
+{
+	const gemm_job *j = user;
+	for (int p = lo; p < hi; p++)
+		backward_images(j, p, (int)((int64_t)j->B * p / j->parts),
+				(int)((int64_t)j->B * (p + 1) / j->parts));
+}
+
+void thaw_conv2d_gemm_forward(thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch)
+{
+	gemm_job j = job_of(n, g, B, scratch);
+	int cap = parts_cap(g, B), parts = thaw_parallel_parts(B);
+	j.parts = parts < cap ? parts : cap;
+	j.x = x;
+	j.y = y;
+	((conv_state *)scratch)->parts = j.parts;
+	thaw_parallel_for(j.parts, forward_parts, &j);
+}
+
+void thaw_conv2d_gemm_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
+{
+	gemm_job j = job_of(n, g, bw->B, bw->scratch);
+	j.parts = ((const conv_state *)bw->scratch)->parts;
+	j.x = bw->x[0];
+	j.dy = bw->dy;
+	j.dx = bw->dx[0];
+	j.acc = bw->acc[0];
+	j.weight_grad = bw->weight_grad;
+	thaw_parallel_for(j.parts, backward_parts, &j);
+	if (!bw->weight_grad)
+		return;
+	/* dW = sum of the parts' dW, in part order */
+	const size_t nw = (size_t)g->OC * g->K;
+	float *dW = n->p[0].g, *db = n->a.bias ? n->p[1].g : NULL;
+	memcpy(dW, part_dw_of(&j, 0), nw * sizeof(float));
+	if (db)
+		memcpy(db, part_db_of(&j, 0), sizeof(float) * g->OC);
+	for (int p = 1; p < j.parts; p++) {
+		axpy(dW, 1.0f, part_dw_of(&j, p), (int)nw);
+		for (int o = 0; db && o < g->OC; o++)
+			db[o] += part_db_of(&j, p)[o];
+	}
+}

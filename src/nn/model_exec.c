@@ -1,0 +1,225 @@
+/* Running the model graph: the activation plan (one arena per batch shape,
+ * batch norm + ReLU fusion) and the forward and backward walks, which read
+ * the freezing flags at every step. Building and surgery are in model.c. */
+#include "thaw/layer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- plan and run */
+/* A batch norm whose only consumer is a ReLU (not the output) applies the
+ * ReLU itself, and the ReLU node shares its buffers: one memory pass less
+ * forward and backward. Decided per plan, i.e. after every change of graph. */
+static void fuse_bn_relu(thaw_model *m)
+{
+	for (int i = 0; i < m->n; i++)
+		m->nodes[i]->fused_relu = m->nodes[i]->alias = 0;
+	for (int i = 0; i + 1 < m->n; i++) {
+		thaw_node *r = m->nodes[i];
+		if (r->kind != THAW_RELU || r->n_in != 1 || r->in[0] < 0)
+			continue;
+		thaw_node *b = m->nodes[r->in[0]];
+		int consumers = 0;
+		for (int j = 0; j < m->n; j++)
+			for (int k = 0; k < m->nodes[j]->n_in; k++)
+				consumers += m->nodes[j]->in[k] == r->in[0];
+		if (b->kind == THAW_BATCHNORM && consumers == 1) {
+			b->fused_relu = 1;
+			r->alias = 1;
+		}
+	}
+}
+
+int thaw_model_plan(thaw_model *m, int B, int training)
+{
+	if (!m || B <= 0)
+		return thaw_error(THAW_EINVAL, "plan: batch size %d must be positive", B);
+	if (m->n == 0)
+		return thaw_error(THAW_EINVAL, "the model has no nodes");
+	if (m->plan_valid && B <= m->plan_B && (!training || m->plan_training))
+		return 0;
+	training = training || (m->plan_valid && m->plan_training);
+	if (m->plan_valid && B < m->plan_B)
+		B = m->plan_B; /* only ever grow */
+	thaw_arena_free(&m->arena); /* the first pass measures with no block */
+	fuse_bn_relu(m);
+	for (int pass = 0; pass < 2; pass++) {
+		m->arena.used = 0;
+		for (int i = 0; i < m->n; i++) {
+			thaw_node *n = m->nodes[i];
+			const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
+			size_t count = (size_t)B * thaw_shape_sample(n->out);
+			if (n->alias) { /* the batch norm before it writes the ReLU's output */
+				n->y = m->nodes[n->in[0]]->y;
+				n->dy = m->nodes[n->in[0]]->dy;
+				n->scratch = NULL;
+				continue;
+			}
+			n->y = thaw_arena_take(&m->arena, count * sizeof(float));
+			n->dy = training ? thaw_arena_take(&m->arena, count * sizeof(float)) : NULL;
+			size_t sb = o->scratch ? o->scratch(n, B, training) : 0;
+			n->scratch = sb ? thaw_arena_take(&m->arena, sb) : NULL;
+		}
+		if (pass == 0 && thaw_arena_reserve(&m->arena, m->arena.used) < 0) {
+			m->plan_valid = 0;
+			return thaw_error(THAW_ENOMEM, "out of memory for activations of batch %d (%zu MB)", B,
+					  m->arena.used >> 20);
+		}
+	}
+	m->plan_B = B;
+	m->plan_training = training;
+	m->plan_valid = 1;
+	return 0;
+}
+
+int thaw_model_forward(thaw_model *m, const float *x, int B, int training)
+{
+	if (!m || !x)
+		return thaw_error(THAW_EINVAL, "forward: no model or no input");
+	return thaw_model_forward_from(m, 0, x, B, training);
+}
+
+int thaw_model_static_prefix(const thaw_model *m)
+{
+	int k = -1;
+	while (k + 1 < m->n) {
+		const thaw_node *n = m->nodes[k + 1];
+		if ((n->trainable && thaw_node_has_weights(n)) || n->kind == THAW_DROPOUT)
+			break;
+		k++;
+	}
+	for (; k >= 0; k--) { /* the cut must be the only way into the rest */
+		int ok = 1;
+		for (int j = k + 1; j < m->n && ok; j++)
+			for (int i = 0; i < m->nodes[j]->n_in; i++)
+				ok &= m->nodes[j]->in[i] >= k;
+		if (ok)
+			break;
+	}
+	return k;
+}
+
+int thaw_model_forward_from(thaw_model *m, int first, const float *x, int B, int training)
+{
+	return thaw_model_forward_range(m, first, m ? m->n - 1 : 0, x, B, training);
+}
+
+int thaw_model_forward_range(thaw_model *m, int first, int last, const float *x, int B, int training)
+{
+	if (!m || first < 0 || first > m->n || last >= m->n)
+		return thaw_error(THAW_EINVAL, "forward: no model or nodes %d..%d outside the model", first, last);
+	int rc = thaw_model_plan(m, B, training);
+	if (rc < 0)
+		return rc;
+	m->B = B;
+	for (int i = first; i <= last; i++) {
+		thaw_node *n = m->nodes[i];
+		thaw_fwd f = {.B = B, .training = training, .y = n->y, .scratch = n->scratch, .rng = &m->rng};
+		for (int j = 0; j < n->n_in; j++) {
+			f.x[j] = n->in[j] < 0 ? x : m->nodes[n->in[j]]->y;
+			if (!f.x[j])
+				return thaw_error(THAW_EINVAL, "forward: node '%s' reads the model input, which is missing",
+						  n->name);
+		}
+		double t0 = m->profile ? thaw_now() : 0;
+		if (!n->alias)
+			thaw_layer_ops_of(n->kind)->forward(n, &f);
+		if (m->profile)
+			n->t_forward += thaw_now() - t0;
+		n->n_forward++;
+		n->bw = 0;
+	}
+	m->last_input = x;
+	return 0;
+}
+
+int thaw_model_backward(thaw_model *m, const float *dout)
+{
+	if (!m || !dout || m->n == 0)
+		return thaw_error(THAW_EINVAL, "backward: no model or no gradient");
+	if (!m->plan_training)
+		return thaw_error(THAW_EINVAL, "backward: the last forward pass was not a training pass");
+	/* A node needs backward when it has trainable weights or one of its
+	 * inputs does (autograd's rule): nothing below the lowest trainable
+	 * node runs. Decided afresh each step, so freezing applies at once. */
+	for (int i = 0; i < m->n; i++) {
+		thaw_node *n = m->nodes[i];
+		int need = n->trainable && thaw_node_has_weights(n);
+		for (int j = 0; j < n->n_in; j++) {
+			int src = n->in[j];
+			n->need_dx[j] = src >= 0 && m->nodes[src]->bw;
+			need |= n->need_dx[j];
+		}
+		n->bw = need;
+		n->dy_set = 0;
+	}
+	int last = m->n - 1;
+	for (int i = last; i >= 0; i--) {
+		thaw_node *n = m->nodes[i];
+		if (!n->bw)
+			continue;
+		if (i != last && !n->dy_set) {
+			n->bw = 0; /* its output does not reach the loss */
+			continue;
+		}
+		if (n->alias) { /* its batch norm masks the gradient itself */
+			m->nodes[n->in[0]]->dy_set = 1;
+			n->n_backward++;
+			continue;
+		}
+		thaw_bwd b = {.B = m->B,
+			      .y = n->y,
+			      .dy = i == last ? dout : n->dy,
+			      .weight_grad = n->trainable && thaw_node_has_weights(n),
+			      .scratch = n->scratch};
+		for (int j = 0; j < n->n_in; j++) {
+			int src = n->in[j];
+			b.x[j] = src < 0 ? m->last_input : m->nodes[src]->y;
+			if (n->need_dx[j]) {
+				thaw_node *s = m->nodes[src];
+				b.dx[j] = s->dy;
+				b.acc[j] = s->dy_set;
+				s->dy_set = 1;
+			}
+		}
+		/* the same input twice (x + x): the second use adds */
+		for (int j = 1; j < n->n_in; j++)
+			for (int k = 0; k < j; k++)
+				if (b.dx[j] && n->in[j] == n->in[k] && b.dx[k])
+					b.acc[j] = 1;
+		double t0 = m->profile ? thaw_now() : 0;
+		thaw_layer_ops_of(n->kind)->backward(n, &b);
+		if (m->profile)
+			n->t_backward += thaw_now() - t0;
+		n->n_backward++;
+		if (b.weight_grad)
+			n->n_weight_grad++;
+	}
+	return 0;
+}
+
+const float *thaw_model_output(const thaw_model *m)
+{
+	return (m && m->n) ? m->nodes[m->n - 1]->y : NULL;
+}
+
+thaw_shape thaw_model_output_shape(const thaw_model *m)
+{
+	return (m && m->n) ? m->nodes[m->n - 1]->out : (thaw_shape){0, 0, 0, 0};
+}
+
+int thaw_model_class_count(const thaw_model *m)
+{
+	if (!m || m->n == 0)
+		return thaw_error(THAW_EINVAL, "the model has no nodes, so no outputs: add layers and a head");
+	thaw_shape s = thaw_model_output_shape(m);
+	int wide = (s.c > 1) + (s.h > 1) + (s.w > 1);
+	if (wide > 1) {
+		char b[64];
+		return thaw_error(THAW_ESHAPE,
+				  "model output is %s, not a vector of class scores: add a head "
+				  "(m:add(thaw.nn.dense{units=N}) or thaw edit --head N)",
+				  thaw_shape_str(s, b, sizeof b));
+	}
+	return (int)thaw_shape_sample(s);
+}
