@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,7 +108,7 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	if (access(script, R_OK) != 0) {
-		cli_errorf("run", "%s: cannot read the script", script);
+		cli_errorf("run", "%s: cannot read the script: %s", script, strerror(errno));
 		return 1;
 	}
 	char dir[4096];
