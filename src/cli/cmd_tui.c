@@ -13,18 +13,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "thaw/modelfile.h"
 #include "thaw/paths.h"
+#include "thaw/runlog.h"
 #include "thaw/transfer.h"
 #include "thaw/tui.h"
 #include "thaw/zoo.h"
 
 static const char usage[] =
 	"usage: thaw [tui] [--base FILE] [--per-class K] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
-	"       thaw tui SCRIPT [-- ARGS...]\n"
+	"       thaw tui SCRIPT [--out DIR] [-- ARGS...]\n"
 	"       thaw tui --model FILE --data SPEC [--val SPEC|FRACTION|none] [--classes 5,6|A,B]\n"
 	"                [--per-class K] [--cut NAME] [--resize stretch|crop|pad] [--skip-bad]\n"
 	"                [--epochs N] [--batch N] [--lr X]\n"
@@ -35,7 +37,9 @@ static const char usage[] =
 	"when the data's classes are not the model's, the old head (or everything after\n"
 	"--cut NAME) is cut off, a new head for the data's classes added and the base\n"
 	"frozen; without --val a stratified 20 % is held out for validation. The log\n"
-	"pane lists each step. Keys: ? in the workbench.\n";
+	"pane lists each step. A script's files (thaw.run_dir()) go to --out DIR, by\n"
+	"default runs/DATE-SCRIPT/; s proposes runs/workbench-DATE/model.thaw unless\n"
+	"-o FILE. Keys: ? in the workbench.\n";
 
 #define MAX_LOG 32
 
@@ -127,7 +131,7 @@ static int default_session(thaw_tui_opts *o, const char *base_arg, int per_class
 int cmd_tui(int argc, char **argv)
 {
 	const char *model_path = NULL, *data = NULL, *val_spec = NULL, *script = NULL, *base = NULL,
-		   *classes = NULL;
+		   *classes = NULL, *out_dir = NULL;
 	int per_class = 0, first_arg = argc, lr_given = 0, resize = -1, skip_bad = 0;
 	thaw_transfer_opts to = thaw_transfer_opts_default();
 	thaw_tui_opts o = thaw_tui_opts_default();
@@ -173,6 +177,8 @@ int cmd_tui(int argc, char **argv)
 			o.fit.seed = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(a, "-o") && v)
 			o.save_path = argv[++i];
+		else if (!strcmp(a, "--out") && v)
+			out_dir = argv[++i];
 		else if (a[0] == '-' && a[1]) {
 			cli_errorf("tui", "unknown or incomplete option '%s'", a);
 			fputs(usage, stderr);
@@ -213,6 +219,29 @@ int cmd_tui(int argc, char **argv)
 			cli_errorf("tui", "%s: cannot read the script", script);
 			return 1;
 		}
+		/* the script's run folder, as thaw run makes one: whatever it
+		 * writes through thaw.run_dir() goes there, not into the current
+		 * directory */
+		static char dir[4200];
+		if (out_dir) {
+			snprintf(dir, sizeof dir, "%s", out_dir);
+		} else {
+			char stamp[32], name[256];
+			time_t now = time(NULL);
+			strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+			const char *slash = strrchr(script, '/');
+			snprintf(name, sizeof name, "%s", slash ? slash + 1 : script);
+			char *dot = strrchr(name, '.');
+			if (dot && !strcmp(dot, ".lua"))
+				*dot = 0;
+			snprintf(dir, sizeof dir, "runs/%s-%s", stamp, name);
+			for (int k = 2; access(dir, F_OK) == 0 && k < 1000; k++)
+				snprintf(dir, sizeof dir, "runs/%s-%s-%d", stamp, name, k);
+		}
+		if (thaw_mkdirs(dir) < 0)
+			goto fail;
+		note(&st, "run folder %s (the script's thaw.run_dir())", dir);
+		o.run_dir = dir;
 		o.script = script;
 		o.argc = argc - first_arg;
 		o.argv = argv + first_arg;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "thaw/modelfile.h"
+#include "thaw/onnx.h"
 
 /* ---------------------------------------------------------------- series */
 
@@ -143,12 +144,35 @@ static void apply(tui_session *s, thaw_model *m, thaw_trainer *t, const tui_cmd 
 		tui_session_log_locked(s, line);
 		return;
 	}
+	if (c->kind == CMD_EPOCHS || c->kind == CMD_BATCH || c->kind == CMD_AUG) {
+		/* the next phase's options (run_phase copies s->fit when it starts) */
+		if (c->kind == CMD_EPOCHS)
+			s->fit.epochs = c->node;
+		else if (c->kind == CMD_BATCH)
+			s->fit.batch = c->node;
+		else
+			s->fit.shift = c->node, s->fit.flip = c->value != 0;
+		if (c->kind == CMD_AUG)
+			snprintf(line, sizeof line, "augment: shift %d, flip %s%s", s->fit.shift,
+				 s->fit.flip ? "on" : "off", s->busy ? " (from the next phase)" : "");
+		else
+			snprintf(line, sizeof line, "%s %d%s", c->kind == CMD_EPOCHS ? "epochs per phase" : "batch size", c->node,
+				 s->busy ? " (from the next phase)" : "");
+		tui_session_log_locked(s, line);
+		return;
+	}
 	if (!m) {
 		if (c->kind == CMD_SAVE && s->sc && s->script_done) {
-			if (thaw_script_save_model(s->sc, c->path) < 0)
+			if (thaw_script_save_model(s->sc, c->path) < 0) {
 				snprintf(line, sizeof line, "error: save %s: %s", c->path, thaw_errmsg());
-			else
+			} else {
 				snprintf(line, sizeof line, "saved the script's model to %s", c->path);
+				s->unsaved = 0;
+			}
+		} else if (c->kind == CMD_EXPORT) {
+			snprintf(line, sizeof line, "error: export: %s",
+				 s->script ? "the workbench exports only its own model; a script exports with m:export"
+					   : "no model");
 		} else {
 			snprintf(line, sizeof line, "no model to change yet (the script has not started training)");
 		}
@@ -156,7 +180,7 @@ static void apply(tui_session *s, thaw_model *m, thaw_trainer *t, const tui_cmd 
 		return;
 	}
 	int i = c->node;
-	if (c->kind != CMD_SAVE && c->kind != CMD_UNFREEZE_ALL && (i < 0 || i >= m->n))
+	if (c->kind != CMD_SAVE && c->kind != CMD_EXPORT && c->kind != CMD_UNFREEZE_ALL && (i < 0 || i >= m->n))
 		return;
 	switch (c->kind) {
 	case CMD_TOGGLE:
@@ -183,12 +207,18 @@ static void apply(tui_session *s, thaw_model *m, thaw_trainer *t, const tui_cmd 
 			snprintf(line, sizeof line, "%s: lr multiplier %.3g", m->nodes[i]->name, c->value);
 		break;
 	case CMD_SAVE:
-		if (thaw_model_save(m, c->path, NULL) < 0) {
+		if (tui_save_model(m, c->path, c->value != 0) < 0) {
 			snprintf(line, sizeof line, "error: save: %s", thaw_errmsg());
 		} else {
-			snprintf(line, sizeof line, "saved %s", c->path);
+			snprintf(line, sizeof line, "saved %s%s", c->path, c->value != 0 ? " (with the optimizer state)" : "");
 			s->unsaved = 0;
 		}
+		break;
+	case CMD_EXPORT:
+		if (thaw_onnx_export(m, c->path) < 0)
+			snprintf(line, sizeof line, "error: export: %s", thaw_errmsg());
+		else
+			snprintf(line, sizeof line, "exported ONNX to %s", c->path);
 		break;
 	default:
 		return;
@@ -534,14 +564,6 @@ static int hook_stop(void *user)
 
 /* ---------------------------------------------------------------- worker */
 
-static int any_frozen(const thaw_model *m)
-{
-	for (int i = 0; i < m->n; i++)
-		if (thaw_node_has_weights(m->nodes[i]) && !m->nodes[i]->trainable)
-			return 1;
-	return 0;
-}
-
 static void run_phase(tui_session *s)
 {
 	thaw_model *m = s->model;
@@ -549,8 +571,7 @@ static void run_phase(tui_session *s)
 	pthread_mutex_lock(&s->mu);
 	drain(s, m, NULL);
 	o.optim.lr = s->lr;
-	snprintf(s->phase, sizeof s->phase, "%s",
-		 any_frozen(m) ? (s->phases ? "frozen-base" : "head") : (s->phases ? "fine-tune" : "train"));
+	snprintf(s->phase, sizeof s->phase, "%s", tui_phase_name(m, s->phases));
 	if (s->phases > 0 && s->n_marks < TUI_MAX_MARKS)
 		s->marks[s->n_marks++] = s->epochs_before;
 	s->phases++;
@@ -603,7 +624,7 @@ static void run_phase(tui_session *s)
 static void run_script(tui_session *s)
 {
 	thaw_script_hooks h = {hook_batch, hook_epoch, hook_eval, hook_log, hook_stop, s};
-	thaw_script_config cfg = {.seed = s->fit.seed ? s->fit.seed : 1, .argc = s->argc, .argv = s->argv};
+	thaw_script_config cfg = {.run_dir = s->run_dir, .seed = s->fit.seed ? s->fit.seed : 1, .argc = s->argc, .argv = s->argv};
 	thaw_script *sc = thaw_script_new(&h, &cfg);
 	if (!sc) {
 		tui_session_log(s, "error: %s", thaw_errmsg());
@@ -681,6 +702,7 @@ int tui_session_start(tui_session *s, const thaw_tui_opts *o)
 	s->fit = o->fit;
 	s->lr = o->fit.optim.lr;
 	s->script = o->script;
+	s->run_dir = o->run_dir;
 	s->argc = o->argc;
 	s->argv = o->argv;
 	s->eval_B = o->fit.batch > 64 ? o->fit.batch : 64; /* the arena only grows: stay near the training batch */
