@@ -130,8 +130,11 @@ void tui_draw_data(tui_ui *u, tui_rect r)
 	int yy = r.y + r.h - 2;
 	if (u->n_view) {
 		int i = u->view[u->item];
-		if (have && iw < 60)
-			thaw_tui_printf(b, x + 1, yy, iw - 1, C_DIM, -1, 0, "#%d %s %s %s %.0f%% loss %.2f", i,
+		if (have && iw < 60 && s->pred[i] == d->y[i])
+			thaw_tui_printf(b, x + 1, yy, iw - 1, C_DIM, -1, 0, "#%d %s ok %.0f%% loss %.2f", i,
+					tui_class_name(s, d->y[i]), 100 * s->conf_p[i], s->loss_p[i]);
+		else if (have && iw < 60)
+			thaw_tui_printf(b, x + 1, yy, iw - 1, C_DIM, -1, 0, "#%d %s%s%s %.0f%% loss %.2f", i,
 					tui_class_name(s, d->y[i]), u->ascii ? "->" : "\xe2\x86\x92", tui_class_name(s, s->pred[i]),
 					100 * s->conf_p[i], s->loss_p[i]);
 		else if (have)

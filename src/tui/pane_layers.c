@@ -43,15 +43,15 @@ void tui_draw_layers(tui_ui *u, tui_rect r)
 		u->top = u->sel - rows + 1;
 	u->top = tui_clampi(u->top, 0, s->n_layers > rows ? s->n_layers - rows : 0);
 	int nw = iw - 41, show_shape = 1;
-	if (nw < 7) {
+	if (nw < 7) { /* narrow (80 columns): no shape, tighter columns, longer names */
 		show_shape = 0;
-		nw += 11;
+		nw = iw - 24;
 	}
 	char line[256];
 	if (show_shape)
 		snprintf(line, sizeof line, "  %-*.*s %-10s %-10s %8s %4s", nw, nw, "name", "kind", "output", "params", "lr");
 	else
-		snprintf(line, sizeof line, "  %-*.*s %-10s %8s %4s", nw, nw, "name", "kind", "params", "lr");
+		snprintf(line, sizeof line, "  %-*.*s %-9s %6s %4s", nw, nw, "name", "kind", "params", "lr");
 	thaw_tui_text(b, x, y, iw, line, C_DIM, -1, THAW_TUI_UNDERLINE);
 	for (int k = 0; k < rows && u->top + k < s->n_layers; k++) {
 		int i = u->top + k, yy = y + 1 + k;
@@ -85,7 +85,7 @@ void tui_draw_layers(tui_ui *u, tui_rect r)
 			snprintf(line, sizeof line, "%-*.*s %-10.10s %-10.10s %8s %4s", nw, nw, l->name, kind, l->shape, params,
 				 mult);
 		else
-			snprintf(line, sizeof line, "%-*.*s %-10.10s %8s %4s", nw, nw, l->name, kind, params, mult);
+			snprintf(line, sizeof line, "%-*.*s %-9.9s %6s %4s", nw, nw, l->name, kind, params, mult);
 		thaw_tui_text(b, x + 2, yy, iw - 2, line, l->has_weights ? -1 : C_DIM, -1, a);
 	}
 	/* more above or below: an arrow in the frame */
