@@ -194,6 +194,10 @@ int cmd_tui(int argc, char **argv)
 		cli_errorf("tui", "--epochs, --batch, --per-class and --lr must be positive");
 		return 1;
 	}
+	if (out_dir && !script) {
+		cli_errorf("tui", "--out names a script's run folder; without a script, -o FILE sets where s saves");
+		return 1;
+	}
 	if (script && (model_path || data)) {
 		cli_errorf("tui", "give a script or --model/--data, not both");
 		return 1;
