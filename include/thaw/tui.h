@@ -85,6 +85,15 @@ typedef struct thaw_tui_plot_opts {
 int thaw_tui_plot(thaw_tui_buf *b, int x, int y, int w, int h, const thaw_tui_series *s, int ns,
 		  const thaw_tui_plot_opts *o);
 
+/* v in at most `width` columns when it can be (fewer significant digits,
+ * a compact exponent: 2.7e-5, 1e6); the columns written. */
+int thaw_tui_fmt_num(char *out, size_t size, double v, int width);
+/* Splits UTF-8 text into rows of at most first_w code points (the first
+ * row) and rest_w (the others), breaking at spaces; a word longer than a
+ * row is cut. Row i is the bytes [off[i], off[i] + len[i]). Returns the
+ * number of rows (only the first max are stored). */
+int thaw_tui_wrap(const char *s, int first_w, int rest_w, int *off, int *len, int max);
+
 /* ---- images in half blocks: each cell shows two pixels (▀ with the top
  * pixel as foreground and the bottom as background). img is (c, h, w)
  * uint8, c 1 (gray ramp 232..255) or 3 (the 6x6x6 cube). Images larger than
@@ -108,7 +117,8 @@ typedef struct thaw_tui_opts {
 	const char *script;
 	int argc;
 	char **argv;
-	const char *save_path; /* where s saves (default "workbench.thaw") */
+	const char *run_dir;   /* a script's thaw.run_dir() (checkpoints, its files); NULL: none */
+	const char *save_path; /* what s proposes (NULL: runs/workbench-DATE/model.thaw) */
 	const char *const *log; /* lines for the log pane at start */
 	int n_log;
 	int autostart; /* start training at once */
@@ -121,7 +131,8 @@ typedef struct thaw_tui_opts {
 thaw_tui_opts thaw_tui_opts_default(void);
 /* Runs the screen until the user quits. Returns the process exit code: 0,
  * 1 when the terminal could not be used (the message is in thaw_errmsg()),
- * 130 after SIGINT or SIGTERM. The terminal is restored in every case. */
+ * 130 after SIGINT or SIGTERM, a script session's THAW_RUN_* code when its
+ * script failed. The terminal is restored in every case. */
 int thaw_tui_run(const thaw_tui_opts *o);
 
 #endif

@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "thaw/modelfile.h"
 #include "thaw/paths.h"
+#include "thaw/runlog.h"
 #include "thaw/transfer.h"
 #include "thaw/tui.h"
 #include "thaw/zoo.h"
@@ -27,7 +29,7 @@
 static const char usage[] =
 	"usage: thaw [tui] [--base FILE] [--per-class K] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
 	"                [-o FILE]\n"
-	"       thaw tui SCRIPT [-- ARGS...]\n"
+	"       thaw tui SCRIPT [--out DIR] [-- ARGS...]\n"
 	"       thaw tui --model FILE --data SPEC [--val SPEC|FRACTION|none] [--classes 5,6|A,B]\n"
 	"                [--per-class K] [--cut NAME] [--resize stretch|crop|pad] [--skip-bad]\n"
 	"                [--epochs N] [--batch N] [--lr X]\n"
@@ -38,8 +40,9 @@ static const char usage[] =
 	"when the data's classes are not the model's, the old head (or everything after\n"
 	"--cut NAME) is cut off, a new head for the data's classes added and the base\n"
 	"frozen; without --val a stratified 20 % is held out for validation. The log\n"
-	"pane lists each step. -o FILE (--output) is where s saves (default\n"
-	"workbench.thaw). Keys: ? in the workbench, or man thaw.\n";
+	"pane lists each step. A script's files (thaw.run_dir()) go to --out DIR, by\n"
+	"default runs/DATE-SCRIPT/; s proposes runs/workbench-DATE/model.thaw unless\n"
+	"-o FILE (--output). Keys: ? in the workbench, or man thaw.\n";
 
 #define MAX_LOG 32
 
@@ -129,7 +132,7 @@ static int default_session(thaw_tui_opts *o, const char *base_arg, int per_class
 }
 
 enum { O_BASE = 256, O_PER_CLASS, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_MODEL, O_DATA, O_VAL, O_CLASSES, O_CUT,
-       O_RESIZE, O_SKIP_BAD };
+       O_RESIZE, O_SKIP_BAD, O_OUT };
 
 static const struct option tui_options[] = {
 	{"base", required_argument, NULL, O_BASE},	     {"per-class", required_argument, NULL, O_PER_CLASS},
@@ -139,13 +142,14 @@ static const struct option tui_options[] = {
 	{"data", required_argument, NULL, O_DATA},	     {"val", required_argument, NULL, O_VAL},
 	{"classes", required_argument, NULL, O_CLASSES},     {"cut", required_argument, NULL, O_CUT},
 	{"resize", required_argument, NULL, O_RESIZE},	     {"skip-bad", no_argument, NULL, O_SKIP_BAD},
-	{"help", no_argument, NULL, 'h'},		     {NULL, 0, NULL, 0},
+	{"out", required_argument, NULL, O_OUT},	     {"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 int cmd_tui(int argc, char **argv)
 {
 	const char *model_path = NULL, *data = NULL, *val_spec = NULL, *script = NULL, *base = NULL,
-		   *classes = NULL;
+		   *classes = NULL, *out_dir = NULL;
 	int per_class = 0, lr_given = 0, resize = -1, skip_bad = 0, rc;
 	double lr;
 	thaw_transfer_opts to = thaw_transfer_opts_default();
@@ -176,6 +180,7 @@ int cmd_tui(int argc, char **argv)
 			if ((rc = cli_positive(optarg, 10, &lr)) == 0)
 				o.fit.optim.lr = (float)lr, lr_given = 1;
 			break;
+		case O_OUT: out_dir = optarg; break;
 		default: return CLI_EUSAGE;
 		}
 		if (rc < 0)
@@ -188,6 +193,8 @@ int cmd_tui(int argc, char **argv)
 				       script, argv[optind]);
 	if (!script && dd < argc)
 		return cli_usage_error("tui", "arguments after -- are a script's: give the SCRIPT before them");
+	if (out_dir && !script)
+		return cli_usage_error("tui", "--out names a script's run folder; without a script, -o FILE sets where s saves");
 	if (script && (model_path || data))
 		return cli_usage_error("tui", "give a script or --model/--data, not both");
 	if (!!model_path != !!data)
@@ -207,6 +214,29 @@ int cmd_tui(int argc, char **argv)
 	thaw_dataset *train = NULL, *val = NULL;
 	rc = 1;
 	if (script) {
+		/* the script's run folder, as thaw run makes one: whatever it
+		 * writes through thaw.run_dir() goes there, not into the current
+		 * directory */
+		static char dir[4200];
+		if (out_dir) {
+			snprintf(dir, sizeof dir, "%s", out_dir);
+		} else {
+			char stamp[32], name[256];
+			time_t now = time(NULL);
+			strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+			const char *slash = strrchr(script, '/');
+			snprintf(name, sizeof name, "%s", slash ? slash + 1 : script);
+			char *dot = strrchr(name, '.');
+			if (dot && !strcmp(dot, ".lua"))
+				*dot = 0;
+			snprintf(dir, sizeof dir, "runs/%s-%s", stamp, name);
+			for (int k = 2; access(dir, F_OK) == 0 && k < 1000; k++)
+				snprintf(dir, sizeof dir, "runs/%s-%s-%d", stamp, name, k);
+		}
+		if (thaw_mkdirs(dir) < 0)
+			goto fail;
+		note(&st, "run folder %s (the script's thaw.run_dir())", dir);
+		o.run_dir = dir;
 		o.script = script;
 		o.argc = argc - first_arg;
 		o.argv = argv + first_arg;

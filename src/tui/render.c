@@ -253,13 +253,107 @@ static void dot_line(dots *d, int x0, int y0, int x1, int y1, int color, char ma
 
 static int usable(float v, int log_y) { return isfinite(v) && (!log_y || v > 0); }
 
-static void fmt_value(char *out, size_t size, double v)
+/* "2.7e-05" -> "2.7e-5", "1e+06" -> "1e6": the exponent's sign and
+ * leading zeros cost columns a narrow axis does not have. */
+static void compact_exp(char *s)
 {
-	double a = fabs(v);
-	if (a != 0 && (a < 1e-3 || a >= 1e5))
-		snprintf(out, size, "%.1e", v);
-	else
-		snprintf(out, size, "%.3g", v);
+	char *e = strchr(s, 'e');
+	if (!e)
+		return;
+	char *d = e + 1, *src = e + 1;
+	if (*src == '+')
+		src++;
+	else if (*src == '-')
+		*d++ = *src++;
+	while (*src == '0' && src[1])
+		src++;
+	memmove(d, src, strlen(src) + 1);
+}
+
+int thaw_tui_fmt_num(char *out, size_t size, double v, int width)
+{
+	char best[64] = "";
+	if (!size)
+		return 0;
+	if (!isfinite(v)) {
+		snprintf(out, size, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+		return (int)strlen(out);
+	}
+	if (width < 1)
+		width = 1;
+	/* the most significant digits that fit; %g switches to an exponent
+	 * for very large or small values by itself */
+	for (int p = 4; p >= 1; p--) {
+		char t[64];
+		double a = fabs(v);
+		if (a != 0 && (a < 1e-3 || a >= 1e5))
+			snprintf(t, sizeof t, "%.*e", p - 1, v);
+		else
+			snprintf(t, sizeof t, "%.*g", p, v);
+		compact_exp(t);
+		/* drop zeros after the point: "2.50e-5" -> "2.5e-5" */
+		char *e = strchr(t, 'e'), *dot = strchr(t, '.');
+		if (dot && e) {
+			char *z = e;
+			while (z > dot + 1 && z[-1] == '0')
+				z--;
+			if (z == dot + 1)
+				z = dot;
+			memmove(z, e, strlen(e) + 1);
+		}
+		snprintf(best, sizeof best, "%s", t);
+		if ((int)strlen(t) <= width)
+			break;
+	}
+	snprintf(out, size, "%s", best);
+	return (int)strlen(out);
+}
+
+static void fmt_value(char *out, size_t size, double v) { thaw_tui_fmt_num(out, size, v, 6); }
+
+int thaw_tui_wrap(const char *s, int first_w, int rest_w, int *off, int *len, int max)
+{
+	int rows = 0;
+	size_t at = 0, n = strlen(s);
+	if (first_w < 1)
+		first_w = 1;
+	if (rest_w < 1)
+		rest_w = 1;
+	do {
+		int w = rows ? rest_w : first_w;
+		if (rows) /* a continuation row starts at a word */
+			while (s[at] == ' ')
+				at++;
+		/* the byte after w code points, or the end */
+		size_t end = at;
+		int k = 0;
+		while (end < n && k < w) {
+			end++;
+			while (end < n && ((unsigned char)s[end] & 0xc0) == 0x80)
+				end++;
+			k++;
+		}
+		size_t cut = end;
+		if (end < n && s[end] != ' ') { /* inside a word: break at its last space */
+			size_t sp = end;
+			while (sp > at && s[sp - 1] != ' ')
+				sp--;
+			if (sp > at)
+				cut = sp;
+		}
+		size_t shown = cut; /* trailing spaces are not shown */
+		while (shown > at && s[shown - 1] == ' ')
+			shown--;
+		if (rows < max) {
+			off[rows] = (int)at;
+			len[rows] = (int)(shown - at);
+		}
+		rows++;
+		at = cut;
+		while (at < n && s[at] == ' ')
+			at++;
+	} while (at < n);
+	return rows;
 }
 
 int thaw_tui_plot(thaw_tui_buf *b, int x, int y, int w, int h, const thaw_tui_series *s, int ns,

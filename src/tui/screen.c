@@ -57,7 +57,7 @@ thaw_tui_opts thaw_tui_opts_default(void)
 	thaw_tui_opts o;
 	memset(&o, 0, sizeof o);
 	o.fit = thaw_fit_opts_default();
-	o.save_path = "workbench.thaw";
+	o.save_path = NULL; /* s proposes runs/workbench-DATE/model.thaw */
 	return o;
 }
 
@@ -277,6 +277,11 @@ int thaw_tui_run(const thaw_tui_opts *o)
 		dirty |= tui_key(&u, translate(ch));
 	}
 	pump_output(pipefd[0], &s, acc, &acc_len, sizeof acc);
+	/* a script that failed fails the command too, as with thaw run */
+	pthread_mutex_lock(&s.mu);
+	if (code == 0 && s.script && s.script_done && s.script_code != THAW_RUN_OK)
+		code = s.script_code;
+	pthread_mutex_unlock(&s.mu);
 	restore_terminal(); /* the shell is back at once; the worker may still finish its batch */
 	tui_session_end(&s);
 	delscreen(scr);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "thaw/modelfile.h"
+#include "thaw/onnx.h"
 
 /* ---------------------------------------------------------------- series */
 
@@ -145,12 +146,35 @@ static void apply(tui_session *s, thaw_model *m, thaw_trainer *t, const tui_cmd 
 		tui_session_log_locked(s, line);
 		return;
 	}
+	if (c->kind == CMD_EPOCHS || c->kind == CMD_BATCH || c->kind == CMD_AUG) {
+		/* the next phase's options (run_phase copies s->fit when it starts) */
+		if (c->kind == CMD_EPOCHS)
+			s->fit.epochs = c->node;
+		else if (c->kind == CMD_BATCH)
+			s->fit.batch = c->node;
+		else
+			s->fit.shift = c->node, s->fit.flip = c->value != 0;
+		if (c->kind == CMD_AUG)
+			snprintf(line, sizeof line, "augment: shift %d, flip %s%s", s->fit.shift,
+				 s->fit.flip ? "on" : "off", s->busy ? " (from the next phase)" : "");
+		else
+			snprintf(line, sizeof line, "%s %d%s", c->kind == CMD_EPOCHS ? "epochs per phase" : "batch size", c->node,
+				 s->busy ? " (from the next phase)" : "");
+		tui_session_log_locked(s, line);
+		return;
+	}
 	if (!m) {
 		if (c->kind == CMD_SAVE && s->sc && s->script_done) {
-			if (thaw_script_save_model(s->sc, c->path) < 0)
+			if (thaw_script_save_model(s->sc, c->path) < 0) {
 				snprintf(line, sizeof line, "error: save %s: %s", c->path, thaw_errmsg());
-			else
+			} else {
 				snprintf(line, sizeof line, "saved the script's model to %s", c->path);
+				s->unsaved = 0;
+			}
+		} else if (c->kind == CMD_EXPORT) {
+			snprintf(line, sizeof line, "error: export: %s",
+				 s->script ? "the workbench exports only its own model; a script exports with m:export"
+					   : "no model");
 		} else {
 			snprintf(line, sizeof line, "no model to change yet (the script has not started training)");
 		}
@@ -158,7 +182,7 @@ static void apply(tui_session *s, thaw_model *m, thaw_trainer *t, const tui_cmd 
 		return;
 	}
 	int i = c->node;
-	if (c->kind != CMD_SAVE && c->kind != CMD_UNFREEZE_ALL && (i < 0 || i >= m->n))
+	if (c->kind != CMD_SAVE && c->kind != CMD_EXPORT && c->kind != CMD_UNFREEZE_ALL && (i < 0 || i >= m->n))
 		return;
 	switch (c->kind) {
 	case CMD_TOGGLE:
@@ -193,14 +217,20 @@ static void apply(tui_session *s, thaw_model *m, thaw_trainer *t, const tui_cmd 
 		pos.batch = whole ? 0 : s->batch;
 		if (pos.epoch < 0)
 			pos.epoch = 0;
-		if (thaw_checkpoint_save(c->path, m, &pos, 0, NULL) < 0) {
+		if (tui_save_model(m, c->path, c->value != 0, &pos) < 0) {
 			snprintf(line, sizeof line, "error: save: %s", thaw_errmsg());
 		} else {
-			snprintf(line, sizeof line, "saved %s", c->path);
+			snprintf(line, sizeof line, "saved %s%s", c->path, c->value != 0 ? " (with the optimizer state)" : "");
 			s->unsaved = 0;
 		}
 		break;
 	}
+	case CMD_EXPORT:
+		if (thaw_onnx_export(m, c->path) < 0)
+			snprintf(line, sizeof line, "error: export: %s", thaw_errmsg());
+		else
+			snprintf(line, sizeof line, "exported ONNX to %s", c->path);
+		break;
 	default:
 		return;
 	}
@@ -615,14 +645,6 @@ static int hook_stop(void *user)
 
 /* ---------------------------------------------------------------- worker */
 
-static int any_frozen(const thaw_model *m)
-{
-	for (int i = 0; i < m->n; i++)
-		if (thaw_node_has_weights(m->nodes[i]) && !m->nodes[i]->trainable)
-			return 1;
-	return 0;
-}
-
 static void run_phase(tui_session *s)
 {
 	thaw_model *m = s->model;
@@ -630,8 +652,7 @@ static void run_phase(tui_session *s)
 	pthread_mutex_lock(&s->mu);
 	drain(s, m, NULL);
 	o.optim.lr = s->lr;
-	snprintf(s->phase, sizeof s->phase, "%s",
-		 any_frozen(m) ? (s->phases ? "frozen-base" : "head") : (s->phases ? "fine-tune" : "train"));
+	snprintf(s->phase, sizeof s->phase, "%s", tui_phase_name(m, s->phases));
 	if (s->resume.phase_index > 0) { /* a saved session's phase goes on */
 		snprintf(s->phase, sizeof s->phase, "%.31s", s->resume.phase);
 		s->phases = s->resume.phase_index - 1;
@@ -687,7 +708,7 @@ static void run_phase(tui_session *s)
 
 static void run_script(tui_session *s)
 {
-	thaw_run_opts ro = {.seed = s->fit.seed ? s->fit.seed : 1, .argc = s->argc, .argv = s->argv,
+	thaw_run_opts ro = {.dir = s->run_dir, .seed = s->fit.seed ? s->fit.seed : 1, .argc = s->argc, .argv = s->argv,
 			    .on_event = script_event, .user = s, .should_stop = hook_stop};
 	thaw_run *run = thaw_run_new(&ro);
 	thaw_script *sc = run ? thaw_script_new(run) : NULL;
@@ -770,6 +791,7 @@ int tui_session_start(tui_session *s, const thaw_tui_opts *o)
 	s->resume = o->resume;
 	s->lr = o->fit.optim.lr;
 	s->script = o->script;
+	s->run_dir = o->run_dir;
 	s->argc = o->argc;
 	s->argv = o->argv;
 	s->eval_B = o->fit.batch > 64 ? o->fit.batch : 64; /* the arena only grows: stay near the training batch */

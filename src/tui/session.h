@@ -11,7 +11,11 @@
 #include "thaw/script.h"
 #include "thaw/tui.h"
 
-enum { CMD_TOGGLE, CMD_FREEZE_UPTO, CMD_UNFREEZE_ALL, CMD_LR_MULT, CMD_LR, CMD_SAVE };
+/* CMD_SAVE: value 1 stores the optimizer state too. CMD_EPOCHS, CMD_BATCH
+ * (node: the number) and CMD_AUG (node: shift, value: flip) set the next
+ * phase's options; CMD_EXPORT writes ONNX to path. */
+enum { CMD_TOGGLE, CMD_FREEZE_UPTO, CMD_UNFREEZE_ALL, CMD_LR_MULT, CMD_LR, CMD_SAVE, CMD_EPOCHS, CMD_BATCH, CMD_AUG,
+       CMD_EXPORT };
 
 typedef struct tui_cmd {
 	int kind, node;
@@ -54,7 +58,7 @@ typedef struct tui_session {
 	thaw_dataset *view_copy;          /* a script session's view: the data its last thaw.evaluate saw */
 	thaw_fit_opts fit;
 	float lr;
-	const char *script;
+	const char *script, *run_dir;
 	int argc;
 	char **argv;
 	thaw_script *sc;
@@ -129,5 +133,14 @@ void tui_session_command(tui_session *s, const tui_cmd *c); /* queued while busy
 void tui_session_log(tui_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same with mu held. */
 void tui_session_log_locked(tui_session *s, const char *line);
+
+/* session_util.c: a phase's name from what trains when it starts ("head"
+ * when only the last layer with weights trains, "fine-tune" when all do
+ * after an earlier phase, "train" when all do at first, "partial"
+ * otherwise); saving with or without the optimizer state. */
+const char *tui_phase_name(const thaw_model *m, int phases_before);
+/* Saves m with where training stands (pos: thaw tui --model FILE continues
+ * it), with or without the optimizer's moments (without: a third the size). */
+int tui_save_model(thaw_model *m, const char *path, int with_optimizer, const thaw_position *pos);
 
 #endif

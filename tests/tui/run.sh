@@ -198,10 +198,10 @@ finish "mouse clicks select and toggle"
 
 expect "phase '[a-z-]*' done" 180
 keys q
-expect 'not saved. Quit anyway' 5
-keys n
-wait_gone 'Quit anyway' 5 || no "n did not cancel"
-keys q y
+expect 'model changed since last save: save? y/n/c' 5
+keys c
+wait_gone 'save? y/n/c' 5 || no "c did not cancel"
+keys q n
 expect 'THAW-EXIT-0' 10
 screen
 grep -q '┌ Layers' "$TMP/screen" && no "the workbench is still on screen after quit"
@@ -219,6 +219,8 @@ keys BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace 0 . 0 0 5 Enter
 expect 'learning rate 0.005' 10
 expect 'lr 0.005' 10
 keys s Enter
+expect 'store the optimizer state too' 5
+keys Enter
 expect "saved $TMP/wb.thaw" 10
 [ -s "$TMP/wb.thaw" ] || no "no model file after s"
 keys q
@@ -264,9 +266,10 @@ if [ -d /usr/share/datasets/fashion-mnist ] && [ -f assets/fashion-base.thaw ]; 
 	run_thaw ./thaw tui --model assets/fashion-base.thaw --data "$TMP/f"
 	expect 'untrained head on' 30
 	expect 'cut after drop1 (old head fc2: 5 classes)'
-	expect "new head 'head': dense 128->3 for classes 00-San"
-	expect 'froze the 12 layers before the head (420,544 par'
-	expect 'held out a stratified 20 % (12 images) for valid'
+	expect "new head 'head': dense 128->3 for classes"   # the log wraps at spaces
+	expect '00-Sandal, 01-Shirt, 02-Sneaker'
+	expect 'froze the 12 layers before the head (420,544'
+	expect 'held out a stratified 20 % (12 images) for'
 	expect '● head *dense *3 *387 '
 	expect '❄ fc1 *dense'
 	expect '❄ drop1 '
@@ -289,7 +292,7 @@ thaw.fit(m, train, {phase = "warm", epochs = 2, batch = 16, val = val})
 thaw.evaluate(m, val, {name = "val"})
 error("deliberate failure at the end")
 EOF
-run_thaw ./thaw tui "$TMP/exp.lua"
+run_thaw ./thaw tui "$TMP/exp.lua" --out "$TMP/exp-run"
 expect 'hello from the script' 20
 expect 'evaluate val: loss' 30
 expect 'script error (exit 1)' 10
@@ -301,8 +304,10 @@ keys 3
 expect ' of 60 ' 5          # the browser shows the data the script evaluated
 expect ' ok [0-9][0-9]*%' 5      # with the model's guesses
 keys q
-expect 'THAW-EXIT-0' 10
-finish "a script runs with live views; its error stays in the log; the browser shows its evaluation"
+expect 'model changed since last save' 5   # the script trained a model it did not save
+keys n
+expect 'THAW-EXIT-1' 10                    # a script error fails the command
+finish "a script runs with live views; its error stays in the log (exit 1); the browser shows its evaluation"
 
 # ---- a long validation pass (30,000 images) and the UI: a click toggles a
 # layer, a key opens the help, a resize relays out, each within 5 s and
@@ -374,10 +379,136 @@ expect '^│train epoch 3/3  loss' 60
 grep -q '^│train epoch 1/3' "$TMP/screen" && no "epoch 1 trained again"
 grep -q '^│train epoch 2/3  loss' "$TMP/screen" || no "no epoch 2 line"
 keys q
-expect 'not saved. Quit anyway' 5
-keys y
+expect 'save? y/n/c' 5
+keys n
 expect 'THAW-EXIT-0' 10
 finish "--model with a saved position: t continues that phase"
+
+# ---- 80x24, the stated minimum: every pane shows something useful
+plots_drawn() { sed -n '3,9p' "$TMP/screen" | grep -q '┤'; }   # axis ticks: a plot, not the placeholder
+start
+T resize-window -t w -x 80 -y 24
+run_thaw ./thaw tui --epochs 2
+expect 'untrained head on' 30
+expect '● head *dense'                 # the layer that trains is in view
+expect 'of 5000'
+expect 't trains'
+wait_until 5 laid_out 80 24 || no "not laid out at 80x24"
+finish "80x24: the layer that trains is in view"
+
+keys e C-u 3 Enter
+expect 'epochs per phase 3' 5
+keys B C-u 25 Enter
+expect 'batch size 25' 5
+expect 't trains 3 epochs (e)  batch 25 (B)' 5
+keys A C-u 'shift=2 flip=yes' Enter
+expect 'augment: shift 2, flip on' 5
+keys A C-u none Enter
+expect 'augment: shift 0, flip off' 5
+keys e C-u 0 Enter
+expect "'0' is not a valid number" 5
+keys t
+expect "phase 1 'head': 3 epochs, batch 25" 20
+expect "phase 'head' done" 90
+wait_until 10 plots_drawn || no "no curve in the 80x24 plots"
+keys 5 z
+expect "phase 1 'head': 3 epochs, batch 25, adam lr 0.01;" 5   # wrapped at a space, not inside the number
+keys z
+finish "e, B, A set the next phase's epochs, batch size, augmentation; plots draw at 80x24"
+
+keys 4
+expect 'recall' 10
+expect '│ Ankle boot ' 5                  # whole class names when they fit
+expect 'accuracy [0-9.]*% of 5000' 5     # the footer is not cut off
+keys 2 z
+expect '\[zoom\]' 5
+wait_gone '┌ Layers' 5 || no "z did not enlarge the plots"
+plots_drawn || no "no curve in the zoomed plots"
+keys z
+expect '┌ Layers' 5
+wait_gone '\[zoom\]' 5 || no "z did not restore the layout"
+finish "confusion at 80x24; z zooms the focused pane and back"
+
+keys 3
+keys Enter
+expect 'Image #' 5
+expect 'confidence [0-9.]*%' 5
+expect 'label  ' 5
+keys Escape
+wait_gone 'Image #' 5 || no "Esc did not close the image"
+keys G
+expect '#4999 ' 5
+keys g
+expect '#0 ' 5
+screen
+grep -q "phase 2" "$TMP/screen" && no "Enter in Data started training"
+finish "Data: Enter opens the image, Esc closes it; g/G first and last"
+
+keys 1 u t
+expect "phase 2 'fine-tune'" 20
+expect "phase 'fine-tune' done" 120
+finish "a phase is named from its freezing (fine-tune when all layers train)"
+
+T resize-window -t w -x 120 -y 40
+keys s
+expect 'save to: runs/workbench-[0-9-]*/model.thaw' 5
+keys C-u "$TMP/a.thaw" Enter
+expect 'store the optimizer state too' 5
+keys n
+expect "saved $TMP/a.thaw" 10
+size1=$(wc -c <"$TMP/a.thaw" 2>/dev/null || echo 0)
+keys s C-u "$TMP/a.thaw" Enter
+expect 'a.thaw exists: overwrite? (y/n)' 5
+keys n
+expect 'kept .*a.thaw as it was' 5
+keys s C-u "$TMP/a.thaw" Enter
+expect 'exists: overwrite' 5
+keys y
+expect 'store the optimizer state too' 5
+keys y
+expect 'optimizer state)' 10
+size2=$(wc -c <"$TMP/a.thaw" 2>/dev/null || echo 0)
+[ "$size2" -gt "$size1" ] || no "the optimizer state did not make the file larger ($size1 -> $size2)"
+./thaw summary "$TMP/a.thaw" >/dev/null 2>&1 || no "the saved model does not load"
+finish "s proposes a run folder, asks before overwriting, and about the optimizer state"
+
+keys X
+expect 'export ONNX to: ' 5
+keys C-u "$TMP/out.onnx" Enter
+expect "exported ONNX to $TMP/out.onnx" 10
+./thaw summary "$TMP/out.onnx" >"$TMP/onnx.summary" 2>&1 || no "thaw summary out.onnx: $(tail -n 1 "$TMP/onnx.summary")"
+finish "X exports ONNX that thaw summary loads"
+
+keys t
+expect "phase 3 'fine-tune'" 20
+expect '^ idle  t trains' 120          # the status line once phase 3 is over
+keys q
+expect 'model changed since last save: save? y/n/c' 5
+keys y
+expect 'save to: ' 5
+keys C-u "$TMP/q.thaw" Enter
+expect 'store the optimizer state too' 5
+keys Enter
+expect 'THAW-EXIT-0' 15
+[ -s "$TMP/q.thaw" ] || no "y did not save before quitting"
+finish "q with an unsaved model: y saves, then quits"
+
+# ---- a script's files go to its run folder, not the current directory
+cat >"$TMP/w.lua" <<'EOF'
+local thaw = require "thaw"
+local f = assert(io.open(thaw.run_dir() .. "/table.txt", "w"))
+f:write("x\n")
+f:close()
+print("wrote the table")
+EOF
+run_thaw ./thaw tui "$TMP/w.lua" --out "$TMP/wrun"
+expect 'wrote the table' 20
+expect 'script finished' 10
+keys q
+expect 'THAW-EXIT-0' 10
+[ -f "$TMP/wrun/table.txt" ] || no "no table in the run folder"
+[ -f "$ROOT/table.txt" ] && no "the script wrote into the current directory"
+finish "a script session writes into its run folder (--out)"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

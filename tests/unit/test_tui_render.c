@@ -1,6 +1,7 @@
 /* The workbench's curses-free drawing: braille plots, half-block images,
  * text clipping and the ASCII fallback, read back from the cell grid. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -206,6 +207,68 @@ static void test_text_and_ascii(void)
 	thaw_tui_buf_free(NULL);
 }
 
+/* Axis labels fit their six columns: the exponent loses its sign and
+ * zeros before digits are dropped, never the exponent (2.7e-0 read as 2.7). */
+static void test_fmt_num_fits(void)
+{
+	char out[32];
+	thaw_tui_fmt_num(out, sizeof out, 2.7e-05, 6);
+	CHECKF(!strcmp(out, "2.7e-5"), "'%s'", out);
+	thaw_tui_fmt_num(out, sizeof out, 2.73e-05, 6);
+	CHECKF(!strcmp(out, "2.7e-5"), "'%s' (fewer digits, same exponent)", out);
+	thaw_tui_fmt_num(out, sizeof out, 1.25e6, 6);
+	CHECKF(!strcmp(out, "1.25e6"), "'%s'", out);
+	thaw_tui_fmt_num(out, sizeof out, 0.6061, 6);
+	CHECKF(!strcmp(out, "0.6061"), "'%s'", out);
+	thaw_tui_fmt_num(out, sizeof out, 2.734, 6);
+	CHECKF(!strcmp(out, "2.734"), "'%s'", out);
+	thaw_tui_fmt_num(out, sizeof out, -3.5e-4, 6);
+	CHECKF(!strcmp(out, "-4e-4") || !strcmp(out, "-3e-4"), "'%s'", out);
+	thaw_tui_fmt_num(out, sizeof out, 0, 6);
+	CHECKF(!strcmp(out, "0"), "'%s'", out);
+	thaw_tui_fmt_num(out, sizeof out, 1e-5, 7);
+	CHECKF(!strcmp(out, "1e-5"), "'%s'", out);
+	/* wider columns keep more digits */
+	thaw_tui_fmt_num(out, sizeof out, 2.7345e-05, 10);
+	CHECKF(!strcmp(out, "2.735e-5") || !strcmp(out, "2.734e-5"), "'%s'", out);
+	/* and a plot's labels come out whole */
+	thaw_tui_buf b = {0};
+	thaw_tui_buf_init(&b, 30, 8, 0, 1);
+	float xs[2] = {0, 1}, ys[2] = {2.7e-05f, 1.1e-05f};
+	thaw_tui_series ser = {xs, ys, 2, 39, '*'};
+	CHECK_OK(thaw_tui_plot(&b, 0, 0, 30, 8, &ser, 1, NULL));
+	char row[512];
+	thaw_tui_row(&b, 0, row, sizeof row);
+	CHECKF(strstr(row, "2.7e-5") != NULL, "top label: '%s'", row);
+	thaw_tui_buf_free(&b);
+}
+
+/* Log lines wrap at spaces, not inside numbers. */
+static void test_wrap_at_spaces(void)
+{
+	const char *line = "phase 1 'head': 10 epochs, batch 20, adam lr 0.01; 645 trainable";
+	int off[16], len[16];
+	int n = thaw_tui_wrap(line, 46, 44, off, len, 16);
+	CHECKF(n == 2, "%d rows", n);
+	char r0[64], r1[64];
+	snprintf(r0, sizeof r0, "%.*s", len[0], line + off[0]);
+	snprintf(r1, sizeof r1, "%.*s", len[1], line + off[1]);
+	CHECKF(!strcmp(r0, "phase 1 'head': 10 epochs, batch 20, adam lr"), "'%s'", r0);
+	CHECKF(!strcmp(r1, "0.01; 645 trainable"), "'%s'", r1);
+	/* a word longer than the row is cut; every byte is shown once */
+	n = thaw_tui_wrap("abcdefghij xy", 4, 4, off, len, 16);
+	CHECKF(n == 4, "%d rows", n);
+	CHECKF(len[0] == 4 && off[1] == 4 && len[1] == 4 && off[2] == 8 && len[2] == 2 && off[3] == 11 && len[3] == 2,
+	       "%d/%d %d/%d %d/%d %d/%d", off[0], len[0], off[1], len[1], off[2], len[2], off[3], len[3]);
+	/* UTF-8 counts as one column a code point */
+	n = thaw_tui_wrap("phase 'head' done — t trains", 20, 20, off, len, 16);
+	CHECKF(n == 2, "%d rows", n);
+	CHECKF(len[0] == (int)strlen("phase 'head' done —"), "len %d", len[0]);
+	/* a short line is one row */
+	CHECK(thaw_tui_wrap("ok", 10, 8, off, len, 16) == 1 && len[0] == 2);
+	CHECK(thaw_tui_wrap("", 10, 8, off, len, 16) == 1 && len[0] == 0);
+}
+
 int main(void)
 {
 	RUN(test_plot_falling_line);
@@ -214,5 +277,7 @@ int main(void)
 	RUN(test_gray_ramp);
 	RUN(test_image_half_blocks);
 	RUN(test_text_and_ascii);
+	RUN(test_fmt_num_fits);
+	RUN(test_wrap_at_spaces);
 	return check_done();
 }
