@@ -41,6 +41,11 @@ void thaw_dataset_free(thaw_dataset *d); /* NULL is fine */
 thaw_dataset *thaw_dataset_clone(const thaw_dataset *d);
 /* Copies n names (n must equal d->n_classes). */
 int thaw_dataset_set_class_names(thaw_dataset *d, const char *const *names, int n);
+/* 1 when two class names name the same class: equal ignoring case, an
+ * "NN-" order prefix (thaw data --export writes "05-Sandal") and the '/'
+ * a folder name cannot hold ("T-shirt/top" is exported as "T-shirt-top").
+ * b is the first blen bytes of its string (a slice of a list). */
+int thaw_class_name_same(const char *a, const char *b, size_t blen);
 /* Bytes held by the store (pixels, labels, names). */
 size_t thaw_dataset_bytes(const thaw_dataset *d);
 /* Images per class into count (n_classes entries). */

@@ -224,18 +224,6 @@ static const char eval_usage[] =
 	"model's input; classes are matched to the model's class names by name\n"
 	"(a folder with Sandal/ and Sneaker/ evaluates on a 5-class model).\n";
 
-/* Class names match as they are, or without the "NN-" order prefix that
- * thaw data --export puts on its folders ("05-Sandal" is "Sandal"). */
-static int same_class(const char *data_name, const char *model_name)
-{
-	if (!strcmp(data_name, model_name))
-		return 1;
-	const char *p = data_name;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	return p > data_name && *p == '-' && !strcmp(p + 1, model_name);
-}
-
 /* Relabels d into the model's K outputs by class name. Returns d itself
  * when nothing changes, a new data set, or NULL with a message. */
 static thaw_dataset *match_classes(const thaw_dataset *d, const thaw_model *m, int K, const char *spec,
@@ -248,7 +236,7 @@ static thaw_dataset *match_classes(const thaw_dataset *d, const thaw_model *m, i
 	for (int k = 0; by_name && k < d->n_classes; k++) {
 		map[k] = -1;
 		for (int j = 0; j < K && map[k] < 0; j++)
-			if (d->class_names[k] && same_class(d->class_names[k], m->class_names[j]))
+			if (d->class_names[k] && thaw_class_name_same(d->class_names[k], m->class_names[j], strlen(m->class_names[j])))
 				map[k] = j;
 		by_name = map[k] >= 0;
 		identity = identity && map[k] == k;

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,40 @@ void thaw_dataset_free(thaw_dataset *d)
 	free(d->y);
 	free(d->notes);
 	free(d);
+}
+
+static const char *skip_order_prefix(const char *s, size_t *len)
+{
+	size_t k = 0;
+	while (k < *len && s[k] >= '0' && s[k] <= '9')
+		k++;
+	if (k == 0 || k >= *len || s[k] != '-')
+		return s;
+	*len -= k + 1;
+	return s + k + 1;
+}
+
+static int fold_class_char(int c)
+{
+	return c == '/' || c == '\\' ? '-' : tolower((unsigned char)c);
+}
+
+int thaw_class_name_same(const char *a, const char *b, size_t blen)
+{
+	size_t alen = strlen(a);
+	for (int pass = 0; pass < 4; pass++) { /* as they are, then without either prefix */
+		size_t la = alen, lb = blen;
+		const char *pa = pass & 1 ? skip_order_prefix(a, &la) : a;
+		const char *pb = pass & 2 ? skip_order_prefix(b, &lb) : b;
+		if (la != lb)
+			continue;
+		size_t i = 0;
+		while (i < la && fold_class_char(pa[i]) == fold_class_char(pb[i]))
+			i++;
+		if (i == la)
+			return 1;
+	}
+	return 0;
 }
 
 int thaw_dataset_set_class_names(thaw_dataset *d, const char *const *names, int n)

@@ -111,17 +111,6 @@ static thaw_dataset *open_data(const char *spec, const thaw_prepare_opts *o, con
 	return d;
 }
 
-/* A class name as given matches "Sandal" and the exported "05-Sandal". */
-static int name_is(const char *class_name, const char *want, size_t len)
-{
-	if (strlen(class_name) == len && !strncasecmp(class_name, want, len))
-		return 1;
-	const char *p = class_name;
-	while (isdigit((unsigned char)*p))
-		p++;
-	return p != class_name && *p == '-' && strlen(p + 1) == len && !strncasecmp(p + 1, want, len);
-}
-
 int thaw_parse_classes(const thaw_dataset *d, const char *list, int *cls, int max)
 {
 	int k = 0;
@@ -151,7 +140,7 @@ int thaw_parse_classes(const thaw_dataset *d, const char *list, int *cls, int ma
 				if (strlen(d->class_names[c]) == len && !strncmp(d->class_names[c], s, len))
 					idx = c;
 			for (int c = 0; c < d->n_classes && idx < 0; c++)
-				if (name_is(d->class_names[c], s, len))
+				if (thaw_class_name_same(d->class_names[c], s, len))
 					idx = c;
 			if (idx < 0) {
 				char names[512];
@@ -331,7 +320,7 @@ int thaw_transfer_classes_match(const thaw_model *m, const thaw_dataset *d)
 	if (!m->class_names || m->n_classes != K)
 		return 1;
 	for (int i = 0; i < K; i++)
-		if (strcmp(m->class_names[i], d->class_names[i]))
+		if (!thaw_class_name_same(d->class_names[i], m->class_names[i], strlen(m->class_names[i])))
 			return 0;
 	return 1;
 }

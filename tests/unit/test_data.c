@@ -529,6 +529,20 @@ static void test_grid(void)
 	thaw_dataset_free(d);
 }
 
+/* The exported folder "00-T-shirt-top" is the model's "T-shirt/top". */
+static void test_class_names_same(void)
+{
+	CHECK(thaw_class_name_same("Sandal", "Sandal", 6));
+	CHECK(thaw_class_name_same("05-Sandal", "Sandal", 6));
+	CHECK(thaw_class_name_same("sandal", "05-Sandal", 9));
+	CHECK(thaw_class_name_same("00-T-shirt-top", "T-shirt/top", 11));
+	CHECK(thaw_class_name_same("Sandal", "Sandal,Shirt", 6)); /* a slice of a list */
+	CHECK(!thaw_class_name_same("Sandal", "Sandals", 7));
+	CHECK(!thaw_class_name_same("05-Sandal", "06-Shirt", 8));
+	CHECK(!thaw_class_name_same("5", "05", 2));
+	CHECK(!thaw_class_name_same("-Sandal", "Sandal", 6)); /* no digits: no prefix */
+}
+
 int main(void)
 {
 	if (tmpdir_make("thaw_data") < 0)
@@ -543,6 +557,7 @@ int main(void)
 	RUN(test_synth);
 	RUN(test_folder);
 	RUN(test_grid);
+	RUN(test_class_names_same);
 	tmpdir_remove();
 	return check_done();
 }
