@@ -15,6 +15,7 @@
 #ifndef THAW_RUN_H
 #define THAW_RUN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,5 +109,6 @@ int thaw_run_checkpoint(thaw_run *r, const thaw_model *m);
  * log lines); returns what the sink returned. */
 int thaw_run_publish(thaw_run *r, const thaw_event *ev);
 void thaw_run_log(thaw_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void thaw_run_vlog(thaw_run *r, const char *fmt, va_list ap);
 
 #endif

@@ -210,15 +210,20 @@ int thaw_run_publish(thaw_run *r, const thaw_event *ev)
 	return r && r->host ? r->host(ev, r->user) : 0;
 }
 
-void thaw_run_log(thaw_run *r, const char *fmt, ...)
+void thaw_run_vlog(thaw_run *r, const char *fmt, va_list ap)
 {
 	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
 	thaw_event ev = {.kind = THAW_EV_LOG, .u.line = line};
 	thaw_run_publish(r, &ev);
+}
+
+void thaw_run_log(thaw_run *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	thaw_run_vlog(r, fmt, ap);
+	va_end(ap);
 }
 
 int thaw_run_checkpoint(thaw_run *r, const thaw_model *m)

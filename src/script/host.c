@@ -25,13 +25,10 @@ thaw_script *lthaw_host(lua_State *L)
 
 void lthaw_logf(thaw_script *s, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	thaw_run_vlog(s->run, fmt, ap);
 	va_end(ap);
-	thaw_event ev = {.kind = THAW_EV_LOG, .u.line = line};
-	thaw_run_publish(s->run, &ev);
 }
 
 /* Raises the core's last message as a Lua error. */
