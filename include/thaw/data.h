@@ -98,6 +98,13 @@ void thaw_image_opts_from_spec(thaw_image_opts *o, const thaw_input_spec *spec);
 /* progress, when set, is called on the calling thread as images finish
  * (done = total at the end). */
 thaw_dataset *thaw_folder_load_opts(const char *root, const thaw_image_opts *o);
+/* Every PNG or JPEG file under dir, recursively (hidden entries skipped),
+ * sorted, as paths starting with dir: *paths gets *n owned strings (free
+ * with thaw_image_files_free). *notes (NULL when nothing to say, else owned)
+ * lists what was not an image: "skipped 2 files that are not PNG or JPEG
+ * (a/notes.txt, …)". A folder without images is an error. */
+int thaw_image_files(const char *dir, char ***paths, int *n, char **notes);
+void thaw_image_files_free(char **paths, int n);
 /* thaw_folder_load_opts with c, h, w and everything else default. */
 thaw_dataset *thaw_folder_load(const char *root, int c, int h, int w);
 /* The inverse: root/<NN-class>/<index>.png (or .jpg) for every image (gray

@@ -1,7 +1,6 @@
 /* thaw predict | eval: a saved model on image files (the top classes of
  * each) or on a labelled data set (loss, accuracy, per-class accuracy and
  * the confusion matrix). Both predict through thaw_predict / thaw_evaluate. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,40 +42,6 @@ static int push_path(paths *p, const char *s)
 		return thaw_error(THAW_ENOMEM, "out of memory");
 	p->n++;
 	return 0;
-}
-
-static int is_image_name(const char *name)
-{
-	const char *dot = strrchr(name, '.');
-	return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Every image file under dir, recursively (hidden entries skipped). */
-static int walk(paths *p, const char *dir, int depth)
-{
-	if (depth > 64)
-		return thaw_error(THAW_EINVAL, "%s: folders nested too deep", dir);
-	DIR *dh = opendir(dir);
-	if (!dh)
-		return thaw_error(THAW_EIO, "%s: cannot open the folder", dir);
-	int rc = 0;
-	for (struct dirent *e; rc == 0 && (e = readdir(dh));) {
-		if (e->d_name[0] == '.')
-			continue;
-		char path[4096];
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		struct stat st;
-		if (stat(path, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			rc = walk(p, path, depth + 1);
-		else if (S_ISREG(st.st_mode) && is_image_name(e->d_name))
-			rc = push_path(p, path);
-	}
-	closedir(dh);
-	return rc;
 }
 
 static void json_str(const char *s)
@@ -152,12 +117,15 @@ int cmd_predict(int argc, char **argv)
 		struct stat st;
 		int r;
 		if (stat(in.v[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			int first = files.n;
-			r = walk(&files, in.v[i], 0);
-			if (r == 0 && files.n == first)
-				r = thaw_error(THAW_EINVAL, "%s: no PNG or JPEG files in the folder", in.v[i]);
-			if (r == 0)
-				qsort(files.v + first, (size_t)(files.n - first), sizeof *files.v, cmp_str);
+			char **found, *notes;
+			int nf;
+			r = thaw_image_files(in.v[i], &found, &nf, &notes);
+			if (r == 0 && notes) /* nothing skipped silently */
+				fprintf(stderr, "thaw predict: note: %s: %s\n", in.v[i], notes);
+			for (int k = 0; r == 0 && k < nf; k++)
+				r = push_path(&files, found[k]);
+			thaw_image_files_free(found, nf);
+			free(notes);
 		} else {
 			r = push_path(&files, in.v[i]);
 		}

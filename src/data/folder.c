@@ -96,6 +96,63 @@ static int list_dir(const char *dir, strlist *dirs, strlist *images, strlist *ot
 	return rc;
 }
 
+/* dir/rel and below into images (full paths) and other (relative). */
+static int walk_images(const char *dir, const char *rel_dir, int depth, strlist *images, strlist *other)
+{
+	if (depth > 64)
+		return thaw_error(THAW_EINVAL, "%s: folders nested too deep", dir);
+	strlist dirs = {0}, files = {0};
+	char pre[4096], path[8192];
+	snprintf(pre, sizeof pre, "%s%s", rel_dir, *rel_dir ? "/" : "");
+	int rc = list_dir(dir, &dirs, &files, other, pre);
+	for (int i = 0; rc == 0 && i < files.n; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, files.s[i]);
+		rc = push(images, path);
+	}
+	for (int i = 0; rc == 0 && i < dirs.n; i++) {
+		char sub[4096], subrel[4096];
+		snprintf(sub, sizeof sub, "%s/%s", dir, dirs.s[i]);
+		snprintf(subrel, sizeof subrel, "%s%s", pre, dirs.s[i]);
+		rc = walk_images(sub, subrel, depth + 1, images, other);
+	}
+	strlist_free(&dirs);
+	strlist_free(&files);
+	return rc;
+}
+
+static void note_other(thaw_sbuf *b, const strlist *other, const char *why);
+
+int thaw_image_files(const char *dir, char ***paths, int *n, char **notes)
+{
+	strlist images = {0}, other = {0};
+	*paths = NULL, *n = 0, *notes = NULL;
+	int rc = walk_images(dir, "", 0, &images, &other);
+	if (rc == 0 && !images.n)
+		rc = thaw_error(THAW_EINVAL, "%s: no PNG or JPEG files in the folder", dir);
+	if (rc == 0) {
+		qsort(images.s, (size_t)images.n, sizeof *images.s, cmp_str);
+		thaw_sbuf b = {0};
+		note_other(&b, &other, other.n == 1 ? "that is not PNG or JPEG" : "that are not PNG or JPEG");
+		if (b.oom)
+			rc = thaw_error(THAW_ENOMEM, "out of memory");
+		*notes = b.s;
+	}
+	strlist_free(&other);
+	if (rc < 0) {
+		strlist_free(&images);
+		return rc;
+	}
+	*paths = images.s, *n = images.n;
+	return 0;
+}
+
+void thaw_image_files_free(char **paths, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
 thaw_image_opts thaw_image_opts_default(void)
 {
 	thaw_image_opts o;

@@ -122,6 +122,10 @@ expect "predict: a model without names prints indices" 0 "^$one  [0-9] [01]\.[0-
 printf 'not a png' >"$T/syn/broken.png"
 expect "predict: a bad file is named, the rest still predicted" 1 "broken.png" -- ./thaw predict "$T/m.thaw" "$T/syn"
 rm -f "$T/syn/broken.png"
+printf 'a note\n' >"$T/syn/notes.txt"
+expect "predict: a folder's other files are reported, not skipped silently" 0 \
+	"note: $T/syn: skipped 1 file that is not PNG or JPEG (notes.txt)" -- ./thaw predict "$T/m.thaw" "$T/syn"
+rm -f "$T/syn/notes.txt"
 expect "predict: a cut model is refused" 1 "not a vector of class scores" -- ./thaw predict "$T/cut.thaw" "$one"
 expect "eval: loss and accuracy" 0 "^accuracy 0\.[0-9]* ([0-9]*/60)" -- ./thaw eval "$T/m.thaw" --data "$T/syn"
 expect "eval: per-class accuracy by name" 0 "^ *3 pair-36deg  *[01]\.[0-9]* ([0-9]/6)" -- ./thaw eval "$T/m.thaw" --data "$T/syn"
