@@ -406,13 +406,24 @@ expect 'augment: shift 2, flip on' 5
 keys A C-u none Enter
 expect 'augment: shift 0, flip off' 5
 keys e C-u 0 Enter
-expect "'0' is not a valid number" 5
+expect "error: epochs must be positive" 5
 keys t
 expect "phase 1 'head': 3 epochs, batch 25" 20
 expect "phase 'head' done" 90
 wait_until 10 plots_drawn || no "no curve in the 80x24 plots"
 keys 5 z
 expect "phase 1 'head': 3 epochs, batch 25, adam lr 0.01;" 5   # wrapped at a space, not inside the number
+# a bad value gets the option table's message, word for word what
+# `thaw train --NAME VALUE` says (less its "thaw train: --NAME: " prefix)
+for bad in "e epochs abc" "l lr -1" "B batch 0" "A shift 99"; do
+	set -- $bad
+	cli=$(./thaw train --"$2" "$3" 2>&1 | head -n 1)
+	msg=${cli#"thaw train: --"}   # "epochs: 'abc' ...", or "lr: " before a message that says "learning rate"
+	[ "$msg" = "$cli" ] && no "unexpected CLI message for --$2 $3: $cli"
+	if [ "$1" = A ]; then keys A C-u "shift=$3" Enter; else keys "$1" C-u "$3" Enter; fi
+	wait_until 5 grep -qF -e "error: $msg" -e "error: ${msg#"$2: "}" "$TMP/screen" ||
+		no "$1 $3: the log does not say '$msg'"
+done
 keys z
 finish "e, B, A set the next phase's epochs, batch size, augmentation; plots draw at 80x24"
 
