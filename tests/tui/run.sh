@@ -521,5 +521,38 @@ expect 'THAW-EXIT-0' 10
 [ -f "$ROOT/table.txt" ] && no "the script wrote into the current directory"
 finish "a script session writes into its run folder (--out)"
 
+# ---- an imported ResNet: long dotted layer names stay apart at 120x40 and 80x24
+# layer_names: the name cell of every layer row on the screen, one a line
+layer_names() { sed -n 's/^│[❄●·] \([^ ]*\) .*/\1/p' "$TMP/screen"; }
+# names_apart A B: the layer rows show a name ending in A and one ending in
+# B, and no two rows show the same name
+names_apart() {
+	layer_names >"$TMP/names"
+	grep -q -e "$1\$" "$TMP/names" && grep -q -e "$2\$" "$TMP/names" && [ -z "$(sort "$TMP/names" | uniq -d)" ]
+}
+./thaw data synth:60 --classes 0,1,2 --channels 3 --size 32 --export "$TMP/rgb" >/dev/null 2>&1 ||
+	no "thaw data could not export the RGB folder"
+start
+run_thaw ./thaw tui --model tests/fixtures/onnx/resnet_tiny/model.onnx --data "$TMP/rgb"
+expect 'untrained head on' 30
+wait_until 5 names_apart 'layer2\.0\.downsample\.0' 'layer2\.0\.downsample\.1' ||
+	no "120x40: the downsample layers are not both shown whole: $(layer_names | tr '\n' ' ')"
+names_apart 'layer1\.0\.conv1' 'layer2\.0\.conv1' || no "120x40: layer1.0.conv1 and layer2.0.conv1 not told apart"
+finish "120x40: an imported ResNet's layer names are whole"
+
+T resize-window -t w -x 80 -y 24
+wait_until 5 laid_out 80 24 || no "not laid out at 80x24"
+keys 1 g
+# cut in the middle, the ends that tell them apart kept
+wait_until 5 names_apart '1\.0\.conv1' '1\.0\.conv2' ||
+	no "80x24: layer1.0.conv1 and layer1.0.conv2 not told apart: $(layer_names | tr '\n' ' ')"
+keys G
+wait_until 5 names_apart '2\.0\.relu' '2\.0\.relu_1' ||
+	no "80x24: layer2.0.relu and layer2.0.relu_1 not told apart: $(layer_names | tr '\n' ' ')"
+grep -q 'layer2\.0\.relu_1 *relu' "$TMP/screen" && no "80x24: a 15-character name was not shortened"
+keys q
+expect 'THAW-EXIT-0' 10
+finish "80x24: long layer names cut in the middle, their ends kept apart"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
