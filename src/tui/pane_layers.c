@@ -13,15 +13,6 @@ static int first_trainable(const tui_session *s)
 	return -1;
 }
 
-/* UTF-8 code points: the columns a name takes */
-static int columns(const char *s)
-{
-	int n = 0;
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
 void tui_draw_layers(tui_ui *u, tui_rect r)
 {
 	tui_session *s = u->s;
@@ -57,7 +48,7 @@ void tui_draw_layers(tui_ui *u, tui_rect r)
 	 * cut in the middle, keeping its distinctive end */
 	int longest = 0;
 	for (int i = 0; i < s->n_layers; i++) {
-		int n = columns(s->layers[i].name);
+		int n = thaw_tui_cols(s->layers[i].name);
 		longest = n > longest ? n : longest;
 	}
 	int nw = iw - 41, show_shape = 1;

@@ -323,6 +323,14 @@ static size_t utf8_skip(const char *s, int k)
 	return at;
 }
 
+int thaw_tui_cols(const char *s)
+{
+	int n = 0;
+	for (; s && *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 int thaw_tui_middle(char *out, size_t size, const char *s, int width)
 {
 	if (!size)
@@ -330,9 +338,7 @@ int thaw_tui_middle(char *out, size_t size, const char *s, int width)
 	out[0] = 0;
 	if (!s || width < 1)
 		return 0;
-	int n = 0;
-	for (const char *p = s; *p; p++)
-		n += ((unsigned char)*p & 0xc0) != 0x80;
+	int n = thaw_tui_cols(s);
 	if (n <= width) {
 		snprintf(out, size, "%s", s);
 		return n;

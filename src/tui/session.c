@@ -326,14 +326,7 @@ void tui_session_end(tui_session *s)
 	free(s->pred);
 	free(s->conf_p);
 	free(s->loss_p);
-	free(s->xbuf);
-	free(s->pbuf);
-	free(s->ybuf);
-	free(s->idx);
-	free(s->pred_w);
-	free(s->conf_w);
-	free(s->loss_w);
-	thaw_metrics_free(s->mt);
+	tui_eval_free(s);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 }

@@ -145,6 +145,9 @@ void tui_drain(tui_session *s, thaw_model *m, thaw_trainer *t);
 
 /* session_worker.c: the worker thread's body (pthread_create's). */
 void *tui_worker(void *arg);
+/* Frees the worker's evaluation buffers and metrics (all NULL after); the
+ * worker's, or anyone's once it has been joined. */
+void tui_eval_free(tui_session *s);
 
 /* session_util.c: a phase's name from what trains when it starts ("head"
  * when only the last layer with weights trains, "fine-tune" when all do

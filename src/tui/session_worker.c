@@ -37,13 +37,8 @@ static void update_eta(tui_session *s)
 
 /* ---------------------------------------------------------------- evaluation */
 
-static int alloc_eval(tui_session *s, const thaw_model *m)
+void tui_eval_free(tui_session *s)
 {
-	const thaw_dataset *d = s->view;
-	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
-	int B = s->eval_B, px = d->c * d->h * d->w;
-	if (s->mt && s->mt->K == K)
-		return 0;
 	thaw_metrics_free(s->mt);
 	free(s->xbuf);
 	free(s->pbuf);
@@ -52,6 +47,21 @@ static int alloc_eval(tui_session *s, const thaw_model *m)
 	free(s->pred_w);
 	free(s->conf_w);
 	free(s->loss_w);
+	s->mt = NULL;
+	s->xbuf = s->conf_w = s->loss_w = NULL;
+	s->ybuf = s->pred_w = NULL;
+	s->pbuf = NULL;
+	s->idx = NULL;
+}
+
+static int alloc_eval(tui_session *s, const thaw_model *m)
+{
+	const thaw_dataset *d = s->view;
+	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
+	int B = s->eval_B, px = d->c * d->h * d->w;
+	if (s->mt && s->mt->K == K)
+		return 0;
+	tui_eval_free(s);
 	s->mt = thaw_metrics_new(K, 1);
 	s->xbuf = thaw_malloc((size_t)B * px * sizeof(float));
 	s->pbuf = thaw_malloc((size_t)B * sizeof *s->pbuf);
@@ -325,8 +335,7 @@ static void browse_evaluated(tui_session *s, thaw_model *m, const thaw_dataset *
 	s->version++;
 	pthread_mutex_unlock(&s->mu);
 	thaw_dataset_free(old);
-	thaw_metrics_free(s->mt); /* alloc_eval sizes its buffers anew for this data */
-	s->mt = NULL;
+	tui_eval_free(s); /* alloc_eval sizes its buffers anew for this data */
 	double l, a;
 	/* not live: m is the script's, whose commands wait for its next batch */
 	if (evaluate_view(s, m, 0, &l, &a) < 0)

@@ -289,6 +289,7 @@ static void test_middle_keeps_the_end(void)
 	thaw_tui_middle(b, sizeof b, "layer4.1.downsample.1", 12);
 	CHECKF(strcmp(a, b) != 0 && !strcmp(a + strlen(a) - 8, "sample.0"), "'%s' '%s'", a, b);
 	/* the width counts code points, and an ellipsis is one */
+	CHECK(thaw_tui_cols("ab\xc3\xa9\xe2\x80\xa6") == 4 && thaw_tui_cols("") == 0);
 	CHECK(thaw_tui_middle(a, sizeof a, "ab\xc3\xa9" "cdefgh\xc3\xa9", 6) == 6);
 	CHECKF(!strcmp(a, "a\xe2\x80\xa6" "fgh\xc3\xa9"), "'%s'", a);
 	/* degenerate widths and sizes */
