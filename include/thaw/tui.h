@@ -93,6 +93,13 @@ int thaw_tui_fmt_num(char *out, size_t size, double v, int width);
  * row is cut. Row i is the bytes [off[i], off[i] + len[i]). Returns the
  * number of rows (only the first max are stored). */
 int thaw_tui_wrap(const char *s, int first_w, int rest_w, int *off, int *len, int max);
+/* The columns UTF-8 text takes: one a code point. */
+int thaw_tui_cols(const char *s);
+/* s in at most `width` code points: as it is when it fits, else cut in
+ * the middle at an ellipsis, its end kept longer than its start
+ * ("lay…0.conv1"): the end of a dotted name is what tells it apart.
+ * Returns the code points written (out is cut to size too). */
+int thaw_tui_middle(char *out, size_t size, const char *s, int width);
 
 /* ---- images in half blocks: each cell shows two pixels (▀ with the top
  * pixel as foreground and the bottom as background). img is (c, h, w)

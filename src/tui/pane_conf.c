@@ -5,14 +5,6 @@
 
 #include "ui.h"
 
-static int utf8_cols(const char *s)
-{
-	int n = 0;
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
 /* A class name in at most w columns: whole when it fits, else its start
  * and its end ("Ankle boot" in 6: "Ank~ot" would hide it; "Ankle~" keeps
  * the start, which is what tells names apart most often). */
@@ -22,7 +14,7 @@ static void fit_name(char *out, size_t size, const char *name, int w, int ascii)
 		out[0] = 0;
 		return;
 	}
-	if (utf8_cols(name) <= w) {
+	if (thaw_tui_cols(name) <= w) {
 		snprintf(out, size, "%s", name);
 		return;
 	}
@@ -57,7 +49,7 @@ void tui_draw_conf(tui_ui *u, tui_rect r)
 	long most = 0, worst = 0; /* the largest count, the largest mistake */
 	int maxname = 4;
 	for (int k = 0; k < K; k++) {
-		int l = utf8_cols(tui_class_name(s, k));
+		int l = thaw_tui_cols(tui_class_name(s, k));
 		maxname = l > maxname ? l : maxname;
 		for (int c = 0; c < K; c++) {
 			long v = s->confusion[k * K + c];
@@ -86,7 +78,7 @@ void tui_draw_conf(tui_ui *u, tui_rect r)
 	for (int c = 0; c < cols; c++) {
 		char h[64];
 		fit_name(h, sizeof h, tui_class_name(s, c), cw - 1, u->ascii);
-		int hl = utf8_cols(h);
+		int hl = thaw_tui_cols(h);
 		thaw_tui_text(b, x + 2 + labw + c * cw + (cw - 1 - hl), y, cw - 1, h, C_DIM, -1, 0);
 	}
 	thaw_tui_text(b, x + 2 + labw + cols * cw + 1, y, 6, "recall", C_DIM, -1, 0);
@@ -134,12 +126,12 @@ void tui_draw_conf(tui_ui *u, tui_rect r)
 	int fy = y + 1 + rows + 1, left = y + ih - fy;
 	if (left <= 0)
 		fy = y + ih - 1, left = 1;
-	if (utf8_cols(acc) + 3 + utf8_cols(hint) <= iw - 1 || left < 2) {
+	if (thaw_tui_cols(acc) + 3 + thaw_tui_cols(hint) <= iw - 1 || left < 2) {
 		thaw_tui_printf(b, x + 1, fy, iw - 1, C_DIM, -1, 0, "%s · %s", acc, hint);
 	} else {
 		thaw_tui_text(b, x + 1, fy, iw - 1, acc, C_DIM, -1, 0);
 		thaw_tui_text(b, x + 1, fy + 1, iw - 1,
-			      utf8_cols(hint) <= iw - 1 ? hint : "rows true, columns guess; Enter: images", C_DIM, -1, 0);
+			      thaw_tui_cols(hint) <= iw - 1 ? hint : "rows true, columns guess; Enter: images", C_DIM, -1, 0);
 	}
 }
 

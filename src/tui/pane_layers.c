@@ -42,8 +42,17 @@ void tui_draw_layers(tui_ui *u, tui_rect r)
 	if (u->sel >= u->top + rows)
 		u->top = u->sel - rows + 1;
 	u->top = tui_clampi(u->top, 0, s->n_layers > rows ? s->n_layers - rows : 0);
+	/* the name column takes what the other columns leave; the shape goes
+	 * when there is not room for the names beside it (80 columns, or an
+	 * imported model's long dotted names), and a name still too long is
+	 * cut in the middle, keeping its distinctive end */
+	int longest = 0;
+	for (int i = 0; i < s->n_layers; i++) {
+		int n = thaw_tui_cols(s->layers[i].name);
+		longest = n > longest ? n : longest;
+	}
 	int nw = iw - 41, show_shape = 1;
-	if (nw < 7) { /* narrow (80 columns): no shape, tighter columns, longer names */
+	if (nw < 7 || nw < (longest < 12 ? longest : 12)) {
 		show_shape = 0;
 		nw = iw - 24;
 	}
@@ -82,11 +91,14 @@ void tui_draw_layers(tui_ui *u, tui_rect r)
 		else
 			mult[0] = 0;
 		if (show_shape)
-			snprintf(line, sizeof line, "%-*.*s %-10.10s %-10.10s %8s %4s", nw, nw, l->name, kind, l->shape, params,
-				 mult);
+			snprintf(line, sizeof line, " %-10.10s %-10.10s %8s %4s", kind, l->shape, params, mult);
 		else
-			snprintf(line, sizeof line, "%-*.*s %-9.9s %6s %4s", nw, nw, l->name, kind, params, mult);
-		thaw_tui_text(b, x + 2, yy, iw - 2, line, l->has_weights ? -1 : C_DIM, -1, a);
+			snprintf(line, sizeof line, " %-9.9s %6s %4s", kind, params, mult);
+		char name[sizeof l->name * 2];
+		thaw_tui_middle(name, sizeof name, l->name, nw);
+		int fg = l->has_weights ? -1 : C_DIM;
+		thaw_tui_text(b, x + 2, yy, nw < iw - 2 ? nw : iw - 2, name, fg, -1, a);
+		thaw_tui_text(b, x + 2 + nw, yy, iw - 2 - nw, line, fg, -1, a);
 	}
 	/* more above or below: an arrow in the frame */
 	if (u->top > 0)

@@ -2,6 +2,7 @@
  * epochs, batch size, augmentation, save (with the overwrite and the
  * optimizer-state questions), ONNX export, and quitting with an unsaved
  * model. A prompt reads a line; a question takes one key. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "thaw/options.h"
 #include "ui.h"
 
 static int is_question(int kind)
@@ -145,21 +147,19 @@ static int after_path(tui_ui *u)
 	return TUI_HANDLED | TUI_REDRAW;
 }
 
-static int parse_int(const char *s, long lo, long hi, long *v)
+/* text as the run layer's option `name` (the table's range and message,
+ * as `thaw train --NAME` and thaw.fit): 0, or -1 with the message logged. */
+static int parse_option(tui_ui *u, const char *name, const char *text, thaw_option_value *v)
 {
-	char *end;
-	errno = 0;
-	long x = strtol(s, &end, 10);
-	while (*end == ' ')
-		end++;
-	if (end == s || *end || errno || x < lo || x > hi)
-		return -1;
-	*v = x;
-	return 0;
+	if (thaw_option_parse(name, text, v) == 0)
+		return 0;
+	tui_session_log(u->s, "error: %s", thaw_errmsg());
+	return -1;
 }
 
-/* "shift=2 flip=yes", "2 flip", "0 noflip", "none" */
-static int parse_aug(const char *s, int *shift, int *flip)
+/* "shift=2 flip=yes", "2 flip", "0 noflip", "none"; each value read as
+ * the option table's shift and flip. */
+static int parse_aug(tui_ui *u, const char *s, int *shift, int *flip)
 {
 	char buf[256];
 	snprintf(buf, sizeof buf, "%s", s);
@@ -168,21 +168,22 @@ static int parse_aug(const char *s, int *shift, int *flip)
 		const char *val = eq ? eq + 1 : tok;
 		if (eq)
 			*eq = 0;
-		long v;
+		thaw_option_value v;
 		if (!strcmp(tok, "none") || !strcmp(tok, "off")) {
 			*shift = 0;
 			*flip = 0;
-		} else if (!strcmp(tok, "shift") || (!eq && parse_int(tok, 0, 64, &v) == 0)) {
-			if (parse_int(val, 0, 64, &v) < 0)
+		} else if (!strcmp(tok, "shift") || (!eq && (isdigit((unsigned char)*tok) || *tok == '-'))) {
+			if (parse_option(u, "shift", val, &v) < 0)
 				return -1;
-			*shift = (int)v;
+			*shift = (int)v.i;
 		} else if (!strcmp(tok, "flip")) {
-			*flip = !eq || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "on");
-			if (eq && !*flip && strcmp(val, "no") && strcmp(val, "0") && strcmp(val, "off"))
+			if (eq && parse_option(u, "flip", val, &v) < 0)
 				return -1;
+			*flip = eq ? (int)v.i : 1;
 		} else if (!strcmp(tok, "noflip")) {
 			*flip = 0;
 		} else {
+			tui_session_log(u->s, "error: '%s': augmentation is shift=PIXELS flip=yes|no", tok);
 			return -1;
 		}
 	}
@@ -213,38 +214,33 @@ static int finish_line(tui_ui *u)
 		}
 		return after_path(u);
 	}
+	thaw_option_value v;
 	if (kind == PROMPT_EPOCHS || kind == PROMPT_BATCH) {
-		long v;
-		if (parse_int(u->input, 1, kind == PROMPT_EPOCHS ? 100000 : 65536, &v) < 0) {
-			tui_session_log(s, "error: '%s' is not a valid %s", u->input,
-					kind == PROMPT_EPOCHS ? "number of epochs (1 to 100000)" : "batch size (1 to 65536)");
-			return TUI_HANDLED | TUI_REDRAW;
-		}
-		tui_send(u, kind == PROMPT_EPOCHS ? CMD_EPOCHS : CMD_BATCH, (int)v, 0, NULL);
+		if (parse_option(u, kind == PROMPT_EPOCHS ? "epochs" : "batch", u->input, &v) == 0)
+			tui_send(u, kind == PROMPT_EPOCHS ? CMD_EPOCHS : CMD_BATCH, (int)v.i, 0, NULL);
 		return TUI_HANDLED | TUI_REDRAW;
 	}
 	if (kind == PROMPT_AUG) {
 		pthread_mutex_lock(&s->mu);
 		int shift = s->fit.shift, flip = s->fit.flip;
 		pthread_mutex_unlock(&s->mu);
-		if (parse_aug(u->input, &shift, &flip) < 0) {
-			tui_session_log(s, "error: '%s': augmentation is shift=PIXELS (0 to 64) flip=yes|no", u->input);
-			return TUI_HANDLED | TUI_REDRAW;
-		}
-		tui_send(u, CMD_AUG, shift, (float)flip, NULL);
+		if (parse_aug(u, u->input, &shift, &flip) == 0)
+			tui_send(u, CMD_AUG, shift, (float)flip, NULL);
 		return TUI_HANDLED | TUI_REDRAW;
 	}
+	if (kind == PROMPT_LR) {
+		if (parse_option(u, "lr", u->input, &v) == 0)
+			tui_send(u, CMD_LR, 0, (float)v.x, NULL);
+		return TUI_HANDLED | TUI_REDRAW;
+	}
+	/* the per-layer multiplier is the workbench's own: not a fit option */
 	char *end;
-	double v = strtod(u->input, &end);
-	if (end == u->input || *end || !(v >= 0) || !isfinite(v) || (kind == PROMPT_LR && (v <= 0 || v > 10))) {
-		tui_session_log(s, "error: '%s' is not a valid %s", u->input,
-				kind == PROMPT_LR ? "learning rate (0 < lr <= 10)" : "multiplier (>= 0)");
+	double x = strtod(u->input, &end);
+	if (end == u->input || *end || !(x >= 0) || !isfinite(x)) {
+		tui_session_log(s, "error: '%s' is not a valid multiplier (>= 0)", u->input);
 		return TUI_HANDLED | TUI_REDRAW;
 	}
-	if (kind == PROMPT_LR)
-		tui_send(u, CMD_LR, 0, (float)v, NULL);
-	else
-		tui_send(u, CMD_LR_MULT, u->sel, (float)v, NULL);
+	tui_send(u, CMD_LR_MULT, u->sel, (float)x, NULL);
 	return TUI_HANDLED | TUI_REDRAW;
 }
 

@@ -311,6 +311,55 @@ int thaw_tui_fmt_num(char *out, size_t size, double v, int width)
 
 static void fmt_value(char *out, size_t size, double v) { thaw_tui_fmt_num(out, size, v, 6); }
 
+/* The byte offset of code point k of s (or its end). */
+static size_t utf8_skip(const char *s, int k)
+{
+	size_t at = 0;
+	while (s[at] && k-- > 0) {
+		at++;
+		while (((unsigned char)s[at] & 0xc0) == 0x80)
+			at++;
+	}
+	return at;
+}
+
+int thaw_tui_cols(const char *s)
+{
+	int n = 0;
+	for (; s && *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+int thaw_tui_middle(char *out, size_t size, const char *s, int width)
+{
+	if (!size)
+		return 0;
+	out[0] = 0;
+	if (!s || width < 1)
+		return 0;
+	int n = thaw_tui_cols(s);
+	if (n <= width) {
+		snprintf(out, size, "%s", s);
+		return n;
+	}
+	/* the end tells dotted names apart (layer1.0.conv1, layer2.0.conv1):
+	 * it gets three quarters of the room, the start what is left */
+	int room = width - 1, head = room / 4;
+	if (head < 1 && room >= 2)
+		head = 1;
+	int tail = room - head;
+	size_t hb = utf8_skip(s, head), tb = utf8_skip(s, n - tail);
+	if (s[tb] == '.' && head > 1) { /* "l…1.0.relu" over "la….0.relu": the dot tells nothing */
+		head--;
+		tail++;
+		hb = utf8_skip(s, head);
+		tb = utf8_skip(s, n - tail);
+	}
+	snprintf(out, size, "%.*s\xe2\x80\xa6%s", (int)hb, s, s + tb);
+	return width;
+}
+
 int thaw_tui_wrap(const char *s, int first_w, int rest_w, int *off, int *len, int max)
 {
 	int rows = 0;

@@ -134,6 +134,21 @@ void tui_session_log(tui_session *s, const char *fmt, ...) __attribute__((format
 /* Same with mu held. */
 void tui_session_log_locked(tui_session *s, const char *line);
 
+/* session.c, for the worker; each with mu held. A point on a curve (when
+ * full, every other point goes and then only every other one comes). */
+void tui_series_add(tui_series *s, float x, float y);
+/* Reads flags and sizes from the model into the layers' snapshot. */
+void tui_refresh_layers(tui_session *s, const thaw_model *m);
+/* Applies the queued commands: the worker's model and trainer (NULL
+ * between phases), at a batch boundary. */
+void tui_drain(tui_session *s, thaw_model *m, thaw_trainer *t);
+
+/* session_worker.c: the worker thread's body (pthread_create's). */
+void *tui_worker(void *arg);
+/* Frees the worker's evaluation buffers and metrics (all NULL after); the
+ * worker's, or anyone's once it has been joined. */
+void tui_eval_free(tui_session *s);
+
 /* session_util.c: a phase's name from what trains when it starts ("head"
  * when only the last layer with weights trains, "fine-tune" when all do
  * after an earlier phase, "train" when all do at first, "partial"

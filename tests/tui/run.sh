@@ -408,13 +408,24 @@ expect 'augment: shift 2, flip on' 5
 keys A C-u none Enter
 expect 'augment: shift 0, flip off' 5
 keys e C-u 0 Enter
-expect "'0' is not a valid number" 5
+expect "error: epochs must be positive" 5
 keys t
 expect "phase 1 'head': 3 epochs, batch 25" 20
 expect "phase 'head' done" 90
 wait_until 10 plots_drawn || no "no curve in the 80x24 plots"
 keys 5 z
 expect "phase 1 'head': 3 epochs, batch 25, adam lr 0.01;" 5   # wrapped at a space, not inside the number
+# a bad value gets the option table's message, word for word what
+# `thaw train --NAME VALUE` says (less its "thaw train: --NAME: " prefix)
+for bad in "e epochs abc" "l lr -1" "B batch 0" "A shift 99"; do
+	set -- $bad
+	cli=$(./thaw train --"$2" "$3" 2>&1 | head -n 1)
+	msg=${cli#"thaw train: --"}   # "epochs: 'abc' ...", or "lr: " before a message that says "learning rate"
+	[ "$msg" = "$cli" ] && no "unexpected CLI message for --$2 $3: $cli"
+	if [ "$1" = A ]; then keys A C-u "shift=$3" Enter; else keys "$1" C-u "$3" Enter; fi
+	wait_until 5 grep -qF -e "error: $msg" -e "error: ${msg#"$2: "}" "$TMP/screen" ||
+		no "$1 $3: the log does not say '$msg'"
+done
 keys z
 finish "e, B, A set the next phase's epochs, batch size, augmentation; plots draw at 80x24"
 
@@ -511,6 +522,39 @@ expect 'THAW-EXIT-0' 10
 [ -f "$TMP/wrun/table.txt" ] || no "no table in the run folder"
 [ -f "$ROOT/table.txt" ] && no "the script wrote into the current directory"
 finish "a script session writes into its run folder (--out)"
+
+# ---- an imported ResNet: long dotted layer names stay apart at 120x40 and 80x24
+# layer_names: the name cell of every layer row on the screen, one a line
+layer_names() { sed -n 's/^│[❄●·] \([^ ]*\) .*/\1/p' "$TMP/screen"; }
+# names_apart A B: the layer rows show a name ending in A and one ending in
+# B, and no two rows show the same name
+names_apart() {
+	layer_names >"$TMP/names"
+	grep -q -e "$1\$" "$TMP/names" && grep -q -e "$2\$" "$TMP/names" && [ -z "$(sort "$TMP/names" | uniq -d)" ]
+}
+./thaw data synth:60 --classes 0,1,2 --channels 3 --size 32 --export "$TMP/rgb" >/dev/null 2>&1 ||
+	no "thaw data could not export the RGB folder"
+start
+run_thaw ./thaw tui --model tests/fixtures/onnx/resnet_tiny/model.onnx --data "$TMP/rgb"
+expect 'untrained head on' 30
+wait_until 5 names_apart 'layer2\.0\.downsample\.0' 'layer2\.0\.downsample\.1' ||
+	no "120x40: the downsample layers are not both shown whole: $(layer_names | tr '\n' ' ')"
+names_apart 'layer1\.0\.conv1' 'layer2\.0\.conv1' || no "120x40: layer1.0.conv1 and layer2.0.conv1 not told apart"
+finish "120x40: an imported ResNet's layer names are whole"
+
+T resize-window -t w -x 80 -y 24
+wait_until 5 laid_out 80 24 || no "not laid out at 80x24"
+keys 1 g
+# cut in the middle, the ends that tell them apart kept
+wait_until 5 names_apart '1\.0\.conv1' '1\.0\.conv2' ||
+	no "80x24: layer1.0.conv1 and layer1.0.conv2 not told apart: $(layer_names | tr '\n' ' ')"
+keys G
+wait_until 5 names_apart '2\.0\.relu' '2\.0\.relu_1' ||
+	no "80x24: layer2.0.relu and layer2.0.relu_1 not told apart: $(layer_names | tr '\n' ' ')"
+grep -q 'layer2\.0\.relu_1 *relu' "$TMP/screen" && no "80x24: a 15-character name was not shortened"
+keys q
+expect 'THAW-EXIT-0' 10
+finish "80x24: long layer names cut in the middle, their ends kept apart"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "thaw/tui.h"
@@ -269,6 +270,34 @@ static void test_wrap_at_spaces(void)
 	CHECK(thaw_tui_wrap("", 10, 8, off, len, 16) == 1 && len[0] == 0);
 }
 
+/* A layer name too long for its column is cut in the middle and keeps its
+ * end: imported ResNet layers differ at the end (layer1.0.conv1,
+ * layer2.0.conv1), and a start-only cut showed "layer1." for every one. */
+static void test_middle_keeps_the_end(void)
+{
+	char a[64], b[64];
+	CHECK(thaw_tui_middle(a, sizeof a, "conv1", 12) == 5 && !strcmp(a, "conv1"));
+	CHECK(thaw_tui_middle(a, sizeof a, "layer1.0.conv1", 14) == 14 && !strcmp(a, "layer1.0.conv1"));
+	CHECK(thaw_tui_middle(a, sizeof a, "layer1.0.conv1", 12) == 12);
+	CHECKF(!strcmp(a, "la\xe2\x80\xa6" "1.0.conv1"), "'%s'", a);
+	/* two names that differ in the middle and at the end stay apart */
+	thaw_tui_middle(a, sizeof a, "layer1.0.relu_1", 12);
+	thaw_tui_middle(b, sizeof b, "layer2.0.relu_1", 12);
+	CHECKF(strcmp(a, b) != 0, "both '%s'", a);
+	CHECKF(!strcmp(a, "l\xe2\x80\xa6" "1.0.relu_1"), "'%s' (a tail starting at a dot takes one more)", a);
+	thaw_tui_middle(a, sizeof a, "layer4.1.downsample.0", 12);
+	thaw_tui_middle(b, sizeof b, "layer4.1.downsample.1", 12);
+	CHECKF(strcmp(a, b) != 0 && !strcmp(a + strlen(a) - 8, "sample.0"), "'%s' '%s'", a, b);
+	/* the width counts code points, and an ellipsis is one */
+	CHECK(thaw_tui_cols("ab\xc3\xa9\xe2\x80\xa6") == 4 && thaw_tui_cols("") == 0);
+	CHECK(thaw_tui_middle(a, sizeof a, "ab\xc3\xa9" "cdefgh\xc3\xa9", 6) == 6);
+	CHECKF(!strcmp(a, "a\xe2\x80\xa6" "fgh\xc3\xa9"), "'%s'", a);
+	/* degenerate widths and sizes */
+	CHECK(thaw_tui_middle(a, sizeof a, "abcdef", 1) == 1 && !strcmp(a, "\xe2\x80\xa6"));
+	CHECK(thaw_tui_middle(a, sizeof a, "abcdef", 0) == 0 && !a[0]);
+	CHECK(thaw_tui_middle(a, 4, "abcdefghijkl", 8) == 8 && strlen(a) == 3);
+}
+
 int main(void)
 {
 	RUN(test_plot_falling_line);
@@ -279,5 +308,6 @@ int main(void)
 	RUN(test_text_and_ascii);
 	RUN(test_fmt_num_fits);
 	RUN(test_wrap_at_spaces);
+	RUN(test_middle_keeps_the_end);
 	return check_done();
 }
