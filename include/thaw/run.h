@@ -28,6 +28,10 @@
  * line without a bar). Returns the length written (truncated to size-1),
  * 0 for an event that has no line. */
 int thaw_event_format(const thaw_event *ev, char *buf, size_t size);
+/* The same line for a narrow log (the workbench's): an epoch keeps its
+ * losses and accuracies and drops speed and times ("head 3/10  loss 1.427
+ * acc 41.0%  val 1.299 45.0%"); other events as thaw_event_format. */
+int thaw_event_format_brief(const thaw_event *ev, char *buf, size_t size);
 /* The progress bar of a batch event, `width` cells of '#' and ' '. */
 int thaw_event_format_bar(const thaw_event *ev, int width, char *buf, size_t size);
 

@@ -92,3 +92,17 @@ int thaw_event_format(const thaw_event *ev, char *buf, size_t size)
 	}
 	return clamp(n, size);
 }
+
+int thaw_event_format_brief(const thaw_event *ev, char *buf, size_t size)
+{
+	if (ev->kind != THAW_EV_EPOCH || !buf || size == 0)
+		return thaw_event_format(ev, buf, size);
+	const thaw_epoch_stats *s = &ev->u.epoch;
+	int n = snprintf(buf, size, "%s %d/%d  loss %.3f acc %.1f%%", s->phase, s->epoch, s->epochs, s->train_loss,
+			 100 * s->train_acc);
+	if (s->val_acc >= 0) {
+		int k = clamp(n, size);
+		n = k + snprintf(buf + k, size - k, "  val %.3f %.1f%%", s->val_loss, 100 * s->val_acc);
+	}
+	return clamp(n, size);
+}

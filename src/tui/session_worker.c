@@ -226,7 +226,7 @@ static int on_epoch(const thaw_epoch_stats *es, void *user)
 		ev.u.epoch.val_loss = vl;
 		ev.u.epoch.val_acc = va;
 	}
-	int n = thaw_event_format(&ev, line, sizeof line);
+	int n = thaw_event_format_brief(&ev, line, sizeof line);
 	if (rc == THAW_ESTOP)
 		snprintf(line + n, sizeof line - n, " (validation interrupted)");
 	else if (rc < 0)
@@ -312,7 +312,7 @@ static void hook_epoch(const thaw_epoch_stats *es, const thaw_model *m, void *us
 	tui_refresh_layers(s, m);
 	char line[300];
 	thaw_event ev = {.kind = THAW_EV_EPOCH, .u.epoch = *es};
-	thaw_event_format(&ev, line, sizeof line);
+	thaw_event_format_brief(&ev, line, sizeof line);
 	tui_session_log_locked(s, line);
 	pthread_mutex_unlock(&s->mu);
 }

@@ -377,9 +377,9 @@ start
 run_thaw ./thaw tui --model "$TMP/ck.thaw" --data synth:300 --epochs 3 --batch 32
 expect '1 Layers.*5 Log' 30
 keys t
-expect '^│train epoch 3/3  loss' 60
-grep -q '^│train epoch 1/3' "$TMP/screen" && no "epoch 1 trained again"
-grep -q '^│train epoch 2/3  loss' "$TMP/screen" || no "no epoch 2 line"
+expect '^│train 3/3  loss' 60
+grep -q '^│train 1/3' "$TMP/screen" && no "epoch 1 trained again"
+grep -q '^│train 2/3  loss' "$TMP/screen" || no "no epoch 2 line"
 keys q
 expect 'save? y/n/c' 5
 keys n
