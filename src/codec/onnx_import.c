@@ -547,37 +547,125 @@ static void read_metadata(ctx *c)
 	}
 }
 
-thaw_model *thaw_onnx_import(const char *path, thaw_onnx_info *info)
+/* ---- nesting. protobuf-c unpacks a submessage by recursing, with no
+ * depth limit, so a graph that nests If-node subgraphs (graph -> node ->
+ * attribute g -> graph ...) a few thousand deep overflows the stack inside
+ * onnx__model_proto__unpack. This linear pass over the wire format, guided
+ * by the generated descriptors (the fields that are messages), measures the
+ * nesting first, with an explicit stack and no recursion. A framing error
+ * ends the scan: protobuf-c fails on it too, before it recurses past it. */
+#define MAX_NESTING 100
+#define NEST_MEASURE 65536 /* deeper still is reported as "more than" */
+
+static int get_varint(const uint8_t *p, size_t end, size_t *at, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (int s = 0; s < 70 && *at < end; s += 7) {
+		uint8_t b = p[(*at)++];
+		r |= (uint64_t)(b & 0x7f) << (s < 64 ? s : 0);
+		if (!(b & 0x80)) {
+			*v = r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The deepest nesting of message fields in buf (the top message is 0); it
+ * stops counting at NEST_MEASURE. -1 when out of memory. */
+static long nesting_depth(const uint8_t *buf, size_t len)
+{
+	typedef struct {
+		size_t end;
+		const ProtobufCMessageDescriptor *d;
+	} level;
+	level *st = thaw_malloc(NEST_MEASURE * sizeof *st);
+	if (!st)
+		return -1;
+	long depth = 0, deepest = 0;
+	size_t at = 0;
+	st[0] = (level){len, &onnx__model_proto__descriptor};
+	while (depth >= 0) {
+		if (at >= st[depth].end) {
+			at = st[depth].end;
+			depth--;
+			continue;
+		}
+		uint64_t key, v;
+		if (get_varint(buf, st[depth].end, &at, &key) < 0 || (key >> 3) == 0 ||
+		    (key >> 3) > UINT32_MAX)
+			break;
+		size_t room = st[depth].end - at;
+		switch (key & 7) {
+		case 0:
+			if (get_varint(buf, st[depth].end, &at, &v) < 0)
+				goto done;
+			continue;
+		case 1:
+			if (room < 8)
+				goto done;
+			at += 8;
+			continue;
+		case 5:
+			if (room < 4)
+				goto done;
+			at += 4;
+			continue;
+		case 2:
+			break;
+		default:
+			goto done; /* groups and invalid wire types: protobuf-c refuses them */
+		}
+		if (get_varint(buf, st[depth].end, &at, &v) < 0 || v > st[depth].end - at)
+			break;
+		const ProtobufCFieldDescriptor *f =
+			st[depth].d ? protobuf_c_message_descriptor_get_field(st[depth].d, (unsigned)(key >> 3)) : NULL;
+		if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE) {
+			at += (size_t)v; /* a string, bytes, packed numbers or an unknown field */
+			continue;
+		}
+		if (depth + 1 >= NEST_MEASURE) {
+			deepest = NEST_MEASURE;
+			break;
+		}
+		depth++;
+		st[depth] = (level){at + (size_t)v, f->descriptor};
+		if (depth > deepest)
+			deepest = depth;
+	}
+done:
+	free(st);
+	return deepest;
+}
+
+thaw_model *thaw_onnx_import_mem(const void *data, size_t len, const char *name, thaw_onnx_info *info)
 {
 	thaw_onnx_info dummy;
 	ctx c;
 	memset(&c, 0, sizeof c);
-	c.path = path ? path : "(null)";
+	c.path = name ? name : "(memory)";
 	c.info = info ? info : &dummy;
 	memset(c.info, 0, sizeof *c.info);
-	FILE *f = path ? fopen(path, "rb") : NULL;
-	if (!f) {
-		thaw_error(THAW_EIO, "%s: cannot open: %s", c.path, strerror(errno));
+	static const uint8_t empty[1];
+	if (!data && len) {
+		thaw_error(THAW_EINVAL, "%s: no data", c.path);
 		return NULL;
 	}
-	long size = -1;
-	if (fseek(f, 0, SEEK_END) == 0)
-		size = ftell(f);
-	if (size < 0 || size > MAX_FILE || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		thaw_error(THAW_EIO, "%s: cannot read (size %ld; at most 2 GB)", c.path, size);
+	if (!data)
+		data = empty;
+	long depth = nesting_depth(data, len);
+	if (depth < 0) {
+		thaw_error(THAW_ENOMEM, "%s: out of memory", c.path);
 		return NULL;
 	}
-	unsigned char *buf = thaw_malloc(size ? (size_t)size : 1);
-	if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-		fclose(f);
-		free(buf);
-		thaw_error(THAW_EIO, "%s: read failed", c.path);
+	if (depth > MAX_NESTING) {
+		thaw_error(THAW_EFORMAT,
+			   "%s: protobuf messages nested %s%ld deep (at most %d; subgraphs inside subgraphs?): "
+			   "refused before decoding",
+			   c.path, depth >= NEST_MEASURE ? "more than " : "", depth, MAX_NESTING);
 		return NULL;
 	}
-	fclose(f);
-	c.mp = onnx__model_proto__unpack(NULL, (size_t)size, buf);
-	free(buf);
+	c.mp = onnx__model_proto__unpack(NULL, len, data);
 	if (!c.mp) {
 		thaw_error(THAW_EFORMAT, "%s: not an ONNX model (protobuf decoding failed)", c.path);
 		return NULL;
@@ -605,4 +693,35 @@ thaw_model *thaw_onnx_import(const char *path, thaw_onnx_info *info)
 		return NULL;
 	}
 	return c.m;
+}
+
+thaw_model *thaw_onnx_import(const char *path, thaw_onnx_info *info)
+{
+	if (info)
+		memset(info, 0, sizeof *info);
+	const char *nm = path ? path : "(null)";
+	FILE *f = path ? fopen(path, "rb") : NULL;
+	if (!f) {
+		thaw_error(THAW_EIO, "%s: cannot open: %s", nm, strerror(errno));
+		return NULL;
+	}
+	long size = -1;
+	if (fseek(f, 0, SEEK_END) == 0)
+		size = ftell(f);
+	if (size < 0 || size > MAX_FILE || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		thaw_error(THAW_EIO, "%s: cannot read (size %ld; at most 2 GB)", nm, size);
+		return NULL;
+	}
+	unsigned char *buf = thaw_malloc(size ? (size_t)size : 1);
+	if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+		fclose(f);
+		free(buf);
+		thaw_error(THAW_EIO, "%s: read failed", nm);
+		return NULL;
+	}
+	fclose(f);
+	thaw_model *m = thaw_onnx_import_mem(buf, (size_t)size, nm, info);
+	free(buf);
+	return m;
 }

@@ -457,6 +457,72 @@ static void test_stale_class_names(void)
 	thaw_model_free(m);
 }
 
+/* Prepends a varint before *pos (writing backwards from the end of a buffer). */
+static void put_varint_back(uint8_t *buf, size_t *pos, uint64_t v)
+{
+	uint8_t tmp[10];
+	int n = 0;
+	do {
+		tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	*pos -= (size_t)n;
+	memcpy(buf + *pos, tmp, (size_t)n);
+}
+
+/* Wraps buf[*pos..end) as length-delimited field `field`. */
+static void wrap_back(uint8_t *buf, size_t *pos, size_t end, unsigned field)
+{
+	put_varint_back(buf, pos, end - *pos);
+	put_varint_back(buf, pos, (uint64_t)field << 3 | 2);
+}
+
+/* A model whose graph nests `levels` If subgraphs: graph -> node(1) ->
+ * attribute(5) -> g(6) -> graph ..., the bytes written by hand. */
+static size_t deep_onnx(uint8_t *buf, size_t cap, int levels)
+{
+	size_t pos = cap;
+	for (int i = 0; i < levels; i++) {
+		wrap_back(buf, &pos, cap, 6); /* AttributeProto.g */
+		wrap_back(buf, &pos, cap, 5); /* NodeProto.attribute */
+		wrap_back(buf, &pos, cap, 1); /* GraphProto.node */
+	}
+	wrap_back(buf, &pos, cap, 7); /* ModelProto.graph */
+	memmove(buf, buf + pos, cap - pos);
+	return cap - pos;
+}
+
+/* 3,000 nested If subgraphs overflowed the stack inside protobuf-c's
+ * recursive unpack; the nesting is now measured first and refused. */
+static void test_deep_nesting(void)
+{
+	size_t cap = 1 << 20;
+	uint8_t *buf = malloc(cap);
+	size_t len = deep_onnx(buf, cap, 3000);
+	thaw_model *m = thaw_onnx_import_mem(buf, len, "deep.onnx", NULL);
+	CHECKF(m == NULL && strstr(thaw_errmsg(), "deep.onnx: ") && strstr(thaw_errmsg(), "nested 9001 deep"),
+	       "%s", thaw_errmsg());
+	thaw_model_free(m);
+	/* the file functions go through the same check */
+	FILE *f = fopen(tpath("deep.onnx"), "wb");
+	fwrite(buf, 1, len, f);
+	fclose(f);
+	m = thaw_onnx_import(tpath("deep.onnx"), NULL);
+	CHECKF(m == NULL && strstr(thaw_errmsg(), "deep.onnx: ") && strstr(thaw_errmsg(), "9001 deep"), "%s",
+	       thaw_errmsg());
+	/* 30 levels (91 messages deep) decode and fail later, for the real reason */
+	len = deep_onnx(buf, cap, 30);
+	m = thaw_onnx_import_mem(buf, len, "shallow.onnx", NULL);
+	CHECKF(m == NULL && !strstr(thaw_errmsg(), "nested") && strstr(thaw_errmsg(), "shallow.onnx: "), "%s",
+	       thaw_errmsg());
+	/* bytes that are not protobuf at all still fail as before */
+	m = thaw_onnx_import_mem("\xff\xff\xff", 3, NULL, NULL);
+	CHECKF(m == NULL && strstr(thaw_errmsg(), "(memory): not an ONNX model"), "%s", thaw_errmsg());
+	m = thaw_onnx_import_mem(NULL, 0, "empty.onnx", NULL);
+	CHECKF(m == NULL && strstr(thaw_errmsg(), "empty.onnx: "), "%s", thaw_errmsg());
+	free(buf);
+}
+
 int main(void)
 {
 	if (tmpdir_make("thaw-onnx") < 0)
@@ -466,6 +532,7 @@ int main(void)
 	RUN(test_export_round_trip);
 	RUN(test_hostile);
 	RUN(test_stale_class_names);
+	RUN(test_deep_nesting);
 	tmpdir_remove();
 	return check_done();
 }
