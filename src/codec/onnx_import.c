@@ -571,9 +571,11 @@ static int get_varint(const uint8_t *p, size_t end, size_t *at, uint64_t *v)
 	return -1;
 }
 
-/* The deepest nesting of message fields in buf (the top message is 0); it
- * stops counting at NEST_MEASURE. -1 when out of memory. */
-static long nesting_depth(const uint8_t *buf, size_t len)
+/* Checks buf before protobuf-c sees it: the nesting of message fields
+ * (the top message is 0) must stay within MAX_NESTING, and no string field
+ * may hold a NUL byte (protobuf-c would hand over a C string cut at it, so
+ * "conv\0evil" would import as "conv"). 0, or < 0 with the message. */
+static int prescan(const uint8_t *buf, size_t len, const char *path)
 {
 	typedef struct {
 		size_t end;
@@ -581,11 +583,12 @@ static long nesting_depth(const uint8_t *buf, size_t len)
 	} level;
 	level *st = thaw_malloc(NEST_MEASURE * sizeof *st);
 	if (!st)
-		return -1;
+		return thaw_error(THAW_ENOMEM, "%s: out of memory", path);
 	long depth = 0, deepest = 0;
 	size_t at = 0;
+	int rc = 0;
 	st[0] = (level){len, &onnx__model_proto__descriptor};
-	while (depth >= 0) {
+	while (depth >= 0 && rc == 0) {
 		if (at >= st[depth].end) {
 			at = st[depth].end;
 			depth--;
@@ -620,6 +623,12 @@ static long nesting_depth(const uint8_t *buf, size_t len)
 			break;
 		const ProtobufCFieldDescriptor *f =
 			st[depth].d ? protobuf_c_message_descriptor_get_field(st[depth].d, (unsigned)(key >> 3)) : NULL;
+		if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(buf + at, 0, (size_t)v)) {
+			rc = thaw_error(THAW_EFORMAT, "%s: %s.%s holds a NUL byte (byte %zu): names may not contain one",
+					path, st[depth].d->short_name, f->name,
+					(size_t)((const uint8_t *)memchr(buf + at, 0, (size_t)v) - buf));
+			break;
+		}
 		if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE) {
 			at += (size_t)v; /* a string, bytes, packed numbers or an unknown field */
 			continue;
@@ -635,7 +644,12 @@ static long nesting_depth(const uint8_t *buf, size_t len)
 	}
 done:
 	free(st);
-	return deepest;
+	if (rc == 0 && deepest > MAX_NESTING)
+		rc = thaw_error(THAW_EFORMAT,
+				"%s: protobuf messages nested %s%ld deep (at most %d; subgraphs inside subgraphs?): "
+				"refused before decoding",
+				path, deepest >= NEST_MEASURE ? "more than " : "", deepest, MAX_NESTING);
+	return rc;
 }
 
 thaw_model *thaw_onnx_import_mem(const void *data, size_t len, const char *name, thaw_onnx_info *info)
@@ -653,18 +667,8 @@ thaw_model *thaw_onnx_import_mem(const void *data, size_t len, const char *name,
 	}
 	if (!data)
 		data = empty;
-	long depth = nesting_depth(data, len);
-	if (depth < 0) {
-		thaw_error(THAW_ENOMEM, "%s: out of memory", c.path);
+	if (prescan(data, len, c.path) < 0)
 		return NULL;
-	}
-	if (depth > MAX_NESTING) {
-		thaw_error(THAW_EFORMAT,
-			   "%s: protobuf messages nested %s%ld deep (at most %d; subgraphs inside subgraphs?): "
-			   "refused before decoding",
-			   c.path, depth >= NEST_MEASURE ? "more than " : "", depth, MAX_NESTING);
-		return NULL;
-	}
 	c.mp = onnx__model_proto__unpack(NULL, len, data);
 	if (!c.mp) {
 		thaw_error(THAW_EFORMAT, "%s: not an ONNX model (protobuf decoding failed)", c.path);

@@ -4,6 +4,7 @@
 #include "thaw/layer.h"
 
 #include <fnmatch.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -225,12 +226,51 @@ void thaw_node_describe(const thaw_node *n, char *buf, size_t size)
 		o->describe(n, buf, size);
 }
 
+/* Layer setups do their shape arithmetic in int. Sizes from a hostile file
+ * (ONNX pads of 30,000 made a 60008x60008 plane: "output shape -694007232")
+ * are checked here first in 64 bits: padded extents and dilated kernels of
+ * the spatial kinds before setup, the output's values per image after. */
+#define SPATIAL_MAX (1 << 24)
+
+static int check_spatial(const thaw_node *n)
+{
+	const thaw_attrs *a = &n->a;
+	if (n->kind != THAW_CONV2D && n->kind != THAW_MAXPOOL && n->kind != THAW_AVGPOOL)
+		return 0;
+	const char *kind = thaw_kind_name(n->kind);
+	for (int i = 0; i < 4; i++)
+		if (a->pad[i] < 0 || a->pad[i] > SPATIAL_MAX)
+			return thaw_error(THAW_EINVAL, "node '%s' (%s): padding %d outside 0..%d", n->name, kind,
+					  a->pad[i], SPATIAL_MAX);
+	int64_t dh = n->kind == THAW_CONV2D ? a->dh : 1, dw = n->kind == THAW_CONV2D ? a->dw : 1;
+	int64_t ekh = dh * ((int64_t)a->kh - 1) + 1, ekw = dw * ((int64_t)a->kw - 1) + 1;
+	int64_t ph = n->n_in > 0 ? (int64_t)n->in_shape[0].h + a->pad[0] + a->pad[2] : 0;
+	int64_t pw = n->n_in > 0 ? (int64_t)n->in_shape[0].w + a->pad[1] + a->pad[3] : 0;
+	if (ekh > SPATIAL_MAX || ekw > SPATIAL_MAX || ph > SPATIAL_MAX || pw > SPATIAL_MAX)
+		return thaw_error(THAW_ESHAPE,
+				  "node '%s' (%s): padded input %lldx%lld or kernel %lldx%lld (dilated) exceeds %d",
+				  n->name, kind, (long long)ph, (long long)pw, (long long)ekh, (long long)ekw,
+				  SPATIAL_MAX);
+	return 0;
+}
+
 int thaw_node_declare(thaw_node *n)
 {
 	const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
 	if (!o)
 		return thaw_error(THAW_EINVAL, "node '%s': unknown layer kind %d", n->name, n->kind);
-	return o->setup(n, n->in_shape, n->n_in);
+	int rc = check_spatial(n);
+	if (rc < 0 || (rc = o->setup(n, n->in_shape, n->n_in)) < 0)
+		return rc;
+	uint64_t values = (uint64_t)(n->out.c > 0 ? n->out.c : 0) * (uint64_t)(n->out.h > 0 ? n->out.h : 0) *
+			  (uint64_t)(n->out.w > 0 ? n->out.w : 0);
+	if (values > INT_MAX) {
+		char b[64];
+		return thaw_error(THAW_ESHAPE, "node '%s' (%s): output shape %s has %llu values per image (at most %d)",
+				  n->name, thaw_kind_name(n->kind), thaw_shape_str(n->out, b, sizeof b),
+				  (unsigned long long)values, INT_MAX);
+	}
+	return 0;
 }
 
 /* ---- model */

@@ -201,10 +201,33 @@ static void test_names_follow_surgery(void)
 	thaw_model_free(m);
 }
 
+/* Shape arithmetic is checked in 64 bits before a layer's int arithmetic
+ * runs: huge pads, dilations and outputs are refused with the sizes. */
+static void test_huge_shapes_refused(void)
+{
+	thaw_model *m = thaw_model_new(1, 8, 8, 1);
+	thaw_attrs c = thaw_conv(4, 3, 1, 30000);
+	CHECK_ERR(thaw_model_add(m, "big", &c, NULL, 0),
+		  "node 'big' (conv2d): output shape 4x60006x60006 has 14402880144 values per image (at most 2147483647)");
+	c = thaw_conv(4, 3, 1, 1 << 30);
+	CHECK_ERR(thaw_model_add(m, "big", &c, NULL, 0), "node 'big' (conv2d): padding 1073741824 outside 0..16777216");
+	c = thaw_conv(4, 3, 1, 0);
+	c.dh = 1 << 30;
+	CHECK_ERR(thaw_model_add(m, "big", &c, NULL, 0),
+		  "node 'big' (conv2d): padded input 8x8 or kernel 2147483649x3 (dilated) exceeds 16777216");
+	thaw_attrs p = thaw_pool(THAW_MAXPOOL, 1 << 30, 1);
+	CHECK_ERR(thaw_model_add(m, "pool", &p, NULL, 0), "exceeds 16777216");
+	CHECK(m->n == 0);
+	c = thaw_conv(4, 3, 1, 1);
+	CHECK_OK(thaw_model_add(m, "ok", &c, NULL, 0));
+	thaw_model_free(m);
+}
+
 int main(void)
 {
 	RUN(test_class_names_follow_the_head);
 	RUN(test_names_follow_surgery);
+	RUN(test_huge_shapes_refused);
 	RUN(test_reference_cnn_shapes_and_counts);
 	RUN(test_surgery);
 	RUN(test_argument_errors);

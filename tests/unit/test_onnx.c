@@ -406,6 +406,37 @@ static void test_hostile(void)
 	k.os.version = 99;
 	expect(&k, "opset 99 is outside the supported 6..20");
 
+	/* pads of 30,000 imported and then overflowed int shape arithmetic
+	 * ("output shape -694007232") */
+	mk_init(&k);
+	Onnx__AttributeProto pads, *pads_p = &pads;
+	int64_t pv[4] = {30000, 30000, 30000, 30000};
+	onnx__attribute_proto__init(&pads);
+	pads.name = "pads";
+	pads.has_type = 1;
+	pads.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+	pads.n_ints = 4;
+	pads.ints = pv;
+	k.n[0].n_attribute = 1;
+	k.n[0].attribute = &pads_p;
+	expect(&k, "output shape 4x60002x60002 has 14400960016 values per image (at most 2147483647)");
+
+	/* a NUL in a name cut it short without a word */
+	mk_init(&k);
+	k.n[0].name = "c1";
+	mk_write(&k, tpath("nul.onnx"));
+	size_t len;
+	FILE *nf = fopen(tpath("nul.onnx"), "rb");
+	static unsigned char nb[1 << 16];
+	len = fread(nb, 1, sizeof nb, nf);
+	fclose(nf);
+	for (size_t i = 0; i + 4 <= len; i++)
+		if (nb[i] == 0x1a && nb[i + 1] == 2 && nb[i + 2] == 'c' && nb[i + 3] == '1') /* NodeProto.name = 3 */
+			nb[i + 3] = 0;
+	thaw_model *mn = thaw_onnx_import_mem(nb, len, "nul.onnx", NULL);
+	CHECKF(mn == NULL && strstr(thaw_errmsg(), "nul.onnx: NodeProto.name holds a NUL byte"), "%s", thaw_errmsg());
+	thaw_model_free(mn);
+
 	FILE *f = fopen(tpath("h.onnx"), "wb");
 	fputs("this is not protobuf \xff\xff\xff\xff", f);
 	fclose(f);
