@@ -786,6 +786,10 @@ thaw_model *thaw_onnx_import_mem(const void *data, size_t len, const char *name,
 	free(c.vals);
 	free(c.slots);
 	free(c.folded);
+	for (size_t i = 0; i < c.hint_nslots; i++)
+		free(c.hint_base[i]);
+	free(c.hint_base);
+	free(c.hint_k);
 	onnx__model_proto__free_unpacked(c.mp, NULL);
 	if (rc < 0) {
 		thaw_model_free(c.m);
