@@ -27,12 +27,19 @@ static void clean(void)
 	}
 }
 
+static void remove_root(void)
+{
+	clean();
+	rmdir(root);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!root[0]) {
 		snprintf(root, sizeof root, "/tmp/thaw-fuzz-folder.XXXXXX");
 		if (!mkdtemp(root))
 			abort();
+		atexit(remove_root);
 	}
 	clean();
 	int files = 0;
