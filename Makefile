@@ -28,7 +28,8 @@ TEST_BIN = $(patsubst tests/unit/%.c,build/test/%,$(TEST_SRC))
 SAN_LIB_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC))
 SAN_TEST_BIN = $(patsubst tests/unit/%.c,build/santest/%,$(TEST_SRC))
 
-.PHONY: all check layers unit unit-san script-tests tui-tests conformance bench demo install uninstall clean deps
+.PHONY: all check layers unit unit-san script-tests tui-tests conformance bench demo install uninstall clean deps \
+	fuzz fuzz-check fuzz-seeds
 .DEFAULT_GOAL := all
 
 all: thaw
@@ -87,7 +88,45 @@ layers:
 	scripts/check-layers
 	scripts/check-layers --self-test
 
-check: layers deps thaw unit unit-san
+# ---- coverage-guided fuzzing: libFuzzer from Debian's clang, with ASan and
+# UBSan, one harness per loader (tests/fuzz/fuzz_*.c) over the layers the
+# loaders live in. `make fuzz` runs each for FUZZ_SECONDS; `make fuzz-check`
+# (part of make check) replays every regression case under
+# tests/fuzz/regress/<target>/ and runs each briefly on its corpus.
+FUZZ_CC ?= clang
+FUZZ_TARGETS = thaw onnx idx png jpeg folder
+FUZZ_SECONDS ?= 180
+FUZZ_CHECK_SECONDS ?= 15
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -Ibuild/gen $(DEP_CFLAGS) -Wall -Wno-unused-parameter -Wno-unknown-attributes \
+	-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_LIB_SRC = $(sort $(wildcard src/core/*.c src/nn/*.c src/codec/*.c src/data/*.c)) $(GEN_C)
+FUZZ_LIB_OBJ = $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIB_SRC))
+FUZZ_BIN = $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+build/fuzz/obj/%.o: %.c $(GEN_H) config.mk
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/libthaw-fuzz.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/libthaw-fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/libthaw-fuzz.a $(LDLIBS_ALL)
+
+# Rewrites the seed corpora from thaw's own writers (then commit them).
+fuzz-seeds: build/libthaw.a
+	@mkdir -p build/fuzz $(patsubst %,tests/fuzz/corpus/%,$(FUZZ_TARGETS))
+	$(CC) $(CFLAGS_ALL) -o build/fuzz/seeds tests/fuzz/seeds.c build/libthaw.a $(LDLIBS_ALL)
+	build/fuzz/seeds
+
+fuzz: deps $(FUZZ_BIN)
+	scripts/fuzz-run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-check: deps $(FUZZ_BIN)
+	scripts/fuzz-run $(FUZZ_CHECK_SECONDS) $(FUZZ_TARGETS)
+
+check: layers deps thaw unit unit-san fuzz-check
 	@for t in tests/cli/run.sh tests/script/run.sh tests/tui/run.sh tests/conformance/run.sh \
 		tests/install/run.sh; do \
 		if [ -x $$t ]; then $$t || exit 1; fi; done
@@ -127,4 +166,4 @@ uninstall:
 clean:
 	rm -rf build thaw
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SAN_LIB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SAN_LIB_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)

@@ -61,6 +61,10 @@ static inline const uint8_t *thaw_dataset_image(const thaw_dataset *d, int i)
  * IDX label file (ndim 1), each plain or gzip'd. n_classes 0 infers it from
  * the largest label; otherwise a label >= n_classes is an error. */
 thaw_dataset *thaw_idx_load(const char *images, const char *labels, int n_classes);
+/* The same from two buffers in memory (borrowed), plain or gzip'd; the
+ * names stand for the files in messages (NULL: "(images)", "(labels)"). */
+thaw_dataset *thaw_idx_load_mem(const void *images, size_t images_len, const char *images_name,
+				const void *labels, size_t labels_len, const char *labels_name, int n_classes);
 /* Fashion-MNIST from dir (NULL: /usr/share/datasets/fashion-mnist), the
  * train split (60000) or the test split (10000), with its 10 class names. */
 #define THAW_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"

@@ -12,6 +12,7 @@
 #ifndef THAW_IMAGE_H
 #define THAW_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The pixel budget: an image whose decoded size (for JPEG: after DCT
@@ -37,6 +38,10 @@ int thaw_image_info(const char *path, int *c, int *h, int *w);
  * min_h x min_w, so a caller that will shrink the image anyway never holds
  * the full decode (PNG always decodes at full size). 0, 0: full size. */
 int thaw_image_read(const char *path, int min_h, int min_w, uint8_t **pixels, int *c, int *h, int *w);
+/* The same from len bytes in memory (borrowed); name stands for the file in
+ * messages, NULL: "(memory)". So are the _mem functions below. */
+int thaw_image_read_mem(const void *data, size_t len, const char *name, int min_h, int min_w, uint8_t **pixels,
+			int *c, int *h, int *w);
 
 /* ---- JPEG itself */
 
@@ -46,6 +51,8 @@ int thaw_image_read(const char *path, int min_h, int min_w, uint8_t **pixels, in
  * min_h, min_w as for thaw_image_read. */
 int thaw_jpeg_read(const char *path, int min_h, int min_w, uint8_t **pixels, int *c, int *h, int *w);
 int thaw_jpeg_info(const char *path, int *c, int *h, int *w);
+int thaw_jpeg_read_mem(const void *data, size_t len, const char *name, int min_h, int min_w, uint8_t **pixels,
+		       int *c, int *h, int *w);
 
 #define THAW_JPEG_QUALITY 90
 /* Writes gray (c = 1) or RGB (c = 3) planar pixels; quality 1..100 (0:

@@ -143,6 +143,13 @@ typedef struct thaw_model {
 	int profile;             /* time every node's forward and backward */
 	int B;                   /* batch of the last forward */
 	const float *last_input; /* borrowed: the x of the last forward */
+
+	/* Name lookup, kept by model.c through every change to the graph:
+	 * open addressing from a node's name to its index (-1: empty), and
+	 * per kind the first k worth trying for a default name "<kind>_<k>". */
+	int *name_slot;
+	size_t name_nslots;
+	int auto_next[THAW_KIND_COUNT];
 } thaw_model;
 
 /* ---- construction and surgery. Every call checks its arguments. */
@@ -160,7 +167,7 @@ int thaw_model_pop(thaw_model *m);                       /* drop the output node
 int thaw_model_truncate(thaw_model *m, const char *name); /* keep up to name */
 /* Pops the output node and appends a dense head of `units` outputs. */
 int thaw_model_replace_head(thaw_model *m, int units, const char *name);
-int thaw_model_find(const thaw_model *m, const char *name); /* index or -1 */
+int thaw_model_find(const thaw_model *m, const char *name); /* index or -1; O(1) */
 /* Re-initialises every parameter from a fresh seed. */
 void thaw_model_reinit(thaw_model *m, uint64_t seed);
 /* Copies parameters, statistics and optimizer state from src into dst,

@@ -15,6 +15,7 @@
 #ifndef THAW_MODELFILE_H
 #define THAW_MODELFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "thaw/model.h"
@@ -48,6 +49,9 @@ int thaw_model_save(const thaw_model *m, const char *path, const thaw_train_stat
  * no training record). Optimizer state is restored into p[].m/v when the
  * file holds it. NULL on error (thaw_errmsg() says why). */
 thaw_model *thaw_model_load(const char *path, thaw_train_state *st);
+/* The same from len bytes in memory (borrowed, read only during the call);
+ * name stands for the file in messages, NULL: "(memory)". */
+thaw_model *thaw_model_load_mem(const void *data, size_t len, const char *name, thaw_train_state *st);
 
 /* Testing aid: the next save fails with an I/O error once `bytes` bytes have
  * been written (as a full disk would); a negative value turns it off. */

@@ -12,6 +12,7 @@
 #ifndef THAW_ONNX_H
 #define THAW_ONNX_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "thaw/model.h"
@@ -30,6 +31,10 @@ typedef struct thaw_onnx_info {
 
 /* Reads an ONNX model file into a new thaw model. info may be NULL. */
 thaw_model *thaw_onnx_import(const char *path, thaw_onnx_info *info);
+/* The same from len bytes in memory (borrowed; nothing keeps them); name
+ * stands for the file in messages ("upload.onnx: ..."), NULL: "(memory)".
+ * Files whose messages nest more than 100 deep are refused before decoding. */
+thaw_model *thaw_onnx_import_mem(const void *data, size_t len, const char *name, thaw_onnx_info *info);
 
 /* Writes m as an ONNX model (opset 17, or 20 when it holds a gelu) with one
  * input "input" (N,C,H,W) and one output; re-importing gives the same graph. */

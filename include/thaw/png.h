@@ -4,6 +4,7 @@
 #ifndef THAW_PNG_H
 #define THAW_PNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Largest width or height accepted on read; an image of more than
@@ -15,6 +16,9 @@
  * expanded and 16-bit samples scaled to 8 bits. *pixels is (c, h, w),
  * freed with free(). Returns 0 or a negative THAW_E* code. */
 int thaw_png_read(const char *path, uint8_t **pixels, int *c, int *h, int *w);
+/* The same from len bytes in memory (borrowed); name stands for the file in
+ * messages, NULL: "(memory)". */
+int thaw_png_read_mem(const void *data, size_t len, const char *name, uint8_t **pixels, int *c, int *h, int *w);
 /* Only the header: size and the channel count thaw_png_read would give. */
 int thaw_png_info(const char *path, int *c, int *h, int *w);
 /* Writes 8-bit gray (c = 1) or RGB (c = 3) from planar (c, h, w) pixels.

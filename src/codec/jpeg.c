@@ -129,27 +129,33 @@ static void orient_steps(int o, int H, int W, ptrdiff_t *a, ptrdiff_t *sy, ptrdi
  * DC code of the first scan), so the header's size must fit in the file.
  * Arithmetic coding (rare in the wild) can go below that on flat images;
  * it is held to one bit per 8 blocks, which any photograph exceeds. */
-static void check_length(j_decompress_ptr ci, FILE *f, jerr *err)
+static void check_length(j_decompress_ptr ci, uint64_t size, jerr *err)
 {
 	uint64_t blocks = 0, per_byte = ci->arith_code ? 64 : 8;
 	for (int i = 0; i < ci->num_components; i++)
 		blocks += (uint64_t)ci->comp_info[i].width_in_blocks * ci->comp_info[i].height_in_blocks;
-	struct stat sb;
-	if (fstat(fileno(f), &sb) == 0 && blocks > per_byte * (uint64_t)sb.st_size) {
+	if (blocks > per_byte * size) {
 		snprintf(err->msg, sizeof err->msg,
 			 "header says %ux%u, which needs at least %llu bytes of image data; the file's "
 			 "%lld bytes cannot hold that (truncated or corrupt)",
 			 ci->image_width, ci->image_height, (unsigned long long)(blocks / per_byte),
-			 (long long)sb.st_size);
+			 (long long)size);
 		longjmp(err->jb, 1);
 	}
 }
 
-static int read_impl(const char *path, int min_h, int min_w, uint8_t **pixels, int *pc, int *ph, int *pw)
+/* Where a read takes its bytes from: an open file or memory. */
+typedef struct jsrc {
+	FILE *f;
+	const void *data;
+	size_t n;
+	uint64_t size; /* of the whole file: bounds what its header may claim */
+	const char *name;
+} jsrc;
+
+/* Decodes from s; pixels NULL: the header only. */
+static int decode(const jsrc *s, int min_h, int min_w, uint8_t **pixels, int *pc, int *ph, int *pw)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return thaw_error(THAW_EIO, "%s: cannot open: %s", path, strerror(errno));
 	struct jpeg_decompress_struct ci;
 	jerr err;
 	/* volatile: assigned after setjmp and read after a longjmp */
@@ -160,14 +166,18 @@ static int read_impl(const char *path, int min_h, int min_w, uint8_t **pixels, i
 	ci.err = &err.pub;
 	if (setjmp(err.jb)) {
 		jpeg_destroy_decompress(&ci);
-		fclose(f);
 		free(out);
 		free(row);
-		return thaw_error(err.code, "%s: %s", path, err.msg[0] ? err.msg : "corrupt JPEG");
+		return thaw_error(err.code, "%s: %s", s->name, err.msg[0] ? err.msg : "corrupt JPEG");
 	}
 	jpeg_create_decompress(&ci);
 	ci.mem->max_memory_to_use = JPEG_MEM_LIMIT;
-	jpeg_stdio_src(&ci, f);
+	if (s->f)
+		jpeg_stdio_src(&ci, s->f);
+	else if (s->n)
+		jpeg_mem_src(&ci, s->data, (unsigned long)s->n);
+	else
+		ERREXIT(&ci, JERR_INPUT_EMPTY); /* as jpeg_mem_src would */
 	jpeg_save_markers(&ci, JPEG_APP0 + 1, 0xffff);
 	jpeg_read_header(&ci, TRUE);
 	int c;
@@ -196,10 +206,9 @@ static int read_impl(const char *path, int min_h, int min_w, uint8_t **pixels, i
 	int orient = exif_orientation(ci.marker_list);
 	int swap = orient >= 5;
 	if (!pixels) { /* header only */
-		check_length(&ci, f, &err);
+		check_length(&ci, s->size, &err);
 		*pc = c, *ph = (int)(swap ? W : H), *pw = (int)(swap ? H : W);
 		jpeg_destroy_decompress(&ci);
-		fclose(f);
 		return 0;
 	}
 	/* the smallest n/8 scale reaching the size wanted, in stored orientation */
@@ -220,7 +229,7 @@ static int read_impl(const char *path, int min_h, int min_w, uint8_t **pixels, i
 			 THAW_IMAGE_MAX_PIXELS);
 		longjmp(err.jb, 1);
 	}
-	check_length(&ci, f, &err);
+	check_length(&ci, s->size, &err);
 	size_t plane = (size_t)oh * ow;
 	out = malloc(plane * (size_t)c);
 	row = malloc((size_t)ow * (size_t)c);
@@ -253,23 +262,58 @@ static int read_impl(const char *path, int min_h, int min_w, uint8_t **pixels, i
 	}
 	jpeg_finish_decompress(&ci);
 	jpeg_destroy_decompress(&ci);
-	fclose(f);
 	free(row);
 	*pixels = out;
 	*pc = c, *ph = (int)(swap ? ow : oh), *pw = (int)(swap ? oh : ow);
 	return 0;
 }
 
+/* Reads the file at path, or len bytes at data when path is NULL; name is
+ * the source in messages. */
+static int read_impl(const char *path, const void *data, size_t len, const char *name, int min_h,
+		     int min_w, uint8_t **pixels, int *pc, int *ph, int *pw)
+{
+	jsrc s = {NULL, data, data ? len : 0, data ? len : 0, name};
+	if (path) {
+		s.f = fopen(path, "rb");
+		if (!s.f)
+			return thaw_error(THAW_EIO, "%s: cannot open: %s", name, strerror(errno));
+		struct stat sb;
+		s.size = fstat(fileno(s.f), &sb) == 0 ? (uint64_t)sb.st_size : UINT64_MAX / 64;
+	}
+	int rc = decode(&s, min_h, min_w, pixels, pc, ph, pw);
+	if (s.f)
+		fclose(s.f);
+	return rc;
+}
+
 int thaw_jpeg_read(const char *path, int min_h, int min_w, uint8_t **pixels, int *c, int *h, int *w)
 {
 	*pixels = NULL;
-	int rc = read_impl(path, min_h, min_w, pixels, c, h, w);
+	if (!path)
+		return thaw_error(THAW_EINVAL, "jpeg: no path");
+	int rc = read_impl(path, NULL, 0, path, min_h, min_w, pixels, c, h, w);
 	if (rc < 0)
 		*pixels = NULL;
 	return rc;
 }
 
-int thaw_jpeg_info(const char *path, int *c, int *h, int *w) { return read_impl(path, 0, 0, NULL, c, h, w); }
+int thaw_jpeg_read_mem(const void *data, size_t len, const char *name, int min_h, int min_w, uint8_t **pixels,
+		       int *c, int *h, int *w)
+{
+	*pixels = NULL;
+	int rc = read_impl(NULL, data, len, name ? name : "(memory)", min_h, min_w, pixels, c, h, w);
+	if (rc < 0)
+		*pixels = NULL;
+	return rc;
+}
+
+int thaw_jpeg_info(const char *path, int *c, int *h, int *w)
+{
+	if (!path)
+		return thaw_error(THAW_EINVAL, "jpeg: no path");
+	return read_impl(path, NULL, 0, path, 0, 0, NULL, c, h, w);
+}
 
 int thaw_jpeg_write(const char *path, const uint8_t *pixels, int c, int h, int w, int quality,
 		    int progressive)

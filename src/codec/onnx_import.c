@@ -306,75 +306,170 @@ static int count_uses(ctx *c, const char *name, int delta)
 	return k;
 }
 
-/* Orders the nodes so each comes after the producers of its inputs;
- * reports dangling inputs and cycles. */
+/* Names that nodes wait for (inputs not yet defined when ordering starts):
+ * an open-addressing set, each name with the list of its consumers. */
+typedef struct waits {
+	size_t nslots;
+	int *slot;         /* index into name[], -1 empty */
+	const char **name; /* [nw] */
+	int *head;         /* [nw] first edge */
+	char *released;    /* [nw] some node produced it */
+	char *produced;    /* [nw] some node lists it as an output */
+	int nw;
+	int *enode, *enext; /* edges: consumer node, next edge of the same name */
+	int ne;
+} waits;
+
+static int waits_find(const waits *w, const char *name, int add)
+{
+	size_t mask = w->nslots - 1, i = hash(name) & mask;
+	for (; w->slot[i] >= 0; i = (i + 1) & mask)
+		if (!strcmp(w->name[w->slot[i]], name))
+			return w->slot[i];
+	if (!add)
+		return -1;
+	int k = ((waits *)w)->nw++;
+	w->slot[i] = k;
+	w->name[k] = name;
+	w->head[k] = -1;
+	return k;
+}
+
+/* A binary min-heap of ready node indices: a file already in order keeps
+ * its order. */
+static void heap_push(int *h, int *n, int v)
+{
+	int i = (*n)++;
+	for (; i > 0 && h[(i - 1) / 2] > v; i = (i - 1) / 2)
+		h[i] = h[(i - 1) / 2];
+	h[i] = v;
+}
+
+static int heap_pop(int *h, int *n)
+{
+	int top = h[0], v = h[--*n], i = 0;
+	for (;;) {
+		int l = 2 * i + 1, m = l + 1 < *n && h[l + 1] < h[l] ? l + 1 : l;
+		if (l >= *n || h[m] >= v)
+			break;
+		h[i] = h[m];
+		i = m;
+	}
+	h[i] = v;
+	return top;
+}
+
+/* Orders the nodes so each comes after the producers of its inputs
+ * (Kahn's algorithm: linear, where repeated passes were quadratic on a
+ * file listed backwards); reports dangling inputs and cycles. */
 static int topo_order(ctx *c, int *order)
 {
-	size_t n = c->g->n_node;
-	char *done = thaw_calloc(n ? n : 1, 1);
-	if (!done)
-		return THAW_ENOMEM;
-	/* avail: value names defined so far (initializers and the input are
-	 * defined already; node outputs get a placeholder on completion) */
-	int got = 0, progress = 1;
-	while (got < (int)n && progress) {
-		progress = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (done[i])
+	size_t n = c->g->n_node, edges = 0;
+	for (size_t i = 0; i < n; i++)
+		edges += c->g->node[i]->n_input;
+	waits w = {0};
+	w.nslots = 16;
+	while (w.nslots < 2 * edges + 2)
+		w.nslots *= 2;
+	w.slot = thaw_malloc(w.nslots * sizeof *w.slot);
+	w.name = thaw_malloc((edges + 1) * sizeof *w.name);
+	w.head = thaw_malloc((edges + 1) * sizeof *w.head);
+	w.released = thaw_calloc(edges + 1, 1);
+	w.produced = thaw_calloc(edges + 1, 1);
+	w.enode = thaw_malloc((edges + 1) * sizeof *w.enode);
+	w.enext = thaw_malloc((edges + 1) * sizeof *w.enext);
+	int *pending = thaw_calloc(n + 1, sizeof *pending), *heap = thaw_malloc((n + 1) * sizeof *heap);
+	char *done = thaw_calloc(n + 1, 1);
+	int rc = 0, got = 0, nh = 0;
+	if (!w.slot || !w.name || !w.head || !w.released || !w.produced || !w.enode || !w.enext || !pending ||
+	    !heap || !done) {
+		rc = THAW_ENOMEM;
+		goto out;
+	}
+	memset(w.slot, 0xff, w.nslots * sizeof *w.slot);
+	/* initializers and the graph input are defined already */
+	for (size_t i = 0; i < n; i++) {
+		const Onnx__NodeProto *nd = c->g->node[i];
+		for (size_t j = 0; j < nd->n_input; j++) {
+			if (!nd->input[j] || !nd->input[j][0] || thaw_onnx_find_val(c, nd->input[j]) >= 0)
 				continue;
-			const Onnx__NodeProto *nd = c->g->node[i];
-			int ready = 1;
-			for (size_t j = 0; j < nd->n_input && ready; j++)
-				if (nd->input[j] && nd->input[j][0] && thaw_onnx_find_val(c, nd->input[j]) < 0)
-					ready = 0;
-			if (!ready)
-				continue;
-			for (size_t j = 0; j < nd->n_output; j++)
-				if (nd->output[j] && nd->output[j][0] && thaw_onnx_find_val(c, nd->output[j]) < 0 &&
-				    thaw_onnx_def_val(c, nd->output[j], (value){.kind = V_NODE, .node = -2}) < 0) {
-					free(done);
-					return THAW_EFORMAT;
-				}
-			done[i] = 1;
-			order[got++] = (int)i;
-			progress = 1;
+			int k = waits_find(&w, nd->input[j], 1);
+			w.enode[w.ne] = (int)i;
+			w.enext[w.ne] = w.head[k];
+			w.head[k] = w.ne++;
+			pending[i]++;
 		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const Onnx__NodeProto *nd = c->g->node[i];
+		for (size_t o = 0; o < nd->n_output; o++) {
+			int k = nd->output[o] && nd->output[o][0] ? waits_find(&w, nd->output[o], 0) : -1;
+			if (k >= 0)
+				w.produced[k] = 1;
+		}
+		if (!pending[i])
+			heap_push(heap, &nh, (int)i);
+	}
+	while (nh > 0) {
+		int i = heap_pop(heap, &nh);
+		const Onnx__NodeProto *nd = c->g->node[i];
+		for (size_t j = 0; j < nd->n_output; j++) {
+			const char *out = nd->output[j];
+			if (!out || !out[0])
+				continue;
+			if (thaw_onnx_find_val(c, out) < 0 &&
+			    thaw_onnx_def_val(c, out, (value){.kind = V_NODE, .node = -2}) < 0) {
+				rc = THAW_EFORMAT;
+				goto out;
+			}
+			int k = waits_find(&w, out, 0);
+			if (k < 0 || w.released[k])
+				continue;
+			w.released[k] = 1;
+			for (int e = w.head[k]; e >= 0; e = w.enext[e])
+				if (--pending[w.enode[e]] == 0)
+					heap_push(heap, &nh, w.enode[e]);
+		}
+		done[i] = 1;
+		order[got++] = i;
 	}
 	if (got < (int)n) {
 		/* an input nobody produces, or a cycle */
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n && rc == 0; i++) {
 			if (done[i])
 				continue;
 			const Onnx__NodeProto *nd = c->g->node[i];
-			for (size_t j = 0; j < nd->n_input; j++) {
+			for (size_t j = 0; j < nd->n_input && rc == 0; j++) {
 				const char *in = nd->input[j];
-				if (!in || !in[0] || thaw_onnx_find_val(c, in) >= 0)
-					continue;
-				int produced = 0;
-				for (size_t q = 0; q < n && !produced; q++)
-					for (size_t o = 0; o < c->g->node[q]->n_output; o++)
-						if (c->g->node[q]->output[o] && !strcmp(c->g->node[q]->output[o], in))
-							produced = 1;
-				if (!produced) {
+				int k = in && in[0] ? waits_find(&w, in, 0) : -1;
+				if (k >= 0 && !w.produced[k]) {
 					c->nd = nd;
-					free(done);
-					return thaw_onnx_err(c, THAW_EFORMAT,
-							     "input '%s' is not produced by any node, initializer or graph input (a missing initializer or a dangling input)",
-							     in);
+					rc = thaw_onnx_err(c, THAW_EFORMAT,
+							   "input '%s' is not produced by any node, initializer or graph input (a missing initializer or a dangling input)",
+							   in);
 				}
 			}
 		}
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n && rc == 0; i++)
 			if (!done[i]) {
 				c->nd = c->g->node[i];
-				break;
+				rc = thaw_onnx_err(c, THAW_EFORMAT,
+						   "the graph has a cycle through this node (%d of %zu nodes could be ordered)", got,
+						   n);
 			}
-		free(done);
-		return thaw_onnx_err(c, THAW_EFORMAT, "the graph has a cycle through this node (%d of %zu nodes could be ordered)",
-				     got, n);
 	}
+out:
+	free(w.slot);
+	free(w.name);
+	free(w.head);
+	free(w.released);
+	free(w.produced);
+	free(w.enode);
+	free(w.enext);
+	free(pending);
+	free(heap);
 	free(done);
-	return 0;
+	return rc;
 }
 
 static int opset_of(ctx *c)
@@ -547,37 +642,129 @@ static void read_metadata(ctx *c)
 	}
 }
 
-thaw_model *thaw_onnx_import(const char *path, thaw_onnx_info *info)
+/* ---- nesting. protobuf-c unpacks a submessage by recursing, with no
+ * depth limit, so a graph that nests If-node subgraphs (graph -> node ->
+ * attribute g -> graph ...) a few thousand deep overflows the stack inside
+ * onnx__model_proto__unpack. This linear pass over the wire format, guided
+ * by the generated descriptors (the fields that are messages), measures the
+ * nesting first, with an explicit stack and no recursion. A framing error
+ * ends the scan: protobuf-c fails on it too, before it recurses past it. */
+#define MAX_NESTING 100
+#define NEST_MEASURE 65536 /* deeper still is reported as "more than" */
+
+static int get_varint(const uint8_t *p, size_t end, size_t *at, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (int s = 0; s < 70 && *at < end; s += 7) {
+		uint8_t b = p[(*at)++];
+		r |= (uint64_t)(b & 0x7f) << (s < 64 ? s : 0);
+		if (!(b & 0x80)) {
+			*v = r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Checks buf before protobuf-c sees it: the nesting of message fields
+ * (the top message is 0) must stay within MAX_NESTING, and no string field
+ * may hold a NUL byte (protobuf-c would hand over a C string cut at it, so
+ * "conv\0evil" would import as "conv"). 0, or < 0 with the message. */
+static int prescan(const uint8_t *buf, size_t len, const char *path)
+{
+	typedef struct {
+		size_t end;
+		const ProtobufCMessageDescriptor *d;
+	} level;
+	level *st = thaw_malloc(NEST_MEASURE * sizeof *st);
+	if (!st)
+		return thaw_error(THAW_ENOMEM, "%s: out of memory", path);
+	long depth = 0, deepest = 0;
+	size_t at = 0;
+	int rc = 0;
+	st[0] = (level){len, &onnx__model_proto__descriptor};
+	while (depth >= 0 && rc == 0) {
+		if (at >= st[depth].end) {
+			at = st[depth].end;
+			depth--;
+			continue;
+		}
+		uint64_t key, v;
+		if (get_varint(buf, st[depth].end, &at, &key) < 0 || (key >> 3) == 0 ||
+		    (key >> 3) > UINT32_MAX)
+			break;
+		size_t room = st[depth].end - at;
+		switch (key & 7) {
+		case 0:
+			if (get_varint(buf, st[depth].end, &at, &v) < 0)
+				goto done;
+			continue;
+		case 1:
+			if (room < 8)
+				goto done;
+			at += 8;
+			continue;
+		case 5:
+			if (room < 4)
+				goto done;
+			at += 4;
+			continue;
+		case 2:
+			break;
+		default:
+			goto done; /* groups and invalid wire types: protobuf-c refuses them */
+		}
+		if (get_varint(buf, st[depth].end, &at, &v) < 0 || v > st[depth].end - at)
+			break;
+		const ProtobufCFieldDescriptor *f =
+			st[depth].d ? protobuf_c_message_descriptor_get_field(st[depth].d, (unsigned)(key >> 3)) : NULL;
+		if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(buf + at, 0, (size_t)v)) {
+			rc = thaw_error(THAW_EFORMAT, "%s: %s.%s holds a NUL byte (byte %zu): names may not contain one",
+					path, st[depth].d->short_name, f->name,
+					(size_t)((const uint8_t *)memchr(buf + at, 0, (size_t)v) - buf));
+			break;
+		}
+		if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE) {
+			at += (size_t)v; /* a string, bytes, packed numbers or an unknown field */
+			continue;
+		}
+		if (depth + 1 >= NEST_MEASURE) {
+			deepest = NEST_MEASURE;
+			break;
+		}
+		depth++;
+		st[depth] = (level){at + (size_t)v, f->descriptor};
+		if (depth > deepest)
+			deepest = depth;
+	}
+done:
+	free(st);
+	if (rc == 0 && deepest > MAX_NESTING)
+		rc = thaw_error(THAW_EFORMAT,
+				"%s: protobuf messages nested %s%ld deep (at most %d; subgraphs inside subgraphs?): "
+				"refused before decoding",
+				path, deepest >= NEST_MEASURE ? "more than " : "", deepest, MAX_NESTING);
+	return rc;
+}
+
+thaw_model *thaw_onnx_import_mem(const void *data, size_t len, const char *name, thaw_onnx_info *info)
 {
 	thaw_onnx_info dummy;
 	ctx c;
 	memset(&c, 0, sizeof c);
-	c.path = path ? path : "(null)";
+	c.path = name ? name : "(memory)";
 	c.info = info ? info : &dummy;
 	memset(c.info, 0, sizeof *c.info);
-	FILE *f = path ? fopen(path, "rb") : NULL;
-	if (!f) {
-		thaw_error(THAW_EIO, "%s: cannot open: %s", c.path, strerror(errno));
+	static const uint8_t empty[1];
+	if (!data && len) {
+		thaw_error(THAW_EINVAL, "%s: no data", c.path);
 		return NULL;
 	}
-	long size = -1;
-	if (fseek(f, 0, SEEK_END) == 0)
-		size = ftell(f);
-	if (size < 0 || size > MAX_FILE || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		thaw_error(THAW_EIO, "%s: cannot read (size %ld; at most 2 GB)", c.path, size);
+	if (!data)
+		data = empty;
+	if (prescan(data, len, c.path) < 0)
 		return NULL;
-	}
-	unsigned char *buf = thaw_malloc(size ? (size_t)size : 1);
-	if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-		fclose(f);
-		free(buf);
-		thaw_error(THAW_EIO, "%s: read failed", c.path);
-		return NULL;
-	}
-	fclose(f);
-	c.mp = onnx__model_proto__unpack(NULL, (size_t)size, buf);
-	free(buf);
+	c.mp = onnx__model_proto__unpack(NULL, len, data);
 	if (!c.mp) {
 		thaw_error(THAW_EFORMAT, "%s: not an ONNX model (protobuf decoding failed)", c.path);
 		return NULL;
@@ -599,10 +786,45 @@ thaw_model *thaw_onnx_import(const char *path, thaw_onnx_info *info)
 	free(c.vals);
 	free(c.slots);
 	free(c.folded);
+	for (size_t i = 0; i < c.hint_nslots; i++)
+		free(c.hint_base[i]);
+	free(c.hint_base);
+	free(c.hint_k);
 	onnx__model_proto__free_unpacked(c.mp, NULL);
 	if (rc < 0) {
 		thaw_model_free(c.m);
 		return NULL;
 	}
 	return c.m;
+}
+
+thaw_model *thaw_onnx_import(const char *path, thaw_onnx_info *info)
+{
+	if (info)
+		memset(info, 0, sizeof *info);
+	const char *nm = path ? path : "(null)";
+	FILE *f = path ? fopen(path, "rb") : NULL;
+	if (!f) {
+		thaw_error(THAW_EIO, "%s: cannot open: %s", nm, strerror(errno));
+		return NULL;
+	}
+	long size = -1;
+	if (fseek(f, 0, SEEK_END) == 0)
+		size = ftell(f);
+	if (size < 0 || size > MAX_FILE || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		thaw_error(THAW_EIO, "%s: cannot read (size %ld; at most 2 GB)", nm, size);
+		return NULL;
+	}
+	unsigned char *buf = thaw_malloc(size ? (size_t)size : 1);
+	if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+		fclose(f);
+		free(buf);
+		thaw_error(THAW_EIO, "%s: read failed", nm);
+		return NULL;
+	}
+	fclose(f);
+	thaw_model *m = thaw_onnx_import_mem(buf, (size_t)size, nm, info);
+	free(buf);
+	return m;
 }

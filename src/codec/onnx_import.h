@@ -38,6 +38,11 @@ typedef struct ctx {
 	thaw_onnx_info *info;
 	const Onnx__NodeProto *nd; /* node being imported, for messages */
 	char *folded;              /* per ONNX node: absorbed by an earlier one */
+	/* names given so far: base name -> the last k of "<base>_<k>" tried,
+	 * so a file of 100,000 unnamed Relu nodes does not probe 2, 3, ... */
+	char **hint_base;
+	int *hint_k;
+	size_t hint_nslots, hint_n;
 } ctx;
 
 /* Sets the error message, prefixed with the file and the node being

@@ -109,6 +109,53 @@ static void torch_name(const char *src, const char *op, char *dst, size_t size)
 		snprintf(dst, size, "%s", src + 1);
 }
 
+static size_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)h;
+}
+
+/* The hint slot of base (created when absent: k = 1); NULL when out of
+ * memory, and the caller probes from 2. */
+static int *name_hint(ctx *c, const char *base)
+{
+	if (2 * (c->hint_n + 1) > c->hint_nslots) {
+		size_t ns = c->hint_nslots ? 2 * c->hint_nslots : 64;
+		char **nb = thaw_calloc(ns, sizeof *nb);
+		int *nk = thaw_calloc(ns, sizeof *nk);
+		if (!nb || !nk) {
+			free(nb);
+			free(nk);
+			return NULL;
+		}
+		for (size_t i = 0; i < c->hint_nslots; i++) {
+			if (!c->hint_base[i])
+				continue;
+			size_t j = str_hash(c->hint_base[i]) & (ns - 1);
+			while (nb[j])
+				j = (j + 1) & (ns - 1);
+			nb[j] = c->hint_base[i];
+			nk[j] = c->hint_k[i];
+		}
+		free(c->hint_base);
+		free(c->hint_k);
+		c->hint_base = nb;
+		c->hint_k = nk;
+		c->hint_nslots = ns;
+	}
+	size_t mask = c->hint_nslots - 1, i = str_hash(base) & mask;
+	for (; c->hint_base[i]; i = (i + 1) & mask)
+		if (!strcmp(c->hint_base[i], base))
+			return &c->hint_k[i];
+	if (!(c->hint_base[i] = strdup(base)))
+		return NULL;
+	c->hint_n++;
+	c->hint_k[i] = 1;
+	return &c->hint_k[i];
+}
+
 static void node_name(ctx *c, const Onnx__NodeProto *nd, char *out)
 {
 	char raw[THAW_NAME_MAX * 2], base[THAW_NAME_MAX];
@@ -123,14 +170,17 @@ static void node_name(ctx *c, const Onnx__NodeProto *nd, char *out)
 	} else {
 		snprintf(raw, sizeof raw, "%s", src);
 	}
-	sanitise(raw, base, THAW_NAME_MAX - 6);
+	sanitise(raw, base, THAW_NAME_MAX - 8); /* room for "_" and k <= MAX_NODES + 1 */
 	if (!base[0])
 		snprintf(base, sizeof base, "node");
 	snprintf(out, THAW_NAME_MAX, "%s", base);
-	for (int k = 2; thaw_model_find(c->m, out) >= 0; k++) {
+	int *hint = thaw_model_find(c->m, out) >= 0 ? name_hint(c, base) : NULL;
+	for (int k = hint && *hint > 1 ? *hint + 1 : 2; thaw_model_find(c->m, out) >= 0; k++) {
 		char tmp[THAW_NAME_MAX + 16];
 		snprintf(tmp, sizeof tmp, "%s_%d", base, k);
 		snprintf(out, THAW_NAME_MAX, "%.*s", THAW_NAME_MAX - 1, tmp);
+		if (hint)
+			*hint = k;
 	}
 }
 

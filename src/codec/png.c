@@ -13,8 +13,12 @@
 #include "thaw/core.h"
 #include "thaw/image.h"
 
+/* The source is a FILE (write, and read from a file) or bytes in memory. */
 typedef struct pngctx {
 	FILE *f;
+	const uint8_t *buf;
+	size_t len, pos;
+	uint64_t size; /* of the whole file: bounds what its header may claim */
 	char msg[256];
 } pngctx;
 
@@ -37,6 +41,15 @@ static void on_warning(png_structp p, png_const_charp msg)
 static void on_read(png_structp p, png_bytep data, size_t len)
 {
 	pngctx *ctx = png_get_io_ptr(p);
+	if (!ctx->f) {
+		if (len > ctx->len - ctx->pos) {
+			snprintf(ctx->msg, sizeof ctx->msg, "truncated file");
+			png_longjmp(p, 1);
+		}
+		memcpy(data, ctx->buf + ctx->pos, len);
+		ctx->pos += len;
+		return;
+	}
 	if (fread(data, 1, len, ctx->f) != len) {
 		snprintf(ctx->msg, sizeof ctx->msg, "%s",
 			 ferror(ctx->f) ? "read error" : "truncated file");
@@ -44,18 +57,39 @@ static void on_read(png_structp p, png_bytep data, size_t len)
 	}
 }
 
-static int open_png(const char *path, pngctx *ctx)
+static void close_src(pngctx *ctx)
+{
+	if (ctx->f)
+		fclose(ctx->f);
+	ctx->f = NULL;
+}
+
+/* Opens the file, or takes the bytes when path is NULL, and checks the
+ * signature. */
+static int open_png(const char *path, const void *data, size_t len, const char *name, pngctx *ctx)
 {
 	memset(ctx, 0, sizeof *ctx);
-	ctx->f = fopen(path, "rb");
-	if (!ctx->f)
-		return thaw_error(THAW_EIO, "%s: cannot open: %s", path, strerror(errno));
 	unsigned char sig[8];
-	size_t got = fread(sig, 1, 8, ctx->f);
+	size_t got;
+	if (path) {
+		ctx->f = fopen(path, "rb");
+		if (!ctx->f)
+			return thaw_error(THAW_EIO, "%s: cannot open: %s", name, strerror(errno));
+		struct stat sb;
+		ctx->size = fstat(fileno(ctx->f), &sb) == 0 ? (uint64_t)sb.st_size : UINT64_MAX / 2048;
+		got = fread(sig, 1, 8, ctx->f);
+	} else {
+		ctx->buf = data;
+		ctx->len = data ? len : 0;
+		ctx->size = ctx->len;
+		got = ctx->len < 8 ? ctx->len : 8;
+		if (got)
+			memcpy(sig, data, got);
+		ctx->pos = got;
+	}
 	if (got < 8 || png_sig_cmp(sig, 0, 8)) {
-		fclose(ctx->f);
-		ctx->f = NULL;
-		return thaw_error(THAW_EFORMAT, "%s: not a PNG file (bad signature)", path);
+		close_src(ctx);
+		return thaw_error(THAW_EFORMAT, "%s: not a PNG file (bad signature)", name);
 	}
 	return 0;
 }
@@ -80,10 +114,13 @@ static int set_transforms(png_structp p, png_infop info)
 	return (ct & PNG_COLOR_MASK_COLOR) || ct == PNG_COLOR_TYPE_PALETTE ? 3 : 1;
 }
 
-static int read_impl(const char *path, uint8_t **pixels, int *pc, int *ph, int *pw, int header_only)
+/* Reads the file at path, or len bytes at data when path is NULL; name is
+ * the source in messages. */
+static int read_impl(const char *path, const void *data, size_t len, const char *name, uint8_t **pixels,
+		     int *pc, int *ph, int *pw, int header_only)
 {
 	pngctx ctx;
-	int rc = open_png(path, &ctx);
+	int rc = open_png(path, data, len, name, &ctx);
 	if (rc < 0)
 		return rc;
 	png_structp p = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
@@ -94,16 +131,16 @@ static int read_impl(const char *path, uint8_t **pixels, int *pc, int *ph, int *
 	uint8_t *volatile out = NULL;
 	if (!info) {
 		png_destroy_read_struct(&p, NULL, NULL);
-		fclose(ctx.f);
-		return thaw_error(THAW_ENOMEM, "%s: out of memory for the PNG reader", path);
+		close_src(&ctx);
+		return thaw_error(THAW_ENOMEM, "%s: out of memory for the PNG reader", name);
 	}
 	if (setjmp(png_jmpbuf(p))) {
 		png_destroy_read_struct(&p, &info, NULL);
-		fclose(ctx.f);
+		close_src(&ctx);
 		free(hwc);
 		free(rows);
 		free(out);
-		return thaw_error(THAW_EFORMAT, "%s: %s", path, ctx.msg[0] ? ctx.msg : "corrupt PNG");
+		return thaw_error(THAW_EFORMAT, "%s: %s", name, ctx.msg[0] ? ctx.msg : "corrupt PNG");
 	}
 	png_set_read_fn(p, &ctx, on_read);
 	png_set_sig_bytes(p, 8);
@@ -120,14 +157,13 @@ static int read_impl(const char *path, uint8_t **pixels, int *pc, int *ph, int *
 	/* A forged IHDR can claim 16384x16384 in a few hundred bytes; deflate
 	 * expands at most ~1032:1, so compare the filtered data it implies with
 	 * the file's length before anything is sized from it. */
-	struct stat sb;
 	uint64_t raw = (uint64_t)h * (1 + ((uint64_t)w * png_get_channels(p, info) *
 					   png_get_bit_depth(p, info) + 7) / 8);
-	if (fstat(fileno(ctx.f), &sb) == 0 && raw > 1032 * ((uint64_t)sb.st_size + 64)) {
+	if (raw > 1032 * (ctx.size + 64)) {
 		snprintf(ctx.msg, sizeof ctx.msg,
 			 "header says %dx%d, which needs %llu bytes of image data; the file's %lld "
 			 "bytes cannot hold that (truncated or corrupt)",
-			 w, h, (unsigned long long)raw, (long long)sb.st_size);
+			 w, h, (unsigned long long)raw, (long long)ctx.size);
 		png_longjmp(p, 1);
 	}
 	int c = set_transforms(p, info);
@@ -140,7 +176,7 @@ static int read_impl(const char *path, uint8_t **pixels, int *pc, int *ph, int *
 	*pc = c, *ph = h, *pw = w;
 	if (header_only) {
 		png_destroy_read_struct(&p, &info, NULL);
-		fclose(ctx.f);
+		close_src(&ctx);
 		return 0;
 	}
 	size_t total = (size_t)w * h * c; /* w, h <= 16384 by the user limits: no overflow */
@@ -156,7 +192,7 @@ static int read_impl(const char *path, uint8_t **pixels, int *pc, int *ph, int *
 	png_read_image(p, rows);
 	png_read_end(p, NULL);
 	png_destroy_read_struct(&p, &info, NULL);
-	fclose(ctx.f);
+	close_src(&ctx);
 	for (int ch = 0; ch < c; ch++) {
 		uint8_t *o = out + (size_t)ch * h * w;
 		const uint8_t *s = hwc + ch;
@@ -172,12 +208,22 @@ static int read_impl(const char *path, uint8_t **pixels, int *pc, int *ph, int *
 int thaw_png_read(const char *path, uint8_t **pixels, int *c, int *h, int *w)
 {
 	*pixels = NULL;
-	return read_impl(path, pixels, c, h, w, 0);
+	if (!path)
+		return thaw_error(THAW_EINVAL, "png: no path");
+	return read_impl(path, NULL, 0, path, pixels, c, h, w, 0);
+}
+
+int thaw_png_read_mem(const void *data, size_t len, const char *name, uint8_t **pixels, int *c, int *h, int *w)
+{
+	*pixels = NULL;
+	return read_impl(NULL, data, len, name ? name : "(memory)", pixels, c, h, w, 0);
 }
 
 int thaw_png_info(const char *path, int *c, int *h, int *w)
 {
-	return read_impl(path, NULL, c, h, w, 1);
+	if (!path)
+		return thaw_error(THAW_EINVAL, "png: no path");
+	return read_impl(path, NULL, 0, path, NULL, c, h, w, 1);
 }
 
 int thaw_png_write(const char *path, const uint8_t *pixels, int c, int h, int w)

@@ -944,9 +944,10 @@ static void loader_free(loader *L)
 
 static int load_sections(loader *L)
 {
-	const unsigned char *p = L->base, *end = L->base + L->size;
-	if (L->size < 16 || memcmp(p, MAGIC, 8) != 0)
+	/* base is NULL for an empty file: no pointer arithmetic before the size check */
+	if (!L->base || L->size < 16 || memcmp(L->base, MAGIC, 8) != 0)
 		return lerr(L, THAW_EFORMAT, "not a thaw model file (bad magic; %zu bytes)", L->size);
+	const unsigned char *p = L->base, *end = L->base + L->size;
 	uint32_t ver = get_u32(p + 8);
 	if (ver > THAW_FORMAT_VERSION)
 		return lerr(L, THAW_EFORMAT,
@@ -991,38 +992,13 @@ static int load_sections(loader *L)
 	return 0;
 }
 
-thaw_model *thaw_model_load(const char *path, thaw_train_state *st)
+thaw_model *thaw_model_load_mem(const void *data, size_t len, const char *name, thaw_train_state *st)
 {
-	if (!path) {
-		thaw_error(THAW_EINVAL, "load: no path");
-		return NULL;
-	}
 	loader L;
 	memset(&L, 0, sizeof L);
-	L.path = path;
-	int fd = open(path, O_RDONLY);
-	if (fd < 0) {
-		thaw_error(THAW_EIO, "%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct stat sb;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		thaw_error(THAW_EIO, "%s: not a regular file", path);
-		return NULL;
-	}
-	L.size = (size_t)sb.st_size;
-	void *map = NULL;
-	if (L.size >= 16) {
-		map = mmap(NULL, L.size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			close(fd);
-			thaw_error(THAW_EIO, "%s: cannot map: %s", path, strerror(errno));
-			return NULL;
-		}
-	}
-	close(fd);
-	L.base = map;
+	L.path = name ? name : "(memory)";
+	L.base = len ? data : NULL;
+	L.size = L.base ? len : 0;
 	thaw_model *m = NULL;
 	uint64_t tbytes = 0;
 	int rc = load_sections(&L);
@@ -1088,7 +1064,7 @@ thaw_model *thaw_model_load(const char *path, thaw_train_state *st)
 	if (rc == 0 && L.n_classes &&
 	    thaw_model_set_classes(m, (const char *const *)L.classes, L.n_classes) < 0)
 		thaw_warn("%s: %d class names do not match the model's output (%s): loaded without names",
-			  path, L.n_classes, thaw_errmsg());
+			  L.path, L.n_classes, thaw_errmsg());
 	if (rc == 0 && st) {
 		const section *s = find_sec(&L, "train");
 		memset(st, 0, sizeof *st);
@@ -1097,12 +1073,47 @@ thaw_model *thaw_model_load(const char *path, thaw_train_state *st)
 		else if (s)
 			rc = parse_train(&L, s, st);
 	}
-	if (map)
-		munmap(map, L.size);
 	loader_free(&L);
 	if (rc < 0) {
 		thaw_model_free(m);
 		return NULL;
 	}
+	return m;
+}
+
+thaw_model *thaw_model_load(const char *path, thaw_train_state *st)
+{
+	if (!path) {
+		thaw_error(THAW_EINVAL, "load: no path");
+		return NULL;
+	}
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		thaw_error(THAW_EIO, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		thaw_error(THAW_EIO, "%s: not a regular file", path);
+		return NULL;
+	}
+	size_t size = (size_t)sb.st_size;
+	void *map = NULL;
+	unsigned char small[16]; /* too short to be a model: read for the message */
+	if (size < 16 && read(fd, small, size) != (ssize_t)size)
+		size = 0;
+	if (size >= 16) {
+		map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			close(fd);
+			thaw_error(THAW_EIO, "%s: cannot map: %s", path, strerror(errno));
+			return NULL;
+		}
+	}
+	close(fd);
+	thaw_model *m = thaw_model_load_mem(map ? map : small, size, path, st);
+	if (map)
+		munmap(map, size);
 	return m;
 }

@@ -11,9 +11,15 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+/* The bytes come from a file through gzread, or from memory: copied when
+ * plain, inflated when gzip'd. */
 typedef struct idxfile {
 	const char *path;
 	gzFile f;
+	const unsigned char *buf; /* memory: the whole file */
+	size_t len, pos;
+	int is_gz, zinit, zend; /* memory: gzip'd; z is set up; its stream ended */
+	z_stream z;
 	int ndim;
 	uint32_t dim[4];
 	size_t count; /* product of the dims */
@@ -65,9 +71,55 @@ static int gzerr(idxfile *x, const char *what)
 	return thaw_error(THAW_EFORMAT, "%s: truncated file while reading %s", x->path, what);
 }
 
+/* Up to n bytes from memory into p: the count, 0 at the end, < 0 when
+ * the gzip data is corrupt (z.msg says why). Members after the first are
+ * read on, as gzread does. */
+static long mem_read(idxfile *x, unsigned char *p, size_t n)
+{
+	if (!x->is_gz) {
+		size_t k = x->len - x->pos < n ? x->len - x->pos : n;
+		memcpy(p, x->buf + x->pos, k);
+		x->pos += k;
+		return (long)k;
+	}
+	x->z.next_out = p;
+	x->z.avail_out = (uInt)n;
+	while (x->z.avail_out) {
+		if (x->zend) {
+			/* another member, or the end (trailing bytes that are not a
+			 * member are ignored, as by gzread) */
+			if (x->z.avail_in < 2 || x->z.next_in[0] != 0x1f || x->z.next_in[1] != 0x8b)
+				break;
+			inflateReset(&x->z);
+			x->zend = 0;
+		}
+		int zr = inflate(&x->z, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END)
+			x->zend = 1;
+		else if (zr == Z_BUF_ERROR || (zr == Z_OK && !x->z.avail_in && x->z.avail_out))
+			break; /* input ended inside the stream */
+		else if (zr != Z_OK)
+			return -1;
+	}
+	return (long)(n - x->z.avail_out);
+}
+
+static int mem_exact(idxfile *x, unsigned char *p, size_t n, const char *what)
+{
+	long got = mem_read(x, p, n);
+	if (got < 0)
+		return thaw_error(THAW_EFORMAT, "%s: corrupt gzip data while reading %s (%s)", x->path, what,
+				  x->z.msg ? x->z.msg : "inflate failed");
+	if ((size_t)got != n)
+		return thaw_error(THAW_EFORMAT, "%s: truncated file while reading %s", x->path, what);
+	return 0;
+}
+
 static int read_exact(idxfile *x, void *buf, size_t n, const char *what)
 {
 	unsigned char *p = buf;
+	if (x->buf)
+		return mem_exact(x, p, n, what);
 	while (n) {
 		unsigned chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n;
 		int got = gzread(x->f, p, chunk);
@@ -79,18 +131,40 @@ static int read_exact(idxfile *x, void *buf, size_t n, const char *what)
 	return 0;
 }
 
-static int open_idx(idxfile *x, const char *path, int ndim_lo, int ndim_hi, const char *kind)
+/* Opens the file at path, or the len bytes at data when data is not NULL
+ * (path names them in messages), and checks the header. */
+static int open_idx(idxfile *x, const char *path, const void *data, size_t len, int ndim_lo, int ndim_hi,
+		    const char *kind)
 {
 	memset(x, 0, sizeof *x);
 	x->path = path;
 	uint64_t stored = 0, file_len = 0;
-	int is_gz = 0, rc = stored_size(path, &stored, &file_len, &is_gz);
-	if (rc < 0)
-		return rc;
-	x->f = gzopen(path, "rb");
-	if (!x->f)
-		return thaw_error(THAW_EIO, "%s: cannot open: %s", path, strerror(errno));
-	gzbuffer(x->f, 1 << 17);
+	int is_gz = 0, rc;
+	if (data) {
+		static const unsigned char none[1];
+		x->buf = len ? data : none;
+		x->len = len;
+		file_len = stored = len;
+		is_gz = x->is_gz = len >= 2 && x->buf[0] == 0x1f && x->buf[1] == 0x8b;
+		if (is_gz) {
+			if (len < 18)
+				return thaw_error(THAW_EFORMAT, "%s: truncated gzip file (%zu bytes)", path, len);
+			const unsigned char *t = x->buf + len - 4;
+			stored = (uint64_t)t[0] | (uint64_t)t[1] << 8 | (uint64_t)t[2] << 16 | (uint64_t)t[3] << 24;
+			if (inflateInit2(&x->z, 16 + MAX_WBITS) != Z_OK)
+				return thaw_error(THAW_ENOMEM, "%s: cannot start inflating", path);
+			x->zinit = 1;
+			x->z.next_in = (Bytef *)x->buf;
+			x->z.avail_in = len > UINT_MAX ? UINT_MAX : (uInt)len;
+		}
+	} else {
+		if ((rc = stored_size(path, &stored, &file_len, &is_gz)) < 0)
+			return rc;
+		x->f = gzopen(path, "rb");
+		if (!x->f)
+			return thaw_error(THAW_EIO, "%s: cannot open: %s", path, strerror(errno));
+		gzbuffer(x->f, 1 << 17);
+	}
 	unsigned char m[4];
 	if (read_exact(x, m, 4, "the header") < 0)
 		return THAW_EFORMAT;
@@ -159,6 +233,17 @@ static int open_idx(idxfile *x, const char *path, int ndim_lo, int ndim_hi, cons
 static int check_end(idxfile *x)
 {
 	unsigned char b;
+	if (x->buf) {
+		long k = mem_read(x, &b, 1);
+		if (k < 0)
+			return thaw_error(THAW_EFORMAT, "%s: corrupt gzip data (%s)", x->path,
+					  x->z.msg ? x->z.msg : "inflate failed");
+		if (k > 0)
+			return thaw_error(THAW_EFORMAT, "%s: trailing data after %zu values", x->path, x->count);
+		if (x->is_gz && !x->zend)
+			return thaw_error(THAW_EFORMAT, "%s: truncated gzip data (no end of stream)", x->path);
+		return 0;
+	}
 	int got = gzread(x->f, &b, 1);
 	if (got < 0)
 		return gzerr(x, "the data");
@@ -176,17 +261,23 @@ static void close_idx(idxfile *x)
 	if (x->f)
 		gzclose(x->f);
 	x->f = NULL;
+	if (x->zinit)
+		inflateEnd(&x->z);
+	x->zinit = 0;
 }
 
-thaw_dataset *thaw_idx_load(const char *images, const char *labels, int n_classes)
+/* Files when imd and lbd are NULL, else memory named by images, labels. */
+static thaw_dataset *load(const char *images, const void *imd, size_t iml, const char *labels,
+			  const void *lbd, size_t lbl, int n_classes)
 {
 	idxfile fi, fl;
+	memset(&fi, 0, sizeof fi);
 	memset(&fl, 0, sizeof fl);
 	thaw_dataset *d = NULL;
 	uint8_t *lab = NULL, *hwc = NULL;
-	if (open_idx(&fi, images, 3, 4, "image") < 0)
+	if (open_idx(&fi, images, imd, iml, 3, 4, "image") < 0)
 		goto fail;
-	if (open_idx(&fl, labels, 1, 1, "label") < 0)
+	if (open_idx(&fl, labels, lbd, lbl, 1, 1, "label") < 0)
 		goto fail;
 	int n = (int)fi.dim[0], h = (int)fi.dim[1], w = (int)fi.dim[2];
 	int c = fi.ndim == 4 ? (int)fi.dim[3] : 1;
@@ -249,4 +340,22 @@ fail:
 	free(hwc);
 	thaw_dataset_free(d);
 	return NULL;
+}
+
+thaw_dataset *thaw_idx_load(const char *images, const char *labels, int n_classes)
+{
+	if (!images || !labels) {
+		thaw_error(THAW_EINVAL, "idx: no file name");
+		return NULL;
+	}
+	return load(images, NULL, 0, labels, NULL, 0, n_classes);
+}
+
+thaw_dataset *thaw_idx_load_mem(const void *images, size_t images_len, const char *images_name,
+				const void *labels, size_t labels_len, const char *labels_name, int n_classes)
+{
+	static const unsigned char none[1];
+	return load(images_name ? images_name : "(images)", images ? images : none, images ? images_len : 0,
+		    labels_name ? labels_name : "(labels)", labels ? labels : none, labels ? labels_len : 0,
+		    n_classes);
 }

@@ -4,6 +4,7 @@
 #include "thaw/layer.h"
 
 #include <fnmatch.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -225,12 +226,51 @@ void thaw_node_describe(const thaw_node *n, char *buf, size_t size)
 		o->describe(n, buf, size);
 }
 
+/* Layer setups do their shape arithmetic in int. Sizes from a hostile file
+ * (ONNX pads of 30,000 made a 60008x60008 plane: "output shape -694007232")
+ * are checked here first in 64 bits: padded extents and dilated kernels of
+ * the spatial kinds before setup, the output's values per image after. */
+#define SPATIAL_MAX (1 << 24)
+
+static int check_spatial(const thaw_node *n)
+{
+	const thaw_attrs *a = &n->a;
+	if (n->kind != THAW_CONV2D && n->kind != THAW_MAXPOOL && n->kind != THAW_AVGPOOL)
+		return 0;
+	const char *kind = thaw_kind_name(n->kind);
+	for (int i = 0; i < 4; i++)
+		if (a->pad[i] < 0 || a->pad[i] > SPATIAL_MAX)
+			return thaw_error(THAW_EINVAL, "node '%s' (%s): padding %d outside 0..%d", n->name, kind,
+					  a->pad[i], SPATIAL_MAX);
+	int64_t dh = n->kind == THAW_CONV2D ? a->dh : 1, dw = n->kind == THAW_CONV2D ? a->dw : 1;
+	int64_t ekh = dh * ((int64_t)a->kh - 1) + 1, ekw = dw * ((int64_t)a->kw - 1) + 1;
+	int64_t ph = n->n_in > 0 ? (int64_t)n->in_shape[0].h + a->pad[0] + a->pad[2] : 0;
+	int64_t pw = n->n_in > 0 ? (int64_t)n->in_shape[0].w + a->pad[1] + a->pad[3] : 0;
+	if (ekh > SPATIAL_MAX || ekw > SPATIAL_MAX || ph > SPATIAL_MAX || pw > SPATIAL_MAX)
+		return thaw_error(THAW_ESHAPE,
+				  "node '%s' (%s): padded input %lldx%lld or kernel %lldx%lld (dilated) exceeds %d",
+				  n->name, kind, (long long)ph, (long long)pw, (long long)ekh, (long long)ekw,
+				  SPATIAL_MAX);
+	return 0;
+}
+
 int thaw_node_declare(thaw_node *n)
 {
 	const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
 	if (!o)
 		return thaw_error(THAW_EINVAL, "node '%s': unknown layer kind %d", n->name, n->kind);
-	return o->setup(n, n->in_shape, n->n_in);
+	int rc = check_spatial(n);
+	if (rc < 0 || (rc = o->setup(n, n->in_shape, n->n_in)) < 0)
+		return rc;
+	uint64_t values = (uint64_t)(n->out.c > 0 ? n->out.c : 0) * (uint64_t)(n->out.h > 0 ? n->out.h : 0) *
+			  (uint64_t)(n->out.w > 0 ? n->out.w : 0);
+	if (values > INT_MAX) {
+		char b[64];
+		return thaw_error(THAW_ESHAPE, "node '%s' (%s): output shape %s has %llu values per image (at most %d)",
+				  n->name, thaw_kind_name(n->kind), thaw_shape_str(n->out, b, sizeof b),
+				  (unsigned long long)values, INT_MAX);
+	}
+	return 0;
 }
 
 /* ---- model */
@@ -271,18 +311,116 @@ void thaw_model_free(thaw_model *m)
 	for (int i = 0; i < m->n; i++)
 		node_free(m->nodes[i]);
 	free(m->nodes);
+	free(m->name_slot);
 	free_classes(m);
 	thaw_arena_free(&m->arena);
 	free(m);
 }
 
+/* ---- names: a hash table from name to node index (linear probing), so
+ * that a 100,000-node ONNX chain or a long Lua script of m:add does not
+ * spend its time comparing names. */
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static void names_put(thaw_model *m, int idx)
+{
+	size_t mask = m->name_nslots - 1, i = name_hash(m->nodes[idx]->name) & mask;
+	while (m->name_slot[i] >= 0)
+		i = (i + 1) & mask;
+	m->name_slot[i] = idx;
+}
+
+/* Refills the table from nodes[0..n-1] (indices moved: insert). */
+static void names_refill(thaw_model *m)
+{
+	if (!m->name_slot)
+		return;
+	memset(m->name_slot, 0xff, m->name_nslots * sizeof *m->name_slot);
+	for (int i = 0; i < m->n; i++)
+		names_put(m, i);
+}
+
+/* Makes room for cap names (at most half the slots full). */
+static int names_reserve(thaw_model *m, int cap)
+{
+	size_t want = 16;
+	while (want < 2 * (size_t)cap)
+		want *= 2;
+	if (want <= m->name_nslots)
+		return 0;
+	int *s = thaw_malloc(want * sizeof *s);
+	if (!s)
+		return thaw_error(THAW_ENOMEM, "out of memory growing the model");
+	free(m->name_slot);
+	m->name_slot = s;
+	m->name_nslots = want;
+	names_refill(m);
+	return 0;
+}
+
+/* A default-looking name "<kind>_<k>": its kind and k (> 0), else 0. */
+static int auto_number(const char *name, thaw_kind *kind)
+{
+	const char *us = strrchr(name, '_');
+	if (!us || us == name || us - name >= 32 || us[1] < '1' || us[1] > '9')
+		return 0;
+	char kn[32];
+	memcpy(kn, name, (size_t)(us - name));
+	kn[us - name] = 0;
+	int k = thaw_kind_from_name(kn);
+	char *end;
+	long v = strtol(us + 1, &end, 10);
+	if (k < 0 || *end || v > 1000000000)
+		return 0;
+	*kind = (thaw_kind)k;
+	return (int)v;
+}
+
+/* Forgets node idx's name (before the node goes): backward-shift deletion
+ * keeps every other name reachable from its home slot. A default name
+ * that goes may be given out again. */
+static void names_del(thaw_model *m, int idx)
+{
+	thaw_kind kind = THAW_DENSE;
+	int k = auto_number(m->nodes[idx]->name, &kind);
+	if (k > 0 && k < m->auto_next[kind])
+		m->auto_next[kind] = k;
+	if (!m->name_slot)
+		return;
+	size_t mask = m->name_nslots - 1, i = name_hash(m->nodes[idx]->name) & mask;
+	while (m->name_slot[i] != idx) {
+		if (m->name_slot[i] < 0)
+			return;
+		i = (i + 1) & mask;
+	}
+	m->name_slot[i] = -1;
+	for (size_t j = (i + 1) & mask; m->name_slot[j] >= 0; j = (j + 1) & mask) {
+		size_t home = name_hash(m->nodes[m->name_slot[j]]->name) & mask;
+		/* the entry at j may move to the hole at i unless its home lies
+		 * cyclically in (i, j] */
+		int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!stays) {
+			m->name_slot[i] = m->name_slot[j];
+			m->name_slot[j] = -1;
+			i = j;
+		}
+	}
+}
+
 int thaw_model_find(const thaw_model *m, const char *name)
 {
-	if (!m || !name)
+	if (!m || !name || !m->name_slot)
 		return -1;
-	for (int i = 0; i < m->n; i++)
-		if (strcmp(m->nodes[i]->name, name) == 0)
-			return i;
+	size_t mask = m->name_nslots - 1;
+	for (size_t i = name_hash(name) & mask; m->name_slot[i] >= 0; i = (i + 1) & mask)
+		if (strcmp(m->nodes[m->name_slot[i]]->name, name) == 0)
+			return m->name_slot[i];
 	return -1;
 }
 
@@ -344,7 +482,7 @@ static int grow(thaw_model *m)
 		return thaw_error(THAW_ENOMEM, "out of memory growing the model");
 	m->nodes = nn;
 	m->cap = cap;
-	return 0;
+	return names_reserve(m, cap);
 }
 
 static int valid_name(const thaw_model *m, const char *name)
@@ -362,12 +500,16 @@ static int valid_name(const thaw_model *m, const char *name)
 	return 0;
 }
 
-static void auto_name(const thaw_model *m, thaw_kind kind, char *buf)
+/* The smallest free "<kind>_<k>" from the kind's hint on: O(1) amortised
+ * while a model grows, since the hint only moves past names in use. */
+static void auto_name(thaw_model *m, thaw_kind kind, char *buf)
 {
-	for (int k = 1;; k++) {
+	for (int k = m->auto_next[kind] > 0 ? m->auto_next[kind] : 1;; k++) {
 		snprintf(buf, THAW_NAME_MAX, "%s_%d", thaw_kind_name(kind), k);
-		if (thaw_model_find(m, buf) < 0)
+		if (thaw_model_find(m, buf) < 0) {
+			m->auto_next[kind] = k; /* taken only once the node is added */
 			return;
+		}
 	}
 }
 
@@ -435,6 +577,7 @@ int thaw_model_add(thaw_model *m, const char *name, const thaw_attrs *a, const i
 	if (!n)
 		return THAW_EINVAL;
 	m->nodes[m->n] = n;
+	names_put(m, m->n);
 	m->plan_valid = 0;
 	free_classes(m); /* a new output: the old names named other scores */
 	return m->n++;
@@ -490,6 +633,7 @@ int thaw_model_insert(thaw_model *m, int pos, const char *name, const thaw_attrs
 	memmove(&m->nodes[pos + 1], &m->nodes[pos], (size_t)(m->n - pos) * sizeof *m->nodes);
 	m->nodes[pos] = n;
 	m->n++;
+	names_refill(m);
 	for (int i = pos + 1; i < m->n; i++)
 		for (int j = 0; j < m->nodes[i]->n_in; j++)
 			if (m->nodes[i]->in[j] >= pos)
@@ -506,6 +650,7 @@ int thaw_model_insert(thaw_model *m, int pos, const char *name, const thaw_attrs
 					m->nodes[i]->in[j]--;
 		memmove(&m->nodes[pos], &m->nodes[pos + 1], (size_t)(m->n - pos - 1) * sizeof *m->nodes);
 		m->n--;
+		names_refill(m);
 		node_free(n);
 		return thaw_error(THAW_ESHAPE, "insert '%s': %s", a ? thaw_kind_name(a->kind) : "?", msg);
 	}
@@ -519,6 +664,7 @@ int thaw_model_pop(thaw_model *m)
 {
 	if (!m || m->n == 0)
 		return thaw_error(THAW_EINVAL, "pop: the model has no nodes");
+	names_del(m, m->n - 1);
 	node_free(m->nodes[--m->n]);
 	m->plan_valid = 0;
 	free_classes(m); /* the names belonged to the output that went */
@@ -532,8 +678,10 @@ int thaw_model_truncate(thaw_model *m, const char *name)
 		return thaw_error(THAW_EINVAL, "truncate: no node named '%s'", name ? name : "(null)");
 	if (k == m->n - 1)
 		return 0; /* already the output: names still fit */
-	while (m->n > k + 1)
+	while (m->n > k + 1) {
+		names_del(m, m->n - 1);
 		node_free(m->nodes[--m->n]);
+	}
 	m->plan_valid = 0;
 	free_classes(m);
 	return 0;

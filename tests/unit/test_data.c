@@ -61,6 +61,49 @@ static void flip_byte(const char *p, long at)
 
 enum { NI = 12, IH = 4, IW = 3 };
 
+static unsigned char *read_all(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	unsigned char *b = malloc(1 << 20);
+	*n = fread(b, 1, 1 << 20, f);
+	fclose(f);
+	return b;
+}
+
+/* Loading the same bytes from memory gives the same data set, or fails
+ * with the same message (the names given are the paths). */
+static int mem_agrees(const char *im, const char *lb, int ncls)
+{
+	size_t ni = 0, nl = 0;
+	unsigned char *bi = read_all(im, &ni), *bl = read_all(lb, &nl);
+	if (!bi || !bl) {
+		free(bi);
+		free(bl);
+		return 1; /* a missing file has no bytes to compare */
+	}
+	thaw_dataset *a = thaw_idx_load(im, lb, ncls);
+	char msg[1024];
+	snprintf(msg, sizeof msg, "%s", thaw_errmsg());
+	thaw_dataset *b = thaw_idx_load_mem(bi, ni, im, bl, nl, lb, ncls);
+	/* gzread reads ahead, so it may meet corrupt data while "reading the
+	 * header" where memory meets it reading the images */
+	const char *cut = strstr(msg, " while reading");
+	size_t k = cut ? (size_t)(cut - msg) : strlen(msg) + 1;
+	int same = a && b ? a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w &&
+				    !memcmp(a->x, b->x, (size_t)a->n * a->c * a->h * a->w) &&
+				    !memcmp(a->y, b->y, (size_t)a->n * sizeof *a->y)
+			  : !a && !b && !strncmp(msg, thaw_errmsg(), k);
+	if (!same)
+		printf("file: %s\nmemory: %s\n", msg, thaw_errmsg());
+	thaw_dataset_free(a);
+	thaw_dataset_free(b);
+	free(bi);
+	free(bl);
+	return same;
+}
+
 /* A small, valid image/label pair: image i has pixels i*10 + k. */
 static void make_pair(const char *im, const char *lb, int gz)
 {
@@ -82,6 +125,7 @@ static void test_idx_good(void)
 		make_pair(im, lb, gz);
 		thaw_dataset *d = thaw_idx_load(im, lb, 0);
 		CHECKF(d, "%s", thaw_errmsg());
+		CHECK(mem_agrees(im, lb, 0));
 		if (!d)
 			continue;
 		CHECK(d->n == NI && d->c == 1 && d->h == IH && d->w == IW && d->n_classes == 3);
@@ -113,10 +157,12 @@ static void test_idx_bad(void)
 
 #define EXPECT_FAIL(images, labels, ncls, text)                                                    \
 	do {                                                                                       \
-		thaw_dataset *d_ = thaw_idx_load(images, labels, ncls);                            \
+		const char *i_ = images, *l_ = labels;                                             \
+		thaw_dataset *d_ = thaw_idx_load(i_, l_, ncls);                                    \
 		CHECKF(!d_ && strstr(thaw_errmsg(), text), "message '%s', wanted '%s'", thaw_errmsg(), \
 		       text);                                                                      \
 		thaw_dataset_free(d_);                                                             \
+		CHECK(mem_agrees(i_, l_, ncls));                                                   \
 	} while (0)
 
 	make_pair(im, lb, 0);

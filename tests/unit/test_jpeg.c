@@ -381,6 +381,54 @@ static void test_bombs(void)
 	free(b.p);
 }
 
+static unsigned char *slurp_file(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *b = malloc(1 << 20);
+	*n = f ? fread(b, 1, 1 << 20, f) : 0;
+	if (f)
+		fclose(f);
+	return b;
+}
+
+/* PNG and JPEG read from memory as from a file, and errors name the source. */
+static void test_read_from_memory(void)
+{
+	enum { H = 32, W = 48 };
+	uint8_t *px = quadrants(H, W);
+	CHECK_OK(thaw_jpeg_write(tpath("m.jpg"), px, 3, H, W, 0, 1));
+	CHECK_OK(thaw_png_write(tpath("m.png"), px, 3, H, W));
+	const char *files[2] = {tpath("m.jpg"), tpath("m.png")};
+	for (int k = 0; k < 2; k++) {
+		size_t n;
+		unsigned char *b = slurp_file(files[k], &n);
+		uint8_t *a = NULL, *m = NULL;
+		int c1, h1, w1, c2, h2, w2;
+		CHECK_OK(thaw_image_read(files[k], 0, 0, &a, &c1, &h1, &w1));
+		CHECK_OK(thaw_image_read_mem(b, n, "upload", 0, 0, &m, &c2, &h2, &w2));
+		CHECK(a && m && c1 == c2 && h1 == h2 && w1 == w2 && !memcmp(a, m, (size_t)c1 * h1 * w1));
+		free(m);
+		m = NULL;
+		if (k == 0) {
+			CHECK_OK(thaw_jpeg_read_mem(b, n, NULL, 8, 8, &m, &c2, &h2, &w2)); /* scaled: 1/4 */
+			CHECK(m && h2 == 8 && w2 == 12);
+			free(m);
+			CHECK_ERR(thaw_jpeg_read_mem(b, n / 2, "half.jpg", 0, 0, &m, &c2, &h2, &w2), "half.jpg: ");
+			CHECK(m == NULL);
+			CHECK_ERR(thaw_jpeg_read_mem(NULL, 0, NULL, 0, 0, &m, &c2, &h2, &w2), "(memory): ");
+		} else {
+			CHECK_ERR(thaw_png_read_mem(b, n - 20, "half.png", &m, &c2, &h2, &w2), "half.png: ");
+			CHECK_ERR(thaw_png_read_mem(b, 5, "five.png", &m, &c2, &h2, &w2),
+				  "five.png: not a PNG file (bad signature)");
+			CHECK_ERR(thaw_png_read_mem(NULL, 0, NULL, &m, &c2, &h2, &w2), "(memory): not a PNG file");
+		}
+		CHECK_ERR(thaw_image_read_mem(b, 0, "empty", 0, 0, &m, &c2, &h2, &w2), "empty: not a PNG or JPEG file (empty)");
+		free(a);
+		free(b);
+	}
+	free(px);
+}
+
 int main(void)
 {
 	if (tmpdir_make("thaw-jpeg") < 0)
@@ -391,6 +439,7 @@ int main(void)
 	RUN(test_cmyk_refused);
 	RUN(test_corrupt);
 	RUN(test_bombs);
+	RUN(test_read_from_memory);
 	tmpdir_remove();
 	return check_done();
 }

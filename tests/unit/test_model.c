@@ -168,9 +168,66 @@ static void test_class_names_follow_the_head(void)
 	thaw_model_free(m);
 }
 
+/* Names are looked up in a hash table kept through every surgery: each
+ * node is found at its index after adds, inserts, pops and truncation, and
+ * a default name that went is given out again. */
+static void test_names_follow_surgery(void)
+{
+	thaw_model *m = thaw_model_new(1, 4, 4, 1);
+	thaw_attrs relu = thaw_layer(THAW_RELU);
+	for (int i = 0; i < 300; i++)
+		CHECK(thaw_model_add(m, NULL, &relu, NULL, 0) == i);
+	CHECK(strcmp(m->nodes[299]->name, "relu_300") == 0);
+	CHECK(thaw_model_insert(m, 10, "mid", &relu) == 10);
+	CHECK(thaw_model_insert(m, 0, NULL, &relu) == 0); /* relu_301 */
+	CHECK(strcmp(m->nodes[0]->name, "relu_301") == 0);
+	CHECK_OK(thaw_model_pop(m));                     /* relu_300 goes */
+	CHECK_OK(thaw_model_truncate(m, "relu_200"));    /* relu_201..299 go */
+	int ok = 1;
+	for (int i = 0; i < m->n; i++)
+		ok &= thaw_model_find(m, m->nodes[i]->name) == i;
+	CHECK(ok);
+	CHECK(m->n == 202);
+	CHECK(thaw_model_find(m, "mid") == 11);
+	CHECK(thaw_model_find(m, "relu_250") == -1 && thaw_model_find(m, "relu_300") == -1);
+	CHECK(thaw_model_add(m, NULL, &relu, NULL, 0) == 202);
+	CHECKF(strcmp(m->nodes[202]->name, "relu_201") == 0, "%s", m->nodes[202]->name);
+	CHECK_ERR(thaw_model_add(m, "mid", &relu, NULL, 0), "already exists");
+	while (m->n > 1)
+		CHECK_OK(thaw_model_pop(m));
+	CHECK(thaw_model_find(m, "relu_301") == 0 && thaw_model_find(m, "mid") == -1);
+	CHECK(thaw_model_add(m, NULL, &relu, NULL, 0) == 1);
+	CHECKF(strcmp(m->nodes[1]->name, "relu_1") == 0, "%s", m->nodes[1]->name);
+	thaw_model_free(m);
+}
+
+/* Shape arithmetic is checked in 64 bits before a layer's int arithmetic
+ * runs: huge pads, dilations and outputs are refused with the sizes. */
+static void test_huge_shapes_refused(void)
+{
+	thaw_model *m = thaw_model_new(1, 8, 8, 1);
+	thaw_attrs c = thaw_conv(4, 3, 1, 30000);
+	CHECK_ERR(thaw_model_add(m, "big", &c, NULL, 0),
+		  "node 'big' (conv2d): output shape 4x60006x60006 has 14402880144 values per image (at most 2147483647)");
+	c = thaw_conv(4, 3, 1, 1 << 30);
+	CHECK_ERR(thaw_model_add(m, "big", &c, NULL, 0), "node 'big' (conv2d): padding 1073741824 outside 0..16777216");
+	c = thaw_conv(4, 3, 1, 0);
+	c.dh = 1 << 30;
+	CHECK_ERR(thaw_model_add(m, "big", &c, NULL, 0),
+		  "node 'big' (conv2d): padded input 8x8 or kernel 2147483649x3 (dilated) exceeds 16777216");
+	thaw_attrs p = thaw_pool(THAW_MAXPOOL, 1 << 30, 1);
+	CHECK_ERR(thaw_model_add(m, "pool", &p, NULL, 0), "exceeds 16777216");
+	CHECK(m->n == 0);
+	c = thaw_conv(4, 3, 1, 1);
+	CHECK_OK(thaw_model_add(m, "ok", &c, NULL, 0));
+	thaw_model_free(m);
+}
+
 int main(void)
 {
 	RUN(test_class_names_follow_the_head);
+	RUN(test_names_follow_surgery);
+	RUN(test_huge_shapes_refused);
 	RUN(test_reference_cnn_shapes_and_counts);
 	RUN(test_surgery);
 	RUN(test_argument_errors);
