@@ -61,9 +61,12 @@ const char *lthaw_opt_str(lua_State *L, int t, const char *k, const char *def)
 	if (lua_isnoneornil(L, t))
 		return def;
 	lua_getfield(L, t, k);
-	const char *v = lua_isnil(L, -1) ? def : lua_tostring(L, -1);
+	size_t len = 0;
+	const char *v = lua_isnil(L, -1) ? def : lua_tolstring(L, -1, &len);
 	if (!v && !lua_isnil(L, -1))
 		luaL_error(L, "option '%s' must be a string (got %s)", k, luaL_typename(L, -1));
+	if (v && !lua_isnil(L, -1) && strlen(v) != len) /* C would cut it at the NUL, silently */
+		luaL_error(L, "option '%s' holds a NUL byte (at %d)", k, (int)strlen(v) + 1);
 	lua_pop(L, 1);
 	return v;
 }

@@ -28,6 +28,10 @@ raises("a model method on a data set", "thaw.model expected, got thaw.data", m.s
 raises("thaw.seed('x')", "number expected", thaw.seed, "x")
 raises("thaw.check()", "value expected", thaw.check)
 raises("layer() with a float", "number has no integer representation", m.layer, m, 1.5)
+-- values outside their range, and strings C would cut short
+raises("evaluate topk -1", "topk -1 must be at least 1", thaw.evaluate, m, d, {topk = -1})
+raises("fit shift 1e9", "shift 1000000000 is outside", thaw.fit, m, d, {shift = 1000000000})
+raises("a NUL in a layer name", "holds a NUL byte", m.add, m, thaw.nn.dense{units = 2, name = "a\0b"})
 
 -- unknown option keys name the key
 raises("fit{epoch=3}", "unknown option 'epoch'", thaw.fit, m, d, {epoch = 3})
