@@ -111,8 +111,12 @@ def bench_model(args):
     make = getattr(torchvision.models, args.model)
     model = make()
     if args.export:
+        # PRESERVE, no constant folding: the batch norms stay nodes (an eval
+        # export folds them into the convolutions), so thaw trains the same
+        # graph as PyTorch, batch norm included
         torch.onnx.export(model.eval(), torch.randn(1, 3, 224, 224), args.export,
-                          input_names=["input"], output_names=["logits"], opset_version=13)
+                          input_names=["input"], output_names=["logits"], opset_version=13,
+                          training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
         return
     x = torch.randn(args.batch, 3, 224, 224)
     y = torch.randint(0, 1000, (args.batch,))
