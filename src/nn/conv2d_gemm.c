@@ -156,11 +156,17 @@ static int parts_cap(const cgeom *g, int B)
 	return (int)cap < B ? (int)cap : B;
 }
 
-/* scratch: this header, then per part a col buffer (K, P), dW (OC, K), db (OC) */
-typedef struct conv_state {
-	int parts; /* how forward split the batch (backward splits alike) */
-	char pad[60];
-} conv_state;
+/* How a batch of B is split: a function of the shapes and the thread
+ * count, so backward splits as forward did. */
+static int parts_of(const cgeom *g, int B)
+{
+	int cap = parts_cap(g, B), parts = thaw_parallel_parts(B);
+	return parts < cap ? parts : cap;
+}
+
+/* scratch: per part a col buffer (K, P), dW (OC, K), db (OC). It holds
+ * nothing from forward to backward, so every convolution of a model
+ * shares one (thaw_layer_ops.scratch_shared). */
 
 static size_t part_col(const cgeom *g) { return round64((size_t)g->K * g->P * sizeof(float)); }
 static size_t part_dw(const cgeom *g) { return round64((size_t)g->OC * g->K * sizeof(float)); }
@@ -197,7 +203,7 @@ size_t thaw_conv2d_gemm_scratch(const cgeom *g, int B)
 	size_t parts = (size_t)parts_cap(g, B) * part_bytes(g);
 	int nb = batch_images(g, B);
 	size_t batched = nb ? batch_bytes(g, nb) : 0;
-	return sizeof(conv_state) + (parts > batched ? parts : batched);
+	return parts > batched ? parts : batched;
 }
 
 static void forward_batched(const thaw_node *n, const cgeom *g, int B, int nb, const float *x, float *y,
@@ -240,7 +246,7 @@ typedef struct gemm_job {
 static gemm_job job_of(thaw_node *n, const cgeom *g, int B, void *scratch)
 {
 	gemm_job j = {.n = n, .g = g, .B = B};
-	j.part0 = (char *)scratch + sizeof(conv_state);
+	j.part0 = scratch;
 	return j;
 }
 
@@ -369,11 +375,9 @@ static void backward_parts(int lo, int hi, void *user)
 void thaw_conv2d_gemm_forward(thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch)
 {
 	gemm_job j = job_of(n, g, B, scratch);
-	int cap = parts_cap(g, B), parts = thaw_parallel_parts(B);
-	j.parts = parts < cap ? parts : cap;
+	j.parts = parts_of(g, B);
 	j.x = x;
 	j.y = y;
-	((conv_state *)scratch)->parts = j.parts;
 	int nb = batch_images(g, B);
 	if (nb > 1 && !thaw_parallel_inside())
 		forward_batched(n, g, B, nb, x, y, j.part0);
@@ -384,7 +388,7 @@ void thaw_conv2d_gemm_forward(thaw_node *n, const cgeom *g, int B, const float *
 void thaw_conv2d_gemm_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
 {
 	gemm_job j = job_of(n, g, bw->B, bw->scratch);
-	j.parts = ((const conv_state *)bw->scratch)->parts;
+	j.parts = parts_of(g, bw->B);
 	j.x = bw->x[0];
 	j.dy = bw->dy;
 	j.dx = bw->dx[0];
