@@ -87,9 +87,12 @@ build/portable/libthaw.a: $(PORT_LIB_OBJ)
 build/portable/thaw: $(PORT_CLI_OBJ) build/portable/libthaw.a
 	$(CC) $(PORT_CFLAGS) -o $@ $(PORT_CLI_OBJ) build/portable/libthaw.a $(LDLIBS_ALL)
 
-# memcheck over a short training and inference run of the portable build
+# memcheck over the portable build: training steps and inference of the
+# reference CNN (per-layer timing mode, batch 4), then a model edit
 valgrind: build/portable/thaw
-	valgrind -q --error-exitcode=1 build/portable/thaw bench --batch 4 --seconds 0.01 --windows 1
+	valgrind -q --error-exitcode=1 build/portable/thaw bench --layers --batch 4 >/dev/null
+	valgrind -q --error-exitcode=1 build/portable/thaw edit assets/fashion-base.thaw \
+		-o build/portable/valgrind.thaw --pop --head 3:head
 
 build/test/%: tests/unit/%.c tests/unit/check.h build/libthaw.a
 	@mkdir -p $(dir $@)
