@@ -8,7 +8,11 @@ CC ?= cc
 PREFIX ?= /usr/local
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter
 BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -Ibuild/gen $(DEP_CFLAGS) $(WARN)
-OPT = -O2 -fvect-cost-model=dynamic -march=native -g
+# MARCH: -march=native unless ./configure --portable said otherwise;
+# build/portable/ (make portable) is always built for any x86-64.
+MARCH ?= -march=native
+PORTABLE_MARCH = -mtune=generic
+OPT = -O2 -fvect-cost-model=dynamic $(MARCH) -g
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(USER_CFLAGS) $(CFLAGS)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(SAN) $(USER_CFLAGS) $(CFLAGS)
@@ -27,9 +31,12 @@ CLI_OBJ = $(patsubst %.c,build/obj/%.o,$(CLI_SRC))
 TEST_BIN = $(patsubst tests/unit/%.c,build/test/%,$(TEST_SRC))
 SAN_LIB_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC))
 SAN_TEST_BIN = $(patsubst tests/unit/%.c,build/santest/%,$(TEST_SRC))
+PORT_LIB_OBJ = $(patsubst %.c,build/portable/obj/%.o,$(LIB_SRC))
+PORT_CLI_OBJ = $(patsubst %.c,build/portable/obj/%.o,$(CLI_SRC))
+PORT_CFLAGS = $(BASE_CFLAGS) -O2 -fvect-cost-model=dynamic $(PORTABLE_MARCH) -g $(USER_CFLAGS) $(CFLAGS)
 
 .PHONY: all check layers unit unit-san script-tests tui-tests conformance bench demo install uninstall clean deps \
-	fuzz fuzz-check fuzz-seeds
+	fuzz fuzz-check fuzz-seeds portable valgrind
 .DEFAULT_GOAL := all
 
 all: thaw
@@ -54,6 +61,10 @@ build/san/%.o: %.c $(GEN_H) config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
+build/portable/obj/%.o: %.c $(GEN_H) config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(PORT_CFLAGS) -MMD -MP -c $< -o $@
+
 build/libthaw.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -64,6 +75,24 @@ build/libthaw-san.a: $(SAN_LIB_OBJ)
 
 thaw: $(CLI_OBJ) build/libthaw.a
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) build/libthaw.a $(LDLIBS_ALL)
+
+# The portable binary: no -march=native, so it runs on older x86-64 CPUs
+# and under valgrind (which stops at AVX-512 instructions).
+portable: build/portable/thaw
+
+build/portable/libthaw.a: $(PORT_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/portable/thaw: $(PORT_CLI_OBJ) build/portable/libthaw.a
+	$(CC) $(PORT_CFLAGS) -o $@ $(PORT_CLI_OBJ) build/portable/libthaw.a $(LDLIBS_ALL)
+
+# memcheck over the portable build: training steps and inference of the
+# reference CNN (per-layer timing mode, batch 4), then a model edit
+valgrind: build/portable/thaw
+	valgrind -q --error-exitcode=1 build/portable/thaw bench --layers --batch 4 >/dev/null
+	valgrind -q --error-exitcode=1 build/portable/thaw edit assets/fashion-base.thaw \
+		-o build/portable/valgrind.thaw --pop --head 3:head
 
 build/test/%: tests/unit/%.c tests/unit/check.h build/libthaw.a
 	@mkdir -p $(dir $@)
@@ -150,9 +179,12 @@ LUA_FILES = $(sort $(wildcard lua/*.lua lua/*/*.lua lua/*/*/*.lua))
 ASSET_FILES = $(wildcard assets/*)
 DOC_FILES = README.md $(wildcard docs/*.md)
 
-install: thaw
+# make install PORTABLE=1 installs the portable build (see `portable`).
+INSTALL_BIN = $(if $(filter 1,$(PORTABLE)),build/portable/thaw,thaw)
+
+install: $(INSTALL_BIN)
 	install -d "$(BINDIR)" "$(SHAREDIR)" "$(DOCDIR)" "$(MAN1DIR)"
-	install -m 755 thaw "$(BINDIR)/thaw"
+	install -m 755 $(INSTALL_BIN) "$(BINDIR)/thaw"
 	rm -rf "$(SHAREDIR)/lua" "$(SHAREDIR)/assets"
 	for f in $(LUA_FILES) $(ASSET_FILES); do \
 		install -d "$(SHAREDIR)/$$(dirname $$f)" && install -m 644 $$f "$(SHAREDIR)/$$f" || exit 1; done
@@ -166,4 +198,5 @@ uninstall:
 clean:
 	rm -rf build thaw
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SAN_LIB_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SAN_LIB_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d) $(PORT_LIB_OBJ:.o=.d) \
+	$(PORT_CLI_OBJ:.o=.d)

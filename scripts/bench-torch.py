@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""PyTorch half of `make bench`: the reference CNN on the CPU, in img/s.
+"""PyTorch half of `make bench`: the reference CNN on the CPU, in img/s;
+with --model resnet18|mobilenet_v2, that torchvision net at 3x224x224
+(random weights; --export FILE writes it as ONNX for thaw and stops).
 
 Prints `name: value` lines on stdout and nothing else; diagnostics go to
 stderr. Exit 3 when torch is missing so scripts/bench can skip the column.
@@ -97,6 +99,61 @@ def train_step(model, opt, x, y):
     return step
 
 
+def peak_rss_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_model(args):
+    """The same four jobs thaw bench --model times: inference, the full SGD
+    step, feature extraction by the frozen base, the head on cached features."""
+    import torchvision
+    make = getattr(torchvision.models, args.model)
+    model = make()
+    if args.export:
+        # PRESERVE, no constant folding: the batch norms stay nodes (an eval
+        # export folds them into the convolutions), so thaw trains the same
+        # graph as PyTorch, batch norm included
+        torch.onnx.export(model.eval(), torch.randn(1, 3, 224, 224), args.export,
+                          input_names=["input"], output_names=["logits"], opset_version=13,
+                          training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+        return
+    x = torch.randn(args.batch, 3, 224, 224)
+    y = torch.randint(0, 1000, (args.batch,))
+    print("train", file=sys.stderr)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    train = measure(train_step(model, opt, x, y), args.batch, args)
+    print("infer", file=sys.stderr)
+    model.eval()
+    with torch.no_grad():
+        infer = measure(lambda: model(x), args.batch, args)
+    # the base: everything but the classifier, as a frozen feature extractor
+    if args.model.startswith("resnet"):
+        head = model.fc
+        model.fc = nn.Identity()
+    else:
+        head = model.classifier[-1]
+        model.classifier[-1] = nn.Identity()
+    print("features", file=sys.stderr)
+    with torch.no_grad():
+        feats = measure(lambda: model(x), args.batch, args)
+        f = model(x)
+    print("head on cached features", file=sys.stderr)
+    head.train()
+    hopt = torch.optim.SGD(head.parameters(), lr=0.01, momentum=0.9)
+    hargs = argparse.Namespace(**vars(args))
+    hargs.seconds, hargs.warmup = min(args.seconds, 0.5), 20
+    headr = measure(train_step(head, hopt, f, y), args.batch, hargs)
+    print(f"torch_train_img_s: {train:.2f}")
+    print(f"torch_infer_img_s: {infer:.2f}")
+    print(f"torch_features_img_s: {feats:.2f}")
+    print(f"torch_head_cached_img_s: {headr:.0f}")
+    print(f"torch_peak_rss_mb: {peak_rss_mb():.1f}")
+    print(f"torch_threads: {torch.get_num_threads()}")
+    print(f"torch_version: {torch.__version__}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--threads", type=int, default=2)
@@ -105,6 +162,9 @@ def main():
     p.add_argument("--seconds", type=float, default=1.0, help="length of a window")
     p.add_argument("--windows", type=int, default=5)
     p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--model", choices=["resnet18", "mobilenet_v2"],
+                   help="a torchvision net at 3x224x224 instead of the reference CNN")
+    p.add_argument("--export", help="with --model: write it as ONNX to this file and stop")
     p.add_argument("--blas-threads", type=int, default=1,
                    help="OpenBLAS threads (0: leave OpenBLAS's own default)")
     args = p.parse_args()
@@ -115,6 +175,10 @@ def main():
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"openblas threads {blas}, mkldnn {torch.backends.mkldnn.is_available()}",
           file=sys.stderr)
+    if args.model:
+        if args.warmup == 20:
+            args.warmup = 1  # a step takes seconds at 224x224
+        return bench_model(args)
     x = torch.randn(args.batch, 1, 28, 28)
     y = torch.randint(0, 10, (args.batch,))
 
@@ -144,6 +208,7 @@ def main():
     print(f"torch_infer_img_s: {infer:.0f}")
     print(f"torch_threads: {torch.get_num_threads()}")
     print(f"torch_version: {torch.__version__}")
+    print(f"torch_peak_rss_mb: {peak_rss_mb():.1f}")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ typedef struct thaw_layer_ops {
 	int (*setup)(thaw_node *n, const thaw_shape *in, int n_in);
 	void (*init)(thaw_node *n, thaw_rng *rng);           /* NULL: nothing to fill */
 	size_t (*scratch)(const thaw_node *n, int B, int training); /* NULL: none */
+	/* 1: scratch holds nothing from forward to backward (a work area), so
+	 * the plan gives every such node one shared block of the largest size */
+	int scratch_shared;
 	void (*forward)(thaw_node *n, const thaw_fwd *f);
 	void (*backward)(thaw_node *n, const thaw_bwd *b);
 	void (*describe)(const thaw_node *n, char *buf, size_t size); /* "3x3 s1 p1 1->32" */

@@ -24,27 +24,47 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Median images/s over `windows` windows; *flops_per_img from the GEMM counter. */
-static int measure(thaw_model *m, int train, const float *x, const int32_t *y, const bench_opts *o,
-		   double *img_s, double *flops_per_img)
+/* What one timed step does. */
+enum { STEP_TRAIN, STEP_INFER, STEP_FEATURES, STEP_HEAD };
+
+typedef struct bench_job {
+	thaw_model *m;
+	thaw_trainer *t; /* STEP_TRAIN, STEP_HEAD */
+	int mode, cut;   /* cut: the last node of the cached (frozen) base */
+	const float *x;
+	const int32_t *y;
+	const float *feat; /* STEP_HEAD: (B, F) features of node cut */
+	int B;
+} bench_job;
+
+static int run_step(const bench_job *j)
 {
-	thaw_optim opt = thaw_optim_default(THAW_ADAM);
-	thaw_trainer *t = train ? thaw_trainer_new(m, &opt, NULL, o->batch) : NULL;
-	if (train && !t)
-		return -1;
+	switch (j->mode) {
+	case STEP_TRAIN: return thaw_trainer_step(j->t, j->x, j->y, j->B, NULL);
+	case STEP_INFER: return thaw_model_forward(j->m, j->x, j->B, 0);
+	case STEP_FEATURES: return thaw_model_forward_range(j->m, 0, j->cut, j->x, j->B, 0);
+	default: {
+		/* as fit's feature cache does: the cached rows into node cut's output */
+		const thaw_node *n = j->m->nodes[j->cut];
+		memcpy(n->y, j->feat, sizeof(float) * (size_t)j->B * thaw_shape_sample(n->out));
+		return thaw_trainer_step_from(j->t, j->cut + 1, j->x, j->y, j->B, NULL);
+	}
+	}
+}
+
+/* Median images/s over `windows` windows (each at least one step) after a
+ * warm-up; *flops_per_img from the GEMM counter. */
+static int measure_job(const bench_job *j, const bench_opts *o, double *img_s, double *flops_per_img)
+{
 	double rates[16];
 	long total_steps = 0;
-	thaw_blas_reset_flops();
 	for (int w = -1; w < o->windows; w++) { /* window -1 warms up */
 		long steps = 0;
 		double t0 = thaw_now(), el;
 		do {
-			int rc = train ? thaw_trainer_step(t, x, y, o->batch, NULL)
-				       : thaw_model_forward(m, x, o->batch, 0);
-			if (rc < 0) {
-				thaw_trainer_free(t);
+			int rc = run_step(j);
+			if (rc < 0)
 				return rc;
-			}
 			steps++;
 			el = thaw_now() - t0;
 		} while (el < (w < 0 ? 0.5 * o->seconds : o->seconds));
@@ -52,14 +72,25 @@ static int measure(thaw_model *m, int train, const float *x, const int32_t *y, c
 			thaw_blas_reset_flops();
 			continue;
 		}
-		rates[w] = steps * o->batch / el;
+		rates[w] = steps * j->B / el;
 		total_steps += steps;
 	}
-	*flops_per_img = thaw_blas_flops() / ((double)total_steps * o->batch);
+	*flops_per_img = thaw_blas_flops() / ((double)total_steps * j->B);
 	qsort(rates, (size_t)o->windows, sizeof *rates, cmp_double);
 	*img_s = rates[o->windows / 2];
-	thaw_trainer_free(t);
 	return 0;
+}
+
+static int measure(thaw_model *m, int train, const float *x, const int32_t *y, const bench_opts *o,
+		   double *img_s, double *flops_per_img)
+{
+	thaw_optim opt = thaw_optim_default(THAW_ADAM);
+	bench_job j = {.m = m, .mode = train ? STEP_TRAIN : STEP_INFER, .x = x, .y = y, .B = o->batch};
+	if (train && !(j.t = thaw_trainer_new(m, &opt, NULL, o->batch)))
+		return -1;
+	int rc = measure_job(&j, o, img_s, flops_per_img);
+	thaw_trainer_free(j.t);
+	return rc;
 }
 
 static double sgemm_gflops(void)
@@ -120,9 +151,10 @@ static double loader_img_s(int batch, double seconds)
 
 /* Per-node milliseconds per training step (forward / backward) and per
  * inference batch, measured with the model's profiling switch. */
-static int profile_nodes(thaw_model *m, const float *x, const int32_t *y, int batch, int steps)
+static int profile_nodes(thaw_model *m, thaw_optim_kind ok, const float *x, const int32_t *y, int batch,
+			 int steps)
 {
-	thaw_optim opt = thaw_optim_default(THAW_ADAM);
+	thaw_optim opt = thaw_optim_default(ok);
 	thaw_trainer *t = thaw_trainer_new(m, &opt, NULL, batch);
 	if (!t)
 		return -1;
@@ -158,36 +190,157 @@ static int profile_nodes(thaw_model *m, const float *x, const int32_t *y, int ba
 	return 0;
 }
 
+/* thaw bench --model FILE: any model at its own input shape, SGD (lr 0.01,
+ * momentum 0.9) as the usual fine-tuning step. Prints inference, the full
+ * training step, the frozen base's feature extraction (what fit's feature
+ * cache runs once per image) and the new head's step on cached features. */
+static int bench_model(const char *path, const int *input, const bench_opts *o, int layers)
+{
+	thaw_model *m = cli_load_model(path, NULL, NULL);
+	if (!m) {
+		cli_errorf("bench", "%s", thaw_errmsg());
+		return 1;
+	}
+	int c = m->input.c, h = m->input.h, w = m->input.w, K = thaw_model_class_count(m), B = o->batch;
+	if (input[0] && (input[0] != c || input[1] != h || input[2] != w)) {
+		cli_errorf("bench", "%s: the model takes %dx%dx%d images, not %dx%dx%d", path, c, h, w,
+			   input[0], input[1], input[2]);
+		thaw_model_free(m);
+		return 1;
+	}
+	size_t in = (size_t)c * h * w;
+	float *x = thaw_aligned(sizeof(float) * B * in), *feat = NULL;
+	int32_t *y = thaw_malloc(sizeof(int32_t) * B);
+	int rc = K < 0 || !x || !y ? -1 : 0;
+	if (rc == 0) {
+		thaw_rng r;
+		thaw_rng_seed(&r, 1);
+		for (size_t i = 0; i < B * in; i++)
+			x[i] = thaw_rng_normal(&r);
+		for (int i = 0; i < B; i++)
+			y[i] = i % K;
+	}
+	if (rc == 0 && layers) {
+		rc = profile_nodes(m, THAW_SGD, x, y, B, 2);
+		goto out;
+	}
+	thaw_optim opt = thaw_optim_default(THAW_SGD);
+	double train = 0, infer = 0, fx = 0, head = 0, fl_train = 0, fl_infer = 0, fl_fx = 0, fl_head = 0;
+	bench_job j = {.m = m, .x = x, .y = y, .B = B};
+	if (rc == 0 && (j.t = thaw_trainer_new(m, &opt, NULL, B))) {
+		j.mode = STEP_TRAIN;
+		rc = measure_job(&j, o, &train, &fl_train);
+		thaw_trainer_free(j.t);
+		j.t = NULL;
+	} else {
+		rc = -1;
+	}
+	if (rc == 0) {
+		j.mode = STEP_INFER;
+		rc = measure_job(&j, o, &infer, &fl_infer);
+	}
+	/* transfer: everything but the output node frozen; the cut is where fit
+	 * would cache features */
+	if (rc == 0)
+		rc = thaw_model_set_trainable(m, 0, m->n - 2, 0);
+	j.cut = rc < 0 ? -1 : thaw_model_static_prefix(m);
+	if (j.cut >= 0 && j.cut < m->n - 1) {
+		j.mode = STEP_FEATURES;
+		rc = measure_job(&j, o, &fx, &fl_fx);
+		size_t F = thaw_shape_sample(m->nodes[j.cut]->out);
+		if (rc == 0 && (feat = thaw_malloc(sizeof(float) * B * F)) &&
+		    (j.t = thaw_trainer_new(m, &opt, NULL, B))) {
+			memcpy(feat, m->nodes[j.cut]->y, sizeof(float) * B * F);
+			j.mode = STEP_HEAD;
+			j.feat = feat;
+			bench_opts ho = *o;
+			ho.seconds = o->seconds < 0.5 ? o->seconds : 0.5; /* thousands of steps a second */
+			rc = measure_job(&j, &ho, &head, &fl_head);
+			thaw_trainer_free(j.t);
+		} else if (rc == 0) {
+			rc = -1;
+		}
+	}
+	if (rc < 0)
+		goto out;
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double sg = sgemm_gflops();
+	printf("model: %s\n", path);
+	printf("input: %dx%dx%d\n", c, h, w);
+	printf("threads: %d\n", thaw_blas_threads());
+	printf("batch: %d\n", B);
+	printf("train_img_s: %.2f\n", train);
+	printf("infer_img_s: %.2f\n", infer);
+	if (j.cut >= 0 && j.cut < m->n - 1) {
+		printf("features_cut: %s\n", m->nodes[j.cut]->name);
+		printf("features_img_s: %.2f\n", fx);
+		printf("head_cached_img_s: %.0f\n", head);
+	}
+	printf("train_gemm_mflop_per_img: %.1f\n", fl_train / 1e6);
+	printf("infer_gemm_mflop_per_img: %.1f\n", fl_infer / 1e6);
+	printf("train_gflops: %.1f\n", train * fl_train / 1e9);
+	printf("infer_gflops: %.1f\n", infer * fl_infer / 1e9);
+	printf("sgemm_gflops: %.1f\n", sg);
+	printf("peak_rss_mb: %.1f\n", ru.ru_maxrss / 1024.0);
+out:
+	if (rc < 0)
+		cli_errorf("bench", "%s", K < 0 || !x || !y ? thaw_errmsg() : thaw_errmsg());
+	free(feat);
+	free(x);
+	free(y);
+	thaw_model_free(m);
+	return rc < 0;
+}
+
 static const char bench_usage[] =
-	"usage: thaw bench [--batch N] [--seconds S] [--windows N] [--threads N] [--layers]\n"
+	"usage: thaw bench [--model FILE [--input C,H,W]] [--batch N] [--seconds S] [--windows N]\n"
+	"                  [--threads N] [--layers]\n"
 	"Measures the reference CNN at batch N (default 64): a full training step,\n"
 	"inference and the head-only step with the conv blocks frozen, as the median\n"
 	"images/s over N windows (default 5, at most 16) of S seconds (default 1),\n"
 	"then the SGEMM rate and the loader's rate. --threads N sets the BLAS threads\n"
 	"(default: OPENBLAS_NUM_THREADS, else every processor); --layers times each\n"
-	"layer instead. Prints `name: value` lines.\n";
+	"layer instead. --model FILE (.thaw or .onnx) measures that model instead\n"
+	"(batch default 32, SGD): inference, the full training step, feature\n"
+	"extraction by the frozen base and the new head's step on cached features;\n"
+	"--input C,H,W checks the image shape it takes. Prints `name: value` lines.\n";
 
-enum { O_BATCH = 256, O_SECONDS, O_WINDOWS, O_THREADS, O_LAYERS };
+/* "C,H,W" into chw[3]. */
+static int parse_chw(const char *s, int *chw)
+{
+	char extra;
+	if (sscanf(s, "%d,%d,%d%c", &chw[0], &chw[1], &chw[2], &extra) != 3 || chw[0] < 1 || chw[1] < 1 ||
+	    chw[2] < 1 || chw[0] > 65536 || chw[1] > 65536 || chw[2] > 65536)
+		return cli_usage_error("bench", "--input wants C,H,W (three positive integers), not '%s'", s);
+	return 0;
+}
+
+enum { O_BATCH = 256, O_SECONDS, O_WINDOWS, O_THREADS, O_LAYERS, O_MODEL, O_INPUT };
 
 static const struct option bench_options[] = {
 	{"batch", required_argument, NULL, O_BATCH},	 {"seconds", required_argument, NULL, O_SECONDS},
 	{"windows", required_argument, NULL, O_WINDOWS}, {"threads", required_argument, NULL, O_THREADS},
-	{"layers", no_argument, NULL, O_LAYERS},	 {"help", no_argument, NULL, 'h'},
+	{"layers", no_argument, NULL, O_LAYERS},	 {"model", required_argument, NULL, O_MODEL},
+	{"input", required_argument, NULL, O_INPUT},	 {"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
 
 int cmd_bench(int argc, char **argv)
 {
-	int layers = 0, threads = 0, rc = 0;
+	int layers = 0, threads = 0, rc = 0, batch = 0, input[3] = {0};
+	const char *model = NULL;
 	bench_opts o = {.batch = 64, .windows = 5, .seconds = 1.0};
 	for (int c; rc == 0 && (c = cli_getopt("bench", argc, argv, "h", bench_options)) != -1;) {
 		switch (c) {
 		case 'h': fputs(bench_usage, stdout); return 0;
-		case O_BATCH: rc = cli_int(optarg, 1, 65536, &o.batch); break;
+		case O_BATCH: rc = cli_int(optarg, 1, 65536, &batch); break;
 		case O_SECONDS: rc = cli_positive(optarg, 3600, &o.seconds); break;
 		case O_WINDOWS: rc = cli_int(optarg, 1, 16, &o.windows); break;
 		case O_THREADS: rc = cli_int(optarg, 0, 1024, &threads); break;
 		case O_LAYERS: layers = 1; break;
+		case O_MODEL: model = optarg; break;
+		case O_INPUT: rc = parse_chw(optarg, input); break;
 		default: return CLI_EUSAGE;
 		}
 	}
@@ -196,6 +349,9 @@ int cmd_bench(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);
 	thaw_blas_set_threads(threads);
+	o.batch = batch ? batch : model ? 32 : 64;
+	if (model)
+		return bench_model(model, input, &o, layers);
 	thaw_model *m = thaw_zoo_reference_cnn(1, 28, 28, 10, 1);
 	float *x = thaw_aligned(sizeof(float) * o.batch * 28 * 28);
 	int32_t *y = thaw_malloc(sizeof(int32_t) * o.batch);
@@ -210,7 +366,7 @@ int cmd_bench(int argc, char **argv)
 	for (int i = 0; i < o.batch; i++)
 		y[i] = i % 10;
 	if (layers) {
-		int rc = profile_nodes(m, x, y, o.batch, 20);
+		int rc = profile_nodes(m, THAW_ADAM, x, y, o.batch, 20);
 		if (rc < 0)
 			cli_errorf("bench", "%s", thaw_errmsg());
 		thaw_model_free(m);

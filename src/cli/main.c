@@ -17,7 +17,7 @@ static const thaw_cmd commands[] = {
 	 "the top classes of image files (a DIR: every PNG/JPEG under it) with probabilities"},
 	{"eval", cmd_eval, "MODEL --data SPEC [--confusion out.png] [--batch N]",
 	 "evaluate a saved model: loss, accuracy, per-class accuracy, confusion matrix"},
-	{"bench", cmd_bench, "[--batch N] [--seconds S] [--windows N] [--threads N] [--layers]", "measure training and inference speed"},
+	{"bench", cmd_bench, "[--model FILE [--input C,H,W]] [--batch N] [--seconds S] [--windows N] [--threads N] [--layers]", "measure training and inference speed"},
 	{"data", cmd_data, "SPEC [--classes 5,6,7|A,B] [--per-class K] [--seed N] [--grid out.png] [--per-row N] [--size H[xW]] [--channels 1|3] [--resize stretch|crop|pad] [--skip-bad] [--export DIR [--format png|jpeg]]", "summarise, convert and export a data set (PNG or JPEG folders); write a sample grid"},
 	{"summary", cmd_summary, "FILE", "show a .thaw or .onnx model: layers, parameters, input spec, classes"},
 	{"import", cmd_import, "IN.onnx -o OUT.thaw", "import an ONNX model into a .thaw file"},

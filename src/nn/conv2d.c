@@ -186,6 +186,7 @@ const thaw_layer_ops thaw_conv2d_ops = {
 	.setup = conv_setup,
 	.init = conv_init,
 	.scratch = conv_scratch,
+	.scratch_shared = 1, /* im2col and padding buffers, dW per part */
 	.forward = conv_forward,
 	.backward = conv_backward,
 	.describe = conv_describe,

@@ -156,11 +156,17 @@ static int parts_cap(const cgeom *g, int B)
 	return (int)cap < B ? (int)cap : B;
 }
 
-/* scratch: this header, then per part a col buffer (K, P), dW (OC, K), db (OC) */
-typedef struct conv_state {
-	int parts; /* how forward split the batch (backward splits alike) */
-	char pad[60];
-} conv_state;
+/* How a batch of B is split: a function of the shapes and the thread
+ * count, so backward splits as forward did. */
+static int parts_of(const cgeom *g, int B)
+{
+	int cap = parts_cap(g, B), parts = thaw_parallel_parts(B);
+	return parts < cap ? parts : cap;
+}
+
+/* scratch: per part a col buffer (K, P), dW (OC, K), db (OC). It holds
+ * nothing from forward to backward, so every convolution of a model
+ * shares one (thaw_layer_ops.scratch_shared). */
 
 static size_t part_col(const cgeom *g) { return round64((size_t)g->K * g->P * sizeof(float)); }
 static size_t part_dw(const cgeom *g) { return round64((size_t)g->OC * g->K * sizeof(float)); }
@@ -169,9 +175,62 @@ static size_t part_bytes(const cgeom *g)
 	return part_col(g) + part_dw(g) + round64((size_t)g->OC * sizeof(float));
 }
 
+/* ---- Small maps (ResNet's last stages: P = 49 or 196) run forward as a
+ * few GEMMs over several images at once, from the calling thread, so
+ * thaw_sgemm splits each over the pool: per image, W (OC, K) was packed
+ * again for every 49 columns, and a layer whose dW copies allow only one
+ * part (512x4608 floats) ran on one core. Images go in chunks whose col
+ * matrix (K, nb*P) has about BATCH_N columns; the GEMM writes a (OC, nb*P)
+ * buffer that is copied out to NCHW. Small weights (the reference CNN's
+ * conv2, 64x288) stay with the per-image parts, whose col stays in L2. */
+enum { BATCH_P_MAX = 256, BATCH_N = 512, BATCH_W_MIN = 1 << 18 /* floats */ };
+
+static int batch_images(const cgeom *g, int B)
+{
+	if (g->P >= BATCH_P_MAX || g->G != 1 || g->K <= SMALL_K || (size_t)g->OC * g->K < BATCH_W_MIN)
+		return 0;
+	int nb = (BATCH_N + g->P - 1) / g->P;
+	return nb < B ? nb : B;
+}
+
+static size_t batch_bytes(const cgeom *g, int nb)
+{
+	return round64((size_t)g->K * nb * g->P * sizeof(float)) + round64((size_t)g->OC * nb * g->P * sizeof(float));
+}
+
 size_t thaw_conv2d_gemm_scratch(const cgeom *g, int B)
 {
-	return sizeof(conv_state) + (size_t)parts_cap(g, B) * part_bytes(g);
+	size_t parts = (size_t)parts_cap(g, B) * part_bytes(g);
+	int nb = batch_images(g, B);
+	size_t batched = nb ? batch_bytes(g, nb) : 0;
+	return parts > batched ? parts : batched;
+}
+
+static void forward_batched(const thaw_node *n, const cgeom *g, int B, int nb, const float *x, float *y,
+			    char *buf)
+{
+	const int P = g->P, K = g->K, OC = g->OC;
+	const size_t HW = (size_t)g->H * g->W;
+	const float *W = n->p[0].w; // (OC, K)
+	const float *bias = n->a.bias ? n->p[1].w : NULL;
+	float *col = (float *)buf;                                                 // (K, nb*P)
+	float *out = (float *)(buf + round64((size_t)K * nb * P * sizeof(float))); // (OC, nb*P)
+	thaw_conv_geom ig = im_geom(g);
+	for (int b0 = 0; b0 < B; b0 += nb) {
+		int m = B - b0 < nb ? B - b0 : nb, N = m * P;
+		for (int i = 0; i < m; i++)
+			thaw_im2col(col + (size_t)i * P, N, x + (size_t)(b0 + i) * g->C * HW, &ig);
+		thaw_sgemm(0, 0, OC, N, K, 1.0f, W, K, col, N, 0.0f, out, N);
+		for (int i = 0; i < m; i++)
+			for (int o = 0; o < OC; o++) {
+				float *yo = y + ((size_t)(b0 + i) * OC + o) * P;
+				const float *src = out + (size_t)o * N + (size_t)i * P;
+				if (bias)
+					add_bias(yo, src, bias[o], P);
+				else
+					memcpy(yo, src, sizeof(float) * P);
+			}
+	}
 }
 
 typedef struct gemm_job {
@@ -187,7 +246,7 @@ typedef struct gemm_job {
 static gemm_job job_of(thaw_node *n, const cgeom *g, int B, void *scratch)
 {
 	gemm_job j = {.n = n, .g = g, .B = B};
-	j.part0 = (char *)scratch + sizeof(conv_state);
+	j.part0 = scratch;
 	return j;
 }
 
@@ -259,6 +318,43 @@ static void backward_images(const gemm_job *j, int p, int b_lo, int b_hi)
 		}
 }
 
+/* The backward of forward_batched: dY of a chunk gathered to (OC, nb*P);
+ * dW and db overwritten by the first chunk, summed by the rest in chunk
+ * order; dcol = W^T dY scattered back image by image. */
+static void backward_batched(thaw_node *n, const cgeom *g, const thaw_bwd *bw, int nb, char *buf)
+{
+	const int P = g->P, K = g->K, OC = g->OC, B = bw->B;
+	const size_t HW = (size_t)g->H * g->W;
+	const float *W = n->p[0].w;                                                // (OC, K)
+	float *col = (float *)buf;                                                 // (K, nb*P)
+	float *d = (float *)(buf + round64((size_t)K * nb * P * sizeof(float)));   // dY (OC, nb*P)
+	float *dW = bw->weight_grad ? n->p[0].g : NULL;                            // (OC, K)
+	float *db = bw->weight_grad && n->a.bias ? n->p[1].g : NULL;               // (OC)
+	thaw_conv_geom ig = im_geom(g);
+	for (int b0 = 0; b0 < B; b0 += nb) {
+		int m = B - b0 < nb ? B - b0 : nb, N = m * P;
+		for (int i = 0; i < m; i++)
+			for (int o = 0; o < OC; o++)
+				memcpy(d + (size_t)o * N + (size_t)i * P, bw->dy + ((size_t)(b0 + i) * OC + o) * P,
+				       sizeof(float) * P);
+		for (int o = 0; db && o < OC; o++)
+			db[o] = (b0 ? db[o] : 0.0f) + sumf(d + (size_t)o * N, (size_t)N);
+		if (dW) {
+			for (int i = 0; i < m; i++)
+				thaw_im2col(col + (size_t)i * P, N, bw->x[0] + (size_t)(b0 + i) * g->C * HW, &ig);
+			// dW (OC, K) += dY (OC, N) col^T (N, K)
+			thaw_sgemm(0, 1, OC, K, N, 1.0f, d, N, col, N, b0 ? 1.0f : 0.0f, dW, K);
+		}
+		if (!bw->dx[0])
+			continue;
+		// dcol (K, N) = W^T (K, OC) dY (OC, N), into the col buffer, which is spent
+		thaw_sgemm(1, 0, K, N, OC, 1.0f, W, K, d, N, 0.0f, col, N);
+		for (int i = 0; i < m; i++)
+			thaw_col2im_spent(bw->dx[0] + (size_t)(b0 + i) * g->C * HW, col + (size_t)i * P, N, &ig,
+					  bw->acc[0]);
+	}
+}
+
 /* Indices [lo, hi) are parts; part p owns images [B*p/parts, B*(p+1)/parts). */
 static void forward_parts(int lo, int hi, void *user)
 {
@@ -279,23 +375,30 @@ static void backward_parts(int lo, int hi, void *user)
 void thaw_conv2d_gemm_forward(thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch)
 {
 	gemm_job j = job_of(n, g, B, scratch);
-	int cap = parts_cap(g, B), parts = thaw_parallel_parts(B);
-	j.parts = parts < cap ? parts : cap;
+	j.parts = parts_of(g, B);
 	j.x = x;
 	j.y = y;
-	((conv_state *)scratch)->parts = j.parts;
-	thaw_parallel_for(j.parts, forward_parts, &j);
+	int nb = batch_images(g, B);
+	if (nb > 1 && !thaw_parallel_inside())
+		forward_batched(n, g, B, nb, x, y, j.part0);
+	else
+		thaw_parallel_for(j.parts, forward_parts, &j);
 }
 
 void thaw_conv2d_gemm_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
 {
 	gemm_job j = job_of(n, g, bw->B, bw->scratch);
-	j.parts = ((const conv_state *)bw->scratch)->parts;
+	j.parts = parts_of(g, bw->B);
 	j.x = bw->x[0];
 	j.dy = bw->dy;
 	j.dx = bw->dx[0];
 	j.acc = bw->acc[0];
 	j.weight_grad = bw->weight_grad;
+	int nb = batch_images(g, bw->B);
+	if (nb > 1 && !thaw_parallel_inside()) {
+		backward_batched(n, g, bw, nb, j.part0);
+		return;
+	}
 	thaw_parallel_for(j.parts, backward_parts, &j);
 	if (!bw->weight_grad)
 		return;

@@ -45,6 +45,7 @@ int thaw_model_plan(thaw_model *m, int B, int training)
 	fuse_bn_relu(m);
 	for (int pass = 0; pass < 2; pass++) {
 		m->arena.used = 0;
+		size_t shared = 0; /* the largest work area (ops->scratch_shared) */
 		for (int i = 0; i < m->n; i++) {
 			thaw_node *n = m->nodes[i];
 			const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
@@ -58,7 +59,21 @@ int thaw_model_plan(thaw_model *m, int B, int training)
 			n->y = thaw_arena_take(&m->arena, count * sizeof(float));
 			n->dy = training ? thaw_arena_take(&m->arena, count * sizeof(float)) : NULL;
 			size_t sb = o->scratch ? o->scratch(n, B, training) : 0;
+			if (o->scratch_shared) {
+				shared = sb > shared ? sb : shared;
+				n->scratch = NULL; /* set below */
+				continue;
+			}
 			n->scratch = sb ? thaw_arena_take(&m->arena, sb) : NULL;
+		}
+		/* nodes run one at a time: the work areas of ResNet-18's 20
+		 * convolutions were 0.6 GB of a 2.2 GB training plan at batch 32 */
+		void *work = shared ? thaw_arena_take(&m->arena, shared) : NULL;
+		for (int i = 0; i < m->n; i++) {
+			thaw_node *n = m->nodes[i];
+			const thaw_layer_ops *o = thaw_layer_ops_of(n->kind);
+			if (!n->alias && o->scratch_shared && o->scratch && o->scratch(n, B, training))
+				n->scratch = work;
 		}
 		if (pass == 0 && thaw_arena_reserve(&m->arena, m->arena.used) < 0) {
 			m->plan_valid = 0;

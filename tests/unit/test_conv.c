@@ -251,6 +251,9 @@ static void test_reference(void)
 	/* the reference CNN's shapes, smaller batch */
 	compare_with_reference("conv1 1x28x28 -> 32", conv(32, 3, 3, 1, 1), (thaw_shape){1, 1, 28, 28}, 3);
 	compare_with_reference("conv2 32x14x14 -> 64", conv(64, 3, 3, 1, 1), (thaw_shape){1, 32, 14, 14}, 2);
+	/* big weights on a small map: GEMMs over several images (21 a chunk
+	 * here, so a full chunk and a partial one) */
+	compare_with_reference("batched 64x5x5 -> 512", conv(512, 3, 3, 1, 1), (thaw_shape){1, 64, 5, 5}, 23);
 	thaw_attrs mb = conv(32, 3, 3, 2, 1);
 	mb.groups = 16;
 	compare_with_reference("depthwise 16x9x9 x2 s2", mb, (thaw_shape){1, 16, 9, 9}, 2);
