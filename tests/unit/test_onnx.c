@@ -9,24 +9,14 @@
 #include "check.h"
 #include "tmpdir.h"
 #include "onnx.pb-c.h"
+#include "onnx_pb.h"
 #include "thaw/onnx.h"
 
 #define FIX "tests/fixtures/onnx"
 
 static float *read_floats(const char *path, int *B, size_t *n)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	unsigned char *b = malloc((size_t)len);
-	Onnx__TensorProto *t = NULL;
-	if (fread(b, 1, (size_t)len, f) == (size_t)len)
-		t = onnx__tensor_proto__unpack(NULL, (size_t)len, b);
-	free(b);
-	fclose(f);
+	Onnx__TensorProto *t = read_tensor(path);
 	if (!t)
 		return NULL;
 	*n = t->raw_data.len / 4;

@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "onnx.pb-c.h"
+#include "onnx_pb.h"
 #include "thaw/onnx.h"
 
 #define DATA "/usr/share/libonnx-testdata/data"
@@ -26,29 +27,10 @@ static int verbose;
 static int n_ran, n_passed, n_skipped;
 static char ops_seen[4096];
 
-static Onnx__TensorProto *read_tensor(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
-	Onnx__TensorProto *t = NULL;
-	if (b && fread(b, 1, (size_t)n, f) == (size_t)n)
-		t = onnx__tensor_proto__unpack(NULL, (size_t)n, b);
-	free(b);
-	fclose(f);
-	return t;
-}
-
 /* float data of a FLOAT tensor (malloc'd) and its element count */
 static float *floats_of(const Onnx__TensorProto *t, size_t *n)
 {
-	size_t c = 1;
-	for (size_t i = 0; i < t->n_dims; i++)
-		c *= (size_t)t->dims[i];
+	size_t c = tensor_count(t);
 	*n = c;
 	if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
 		return NULL;

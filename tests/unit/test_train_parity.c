@@ -21,6 +21,7 @@
 #include "check.h"
 #include "tmpdir.h"
 #include "onnx.pb-c.h"
+#include "onnx_pb.h"
 #include "thaw/modelfile.h"
 #include "thaw/onnx.h"
 #include "thaw/train.h"
@@ -67,31 +68,6 @@ static const parity_case cases[] = {
 	{"adam_body_lr_mult", ADAM, .body_mult = warm_head, .resume_after = 2},
 };
 
-static Onnx__TensorProto *read_tensor(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
-	Onnx__TensorProto *t = NULL;
-	if (b && fread(b, 1, (size_t)n, f) == (size_t)n)
-		t = onnx__tensor_proto__unpack(NULL, (size_t)n, b);
-	free(b);
-	fclose(f);
-	return t;
-}
-
-static size_t count_of(const Onnx__TensorProto *t)
-{
-	size_t c = 1;
-	for (size_t i = 0; i < t->n_dims; i++)
-		c *= (size_t)t->dims[i];
-	return c;
-}
-
 /* The batch (B, 3, H, W) and its labels, as the script wrote them. */
 typedef struct batch {
 	int B;
@@ -103,8 +79,8 @@ static int load_batch(batch *bt)
 {
 	Onnx__TensorProto *tx = read_tensor(FIX "/input.pb"), *ty = read_tensor(FIX "/labels.pb");
 	int ok = tx && ty && tx->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && tx->n_dims == 4 &&
-		 tx->raw_data.len == 4 * count_of(tx) && ty->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 &&
-		 ty->n_dims == 1 && ty->dims[0] == tx->dims[0] && ty->raw_data.len == 8 * count_of(ty);
+		 tx->raw_data.len == 4 * tensor_count(tx) && ty->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 &&
+		 ty->n_dims == 1 && ty->dims[0] == tx->dims[0] && ty->raw_data.len == 8 * tensor_count(ty);
 	if (ok) {
 		bt->B = (int)tx->dims[0];
 		bt->x = malloc(tx->raw_data.len);
