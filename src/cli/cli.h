@@ -38,10 +38,6 @@ void cli_load_progress(int done, int total, void *user);
 /* A data set's notes (files skipped, conversions) on stderr, a line each:
  * "thaw CMD: note: ...". */
 void cli_print_notes(const char *cmd, const thaw_dataset *d);
-/* --resize MODE and --skip-bad, shared by the commands that load folders:
- * 1 when argv[*i] was one of them (*i advanced), 0 when not, -1 on a bad
- * value (printed). */
-int cli_image_flag(const char *cmd, int argc, char **argv, int *i, int *resize, int *skip_bad);
 
 /* ---- parsing (args.c). Every command parses with cli_getopt, so options
  * behave as GNU users expect: --opt=value and --opt value, -oFILE and -o

@@ -47,31 +47,9 @@ void cli_load_progress(int done, int total, void *user)
 		fprintf(stderr, "\r\033[K");
 }
 
-int cli_image_flag(const char *cmd, int argc, char **argv, int *i, int *resize, int *skip_bad)
-{
-	const char *a = argv[*i];
-	if (!strcmp(a, "--skip-bad")) {
-		*skip_bad = 1;
-		return 1;
-	}
-	if (strcmp(a, "--resize"))
-		return 0;
-	thaw_resize_mode mode;
-	if (*i + 1 >= argc || thaw_resize_mode_parse(argv[*i + 1], &mode) < 0) {
-		cli_errorf(cmd, "--resize takes stretch, crop or pad");
-		return -1;
-	}
-	*resize = (int)mode;
-	++*i;
-	return 1;
-}
-
 void cli_print_notes(const char *cmd, const thaw_dataset *d)
 {
-	for (const char *s = d ? d->notes : NULL; s && *s;) {
-		const char *e = strchr(s, '\n');
-		int n = e ? (int)(e - s) : (int)strlen(s);
-		fprintf(stderr, "thaw %s: note: %.*s\n", cmd, n, s);
-		s = e ? e + 1 : NULL;
-	}
+	const char *pos = d ? d->notes : NULL, *line;
+	for (int n; (line = thaw_note_next(&pos, &n));)
+		fprintf(stderr, "thaw %s: note: %.*s\n", cmd, n, line);
 }
