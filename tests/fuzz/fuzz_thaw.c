@@ -50,10 +50,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_expect_named("fuzz.thaw: ");
 		return 0;
 	}
-	float *x = fuzz_runnable(m) ? calloc((size_t)m->input.c * m->input.h * m->input.w, sizeof *x) : NULL;
-	if (x)
-		thaw_model_forward(m, x, 1, 0);
-	free(x);
-	thaw_model_free(m);
+	fuzz_run_and_free(m);
 	return 0;
 }
