@@ -38,6 +38,11 @@ typedef struct thaw_dataset {
 /* A zeroed data set with class names "0".."n_classes-1". n may be 0. */
 thaw_dataset *thaw_dataset_new(int n, int c, int h, int w, int n_classes);
 void thaw_dataset_free(thaw_dataset *d); /* NULL is fine */
+/* Steps through newline-separated notes a line at a time:
+ *   const char *pos = d->notes, *line; int len;
+ *   while ((line = thaw_note_next(&pos, &len))) show("%.*s", len, line);
+ * NULL after the last line (or for NULL notes). */
+const char *thaw_note_next(const char **pos, int *len);
 thaw_dataset *thaw_dataset_clone(const thaw_dataset *d);
 /* Copies n names (n must equal d->n_classes). */
 int thaw_dataset_set_class_names(thaw_dataset *d, const char *const *names, int n);

@@ -73,6 +73,17 @@ void thaw_dataset_free(thaw_dataset *d)
 	free(d);
 }
 
+const char *thaw_note_next(const char **pos, int *len)
+{
+	const char *s = *pos;
+	if (!s || !*s)
+		return NULL;
+	const char *e = strchr(s, '\n');
+	*len = e ? (int)(e - s) : (int)strlen(s);
+	*pos = e ? e + 1 : NULL;
+	return s;
+}
+
 static const char *skip_order_prefix(const char *s, size_t *len)
 {
 	size_t k = 0;

@@ -118,12 +118,9 @@ static int l_data_folder(lua_State *L)
 	ldata *u = lthaw_newdata(L);
 	thaw_dataset *d = thaw_folder_load_opts(path, &o);
 	/* what was skipped goes to the log, a line each, like print() */
-	for (const char *s = d ? d->notes : NULL; s && *s;) {
-		const char *e = strchr(s, '\n');
-		int n = e ? (int)(e - s) : (int)strlen(s);
-		lthaw_logf(lthaw_host(L), "%s: %.*s", path, n, s);
-		s = e ? e + 1 : NULL;
-	}
+	const char *pos = d ? d->notes : NULL, *line;
+	for (int n; (line = thaw_note_next(&pos, &n));)
+		lthaw_logf(lthaw_host(L), "%s: %.*s", path, n, line);
 	return push_opened(L, t, u, d);
 }
 

@@ -102,12 +102,9 @@ static thaw_dataset *open_data(const char *spec, const thaw_prepare_opts *o, con
 	io.progress = o->progress;
 	io.user = o->progress_user;
 	thaw_dataset *d = thaw_dataset_open_opts(spec, &io);
-	for (const char *s = d ? d->notes : NULL; s && *s;) {
-		const char *e = strchr(s, '\n');
-		int n = e ? (int)(e - s) : (int)strlen(s);
-		thaw_notes_add(nt, "%s: %.*s", spec, n, s);
-		s = e ? e + 1 : NULL;
-	}
+	const char *pos = d ? d->notes : NULL, *line;
+	for (int n; (line = thaw_note_next(&pos, &n));)
+		thaw_notes_add(nt, "%s: %.*s", spec, n, line);
 	return d;
 }
 
