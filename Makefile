@@ -156,8 +156,7 @@ fuzz-check: deps $(FUZZ_BIN)
 	scripts/fuzz-run $(FUZZ_CHECK_SECONDS) $(FUZZ_TARGETS)
 
 check: layers deps thaw unit unit-san fuzz-check
-	@for t in tests/cli/run.sh tests/script/run.sh tests/tui/run.sh tests/conformance/run.sh \
-		tests/install/run.sh; do \
+	@for t in tests/*/run.sh; do \
 		if [ -x $$t ]; then $$t || exit 1; fi; done
 	@echo "make check: all suites passed"
 
