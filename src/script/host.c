@@ -111,6 +111,15 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
 		luaL_error(L, "%s", INTERRUPTED);
 	}
 }
+void lthaw_safepoint(lua_State *L)
+{
+	thaw_script *s = lthaw_host(L);
+	if (s->interrupted || thaw_run_should_stop(s->run)) {
+		s->interrupted = 1;
+		luaL_error(L, "%s", INTERRUPTED);
+	}
+}
+
 static int traceback(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
@@ -208,6 +217,10 @@ int thaw_script_run(thaw_script *s, const char *path)
 	if (rc == LUA_OK)
 		rc = lua_pcall(L, 0, 0, h);
 	lua_sethook(L, NULL, 0, 0);
+	/* Ctrl-C after the last safe point (the end of the script, or a long
+	 * C call such as an evaluation near its end) still interrupts */
+	if (thaw_run_should_stop(s->run))
+		s->interrupted = 1;
 	if (s->interrupted) { /* also when the script caught the error */
 		lua_settop(L, h - 1);
 		snprintf(s->err, sizeof s->err, "interrupted");

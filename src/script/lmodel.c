@@ -95,6 +95,7 @@ static int l_load(lua_State *L)
 	lmodel *u = lthaw_newmodel(L);
 	u->m = thaw_model_load(path, NULL);
 	log_warnings(L);
+	lthaw_safepoint(L);
 	if (!u->m) {
 		lua_pushnil(L);
 		lua_pushstring(L, thaw_errmsg());
@@ -110,6 +111,7 @@ static int l_import(lua_State *L)
 	thaw_onnx_info info;
 	u->m = thaw_onnx_import(path, &info);
 	log_warnings(L);
+	lthaw_safepoint(L);
 	if (!u->m) {
 		lua_pushnil(L);
 		lua_pushstring(L, thaw_errmsg());

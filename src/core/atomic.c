@@ -1,0 +1,200 @@
+/* Atomic file writing: temporary file, fsync, rename; stale temporary files
+ * of killed writers recognised by their lock and removed. */
+#include "thaw/atomic.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "thaw/core.h"
+
+#define TMP_SUFFIX ".tmp."
+#define TMP_RANDOM 6 /* mkstemp's XXXXXX */
+
+static void dir_base(const char *path, char *dir, size_t n, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, n, ".");
+	else if (slash == path)
+		snprintf(dir, n, "/");
+	else
+		snprintf(dir, n, "%.*s", (int)(slash - path), path);
+	*base = slash ? slash + 1 : path;
+}
+
+/* name is <target>.tmp.XXXXXX (target non-empty, and `base` when given) */
+static int is_tmp_name(const char *name, const char *base)
+{
+	size_t len = strlen(name), sl = strlen(TMP_SUFFIX);
+	if (len < sl + TMP_RANDOM + 1)
+		return 0;
+	const char *r = name + len - TMP_RANDOM;
+	for (int i = 0; i < TMP_RANDOM; i++) {
+		char c = r[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			return 0;
+	}
+	size_t target = len - TMP_RANDOM - sl;
+	if (memcmp(name + target, TMP_SUFFIX, sl) != 0)
+		return 0;
+	return !base || (strlen(base) == target && memcmp(name, base, target) == 0);
+}
+
+/* Removes dir/name when no writer holds its lock; 1 when removed. */
+static int remove_if_stale(const char *dir, const char *name)
+{
+	char p[8300];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	int stale = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0;
+	int removed = stale && unlink(p) == 0;
+	close(fd);
+	return removed;
+}
+
+/* The kinds of file thaw writes: a folder sweep leaves other names alone. */
+static int thaw_kind(const char *name)
+{
+	static const char *const ext[] = {".thaw", ".onnx", ".png", ".jpg", ".jpeg", ".json", ".jsonl", ".csv", ".lua"};
+	size_t len = strlen(name) - strlen(TMP_SUFFIX) - TMP_RANDOM;
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		size_t el = strlen(ext[i]);
+		if (len > el && !memcmp(name + len - el, ext[i], el))
+			return 1;
+	}
+	return 0;
+}
+
+static int sweep(const char *dir, const char *base)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (is_tmp_name(e->d_name, base) && (base || thaw_kind(e->d_name)))
+			n += remove_if_stale(dir, e->d_name);
+	closedir(d);
+	return n;
+}
+
+int thaw_atomic_sweep(const char *path)
+{
+	char dir[4096];
+	const char *base;
+	dir_base(path, dir, sizeof dir, &base);
+	return *base ? sweep(dir, base) : 0;
+}
+
+int thaw_atomic_sweep_dir(const char *dir) { return sweep(dir, NULL); }
+
+FILE *thaw_atomic_open(thaw_atomic *a, const char *path)
+{
+	memset(a, 0, sizeof *a);
+	if (!path || !*path || strlen(path) >= sizeof a->path) {
+		thaw_error(THAW_EINVAL, "%s: bad file name", path ? path : "(null)");
+		return NULL;
+	}
+	snprintf(a->path, sizeof a->path, "%s", path);
+	thaw_atomic_sweep(path);
+	snprintf(a->tmp, sizeof a->tmp, "%s" TMP_SUFFIX "XXXXXX", path);
+	int fd = mkstemp(a->tmp);
+	if (fd < 0) {
+		int e = errno;
+		char dir[4096];
+		const char *base;
+		dir_base(path, dir, sizeof dir, &base);
+		thaw_error(THAW_EIO, "%s: cannot create a temporary file in '%s': %s", path, dir, strerror(e));
+		a->tmp[0] = 0;
+		return NULL;
+	}
+	/* the lock says "being written": a sweep leaves this file alone */
+	flock(fd, LOCK_EX);
+	struct stat st;
+	fchmod(fd, stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (st.st_mode & 07777) : 0644);
+	if (!(a->f = fdopen(fd, "wb"))) {
+		int e = errno;
+		close(fd);
+		unlink(a->tmp);
+		a->tmp[0] = 0;
+		thaw_error(THAW_ENOMEM, "%s: cannot open the temporary file: %s", path, strerror(e));
+		return NULL;
+	}
+	return a->f;
+}
+
+void thaw_atomic_fail(thaw_atomic *a, int err)
+{
+	if (!a->err)
+		a->err = err ? err : EIO;
+}
+
+void thaw_atomic_abort(thaw_atomic *a)
+{
+	if (a->f)
+		fclose(a->f);
+	a->f = NULL;
+	if (a->tmp[0])
+		unlink(a->tmp);
+	a->tmp[0] = 0;
+}
+
+int thaw_atomic_commit(thaw_atomic *a)
+{
+	if (!a->f)
+		return thaw_error(THAW_EIO, "%s: not open for writing", a->path);
+	int e = a->err;
+	if (!e && ferror(a->f))
+		e = errno ? errno : EIO;
+	if (!e && fflush(a->f) != 0)
+		e = errno ? errno : EIO;
+	if (!e && fsync(fileno(a->f)) != 0)
+		e = errno ? errno : EIO;
+	if (fclose(a->f) != 0 && !e)
+		e = errno ? errno : EIO;
+	a->f = NULL;
+	if (e) {
+		thaw_atomic_abort(a);
+		return thaw_error(THAW_EIO, "%s: write failed: %s (the previous file is untouched)", a->path,
+				  strerror(e));
+	}
+	if (rename(a->tmp, a->path) != 0) {
+		e = errno;
+		thaw_atomic_abort(a);
+		return thaw_error(THAW_EIO, "%s: cannot rename the temporary file into place: %s", a->path,
+				  strerror(e));
+	}
+	a->tmp[0] = 0;
+	/* the rename itself must survive a power cut */
+	char dir[4096];
+	const char *base;
+	dir_base(a->path, dir, sizeof dir, &base);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+int thaw_atomic_write(const char *path, const void *buf, size_t len)
+{
+	thaw_atomic a;
+	FILE *f = thaw_atomic_open(&a, path);
+	if (!f)
+		return THAW_EIO;
+	if (len && fwrite(buf, 1, len, f) != len)
+		thaw_atomic_fail(&a, errno);
+	return thaw_atomic_commit(&a);
+}
