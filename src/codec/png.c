@@ -25,8 +25,11 @@ typedef struct pngctx {
 
 static void on_error(png_structp p, png_const_charp msg)
 {
+	int e = errno; /* libpng's "Write Error" comes straight after fwrite failed */
 	pngctx *ctx = png_get_error_ptr(p);
-	if (ctx && !ctx->msg[0])
+	if (ctx && !ctx->msg[0] && !strcmp(msg, "Write Error") && e)
+		snprintf(ctx->msg, sizeof ctx->msg, "write failed: %s (the previous file is untouched)", strerror(e));
+	else if (ctx && !ctx->msg[0])
 		snprintf(ctx->msg, sizeof ctx->msg, "%s", msg);
 	png_longjmp(p, 1);
 }
