@@ -423,7 +423,7 @@ static int l_model_normalize(lua_State *L)
 			lua_geti(L, -1, c + 1);
 			float v = (float)luaL_checknumber(L, -1);
 			if (k == 1 && !(v > 0))
-				return luaL_error(L, "normalize: std must be > 0 (channel %d is %g)", c + 1, (double)v);
+				return luaL_error(L, "normalize: std must be > 0 (channel %d is %f)", c + 1, (double)v);
 			dst[k][c] = v;
 			lua_pop(L, 1);
 		}

@@ -310,8 +310,8 @@ static int l_evaluate(lua_State *L)
 	int batch = lthaw_opt_int(L, 3, "batch", 256), topk = lthaw_opt_int(L, 3, "topk", 5);
 	if (batch < 1 || batch > 65536)
 		return luaL_error(L, "thaw.evaluate: batch %d is outside 1..65536", batch);
-	if (topk < 1)
-		return luaL_error(L, "thaw.evaluate: topk %d must be at least 1", topk);
+	if (topk < 1 || topk > 1000)
+		return luaL_error(L, "thaw.evaluate: topk %d is outside 1..1000", topk);
 	d = conform(L, m, d, "evaluation");
 	if (s->last_model == LUA_NOREF)
 		set_last_model(L, s, 1);
