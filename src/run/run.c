@@ -300,7 +300,7 @@ void thaw_run_warn(thaw_run *r, const char *fmt, ...)
 
 /* Divergence: a loss far above where the phase started. (A loss that is
  * not finite stops the phase in the trainer, THAW_ENAN: warned at its end.) */
-static void watch_loss(thaw_run *r, const thaw_event *ev)
+static void watch_loss(thaw_run *r, const thaw_event *ev, const char *why)
 {
 	if (ev->kind == THAW_EV_BATCH && isnan(r->start_loss) && isfinite(ev->u.batch.loss)) {
 		r->start_loss = ev->u.batch.loss;
@@ -316,7 +316,7 @@ static void watch_loss(thaw_run *r, const thaw_event *ev)
 				      r->start_loss);
 		}
 	} else if (ev->kind == THAW_EV_PHASE_END && ev->u.phase.error == THAW_ENAN) {
-		thaw_run_warn(r, "warning: %s: %s", ev->u.phase.name ? ev->u.phase.name : "train", thaw_errmsg());
+		thaw_run_warn(r, "warning: %s: %s", ev->u.phase.name ? ev->u.phase.name : "train", why);
 	}
 }
 
@@ -335,8 +335,11 @@ static int on_event(const thaw_event *ev, void *user)
 		r->at.batch = 0;
 		r->at.step = ev->u.epoch.step;
 	}
+	char why[1024] = ""; /* a failed phase's message, before a sink records another */
+	if (ev->kind == THAW_EV_PHASE_END && ev->u.phase.error < 0)
+		snprintf(why, sizeof why, "%s", thaw_errmsg());
 	stop |= thaw_run_publish(r, ev);
-	watch_loss(r, ev);
+	watch_loss(r, ev, why);
 	if (r->checkpointing &&
 	    ((ev->kind == THAW_EV_EPOCH) ||
 	     (ev->kind == THAW_EV_BATCH && r->every > 0 && ev->u.batch.batch % r->every == 0 &&

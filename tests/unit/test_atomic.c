@@ -185,10 +185,14 @@ static thaw_dataset *data(void)
 }
 
 static int warnings, epochs_seen;
+static char last_warning[1024];
 static int on_event(const thaw_event *ev, void *user)
 {
 	(void)user;
-	warnings += ev->kind == THAW_EV_LOG && ev->warning;
+	if (ev->kind == THAW_EV_LOG && ev->warning) {
+		warnings++;
+		snprintf(last_warning, sizeof last_warning, "%s", ev->u.line);
+	}
 	epochs_seen += ev->kind == THAW_EV_EPOCH;
 	return 0;
 }
@@ -245,6 +249,17 @@ static void test_divergence_warned(void)
 	int rc = thaw_run_fit(r, m2, d, &o, 0, NULL);
 	CHECK(warnings == 1); /* once a phase; also when the loss became NaN (rc THAW_ENAN) */
 	CHECK(rc == 0 || rc == THAW_ENAN);
+	/* a loss that is not finite stops the phase, with a warning */
+	thaw_model *m3 = thaw_zoo_reference_cnn(1, 12, 12, 3, 1);
+	thaw_node *last = m3->nodes[m3->n - 1];
+	last->p[0].w[0] = NAN;
+	warnings = 0;
+	o = thaw_fit_opts_default();
+	o.epochs = 2;
+	o.batch = 16;
+	CHECK(thaw_run_fit(r, m3, d, &o, 0, NULL) == THAW_ENAN);
+	CHECK(warnings == 1 && strstr(last_warning, "the loss became NaN at step 1"));
+	thaw_model_free(m3);
 	thaw_run_free(r);
 	thaw_model_free(m);
 	thaw_model_free(m2);
