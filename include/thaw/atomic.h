@@ -13,7 +13,8 @@
  *
  * The writer holds an flock on its temporary file while it writes, so a
  * temporary file nobody holds is stale (its writer was killed): opening a
- * target removes the stale temporary files of that target, and
+ * target removes the stale temporary files of that target (a folder this
+ * thread already found clean is not read again), and
  * thaw_atomic_sweep_dir clears a whole folder (a resumed run's). */
 #ifndef THAW_ATOMIC_H
 #define THAW_ATOMIC_H
@@ -47,6 +48,12 @@ int thaw_atomic_write(const char *path, const void *buf, size_t len);
 /* Removes the stale temporary files of one target (<path>.tmp.XXXXXX that
  * no live writer holds); returns how many were removed. */
 int thaw_atomic_sweep(const char *path);
+/* Bulk writing of many new files (an exported class folder): between
+ * begin and end, commits on this thread skip their fsyncs (each file still
+ * lands whole by its rename, the previous one stays until then); end syncs
+ * the file system of dir once (syncfs). 0 or THAW_EIO. */
+void thaw_atomic_batch_begin(void);
+int thaw_atomic_batch_end(const char *dir);
 /* The same for every target in a folder whose name is of a kind thaw
  * writes (.thaw .onnx .png .jpg .jpeg .json .jsonl .csv .lua); returns how
  * many were removed. */

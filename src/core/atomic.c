@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,12 +90,74 @@ static int sweep(const char *dir, const char *base)
 	return n;
 }
 
+/* Folders this thread found without any temporary file (FNV-1a hashes of
+ * their paths): a bulk writer (an exported class folder, thousands of
+ * files) reads each folder once, not once per file. Its own temporary
+ * files never outlive a commit or an abort, so the folder stays clean. */
+enum { CLEAN_DIRS = 64 };
+static _Thread_local uint64_t clean_dirs[CLEAN_DIRS];
+static _Thread_local unsigned clean_next;
+static _Thread_local int batch; /* inside thaw_atomic_batch_begin/end */
+
+static uint64_t dir_hash(const char *dir)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const unsigned char *p = (const unsigned char *)dir; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h | 1; /* never 0, the empty slot */
+}
+
+static int any_tmp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int any = 0;
+	struct dirent *e;
+	while (!any && (e = readdir(d)))
+		any = is_tmp_name(e->d_name, NULL);
+	closedir(d);
+	return any;
+}
+
 int thaw_atomic_sweep(const char *path)
 {
 	char dir[4096];
 	const char *base;
 	dir_base(path, dir, sizeof dir, &base);
 	return *base ? sweep(dir, base) : 0;
+}
+
+/* thaw_atomic_sweep, skipped in a folder already seen clean */
+static void sweep_target(const char *path)
+{
+	char dir[4096];
+	const char *base;
+	dir_base(path, dir, sizeof dir, &base);
+	uint64_t h = dir_hash(dir);
+	for (int i = 0; i < CLEAN_DIRS; i++)
+		if (clean_dirs[i] == h)
+			return;
+	if (*base)
+		sweep(dir, base);
+	if (!any_tmp(dir)) {
+		clean_dirs[clean_next] = h;
+		clean_next = (clean_next + 1) % CLEAN_DIRS;
+	}
+}
+
+void thaw_atomic_batch_begin(void) { batch = 1; }
+
+int thaw_atomic_batch_end(const char *dir)
+{
+	batch = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return thaw_error(THAW_EIO, "%s: cannot open: %s", dir, strerror(errno));
+	int rc = syncfs(fd);
+	int e = errno;
+	close(fd);
+	return rc == 0 ? 0 : thaw_error(THAW_EIO, "%s: sync failed: %s", dir, strerror(e));
 }
 
 int thaw_atomic_sweep_dir(const char *dir) { return sweep(dir, NULL); }
@@ -107,7 +170,7 @@ FILE *thaw_atomic_open(thaw_atomic *a, const char *path)
 		return NULL;
 	}
 	snprintf(a->path, sizeof a->path, "%s", path);
-	thaw_atomic_sweep(path);
+	sweep_target(path);
 	snprintf(a->tmp, sizeof a->tmp, "%s" TMP_SUFFIX "XXXXXX", path);
 	int fd = mkstemp(a->tmp);
 	if (fd < 0) {
@@ -159,7 +222,7 @@ int thaw_atomic_commit(thaw_atomic *a)
 		e = errno ? errno : EIO;
 	if (!e && fflush(a->f) != 0)
 		e = errno ? errno : EIO;
-	if (!e && fsync(fileno(a->f)) != 0)
+	if (!e && !batch && fsync(fileno(a->f)) != 0)
 		e = errno ? errno : EIO;
 	if (fclose(a->f) != 0 && !e)
 		e = errno ? errno : EIO;
@@ -176,6 +239,8 @@ int thaw_atomic_commit(thaw_atomic *a)
 				  strerror(e));
 	}
 	a->tmp[0] = 0;
+	if (batch)
+		return 0;
 	/* the rename itself must survive a power cut */
 	char dir[4096];
 	const char *base;
