@@ -170,22 +170,35 @@ FILE *thaw_atomic_open(thaw_atomic *a, const char *path)
 		return NULL;
 	}
 	snprintf(a->path, sizeof a->path, "%s", path);
-	sweep_target(path);
-	snprintf(a->tmp, sizeof a->tmp, "%s" TMP_SUFFIX "XXXXXX", path);
+	struct stat st;
+	/* a symbolic link: replace the file it points to, keep the link */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		char *real = realpath(path, NULL);
+		if (real && strlen(real) < sizeof a->path)
+			snprintf(a->path, sizeof a->path, "%s", real);
+		free(real);
+	}
+	/* a device or a pipe (-o /dev/stdout): written straight, nothing to rename */
+	if (stat(a->path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		if (!(a->f = fopen(a->path, "wb")))
+			thaw_error(THAW_EIO, "%s: cannot write: %s", path, strerror(errno));
+		return a->f;
+	}
+	sweep_target(a->path);
+	snprintf(a->tmp, sizeof a->tmp, "%s" TMP_SUFFIX "XXXXXX", a->path);
 	int fd = mkstemp(a->tmp);
 	if (fd < 0) {
 		int e = errno;
 		char dir[4096];
 		const char *base;
-		dir_base(path, dir, sizeof dir, &base);
+		dir_base(a->path, dir, sizeof dir, &base);
 		thaw_error(THAW_EIO, "%s: cannot create a temporary file in '%s': %s", path, dir, strerror(e));
 		a->tmp[0] = 0;
 		return NULL;
 	}
 	/* the lock says "being written": a sweep leaves this file alone */
 	flock(fd, LOCK_EX);
-	struct stat st;
-	fchmod(fd, stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (st.st_mode & 07777) : 0644);
+	fchmod(fd, stat(a->path, &st) == 0 && S_ISREG(st.st_mode) ? (st.st_mode & 07777) : 0644);
 	if (!(a->f = fdopen(fd, "wb"))) {
 		int e = errno;
 		close(fd);
@@ -222,11 +235,15 @@ int thaw_atomic_commit(thaw_atomic *a)
 		e = errno ? errno : EIO;
 	if (!e && fflush(a->f) != 0)
 		e = errno ? errno : EIO;
-	if (!e && !batch && fsync(fileno(a->f)) != 0)
+	if (!e && !batch && a->tmp[0] && fsync(fileno(a->f)) != 0)
 		e = errno ? errno : EIO;
 	if (fclose(a->f) != 0 && !e)
 		e = errno ? errno : EIO;
 	a->f = NULL;
+	if (e && !a->tmp[0])
+		return thaw_error(THAW_EIO, "%s: write failed: %s", a->path, strerror(e));
+	if (!a->tmp[0])
+		return 0; /* a device or a pipe, written straight */
 	if (e) {
 		thaw_atomic_abort(a);
 		return thaw_error(THAW_EIO, "%s: write failed: %s (the previous file is untouched)", a->path,

@@ -90,6 +90,16 @@ static void test_commit_and_abort(void)
 	CHECK_OK(thaw_atomic_commit(&a));
 	CHECK(slurp(tpath("a.txt"), buf, sizeof buf) == 7 && !strcmp(buf, "fourth\n"));
 	CHECK(tmp_files() == 0);
+	/* through a symbolic link: the file it points to is replaced, the link kept */
+	CHECK(symlink("a.txt", tpath("link.txt")) == 0);
+	CHECK_OK(thaw_atomic_write(tpath("link.txt"), "fifth\n", 6));
+	struct stat st;
+	CHECK(lstat(tpath("link.txt"), &st) == 0 && S_ISLNK(st.st_mode));
+	CHECK(slurp(tpath("a.txt"), buf, sizeof buf) == 6 && !strcmp(buf, "fifth\n"));
+	remove(tpath("link.txt"));
+	/* a device is written straight, never renamed over */
+	CHECK_OK(thaw_atomic_write("/dev/null", "x", 1));
+	CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
 	CHECK(thaw_atomic_open(&a, tpath("no/such/dir/a.txt")) == NULL);
 	CHECK(strstr(thaw_errmsg(), "no/such/dir/a.txt: cannot create a temporary file"));
 }
