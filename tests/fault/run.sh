@@ -105,17 +105,16 @@ check "kill -9: --resume ends byte-identical ($identical of $k)" "see above" [ "
 took "kill -9 trials"
 
 # ---- Ctrl-C outside thaw.fit: exit 130, status "interrupted"
-# interrupt NAME MODE: SIGINT once the script said "fitted"
+# interrupt NAME MODE PATTERN: SIGINT once the script printed PATTERN
 interrupt() {
 	d=$T/int-$2
 	"$THAW" run "$F/evals.lua" --out "$d" -- "$2" >"$d.out" 2>"$d.err" &
 	pid=$!
 	i=0
-	while ! has "$d.err" '^fitted' && kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do
+	while ! has "$d.err" "$3" && kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do
 		i=$((i + 1))
 		sleep 0.05
 	done
-	sleep 0.2
 	kill -INT "$pid" 2>/dev/null
 	wait "$pid"
 	rc=$?
@@ -129,8 +128,8 @@ interrupt() {
 		ok "$1"
 	fi
 }
-interrupt "Ctrl-C in a loop of evaluations: exit 130, interrupted" loop
-interrupt "Ctrl-C in the last call after the last fit: exit 130, interrupted" last
+interrupt "Ctrl-C in a loop of evaluations: exit 130, interrupted" loop '^fitted'
+interrupt "Ctrl-C in the last call after the last fit: exit 130, interrupted" last '^last call'
 took "Ctrl-C"
 
 # ---- a full disk: a small tmpfs (root only)
