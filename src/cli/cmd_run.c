@@ -2,7 +2,7 @@
  * updating line on a terminal, else a line per epoch); the run folder gets
  * metrics, plots, the final model, a copy of the script and a summary.
  * Exit codes: 0 ok, 1 script error or a failed save, 2 failed thaw.check,
- * 130 Ctrl-C (after the current batch, with a checkpoint). */
+ * 130 Ctrl-C or SIGTERM (after the current batch, with a checkpoint). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,7 +58,7 @@ static const char usage[] =
 	"gets metrics.jsonl, metrics.csv, loss.png, accuracy.png, confusion-*.png,\n"
 	"model.thaw, a copy of the script and summary.json.\n"
 	"Exit codes: 0 ok, 1 script error or a save failed (status \"save-failed\"),\n"
-	"2 a thaw.check failed, 130 interrupted (Ctrl-C, also outside thaw.fit).\n"
+	"2 a thaw.check failed, 130 interrupted (Ctrl-C or SIGTERM, also outside thaw.fit).\n"
 	"--resume of a folder with no checkpoint yet is refused: start it afresh.\n";
 
 static const char *base_name(const char *path)
@@ -165,9 +165,11 @@ int cmd_run(int argc, char **argv)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigint;
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL); /* kill, a CI or Slurm time limit: as Ctrl-C */
 	int code = thaw_script_run(s, script);
 	cli_progress_end_line();
 	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	char model_path[4400];
 	snprintf(model_path, sizeof model_path, "%s/model.thaw", dir);
 	if ((code == THAW_RUN_OK || code == THAW_RUN_CHECK) && thaw_script_save_model(s, model_path) < 0)

@@ -105,7 +105,8 @@ check "kill -9: --resume ends byte-identical ($identical of $k)" "see above" [ "
 took "kill -9 trials"
 
 # ---- Ctrl-C outside thaw.fit: exit 130, status "interrupted"
-# interrupt NAME MODE PATTERN: SIGINT once the script printed PATTERN
+# interrupt NAME MODE PATTERN [SIGNAL]: SIGINT (or SIGNAL) once the
+# script printed PATTERN
 interrupt() {
 	d=$T/int-$2
 	"$THAW" run "$F/evals.lua" --out "$d" -- "$2" >"$d.out" 2>"$d.err" &
@@ -115,7 +116,7 @@ interrupt() {
 		i=$((i + 1))
 		sleep 0.05
 	done
-	kill -INT "$pid" 2>/dev/null
+	kill -"${4:-INT}" "$pid" 2>/dev/null
 	wait "$pid"
 	rc=$?
 	if [ $rc -ne 130 ]; then
@@ -130,6 +131,7 @@ interrupt() {
 }
 interrupt "Ctrl-C in a loop of evaluations: exit 130, interrupted" loop '^fitted'
 interrupt "Ctrl-C in the last call after the last fit: exit 130, interrupted" last '^last call'
+interrupt "SIGTERM (a CI or Slurm time limit): exit 130, interrupted" loop '^fitted' TERM
 took "Ctrl-C"
 
 # ---- a full disk: a small tmpfs (root only)
