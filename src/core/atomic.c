@@ -235,7 +235,8 @@ int thaw_atomic_commit(thaw_atomic *a)
 		e = errno ? errno : EIO;
 	if (!e && fflush(a->f) != 0)
 		e = errno ? errno : EIO;
-	if (!e && !batch && a->tmp[0] && fsync(fileno(a->f)) != 0)
+	/* a file system that cannot sync (EINVAL, ENOTSUP) is not a failed write */
+	if (!e && !batch && a->tmp[0] && fsync(fileno(a->f)) != 0 && errno != EINVAL && errno != ENOTSUP)
 		e = errno ? errno : EIO;
 	if (fclose(a->f) != 0 && !e)
 		e = errno ? errno : EIO;
