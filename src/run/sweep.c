@@ -454,26 +454,27 @@ static int same_sweep(const thaw_sweep *a, const thaw_sweep *b, char *why, size_
 		return snprintf(why, size, "--seed is %llu there", (unsigned long long)b->seed), 0;
 	if (a->mpi != b->mpi || strcmp(a->launcher, b->launcher))
 		return snprintf(why, size, "--mpi or --launcher differ"), 0;
+	int same = a->n_params == b->n_params;
+	for (int p = 0; same && p < a->n_params; p++) {
+		const thaw_sweep_param *x = &a->params[p], *y = &b->params[p];
+		same = !strcmp(x->name, y->name) && x->n == y->n;
+		for (int v = 0; same && v < x->n; v++)
+			same = !strcmp(x->values[v], y->values[v]);
+	}
+	if (!same) {
+		size_t k = (size_t)snprintf(why, size, "its grid is");
+		for (int p = 0; p < b->n_params && k < size; p++) {
+			k += (size_t)snprintf(why + k, size - k, " %s=", b->params[p].name);
+			for (int v = 0; v < b->params[p].n && k < size; v++)
+				k += (size_t)snprintf(why + k, size - k, "%s%s", v ? "," : "", b->params[p].values[v]);
+		}
+		return 0;
+	}
 	if (a->argc != b->argc)
 		return snprintf(why, size, "the script arguments differ"), 0;
 	for (int i = 0; i < a->argc; i++)
 		if (strcmp(a->argv[i], b->argv[i]))
 			return snprintf(why, size, "script argument %d is '%s' there", i + 1, b->argv[i]), 0;
-	if (a->n_params != b->n_params)
-		return snprintf(why, size, "the grid has %d parameters there", b->n_params), 0;
-	for (int p = 0; p < a->n_params; p++) {
-		const thaw_sweep_param *x = &a->params[p], *y = &b->params[p];
-		int same = !strcmp(x->name, y->name) && x->n == y->n;
-		for (int v = 0; same && v < x->n; v++)
-			same = !strcmp(x->values[v], y->values[v]);
-		if (!same) {
-			char list[256];
-			size_t k = 0;
-			for (int v = 0; v < y->n && k < sizeof list; v++)
-				k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", v ? "," : "", y->values[v]);
-			return snprintf(why, size, "its grid has %s=%s", y->name, list), 0;
-		}
-	}
 	return 1;
 }
 
