@@ -505,9 +505,12 @@ void thaw_sweep_point_label(const thaw_sweep *s, int i, char *buf, size_t size)
 	const thaw_sweep_point *pt = &s->points[i];
 	size_t k = 0;
 	buf[0] = 0;
-	for (int p = 0; p < s->n_params && k < size; p++)
-		k += (size_t)snprintf(buf + k, size - k, "%s%s=%s", p ? " " : "", s->params[p].name,
-				      s->params[p].values[pt->value[p]]);
+	for (int p = 0; p < s->n_params && k < size; p++) {
+		const char *nm = s->params[p].name;
+		int pos = isdigit((unsigned char)nm[0]) != 0; /* a positional argument: arg[N]=V */
+		k += (size_t)snprintf(buf + k, size - k, "%s%s%s%s=%s", p ? " " : "", pos ? "arg[" : "", nm,
+				      pos ? "]" : "", s->params[p].values[pt->value[p]]);
+	}
 	if (s->repeat > 1 && k < size)
 		snprintf(buf + k, size - k, "%srep %d", k ? " " : "", pt->rep + 1);
 	if (!buf[0])

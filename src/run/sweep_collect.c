@@ -683,10 +683,12 @@ static int write_png(const thaw_sweep_results *r, const char *path)
 	char title[256], xlabel[192], ylabel[160];
 	snprintf(title, sizeof title, "%s over the grid%s", r->metric, s->repeat > 1 ? " (mean of repeats)" : "");
 	const char *xn = xp >= 0 ? s->params[xp].name : "point";
+	char base[96];
 	if (xp >= 0 && isdigit((unsigned char)xn[0]))
-		snprintf(xlabel, sizeof xlabel, "arg[%s]%s", xn, !numeric ? " (value number)" : "");
+		snprintf(base, sizeof base, "arg[%s]", xn);
 	else
-		snprintf(xlabel, sizeof xlabel, logx ? "log10 %s" : !numeric ? "%s (value number)" : "%s", xn);
+		snprintf(base, sizeof base, "%.80s", xn);
+	snprintf(xlabel, sizeof xlabel, "%s%s%s", logx ? "log10 " : "", base, !numeric ? " (value number)" : "");
 	snprintf(ylabel, sizeof ylabel, "%s", r->metric);
 	thaw_plot_spec spec = {.title = title, .xlabel = xlabel, .ylabel = ylabel, .series = series,
 			       .n_series = n_series};
