@@ -524,8 +524,26 @@ void thaw_sweep_point_path(const thaw_sweep *s, int i, const char *file, char *b
 
 /* ---- a point's state */
 
-/* The "status" string of a summary.json: our own writer puts it on a line
- * of its own; the whole file is parsed when collecting. 1 when found. */
+/* The value of "key": in a line of JSON: a pointer just past the colon and
+ * any blanks, or NULL. */
+static const char *json_key(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+	if (!p)
+		return NULL;
+	p += strlen(key);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p++ != ':')
+		return NULL;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* The "status" string and "exit_code" of a summary.json; thaw's writer puts
+ * each on a line of its own (the whole file is parsed when collecting). 1
+ * when the status was found. */
 static int summary_status(const char *path, char *status, size_t size, int *exit_code)
 {
 	FILE *f = fopen(path, "r");
@@ -534,18 +552,17 @@ static int summary_status(const char *path, char *status, size_t size, int *exit
 	char line[1024];
 	int found = 0;
 	while (fgets(line, sizeof line, f)) {
-		char *p = strstr(line, "\"status\": \"");
-		if (p) {
-			p += 11;
-			char *q = strchr(p, '"');
+		const char *p = json_key(line, "\"status\"");
+		if (p && *p == '"') {
+			p++;
+			const char *q = strchr(p, '"');
 			if (q) {
 				snprintf(status, size, "%.*s", (int)(q - p), p);
 				found = 1;
 			}
 		}
-		p = strstr(line, "\"exit_code\": ");
-		if (p)
-			*exit_code = atoi(p + 13);
+		if ((p = json_key(line, "\"exit_code\"")))
+			*exit_code = atoi(p);
 	}
 	fclose(f);
 	return found;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "thaw/core.h"
 #include "thaw/plot.h"
@@ -309,6 +310,14 @@ thaw_sweep_results *thaw_sweep_collect(const thaw_sweep *s, const char *metric)
 		char path[4800];
 		thaw_sweep_point_path(s, i, "summary.json", path, sizeof path);
 		rc = read_summary(path, &js[i]);
+		if (rc < 0 && thaw_point_finished(row->state.status) == 0) {
+			/* a run may be writing it just now: once more, a moment later */
+			struct timespec ts = {0, 200000000};
+			nanosleep(&ts, NULL);
+			js[i].n = 0;
+			js[i].err[0] = 0;
+			rc = read_summary(path, &js[i]);
+		}
 		if (rc < 0)
 			break;
 		for (int c = 0; c < js[i].n && rc >= 0; c++) {

@@ -333,8 +333,10 @@ int thaw_slurm_submit(const thaw_sweep *s, const thaw_slurm_opts *o, char *job, 
 	snprintf(arg, sizeof arg, "--array=%s", array);
 	char *argv[] = {"sbatch", "--parsable", arg, path, NULL};
 	rc = thaw_exec_capture(argv, out, sizeof out, err, sizeof err);
-	if (rc < 0)
+	if (rc < 0) {
+		thaw_error_prefix("--slurm needs Slurm's commands on PATH (Debian: slurm-client)");
 		return rc;
+	}
 	if (rc != 0) {
 		size_t l = strlen(err);
 		while (l && err[l - 1] == '\n')
