@@ -100,7 +100,9 @@ void thaw_sweep_point_path(const thaw_sweep *s, int i, const char *file, char *b
 
 /* ---- a point's state, from its folder */
 typedef enum thaw_point_status {
-	THAW_POINT_TODO,        /* no summary.json, no exit record: not run (or running) */
+	THAW_POINT_TODO,        /* no folder, or nothing in it: not run */
+	THAW_POINT_STARTED,     /* a log but no summary.json or exit record yet: running (or
+				 * killed before its wrapper could write anything) */
 	THAW_POINT_OK,          /* summary status "ok" */
 	THAW_POINT_CHECK,       /* "check failed": finished, a thaw.check did not hold */
 	THAW_POINT_ERROR,       /* "error", or an exit record without a summary */
@@ -116,7 +118,7 @@ typedef struct thaw_point_state {
 } thaw_point_state;
 
 thaw_point_state thaw_sweep_point_state(const thaw_sweep *s, int i);
-/* OK and CHECK are finished: a re-run skips them (the same seed and
+/* TODO and STARTED have no result yet. OK and CHECK are finished: a re-run skips them (the same seed and
  * arguments would give the same result). */
 int thaw_point_finished(thaw_point_status st);
 const char *thaw_point_status_name(thaw_point_status st);

@@ -86,6 +86,8 @@ static void on_event(const thaw_sweep_event *ev, void *user)
 		snprintf(how, sizeof how, "killed by signal %d", st->signal);
 	else if (st->status == THAW_POINT_TODO)
 		snprintf(how, sizeof how, "did not run");
+	else if (st->status == THAW_POINT_STARTED)
+		snprintf(how, sizeof how, "ended without a record (killed?)");
 	else if (st->exit_code >= 0)
 		snprintf(how, sizeof how, "%s (exit %d)", thaw_point_status_name(st->status), st->exit_code);
 	else

@@ -598,11 +598,14 @@ thaw_point_state thaw_sweep_point_state(const thaw_sweep *s, int i)
 			}
 			fclose(f);
 		}
+		thaw_sweep_point_path(s, i, "log.txt", path, sizeof path);
+		if (st.status == THAW_POINT_TODO && access(path, F_OK) == 0)
+			st.status = THAW_POINT_STARTED;
 	}
 	/* a point stopped on its way continues from its checkpoint; one that
 	 * failed starts afresh (its error would come back) */
 	st.resumable = has_checkpoint && (st.status == THAW_POINT_INTERRUPTED || st.status == THAW_POINT_KILLED ||
-					  st.status == THAW_POINT_TODO);
+					  st.status == THAW_POINT_TODO || st.status == THAW_POINT_STARTED);
 	return st;
 }
 
@@ -612,6 +615,7 @@ const char *thaw_point_status_name(thaw_point_status st)
 {
 	switch (st) {
 	case THAW_POINT_TODO: return "not run";
+	case THAW_POINT_STARTED: return "started";
 	case THAW_POINT_OK: return "ok";
 	case THAW_POINT_CHECK: return "check failed";
 	case THAW_POINT_ERROR: return "error";

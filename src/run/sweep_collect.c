@@ -385,7 +385,7 @@ thaw_sweep_results *thaw_sweep_collect(const thaw_sweep *s, const char *metric)
 		snprintf(row->error, sizeof row->error, "%.*s", (int)strcspn(js[i].error, "\n"), js[i].error);
 		if (thaw_point_finished(row->state.status) && row->state.status == THAW_POINT_OK)
 			r->n_ok++;
-		else if (row->state.status == THAW_POINT_TODO)
+		else if (row->state.status == THAW_POINT_TODO || row->state.status == THAW_POINT_STARTED)
 			r->n_todo++;
 		else
 			r->n_failed++;
@@ -465,7 +465,8 @@ static void status_text(const thaw_point_state *st, char *buf, size_t size)
 {
 	if (st->status == THAW_POINT_KILLED)
 		snprintf(buf, size, "killed (signal %d)", st->signal);
-	else if (st->status != THAW_POINT_OK && st->status != THAW_POINT_TODO && st->exit_code >= 0)
+	else if (st->status != THAW_POINT_OK && st->status != THAW_POINT_TODO && st->status != THAW_POINT_STARTED &&
+		 st->exit_code >= 0)
 		snprintf(buf, size, "%s (exit %d)", thaw_point_status_name(st->status), st->exit_code);
 	else
 		snprintf(buf, size, "%s", thaw_point_status_name(st->status));
@@ -538,7 +539,8 @@ char *thaw_sweep_results_text(const thaw_sweep_results *r)
 	int first = 1;
 	for (int i = 0; i < r->n_rows; i++) {
 		const thaw_sweep_row *row = &r->rows[i];
-		if (row->state.status == THAW_POINT_OK || row->state.status == THAW_POINT_TODO)
+		if (row->state.status == THAW_POINT_OK || row->state.status == THAW_POINT_TODO ||
+		    row->state.status == THAW_POINT_STARTED)
 			continue;
 		char lab[512], st[128], log[4800];
 		if (first)

@@ -111,7 +111,7 @@ int thaw_sweep_run_local(const thaw_sweep *s, int jobs, thaw_sweep_event_fn on_e
 		running--;
 		done++;
 		thaw_point_state st = thaw_sweep_point_state(s, point);
-		if (st.status == THAW_POINT_TODO) { /* the wrapper itself failed */
+		if (st.status == THAW_POINT_TODO || st.status == THAW_POINT_STARTED) { /* the wrapper itself failed */
 			st.status = WIFSIGNALED(status) ? THAW_POINT_KILLED : THAW_POINT_ERROR;
 			st.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 			st.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -204,6 +204,17 @@ static void test_state_and_collect(void)
 	CHECK(st.status == THAW_POINT_ERROR && st.exit_code == 1 && !thaw_point_finished(st.status));
 	st = thaw_sweep_point_state(s, 4);
 	CHECK(st.status == THAW_POINT_KILLED && st.signal == 15 && st.resumable);
+	thaw_sweep *t = make("st", "k=1,2", NULL, 1, 0, NULL);
+	if (t) {
+		thaw_sweep_point_path(t, 1, NULL, path, sizeof path);
+		thaw_mkdirs(path);
+		thaw_sweep_point_path(t, 1, "log.txt", path, sizeof path);
+		put(path, "thaw run: ...\n");
+		CHECK(thaw_sweep_point_state(t, 0).status == THAW_POINT_TODO);
+		st = thaw_sweep_point_state(t, 1);
+		CHECK(st.status == THAW_POINT_STARTED && !st.resumable && !strcmp(thaw_point_status_name(st.status), "started"));
+	}
+	thaw_sweep_free(t);
 	char buf[8192], *av[64];
 	int n = thaw_sweep_point_argv(s, 4, "thaw", 0, av, 64, buf, sizeof buf);
 	CHECK(n == 5 && !strcmp(av[3], "--resume")); /* seed and arguments from the checkpoint */
