@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "thaw/paths.h"
+#include "thaw/sweep.h"
 
 #include "lthaw.h"
 
@@ -98,6 +99,24 @@ static int luaopen_thaw(lua_State *L)
 	return 1;
 }
 
+/* thaw.params: the NAME=VALUE script arguments (a sweep's point passes its
+ * grid values so), a numeral as a number, anything else as its string; a
+ * name given twice keeps the last. */
+static void push_params(lua_State *L, int argc, char **argv)
+{
+	lua_newtable(L);
+	for (int i = 0; i < argc; i++) {
+		const char *value;
+		size_t n = thaw_param_split(argv[i], &value);
+		if (n == 0)
+			continue;
+		lua_pushlstring(L, argv[i], n);
+		if (!lua_stringtonumber(L, value))
+			lua_pushstring(L, value);
+		lua_rawset(L, -3);
+	}
+}
+
 /* ---- the host side */
 
 /* Every 10000 instructions: a stop asked for outside thaw.fit (a script
@@ -153,6 +172,8 @@ thaw_script *thaw_script_new(thaw_run *run)
 	lua_pushlightuserdata(L, s);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &host_key);
 	luaL_requiref(L, "thaw", luaopen_thaw, 0);
+	push_params(L, argc, argv);
+	lua_setfield(L, -2, "params");
 	lua_pop(L, 1);
 	lua_pushcfunction(L, l_print);
 	lua_setglobal(L, "print");
