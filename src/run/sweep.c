@@ -1,6 +1,7 @@
 /* Sweeps: the grid, its points, the manifest that records them and each
  * point's state as its folder tells it. Running points is sweep_exec.c,
  * collecting their results sweep_collect.c. */
+#include "thaw/atomic.h"
 #include "thaw/sweep.h"
 
 #include <ctype.h>
@@ -295,11 +296,10 @@ static void manifest_path(const char *dir, char *buf, size_t size) { snprintf(bu
 
 static int write_manifest(const thaw_sweep *s, const char *path)
 {
-	char tmp[4300];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
+	thaw_atomic a;
+	FILE *f = thaw_atomic_open(&a, path);
 	if (!f)
-		return thaw_error(THAW_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+		return THAW_EIO;
 	fprintf(f, "thaw-sweep\t1\nscript\t%s\nrepeat\t%d\nseed\t%llu\nmpi\t%d\n", s->script, s->repeat,
 		(unsigned long long)s->seed, s->mpi);
 	if (s->launcher[0])
@@ -319,12 +319,7 @@ static int write_manifest(const thaw_sweep *s, const char *path)
 			fprintf(f, "\t%s=%s", s->params[p].name, s->params[p].values[pt->value[p]]);
 		fputc('\n', f);
 	}
-	int rc = thaw_fclose_written(f, tmp);
-	if (rc < 0)
-		return rc;
-	if (rename(tmp, path) < 0)
-		return thaw_error(THAW_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-	return 0;
+	return thaw_atomic_commit(&a);
 }
 
 /* Splits line (modified) at tabs into at most cap fields. */

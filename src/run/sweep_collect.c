@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "thaw/atomic.h"
 #include "thaw/core.h"
 #include "thaw/plot.h"
 #include "thaw/sweep.h"
@@ -579,9 +580,10 @@ static void csv_field(FILE *f, const char *s)
 static int write_csv(const thaw_sweep_results *r, const char *path)
 {
 	const thaw_sweep *s = r->sweep;
-	FILE *f = fopen(path, "w");
+	thaw_atomic a;
+	FILE *f = thaw_atomic_open(&a, path);
 	if (!f)
-		return thaw_error(THAW_EIO, "%s: cannot write: %s", path, strerror(errno));
+		return THAW_EIO;
 	fprintf(f, "point,folder,repeat,seed");
 	for (int p = 0; p < s->n_params; p++) {
 		fputc(',', f);
@@ -617,7 +619,7 @@ static int write_csv(const thaw_sweep_results *r, const char *path)
 		}
 		fputc('\n', f);
 	}
-	return thaw_fclose_written(f, path);
+	return thaw_atomic_commit(&a);
 }
 
 /* The chart: x is the parameter with the most values (its numbers; the
@@ -718,14 +720,9 @@ int thaw_sweep_results_write(const thaw_sweep_results *r)
 	if (!text)
 		return THAW_ENOMEM;
 	snprintf(path, sizeof path, "%s/results.txt", s->dir);
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		free(text);
-		return thaw_error(THAW_EIO, "%s: cannot write: %s", path, strerror(errno));
-	}
-	fputs(text, f);
+	rc = thaw_atomic_write(path, text, strlen(text));
 	free(text);
-	if ((rc = thaw_fclose_written(f, path)) < 0)
+	if (rc < 0)
 		return rc;
 	snprintf(path, sizeof path, "%s/results.png", s->dir);
 	return write_png(r, path);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "thaw/atomic.h"
 #include "thaw/core.h"
 #include "thaw/runlog.h"
 #include "thaw/sweep.h"
@@ -292,10 +293,11 @@ int thaw_slurm_submit(const thaw_sweep *s, const thaw_slurm_opts *o, char *job, 
 	snprintf(path, sizeof path, "%s/slurm", dir);
 	int rc = thaw_mkdirs(path);
 	snprintf(path, sizeof path, "%s/sweep.sbatch", dir);
-	FILE *f = rc < 0 ? NULL : fopen(path, "w");
+	thaw_atomic a;
+	FILE *f = rc < 0 ? NULL : thaw_atomic_open(&a, path);
 	if (!f) {
 		free(todo);
-		return rc < 0 ? rc : thaw_error(THAW_EIO, "%s: cannot write: %s", path, strerror(errno));
+		return rc < 0 ? rc : THAW_EIO;
 	}
 	const char *name = strrchr(s->script, '/');
 	name = name ? name + 1 : s->script;
@@ -322,7 +324,7 @@ int thaw_slurm_submit(const thaw_sweep *s, const thaw_slurm_opts *o, char *job, 
 	fprintf(f, " sweep --point ");
 	shell_quote(f, dir);
 	fprintf(f, " \"$SLURM_ARRAY_TASK_ID\"\n");
-	if ((rc = thaw_fclose_written(f, path)) < 0) {
+	if ((rc = thaw_atomic_commit(&a)) < 0) {
 		free(todo);
 		return rc;
 	}
