@@ -93,6 +93,10 @@ static void on_event(const thaw_sweep_event *ev, void *user)
 	else
 		snprintf(how, sizeof how, "%s", thaw_point_status_name(st->status));
 	thaw_sweep_point_path(u->s, ev->point, "log.txt", log, sizeof log);
+	if (st->status == THAW_POINT_TODO && u->job) /* never started: Slurm's own output may say why */
+		snprintf(log, sizeof log, "%s/slurm/%s_%d.out", u->s->dir, u->job, ev->point);
+	if (access(log, F_OK) != 0)
+		snprintf(log + strlen(log), sizeof log - strlen(log), " (none written)");
 	fprintf(stderr, "thaw sweep: [%d/%d] %s: FAILED: %s%s%s; log %s\n", ev->done, ev->total, lab, how,
 		ev->note ? "; " : "", ev->note ? ev->note : "", log);
 }

@@ -19,3 +19,5 @@ if p.slow == 1 and hold then
     os.execute("sleep 0.2")
   end
 end
+-- thaw.mpi exists where thaw is built with MPI (a sweep's --mpi N)
+if thaw.mpi then print("mpi rank " .. thaw.mpi.rank .. " of " .. thaw.mpi.size) end

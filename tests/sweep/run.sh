@@ -97,6 +97,20 @@ check "each point ran under the launcher" \
 	[ "$(grep -c -- '^-np 2 .*/thaw run .*point.lua --out .* --seed [12] -- 7$' "$T/mpirun.args")" -eq 2 ]
 check "repeats get their own folders" [ -f "$T/mpi/points/001-1=7-r2/summary.json" ]
 
+# ---- --mpi N for real, where thaw is built with MPI: mpirun -np 2 here
+# (as root OpenMPI wants these two variables)
+MPI_OK=0
+if ./thaw --version 2>/dev/null | grep -q '^mpi: [^n]' && command -v mpirun >/dev/null 2>&1; then
+	MPI_OK=1
+	expect "--mpi 2 --local: a point trains on 2 ranks under mpirun" 0 "1 point (1 ok, 0 failed" -- \
+		env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+		./thaw sweep $P --grid lr=1e-3 --mpi 2 --out "$T/realmpi"
+	check "  its log: mpirun -np 2, rank 0 of 2 reporting" \
+		sh -c "grep -q 'point 0: mpirun -np 2 ' '$T/realmpi/points/000-lr=1e-3/log.txt' && grep -q '^mpi rank 0 of 2\$' '$T/realmpi/points/000-lr=1e-3/log.txt'"
+else
+	echo "skip --mpi with real ranks: thaw is built without MPI or mpirun is missing"
+fi
+
 # ---- Ctrl-C: the running point writes its checkpoint; a re-run resumes it
 I=$T/int
 ./thaw sweep $P --grid epochs=60 --grid lr=1e-3 --out "$I" >"$T/int.out" 2>&1 &
@@ -162,6 +176,12 @@ else
 	check "the finished point was not run again" [ "$(mtime "$ok_log")" = "$before" ]
 	expect "a third run submits nothing" 0 "nothing submitted" -- \
 		./thaw sweep $P --grid lr=1e-3,3e-3 --grid slow=0,1 --slurm --out "$W"
+	if [ $MPI_OK -eq 1 ]; then
+		expect "--mpi 2 --slurm: a point trains on 2 ranks under srun --mpi=pmix" 0 "1 point (1 ok, 0 failed" -- \
+			./thaw sweep $P --grid lr=1e-3 --mpi 2 --slurm --out "$T/slurm-mpi"
+		check "  --ntasks=2 in the batch script; srun --mpi=pmix -n 2, rank 0 of 2 in its log" \
+			sh -c "grep -q '^#SBATCH --ntasks=2\$' '$T/slurm-mpi/sweep.sbatch' && grep -q 'point 0: srun --mpi=pmix -n 2 ' '$T/slurm-mpi/points/000-lr=1e-3/log.txt' && grep -q '^mpi rank 0 of 2\$' '$T/slurm-mpi/points/000-lr=1e-3/log.txt'"
+	fi
 fi
 
 echo "$pass passed, $fail failed"
