@@ -76,11 +76,27 @@ case_eval_text() {
 	has "$TMP/e.out" '^accuracy 0\.[89]' || no "eval accuracy below 0.8: $(grep accuracy "$TMP/e.out" | head -1)"
 }
 
-for c in lua data_tsv data_folder predict_text eval_text; do
-	why=''
+# the exported ONNX graphs of text models, evaluated op by op with numpy
+# (needs Debian's python3-onnx, a bench package: skipped without it)
+case_onnx_numpy() {
+	py=/usr/bin/python3
+	if ! [ -x $py ] || ! $py -c 'import onnx, numpy' 2>/dev/null; then
+		skipped="python3-onnx not installed"
+		return
+	fi
+	make -s build/test/test_text_layers >/dev/null || { no "build test_text_layers"; return; }
+	mkdir -p "$TMP/onnx"
+	THAW_KEEP_ONNX="$TMP/onnx" build/test/test_text_layers >"$TMP/onnx.out" || { no "test_text_layers failed"; return; }
+	$py tests/text/onnx_eval.py "$TMP/onnx" "$TMP/onnx.out" >"$TMP/onnx.eval" 2>&1 ||
+		no "numpy disagrees with thaw: $(tail -n 3 "$TMP/onnx.eval" | tr '\n' ' ')"
+	[ "$(grep -c 'max difference' "$TMP/onnx.eval")" = 4 ] || no "not 4 graphs compared"
+}
+
+for c in lua data_tsv data_folder predict_text eval_text onnx_numpy; do
+	why='' skipped=''
 	"case_$c"
 	if [ -z "$why" ]; then
-		echo "ok $c"
+		echo "ok $c${skipped:+ (skipped: $skipped)}"
 		passed=$((passed + 1))
 	else
 		echo "FAIL $c: $why"
