@@ -18,6 +18,7 @@
 #include "thaw/modelfile.h"
 #include "thaw/options.h"
 #include "thaw/run.h"
+#include "thaw/text.h"
 #include "thaw/transfer.h"
 #include "thaw/zoo.h"
 
@@ -58,6 +59,8 @@ static const char usage[] =
 	"                  [--optim adam|adamw|sgd] [--lr X] [--schedule constant|cosine|onecycle]\n"
 	"                  [--freeze NAME] [--shift N] [--flip] [--seed N] [--threads N] [-o FILE]\n"
 	"                  [--resize stretch|crop|pad] [--skip-bad]   (image folders: see thaw data --help)\n"
+	"  Text data (a .tsv/.csv file or a class folder of .txt files: see docs/text.md) trains a small\n"
+	"  embedding + mean + dense classifier, or a saved text model on its own vocabulary.\n"
 	"                  [--checkpoint FILE [--checkpoint-every N]] [--resume FILE]\n"
 	"                  [--momentum X] [--nesterov] [--beta1 X] [--beta2 X] [--weight-decay X]\n"
 	"                  [--clip-norm X] [--warmup N] [--min-lr X] [--step-size N] [--gamma X]\n"
@@ -312,11 +315,32 @@ int cmd_train(int argc, char **argv)
 		if (thaw_data_prepare(test_spec, &tpo, m ? &m->input : NULL, &test, &none, NULL) < 0)
 			goto fail;
 	}
+	/* text for a model with a vocabulary: the model's ids */
+	thaw_dataset **sets[3] = {&train, &val, &test};
+	for (int i = 0; m && m->vocab && i < 3; i++)
+		if (*sets[i] && (*sets[i])->ids && !thaw_dataset_fits_model(*sets[i], m)) {
+			char desc[256];
+			thaw_dataset *t = thaw_dataset_for_model(*sets[i], m, desc, sizeof desc);
+			if (!t)
+				goto fail;
+			thaw_notes_add(&nt, "%s data: %s", i == 0 ? "training" : i == 1 ? "validation" : "test", desc);
+			thaw_dataset_free(*sets[i]);
+			*sets[i] = t;
+		}
+	print_notes(&nt, &printed);
 	if (resume) {
 		/* the checkpoint is the transferred model, flags and all */
 	} else if (m) {
 		if (thaw_transfer(m, train, &to, &nt) < 0)
 			goto fail;
+		print_notes(&nt, &printed);
+	} else if (train->ids) { /* text: the small embedding + mean + dense classifier */
+		if (!(m = thaw_zoo_text_classifier(train->vocab->n, train->w, 64, train->n_classes, o.seed)))
+			goto fail;
+		thaw_model_set_vocab(m, train->vocab);
+		thaw_model_set_classes(m, (const char *const *)train->class_names, train->n_classes);
+		thaw_notes_add(&nt, "text classifier: embedding %d words x 64, mean over the tokens, dense %d",
+			       train->vocab->n, train->n_classes);
 		print_notes(&nt, &printed);
 	} else {
 		if (!(m = thaw_zoo_reference_cnn(train->c, train->h, train->w, train->n_classes, o.seed)))
