@@ -74,6 +74,9 @@ case_eval_text() {
 	"$THAW" eval "$RUN/text.thaw" --data "$RUN/test.tsv" >"$TMP/e.out" 2>"$TMP/e.err" || { no "eval failed: $(cat "$TMP/e.err")"; return; }
 	has "$TMP/e.out" ': 200 texts' || no "eval does not count texts"
 	has "$TMP/e.out" '^accuracy 0\.[89]' || no "eval accuracy below 0.8: $(grep accuracy "$TMP/e.out" | head -1)"
+	"$THAW" summary "$RUN/text.thaw" >"$TMP/s.out" 2>&1 || { no "thaw summary failed"; return; }
+	has "$TMP/s.out" 'emb  *embedding  *[0-9]* words x 16' || no "summary: no embedding line"
+	has "$TMP/s.out" '^input spec: text, 12 tokens a sample; vocabulary [0-9]* words, lower-cased' || no "summary: no vocabulary"
 }
 
 # thaw train on text: the default text classifier, then a saved text model
