@@ -140,6 +140,10 @@ static thaw_dataset *like(const thaw_dataset *d, int c, int h, int w)
 
 thaw_dataset *thaw_dataset_resize_mode(const thaw_dataset *d, int h, int w, thaw_resize_mode mode)
 {
+	if (d->ids) {
+		thaw_error(THAW_EINVAL, "resize: %s holds text (thaw_text_relength changes its length)", d->source);
+		return NULL;
+	}
 	if (h <= 0 || w <= 0 || h > 16384 || w > 16384) {
 		thaw_error(THAW_EINVAL, "resize: bad target size %dx%d", h, w);
 		return NULL;
@@ -166,6 +170,10 @@ thaw_dataset *thaw_dataset_resize(const thaw_dataset *d, int h, int w)
 
 thaw_dataset *thaw_dataset_channels(const thaw_dataset *d, int c)
 {
+	if (d->ids) {
+		thaw_error(THAW_EINVAL, "channels: %s holds text, not images", d->source);
+		return NULL;
+	}
 	if (c == d->c)
 		return thaw_dataset_clone(d);
 	if (!(d->c == 1 || (c == 1 && d->c >= 3) || (c == 3 && d->c == 4))) {

@@ -18,6 +18,16 @@
 
 #define S(c, h, w) ((thaw_shape){1, (c), (h), (w)})
 
+static void test_kind_names(void)
+{
+	CHECK(thaw_kind_from_name("embedding") == THAW_EMBEDDING && thaw_kind_from_name("pool_time") == THAW_POOL_TIME);
+	CHECK(!strcmp(thaw_kind_name(THAW_EMBEDDING), "embedding") && thaw_kind_built_in(THAW_POOL_TIME));
+	thaw_attrs c = thaw_conv1d(8, 5); /* a 1 x 5 kernel, "same" padding */
+	CHECK(c.kind == THAW_CONV2D && c.kh == 1 && c.kw == 5 && c.pad[1] == 2 && c.pad[3] == 2 && c.pad[0] == 0);
+	c = thaw_conv1d(8, 4);
+	CHECK(c.pad[1] + c.pad[3] == 3);
+}
+
 static void test_gradcheck_pool_time(void)
 {
 	thaw_shape one[1] = {S(3, 1, 5)};
@@ -433,6 +443,7 @@ int main(void)
 {
 	if (tmpdir_make("thaw-textnn") < 0)
 		return 1;
+	RUN(test_kind_names);
 	RUN(test_gradcheck_pool_time);
 	RUN(test_network_gradients);
 	RUN(test_masking);
