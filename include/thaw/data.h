@@ -60,9 +60,10 @@ int thaw_class_name_same(const char *a, const char *b, size_t blen);
 size_t thaw_dataset_bytes(const thaw_dataset *d);
 /* Images per class into count (n_classes entries). */
 void thaw_dataset_class_counts(const thaw_dataset *d, int *count);
+/* Image i's pixels; NULL for text data (no pixels: see thaw_text_ids). */
 static inline const uint8_t *thaw_dataset_image(const thaw_dataset *d, int i)
 {
-	return d->x + (size_t)i * d->c * d->h * d->w;
+	return d->x ? d->x + (size_t)i * d->c * d->h * d->w : NULL;
 }
 
 /* ---- sources */

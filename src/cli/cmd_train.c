@@ -304,6 +304,7 @@ int cmd_train(int argc, char **argv)
 		thaw_notes_add(&nt, "model %s: %d layers, %d outputs", model_path, m->n,
 			       m->n ? (int)thaw_shape_sample(thaw_model_output_shape(m)) : 0);
 	}
+	po.vocab = m ? m->vocab : NULL; /* a text model reads its own words */
 	int prc = thaw_data_prepare(spec, &po, m ? &m->input : NULL, &train, &val, &nt);
 	print_notes(&nt, &printed);
 	if (prc < 0)
@@ -315,19 +316,6 @@ int cmd_train(int argc, char **argv)
 		if (thaw_data_prepare(test_spec, &tpo, m ? &m->input : NULL, &test, &none, NULL) < 0)
 			goto fail;
 	}
-	/* text for a model with a vocabulary: the model's ids */
-	thaw_dataset **sets[3] = {&train, &val, &test};
-	for (int i = 0; m && m->vocab && i < 3; i++)
-		if (*sets[i] && (*sets[i])->ids && !thaw_dataset_fits_model(*sets[i], m)) {
-			char desc[256];
-			thaw_dataset *t = thaw_dataset_for_model(*sets[i], m, desc, sizeof desc);
-			if (!t)
-				goto fail;
-			thaw_notes_add(&nt, "%s data: %s", i == 0 ? "training" : i == 1 ? "validation" : "test", desc);
-			thaw_dataset_free(*sets[i]);
-			*sets[i] = t;
-		}
-	print_notes(&nt, &printed);
 	if (resume) {
 		/* the checkpoint is the transferred model, flags and all */
 	} else if (m) {
