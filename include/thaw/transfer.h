@@ -46,6 +46,9 @@ typedef struct thaw_prepare_opts {
 	int skip_bad;  /* skip corrupt images (listed in the notes) instead of failing */
 	void (*progress)(int done, int total, void *user); /* folder loading; may be NULL */
 	void *progress_user;
+	/* a text model's vocabulary (thaw_model.vocab) or NULL: text data is
+	 * encoded with it, at the input's length, so its ids mean the model's words */
+	const struct thaw_vocab *vocab;
 } thaw_prepare_opts;
 
 thaw_prepare_opts thaw_prepare_opts_default(void);

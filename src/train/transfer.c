@@ -4,6 +4,7 @@
  * Every frontend calls these two, so the workbench, `thaw train` and
  * thaw.transfer in Lua say and do the same. */
 #include "thaw/transfer.h"
+#include "thaw/text.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -101,7 +102,15 @@ static thaw_dataset *open_data(const char *spec, const thaw_prepare_opts *o, con
 	io.skip_bad = o->skip_bad;
 	io.progress = o->progress;
 	io.user = o->progress_user;
-	thaw_dataset *d = thaw_dataset_open_opts(spec, &io);
+	thaw_dataset *d;
+	if (o->vocab && thaw_text_probe(spec)) { /* straight into the model's words and length */
+		thaw_text_opts to = thaw_text_opts_default();
+		to.vocab = (thaw_vocab *)o->vocab; /* only read */
+		to.length = input ? input->w : 0;
+		d = thaw_text_load(spec, &to);
+	} else {
+		d = thaw_dataset_open_opts(spec, &io);
+	}
 	const char *pos = d ? d->notes : NULL, *line;
 	for (int n; (line = thaw_note_next(&pos, &n));)
 		thaw_notes_add(nt, "%s: %.*s", spec, n, line);
