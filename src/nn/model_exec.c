@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static double profile_clock(const thaw_model *m) { return m->profile == 2 ? thaw_cpu_now() : thaw_now(); }
+
 /* ---- plan and run */
 /* A batch norm whose only consumer is a ReLU (not the output) applies the
  * ReLU itself, and the ReLU node shares its buffers: one memory pass less
@@ -136,15 +138,16 @@ int thaw_model_forward_range(thaw_model *m, int first, int last, const float *x,
 				return thaw_error(THAW_EINVAL, "forward: node '%s' reads the model input, which is missing",
 						  n->name);
 		}
-		double t0 = m->profile ? thaw_now() : 0;
+		double t0 = m->profile ? profile_clock(m) : 0;
 		if (!n->alias)
 			thaw_layer_ops_of(n->kind)->forward(n, &f);
 		if (m->profile)
-			n->t_forward += thaw_now() - t0;
+			n->t_forward += profile_clock(m) - t0;
 		n->n_forward++;
 		n->bw = 0;
 	}
 	m->last_input = x;
+	m->last_training = training;
 	return 0;
 }
 
@@ -152,7 +155,8 @@ int thaw_model_backward(thaw_model *m, const float *dout)
 {
 	if (!m || !dout || m->n == 0)
 		return thaw_error(THAW_EINVAL, "backward: no model or no gradient");
-	if (!m->plan_training)
+	/* an inference pass keeps less for backward (maxpool's argmax) */
+	if (!m->plan_training || !m->last_training)
 		return thaw_error(THAW_EINVAL, "backward: the last forward pass was not a training pass");
 	/* A node needs backward when it has trainable weights or one of its
 	 * inputs does (autograd's rule): nothing below the lowest trainable
@@ -202,10 +206,10 @@ int thaw_model_backward(thaw_model *m, const float *dout)
 			for (int k = 0; k < j; k++)
 				if (b.dx[j] && n->in[j] == n->in[k] && b.dx[k])
 					b.acc[j] = 1;
-		double t0 = m->profile ? thaw_now() : 0;
+		double t0 = m->profile ? profile_clock(m) : 0;
 		thaw_layer_ops_of(n->kind)->backward(n, &b);
 		if (m->profile)
-			n->t_backward += thaw_now() - t0;
+			n->t_backward += profile_clock(m) - t0;
 		n->n_backward++;
 		if (b.weight_grad)
 			n->n_weight_grad++;
