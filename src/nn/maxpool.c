@@ -111,14 +111,12 @@ static void max_region(float *y, int32_t *arg, const float *x, const thaw_attrs 
 }
 
 /* Eight windows of stride 1 or 2 starting at input column xs of row r:
- * lanes l read r[xs + sw*l]. The caller keeps r[xs + 15] inside the plane. */
-static inline v8 load_strided(const float *r, int xs, int sw)
-{
-	if (sw == 1)
-		return *(const v8u *)(r + xs);
-	v8 lo = *(const v8u *)(r + xs), hi = *(const v8u *)(r + xs + 8);
-	return EVEN(lo, hi);
-}
+ * lanes l read r[xs + sw*l]. The caller keeps r[xs + 15] inside the plane.
+ * A macro: vectors never cross a function boundary by value (that ABI
+ * depends on -march). */
+#define LOAD_STRIDED(r, xs, sw)                                                                  \
+	((sw) == 1 ? (v8) * (const v8u *)((r) + (xs))                                             \
+		   : EVEN(*(const v8u *)((r) + (xs)), *(const v8u *)((r) + (xs) + 8)))
 
 /* Any window with stride 1 or 2 (ResNet's 3x3 s2 p1), eight outputs of a
  * row at a time over the interior, whose windows lie inside the image and
@@ -151,12 +149,12 @@ static void max_plane(float *y, int32_t *arg, const float *x, const thaw_attrs *
 		for (int next = ix0; next < ix1; next = ox + 8) {
 			ox = next + 8 <= ix1 ? next : ix1 - 8; /* the last group overlaps */
 			const int xs = ox * sw - pl;
-			v8 best = load_strided(x + (size_t)ys * W, xs, sw);
+			v8 best = LOAD_STRIDED(x + (size_t)ys * W, xs, sw);
 			v8i bi = (ys * W + xs) + sw * lane8;
 			for (int ky = 0; ky < kh; ky++) {
 				const float *r = x + (size_t)(ys + ky) * W;
 				for (int kx = ky ? 0 : 1; kx < kw; kx++) {
-					v8 v = load_strided(r, xs + kx, sw);
+					v8 v = LOAD_STRIDED(r, xs + kx, sw);
 					v8i s = (v > best) | ((v != v) & (best == best));
 					best = VSEL(s, v, best);
 					if (arg)

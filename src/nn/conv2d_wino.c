@@ -1,0 +1,327 @@
+/* conv2d, Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions (ResNet's
+ * body, VGG): each 4x4 block of output comes from a 6x6 block of input
+ * with 36 products per channel pair instead of 144, so the GEMM work falls
+ * to a quarter (to a third on 7x7 and 14x14 maps, whose last tiles are
+ * partly outside the output).
+ *   U[a] (OC, C) = (G g G^T)[a]      per kernel g = W[oc][c], a = 0..35
+ *   V[a] (C, N)  = (B^T d B)[a]      per input tile d (6x6) of N tiles
+ *   M[a] (OC, N) = U[a] V[a]         36 GEMMs
+ *   y tile (4x4) = A^T M A           per output channel and tile
+ * Backward data is the same pass over dY with U taken from the kernels
+ * turned by 180 degrees and C and OC swapped; the weight gradient stays
+ * with im2col + GEMM (conv2d_gemm.c). Rounding differs from the direct
+ * sum by a few float ulps times the transform's gain (~1e-6 relative on
+ * ResNet's shapes; tests/unit/test_conv.c measures it against double).
+ *
+ * The transforms run eight tiles of a tile row at a time: the input rows
+ * are copied into a zero-padded row buffer, and the strided elements of
+ * eight tiles come out of 32 contiguous floats by shuffles. Work is split
+ * over the pool by planes (transforms) and by a (GEMMs); each value is
+ * computed by one part in a fixed order, so any thread count gives the
+ * same bits. Chosen by conv2d.c. */
+#include <string.h>
+
+#include "conv2d.h"
+#include "thaw/blas.h"
+#include "thaw/parallel.h"
+
+enum { A = 36, TILE = 4, ROW_MAX = 4 * WINO_TW_MAX + 40, N_TARGET = 256 };
+
+/* One pass: in (B, C, H, W) -> out (B, OC, OH, OW), output pixel (oy, ox)
+ * reading input rows oy - pt .. oy - pt + 2 (outside: zero). */
+typedef struct wpass {
+	int C, H, W, OC, OH, OW, pt, pl;
+	int TH, TW, T; /* tiles per image: TH x TW */
+} wpass;
+
+static wpass pass_of(int C, int H, int W, int OC, int OH, int OW, int pt, int pl)
+{
+	wpass p = {C, H, W, OC, OH, OW, pt, pl, (OH + TILE - 1) / TILE, (OW + TILE - 1) / TILE, 0};
+	p.T = p.TH * p.TW;
+	return p;
+}
+
+/* Images per chunk: about N_TARGET tiles, so that each of the 36 GEMMs has
+ * enough columns to run near OpenBLAS's peak and V and M stay small. */
+static int chunk_images(const wpass *p, int B)
+{
+	int nb = (N_TARGET + p->T - 1) / p->T;
+	return nb < B ? nb : B;
+}
+
+static size_t u_bytes(const wpass *p) { return round64((size_t)A * p->OC * p->C * sizeof(float)); }
+static size_t v_bytes(const wpass *p, int N) { return round64(((size_t)A * p->C * N + 8) * sizeof(float)); }
+static size_t m_bytes(const wpass *p, int N) { return round64(((size_t)A * p->OC * N + 8) * sizeof(float)); }
+
+static size_t pass_bytes(const wpass *p, int B)
+{
+	int N = chunk_images(p, B) * p->T;
+	return u_bytes(p) + v_bytes(p, N) + m_bytes(p, N);
+}
+
+static wpass forward_pass(const cgeom *g) { return pass_of(g->C, g->H, g->W, g->OC, g->OH, g->OW, g->pt, g->pl); }
+/* dx (C, H, W) from dY (OC, OH, OW): the kernel turned, padding 2 - p */
+static wpass data_pass(const cgeom *g) { return pass_of(g->OC, g->OH, g->OW, g->C, g->H, g->W, 2 - g->pt, 2 - g->pl); }
+
+size_t thaw_conv2d_wino_scratch(const cgeom *g, int B, int training)
+{
+	wpass p = forward_pass(g);
+	size_t f = pass_bytes(&p, B);
+	if (training) {
+		wpass d = data_pass(g);
+		size_t b = pass_bytes(&d, B);
+		f = b > f ? b : f;
+	}
+	return f;
+}
+
+/* ---- weights: U[a][o][c] = G g G^T, g = W[o][c] (or turned, W[c][o]) */
+
+/* r (6) = G g for g (3), per lane: G = [1/4 0 0; -1/6 -1/6 -1/6;
+ * -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1] */
+#define G6(r, g0, g1, g2)                                                      \
+	do {                                                                   \
+		v8 s02 = (g0) + (g2), q = (1.0f / 24) * (g0) + (1.0f / 6) * (g2); \
+		r[0] = 0.25f * (g0);                                           \
+		r[1] = (-1.0f / 6) * (s02 + (g1));                             \
+		r[2] = (-1.0f / 6) * (s02 - (g1));                             \
+		r[3] = q + (1.0f / 12) * (g1);                                 \
+		r[4] = q - (1.0f / 12) * (g1);                                 \
+		r[5] = (g2);                                                   \
+	} while (0)
+
+typedef struct wjob {
+	const wpass *p;
+	const float *w; /* (OCw, Cw, 3, 3) as stored in the node */
+	int turned;     /* backward data: U[a][c][o] from W[o][c] turned */
+	float *U;
+	const float *in, *bias;
+	float *out, *V, *M;
+	int b0, nb, N, acc;
+} wjob;
+
+/* Rows o of U (the pass's output channels), eight input channels at a
+ * time: the transform costs ~150 flops a kernel, which scalar code made
+ * 7% of ResNet-18's inference. */
+static void weights_rows(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const int OC = j->p->OC, C = j->p->C;
+	for (int o = lo; o < hi; o++)
+		for (int c0 = 0; c0 < C; c0 += 8) {
+			int lanes = C - c0 < 8 ? C - c0 : 8;
+			v8 g[9] = {{0}};
+			for (int l = 0; l < lanes; l++) {
+				int c = c0 + l;
+				for (int k = 0; k < 9; k++) /* turned: the pass's o is the layer's input channel */
+					g[k][l] = j->turned ? j->w[((size_t)c * OC + o) * 9 + 8 - k]
+							    : j->w[((size_t)o * C + c) * 9 + k];
+			}
+			v8 t[3][6]; /* t[x][i]: G applied down column x */
+			for (int x = 0; x < 3; x++)
+				G6(t[x], g[x], g[3 + x], g[6 + x]);
+			for (int i = 0; i < 6; i++) {
+				v8 u[6];
+				G6(u, t[0][i], t[1][i], t[2][i]);
+				for (int k = 0; k < 6; k++) {
+					float *dst = j->U + ((size_t)(i * 6 + k) * OC + o) * C + c0;
+					if (lanes == 8)
+						st8(dst, u[k]);
+					else
+						memcpy(dst, &u[k], sizeof(float) * lanes);
+				}
+			}
+		}
+}
+
+/* ---- input: V[a][c][n] = B^T d B over the tiles d of one plane */
+
+/* r (6) = B^T d for d (6), per lane */
+#define BT6(r, d)                                                              \
+	do {                                                                   \
+		r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];                       \
+		r[1] = -4.0f * (d[1] + d[2]) + d[3] + d[4];                    \
+		r[2] = 4.0f * (d[1] - d[2]) - d[3] + d[4];                     \
+		r[3] = 2.0f * (d[3] - d[1]) - d[2] + d[4];                     \
+		r[4] = 2.0f * (d[1] - d[3]) - d[2] + d[4];                     \
+		r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];                       \
+	} while (0)
+
+/* c[j][l] = f[4l + j] for j < 4 from 32 floats at f */
+static inline void deinterleave4(v8 c[4], const float *f)
+{
+	v8 a = ld8(f), b = ld8(f + 8), e = ld8(f + 16), d = ld8(f + 24);
+	v8 t0 = __builtin_shufflevector(a, b, 0, 4, 8, 12, 1, 5, 9, 13);
+	v8 t1 = __builtin_shufflevector(a, b, 2, 6, 10, 14, 3, 7, 11, 15);
+	v8 u0 = __builtin_shufflevector(e, d, 0, 4, 8, 12, 1, 5, 9, 13);
+	v8 u1 = __builtin_shufflevector(e, d, 2, 6, 10, 14, 3, 7, 11, 15);
+	c[0] = __builtin_shufflevector(t0, u0, 0, 1, 2, 3, 8, 9, 10, 11);
+	c[1] = __builtin_shufflevector(t0, u0, 4, 5, 6, 7, 12, 13, 14, 15);
+	c[2] = __builtin_shufflevector(t1, u1, 0, 1, 2, 3, 8, 9, 10, 11);
+	c[3] = __builtin_shufflevector(t1, u1, 4, 5, 6, 7, 12, 13, 14, 15);
+}
+
+/* f[4l + j] = c[j][l]: the inverse */
+static inline void interleave4(float *f, const v8 c[4])
+{
+	v8 t0 = __builtin_shufflevector(c[0], c[1], 0, 8, 1, 9, 2, 10, 3, 11);
+	v8 t1 = __builtin_shufflevector(c[0], c[1], 4, 12, 5, 13, 6, 14, 7, 15);
+	v8 u0 = __builtin_shufflevector(c[2], c[3], 0, 8, 1, 9, 2, 10, 3, 11);
+	v8 u1 = __builtin_shufflevector(c[2], c[3], 4, 12, 5, 13, 6, 14, 7, 15);
+	st8(f, __builtin_shufflevector(t0, u0, 0, 1, 8, 9, 2, 3, 10, 11));
+	st8(f + 8, __builtin_shufflevector(t0, u0, 4, 5, 12, 13, 6, 7, 14, 15));
+	st8(f + 16, __builtin_shufflevector(t1, u1, 0, 1, 8, 9, 2, 3, 10, 11));
+	st8(f + 24, __builtin_shufflevector(t1, u1, 4, 5, 12, 13, 6, 7, 14, 15));
+}
+
+/* Planes i = (image - b0) * C + c of the chunk. */
+static void input_planes(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const wpass *p = j->p;
+	const int C = p->C, H = p->H, W = p->W, TW = p->TW, N = j->N;
+	const int groups = (TW + 7) / 8, width = groups * 32 + 4;
+	float rows[6][ROW_MAX];
+	for (int i = lo; i < hi; i++) {
+		int bi = i / C, c = i % C;
+		const float *x = j->in + ((size_t)(j->b0 + bi) * C + c) * H * W; // (H, W)
+		for (int ty = 0; ty < p->TH; ty++) {
+			for (int r = 0; r < 6; r++) {
+				int iy = ty * TILE - p->pt + r;
+				float *row = rows[r]; // row[k] is column k - pl
+				if (iy < 0 || iy >= H) {
+					memset(row, 0, sizeof(float) * width);
+					continue;
+				}
+				int x0 = p->pl < width ? p->pl : width, n = W < width - x0 ? W : width - x0;
+				memset(row, 0, sizeof(float) * x0);
+				memcpy(row + x0, x + (size_t)iy * W, sizeof(float) * n);
+				memset(row + x0 + n, 0, sizeof(float) * (width - x0 - n));
+			}
+			for (int gi = 0; gi < groups; gi++) {
+				v8 t[6][6]; // t[r][k]: row r transformed along x
+				for (int r = 0; r < 6; r++) {
+					v8 d[6], e[4];
+					deinterleave4(d, rows[r] + 32 * gi);
+					deinterleave4(e, rows[r] + 32 * gi + 4);
+					d[4] = e[0];
+					d[5] = e[1];
+					BT6(t[r], d);
+				}
+				int n0 = bi * p->T + ty * TW + 8 * gi, lanes = TW - 8 * gi < 8 ? TW - 8 * gi : 8;
+				for (int k = 0; k < 6; k++) {
+					v8 col[6] = {t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k]}, v[6];
+					BT6(v, col);
+					for (int r = 0; r < 6; r++) {
+						float *dst = j->V + ((size_t)(r * 6 + k) * C + c) * N + n0;
+						if (lanes == 8)
+							st8(dst, v[r]);
+						else
+							memcpy(dst, &v[r], sizeof(float) * lanes);
+					}
+				}
+			}
+		}
+	}
+}
+
+/* ---- the 36 GEMMs: M[a] (OC, N) = U[a] (OC, C) V[a] (C, N) */
+static void gemms(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const int OC = j->p->OC, C = j->p->C, N = j->N;
+	for (int a = lo; a < hi; a++)
+		thaw_sgemm(0, 0, OC, N, C, 1.0f, j->U + (size_t)a * OC * C, C, j->V + (size_t)a * C * N, N, 0.0f,
+			   j->M + (size_t)a * OC * N, N);
+}
+
+/* ---- output: y tile = A^T M A, A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0;
+ * 0 1 1 4 4 0; 0 1 -1 8 -8 1] */
+#define AT4(o, m)                                                              \
+	do {                                                                   \
+		v8 s12 = m[1] + m[2], d12 = m[1] - m[2];                       \
+		v8 s34 = m[3] + m[4], d34 = m[3] - m[4];                       \
+		o[0] = m[0] + s12 + s34;                                       \
+		o[1] = d12 + 2.0f * d34;                                       \
+		o[2] = s12 + 4.0f * s34;                                       \
+		o[3] = d12 + 8.0f * d34 + m[5];                                \
+	} while (0)
+
+/* Planes i = (image - b0) * OC + o of the chunk. */
+static void output_planes(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const wpass *p = j->p;
+	const int OC = p->OC, OH = p->OH, OW = p->OW, TW = p->TW, N = j->N;
+	float buf[32];
+	for (int i = lo; i < hi; i++) {
+		int bi = i / OC, o = i % OC;
+		float *y = j->out + ((size_t)(j->b0 + bi) * OC + o) * OH * OW; // (OH, OW)
+		const float bias = j->bias ? j->bias[o] : 0.0f;
+		for (int ty = 0; ty < p->TH; ty++)
+			for (int tx = 0; tx < TW; tx += 8) {
+				int n0 = bi * p->T + ty * TW + tx;
+				v8 t[4][6]; // t[i][k]: A^T along the rows of M
+				for (int k = 0; k < 6; k++) {
+					v8 m[6], r[4];
+					for (int r6 = 0; r6 < 6; r6++)
+						m[r6] = ld8(j->M + ((size_t)(r6 * 6 + k) * OC + o) * N + n0);
+					AT4(r, m);
+					for (int q = 0; q < 4; q++)
+						t[q][k] = r[q];
+				}
+				int x0 = tx * TILE, nx = OW - x0 < 32 ? OW - x0 : 32;
+				for (int q = 0; q < 4 && ty * TILE + q < OH; q++) {
+					v8 r[4];
+					AT4(r, t[q]);
+					interleave4(buf, r);
+					float *yr = y + (size_t)(ty * TILE + q) * OW + x0;
+					if (nx == 32 && !j->acc) {
+						for (int k = 0; k < 32; k += 8)
+							st8(yr + k, ld8(buf + k) + bias);
+						continue;
+					}
+					if (j->acc)
+						for (int k = 0; k < nx; k++)
+							yr[k] += buf[k];
+					else
+						for (int k = 0; k < nx; k++)
+							yr[k] = buf[k] + bias;
+				}
+			}
+	}
+}
+
+/* out = conv(in) through U, for B images in chunks; buf holds U, V, M. */
+static void run_pass(const wpass *p, const float *w, int turned, const float *in, float *out,
+		     const float *bias, int acc, int B, char *buf)
+{
+	const int nb = chunk_images(p, B), N = nb * p->T;
+	wjob j = {.p = p, .w = w, .turned = turned, .in = in, .out = out, .bias = bias, .acc = acc, .N = N};
+	j.U = (float *)buf;
+	j.V = (float *)(buf + u_bytes(p));
+	j.M = (float *)(buf + u_bytes(p) + v_bytes(p, N));
+	thaw_parallel_for(p->OC, weights_rows, &j);
+	for (int b0 = 0; b0 < B; b0 += nb) {
+		j.b0 = b0;
+		j.nb = B - b0 < nb ? B - b0 : nb;
+		j.N = j.nb * p->T; /* a short last chunk: fewer columns, same strides */
+		thaw_parallel_for(j.nb * p->C, input_planes, &j);
+		thaw_parallel_for(A, gemms, &j);
+		thaw_parallel_for(j.nb * p->OC, output_planes, &j);
+		j.N = N;
+	}
+}
+
+void thaw_conv2d_wino_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch)
+{
+	wpass p = forward_pass(g);
+	run_pass(&p, n->p[0].w, 0, x, y, n->a.bias ? n->p[1].w : NULL, 0, B, scratch);
+}
+
+void thaw_conv2d_wino_backward_data(const thaw_node *n, const cgeom *g, int B, const float *dy, float *dx, int acc,
+				    void *scratch)
+{
+	wpass p = data_pass(g);
+	run_pass(&p, n->p[0].w, 1, dy, dx, NULL, acc, B, scratch);
+}
