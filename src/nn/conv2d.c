@@ -17,9 +17,9 @@
  *           the second im2col). With K <= 16 (a first layer on grey
  *           images, K = 9) the products run as register-blocked loops
  *           instead of OpenBLAS: its dW GEMM (N = K) is skinny and slow;
- *   wino    3x3 stride 1, no groups, 16+ channels in and out (ResNet's
- *           body): Winograd F(4x4, 3x3) forward and for dx (conv2d_wino.c),
- *           a quarter of the products; dW as gemm does it.
+ *   wino    3x3 stride 1, no groups, 64+ channels in and out (ResNet's
+ *           body): Winograd F(4x4, 3x3) forward, for dx and for dW
+ *           (conv2d_wino.c), a quarter of the products.
  * Backward: dW = dY col^T into a per-part buffer (summed in part order,
  * so a thread count gives one result), then dcol = W^T dY over the spent
  * col buffer and col2im. A frozen conv (weight_grad = 0) skips the dW
@@ -124,10 +124,8 @@ static size_t conv_scratch(const thaw_node *n, int B, int training)
 	cgeom g = geom_of(n);
 	if (g.path == PATH_DIRECT)
 		return thaw_conv2d_direct_scratch(n, &g);
-	if (g.path == PATH_WINO) { /* training: the weight gradient goes through im2col + GEMM */
-		size_t w = thaw_conv2d_wino_scratch(&g, B, training), m = training ? thaw_conv2d_gemm_scratch(&g, B) : 0;
-		return w > m ? w : m;
-	}
+	if (g.path == PATH_WINO)
+		return thaw_conv2d_wino_scratch(&g, B, training);
 	return g.path == PATH_GEMM ? thaw_conv2d_gemm_scratch(&g, B) : 0;
 }
 
@@ -163,12 +161,9 @@ static void conv_backward(thaw_node *n, const thaw_bwd *b)
 			db[oc] = s;
 		}
 	}
-	if (g.path == PATH_WINO) { /* dW by im2col + GEMM, then dx by Winograd, one after the other in scratch */
-		if (b->weight_grad) {
-			thaw_bwd wb = *b;
-			wb.dx[0] = NULL;
-			thaw_conv2d_gemm_backward(n, &g, &wb);
-		}
+	if (g.path == PATH_WINO) { /* dW, then dx, one after the other in scratch */
+		if (b->weight_grad)
+			thaw_conv2d_wino_backward_weights(n, &g, b->B, b->x[0], b->dy, b->scratch);
 		if (b->dx[0])
 			thaw_conv2d_wino_backward_data(n, &g, b->B, b->dy, b->dx[0], b->acc[0], b->scratch);
 		return;

@@ -110,6 +110,9 @@ void thaw_conv2d_gemm_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
 size_t thaw_conv2d_wino_scratch(const cgeom *g, int B, int training);
 void thaw_conv2d_wino_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch);
 /* dx (B, C, H, W) = or += (acc) the data gradient of dy (B, OC, OH, OW) */
+/* dW and db (overwritten) from x (B, C, H, W) and dy (B, OC, OH, OW) */
+void thaw_conv2d_wino_backward_weights(thaw_node *n, const cgeom *g, int B, const float *x, const float *dy,
+				       void *scratch);
 void thaw_conv2d_wino_backward_data(const thaw_node *n, const cgeom *g, int B, const float *dy, float *dx, int acc,
 				    void *scratch);
 

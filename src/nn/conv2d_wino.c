@@ -8,8 +8,8 @@
  *   M[a] (OC, N) = U[a] V[a]         36 GEMMs
  *   y tile (4x4) = A^T M A           per output channel and tile
  * Backward data is the same pass over dY with U taken from the kernels
- * turned by 180 degrees and C and OC swapped; the weight gradient stays
- * with im2col + GEMM (conv2d_gemm.c). Rounding differs from the direct
+ * turned by 180 degrees and C and OC swapped, and the weight gradient is
+ * the adjoint of the forward pass (below). Rounding differs from the direct
  * sum by a few float ulps times the transform's gain (~1e-6 relative on
  * ResNet's shapes; tests/unit/test_conv.c measures it against double).
  *
@@ -276,19 +276,153 @@ static void output_planes(int lo, int hi, void *user)
 					AT4(r, t[q]);
 					interleave4(buf, r);
 					float *yr = y + (size_t)(ty * TILE + q) * OW + x0;
-					if (nx == 32 && !j->acc) {
-						for (int k = 0; k < 32; k += 8)
-							st8(yr + k, ld8(buf + k) + bias);
-						continue;
-					}
-					if (j->acc)
-						for (int k = 0; k < nx; k++)
+					int k = 0;
+					if (j->acc) {
+						for (; k + 8 <= nx; k += 8)
+							st8(yr + k, ld8(yr + k) + ld8(buf + k));
+						for (; k < nx; k++)
 							yr[k] += buf[k];
-					else
-						for (int k = 0; k < nx; k++)
+					} else {
+						for (; k + 8 <= nx; k += 8)
+							st8(yr + k, ld8(buf + k) + bias);
+						for (; k < nx; k++)
 							yr[k] = buf[k] + bias;
+					}
 				}
 			}
+	}
+}
+
+/* ---- weight gradient: the adjoint of the forward pass,
+ *   dM[a] (OC, N) = (A dY A^T)[a] per output tile dY (4x4, zero outside),
+ *   dU[a] (OC, C) = sum over chunks of dM[a] V[a]^T,
+ *   dW[o][c] = G^T dU[o][c] G,
+ * the exact gradient of the Winograd forward, at the cost of one forward. */
+
+/* r (6) = A d for d (4), per lane (A^T as in AT4) */
+#define A6(r, d)                                                               \
+	do {                                                                   \
+		v8 s02 = d[0] + d[2], s13 = d[1] + d[3];                       \
+		v8 q02 = d[0] + 4.0f * d[2], q13 = 2.0f * d[1] + 8.0f * d[3];  \
+		r[0] = d[0];                                                   \
+		r[1] = s02 + s13;                                              \
+		r[2] = s02 - s13;                                              \
+		r[3] = q02 + q13;                                              \
+		r[4] = q02 - q13;                                              \
+		r[5] = d[3];                                                   \
+	} while (0)
+
+/* r (3) = G^T u for u (6), per lane */
+#define GT3(r, u)                                                              \
+	do {                                                                   \
+		v8 s12 = u[1] + u[2], s34 = u[3] + u[4];                       \
+		r[0] = 0.25f * u[0] - (1.0f / 6) * s12 + (1.0f / 24) * s34;    \
+		r[1] = (1.0f / 6) * (u[2] - u[1]) + (1.0f / 12) * (u[3] - u[4]); \
+		r[2] = (1.0f / 6) * (s34 - s12) + u[5];                        \
+	} while (0)
+
+/* Planes i = (image - b0) * OC + o of dY into dM. */
+static void grad_planes(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const wpass *p = j->p;
+	const int OC = p->OC, OH = p->OH, OW = p->OW, TW = p->TW, N = j->N;
+	const int groups = (TW + 7) / 8, width = groups * 32;
+	float rows[4][ROW_MAX];
+	for (int i = lo; i < hi; i++) {
+		int bi = i / OC, o = i % OC;
+		const float *dy = j->in + ((size_t)(j->b0 + bi) * OC + o) * OH * OW; // (OH, OW)
+		for (int ty = 0; ty < p->TH; ty++) {
+			for (int r = 0; r < 4; r++) {
+				int oy = ty * TILE + r, n = OW < width ? OW : width;
+				if (oy >= OH) {
+					memset(rows[r], 0, sizeof(float) * width);
+					continue;
+				}
+				memcpy(rows[r], dy + (size_t)oy * OW, sizeof(float) * n);
+				memset(rows[r] + n, 0, sizeof(float) * (width - n));
+			}
+			for (int gi = 0; gi < groups; gi++) {
+				v8 t[4][6]; // t[r][k]: row r of the tile taken along x
+				for (int r = 0; r < 4; r++) {
+					v8 d[4];
+					deinterleave4(d, rows[r] + 32 * gi);
+					A6(t[r], d);
+				}
+				int n0 = bi * p->T + ty * TW + 8 * gi, lanes = TW - 8 * gi < 8 ? TW - 8 * gi : 8;
+				for (int k = 0; k < 6; k++) {
+					v8 col[4] = {t[0][k], t[1][k], t[2][k], t[3][k]}, v[6];
+					A6(v, col);
+					for (int r = 0; r < 6; r++) {
+						float *dst = j->M + ((size_t)(r * 6 + k) * OC + o) * N + n0;
+						if (lanes == 8)
+							st8(dst, v[r]);
+						else
+							memcpy(dst, &v[r], sizeof(float) * lanes);
+					}
+				}
+			}
+		}
+	}
+}
+
+/* dU[a] (OC, C) = dM[a] (OC, N) V[a]^T, added to the chunks before */
+static void grad_gemms(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const int OC = j->p->OC, C = j->p->C, N = j->N;
+	for (int a = lo; a < hi; a++)
+		thaw_sgemm(0, 1, OC, C, N, 1.0f, j->M + (size_t)a * OC * N, N, j->V + (size_t)a * C * N, N,
+			   j->b0 ? 1.0f : 0.0f, j->U + (size_t)a * OC * C, C);
+}
+
+typedef struct dw_job {
+	const wjob *j;
+	float *dW, *db;
+	const float *dy;
+	int B;
+} dw_job;
+
+/* Rows o of dW (OC, C, 3, 3) = G^T dU G, eight channels at a time; db[o]. */
+static void grad_rows(int lo, int hi, void *user)
+{
+	const dw_job *d = user;
+	const wpass *p = d->j->p;
+	const int OC = p->OC, C = p->C;
+	const size_t P = (size_t)p->OH * p->OW;
+	for (int o = lo; o < hi; o++) {
+		for (int c0 = 0; c0 < C; c0 += 8) {
+			int lanes = C - c0 < 8 ? C - c0 : 8;
+			v8 s[3][6]; // s[a][k] = (G^T dU)[a][k]
+			for (int k = 0; k < 6; k++) {
+				v8 u[6], r[3];
+				for (int i = 0; i < 6; i++) {
+					const float *src = d->j->U + ((size_t)(i * 6 + k) * OC + o) * C + c0;
+					if (lanes == 8)
+						u[i] = ld8(src);
+					else {
+						u[i] = (v8){0};
+						memcpy(&u[i], src, sizeof(float) * lanes);
+					}
+				}
+				GT3(r, u);
+				for (int a = 0; a < 3; a++)
+					s[a][k] = r[a];
+			}
+			for (int a = 0; a < 3; a++) {
+				v8 g[3];
+				GT3(g, s[a]);
+				for (int b = 0; b < 3; b++)
+					for (int l = 0; l < lanes; l++)
+						d->dW[((size_t)o * C + c0 + l) * 9 + a * 3 + b] = g[b][l];
+			}
+		}
+		if (d->db) {
+			float sum = 0.0f;
+			for (int b = 0; b < d->B; b++)
+				sum += sumf(d->dy + ((size_t)b * OC + o) * P, P);
+			d->db[o] = sum;
+		}
 	}
 }
 
@@ -324,4 +458,29 @@ void thaw_conv2d_wino_backward_data(const thaw_node *n, const cgeom *g, int B, c
 {
 	wpass p = data_pass(g);
 	run_pass(&p, n->p[0].w, 1, dy, dx, NULL, acc, B, scratch);
+}
+
+void thaw_conv2d_wino_backward_weights(thaw_node *n, const cgeom *g, int B, const float *x, const float *dy,
+				       void *scratch)
+{
+	wpass p = forward_pass(g);
+	const int nb = chunk_images(&p, B), N = nb * p.T;
+	char *buf = scratch;
+	wjob j = {.p = &p, .N = N};
+	j.U = (float *)buf; /* dU */
+	j.V = (float *)(buf + u_bytes(&p));
+	j.M = (float *)(buf + u_bytes(&p) + v_bytes(&p, N)); /* dM */
+	for (int b0 = 0; b0 < B; b0 += nb) {
+		j.b0 = b0;
+		j.nb = B - b0 < nb ? B - b0 : nb;
+		j.N = j.nb * p.T;
+		j.in = x;
+		thaw_parallel_for(j.nb * p.C, input_planes, &j);
+		j.in = dy;
+		thaw_parallel_for(j.nb * p.OC, grad_planes, &j);
+		thaw_parallel_for(A, grad_gemms, &j);
+		j.N = N;
+	}
+	dw_job d = {.j = &j, .dW = n->p[0].g, .db = n->a.bias ? n->p[1].g : NULL, .dy = dy, .B = B};
+	thaw_parallel_for(p.OC, grad_rows, &d);
 }

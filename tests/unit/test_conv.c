@@ -193,7 +193,8 @@ static void compare_with_reference(const char *label, thaw_attrs a, thaw_shape i
 	if (winograd_shape(a, in)) {
 		ey = scale_err(L.y, y, L.ny, 0);
 		ex = scale_err(L.dx, dx, L.nx, 0.5);
-		printf("  reference %-26s y %.1e  dx %.1e  dW %.1e  db %.1e (winograd: y, dx of the scale)\n", label,
+		ew = scale_err(L.n->p[0].g, dw, L.n->p[0].size, 0);
+		printf("  reference %-26s y %.1e  dx %.1e  dW %.1e  db %.1e (winograd: y, dx, dW of the scale)\n", label,
 		       ey, ex, ew, eb);
 	} else {
 		printf("  reference %-26s y %.1e  dx %.1e  dW %.1e  db %.1e\n", label, ey, ex, ew, eb);
