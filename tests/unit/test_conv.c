@@ -296,6 +296,12 @@ static void test_reference(void)
 	compare_with_reference("wino 64x5x70 -> 64 p1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 5, 70}, 1);
 	compare_with_reference("wino 64x29x30 -> 64 p1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 29, 30}, 1);
 	compare_with_reference("wino 64x7x7 -> 64 B66", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 7, 7}, 66);
+	/* a col matrix above 1 MB with K <= 256 goes in bands of output rows,
+	 * the last one short */
+	compare_with_reference("bands 7x7 s2 p3 3x120x100 -> 8", conv(8, 7, 7, 2, 3), (thaw_shape){1, 3, 120, 100}, 1);
+	thaw_attrs ba = conv(5, 5, 5, 1, 0);
+	ba.pad[0] = 2, ba.pad[1] = 1, ba.pad[2] = 0, ba.pad[3] = 2;
+	compare_with_reference("bands 5x5 p2,1,0,2 4x70x90 -> 5", ba, (thaw_shape){1, 4, 70, 90}, 2);
 	thaw_attrs mb = conv(32, 3, 3, 2, 1);
 	mb.groups = 16;
 	compare_with_reference("depthwise 16x9x9 x2 s2", mb, (thaw_shape){1, 16, 9, 9}, 2);
