@@ -25,13 +25,16 @@
 #define THAW_TEXT_H
 
 #include "thaw/data.h"
+#include "thaw/model.h"
 #include "thaw/vocab.h"
 
 typedef struct thaw_text_opts {
 	int lower;         /* lower-case words (default 1) */
 	int length;        /* tokens per sample; 0: the percentile below of the texts' lengths */
 	float percentile;  /* 95: the length covers 95% of the texts in full */
-	int header;        /* TSV/CSV: the first line names the columns and is skipped */
+	int header;        /* TSV/CSV first line: 1 a header (skipped), -1 a text, 0 (default) a
+			    * header when its label reads label, labels, class, category,
+			    * section or y (any case) */
 	char delim;        /* TSV/CSV separator: 0 picks ',' for .csv files, else '\t' */
 	int min_count;     /* words seen fewer times become <unk> (default 1: keep all) */
 	int max_words;     /* at most this many ids, <pad> and <unk> included (0: no limit) */
@@ -67,11 +70,29 @@ thaw_dataset *thaw_text_with_vocab(const thaw_dataset *d, thaw_vocab *v);
  * cut before stay cut). */
 thaw_dataset *thaw_text_relength(const thaw_dataset *d, int length);
 
+/* ---- text data and text models. A model trained on text carries the
+ * vocabulary of its data (thaw_model.vocab; fit gives it the training
+ * set's when it has none) and its input width is the length. */
+
+/* 1 when d can go through m as it is: images of m's input shape, or texts
+ * of m's length encoded with m's vocabulary (or m has none yet). */
+int thaw_dataset_fits_model(const thaw_dataset *d, const thaw_model *m);
+/* d made to fit m: images converted to m->input (thaw_dataset_to_spec);
+ * texts re-encoded with m's vocabulary and padded or cut to its length.
+ * desc gets one line saying what changed. Text data for a model without
+ * a vocabulary, or images for a text model, is an error. */
+thaw_dataset *thaw_dataset_for_model(const thaw_dataset *d, const thaw_model *m, char *desc,
+				     size_t desc_size);
+/* n strings as a text data set for m (its vocabulary and length; labels
+ * 0, one class): what thaw predict --text classifies. */
+thaw_dataset *thaw_text_for_model(const thaw_model *m, const char *const *texts, int n);
+
 /* Length statistics and coverage of a text data set. */
 typedef struct thaw_text_stats {
 	int min, median, p95, max; /* tokens per text before padding or cutting */
 	double mean;
 	int cut;                   /* texts longer than the stored length */
+	int padded;                /* texts shorter than it */
 	int empty;                 /* texts without a single token */
 	int64_t tokens, unknown;   /* stored tokens, and how many of them are <unk> */
 } thaw_text_stats;

@@ -76,6 +76,9 @@ thaw_vocab *thaw_vocab_merge(const thaw_vocab *a, const thaw_vocab *b, int *bmap
  * max): returns the number of tokens the text has (which may exceed max:
  * the rest is cut). */
 int thaw_vocab_encode(const thaw_vocab *v, const char *s, long len, int32_t *ids, int max);
+/* 1 when a and b give every word the same id (the same object, or equal
+ * word lists and tokenizer setting). */
+int thaw_vocab_same(const thaw_vocab *a, const thaw_vocab *b);
 /* The word of id ("<pad>", "<unk>" for 0 and 1; "?" out of range). */
 const char *thaw_vocab_word(const thaw_vocab *v, int id);
 

@@ -368,3 +368,15 @@ thaw_vocab *thaw_vocab_merge(const thaw_vocab *a, const thaw_vocab *b, int *bmap
 		}
 	return o;
 }
+
+int thaw_vocab_same(const thaw_vocab *a, const thaw_vocab *b)
+{
+	if (a == b)
+		return 1;
+	if (!a || !b || a->n != b->n || a->lower != b->lower)
+		return 0;
+	for (int i = 0; i < a->n; i++)
+		if (strcmp(a->words[i], b->words[i]) != 0)
+			return 0;
+	return 1;
+}

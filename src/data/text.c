@@ -401,6 +401,22 @@ static int csv_field(const char **p, const char *end, char sep, thaw_sbuf *out, 
 	return out->oom ? THAW_ENOMEM : 0;
 }
 
+/* Whether the first line [p, e) is a header, per opts->header. */
+static int is_header(const char *p, const char *e, char sep, int header)
+{
+	if (header)
+		return header > 0;
+	static const char *const names[] = {"label", "labels", "class", "category", "section", "y", NULL};
+	const char *s = memchr(p, sep, (size_t)(e - p));
+	size_t n = (size_t)((s ? s : e) - p);
+	if (n >= 2 && *p == '"' && p[n - 1] == '"')
+		p++, n -= 2;
+	for (int i = 0; names[i]; i++)
+		if (strlen(names[i]) == n && !strncasecmp(p, names[i], n))
+			return 1;
+	return 0;
+}
+
 thaw_dataset *thaw_text_table_load(const char *path, const thaw_text_opts *o)
 {
 	thaw_text_opts def = thaw_text_opts_default();
@@ -430,7 +446,7 @@ thaw_dataset *thaw_text_table_load(const char *path, const thaw_text_opts *o)
 		const char *le = eol ? eol : end;
 		if (le > p && le[-1] == '\r')
 			le--;
-		if (le == p || (line == 1 && o->header)) {
+		if (le == p || (line == 1 && is_header(p, le, sep, o->header))) {
 			blank += le == p;
 			p = eol ? eol + 1 : end;
 			continue;
@@ -669,6 +685,7 @@ int thaw_text_stats_of(const thaw_dataset *d, thaw_text_stats *s)
 	for (int i = 0; i < d->n; i++) {
 		sum += l[i];
 		s->cut += l[i] > d->w;
+		s->padded += l[i] < d->w;
 		s->empty += l[i] == 0;
 	}
 	s->min = l[0];
@@ -701,4 +718,73 @@ char *thaw_text_sample(const thaw_dataset *d, int i)
 		return NULL;
 	}
 	return b.s;
+}
+
+/* ---- text data and models */
+
+int thaw_dataset_fits_model(const thaw_dataset *d, const thaw_model *m)
+{
+	if (d->c != m->input.c || d->h != m->input.h || d->w != m->input.w)
+		return 0;
+	return !d->ids || !m->vocab || thaw_vocab_same(d->vocab, m->vocab);
+}
+
+thaw_dataset *thaw_dataset_for_model(const thaw_dataset *d, const thaw_model *m, char *desc, size_t desc_size)
+{
+	char tmp[8];
+	if (!desc)
+		desc = tmp, desc_size = sizeof tmp;
+	if (!d->ids) {
+		if (m->vocab) {
+			thaw_error(THAW_EINVAL, "%s holds images but the model reads text (token ids)", d->source);
+			return NULL;
+		}
+		return thaw_dataset_to_spec(d, &m->input, desc, desc_size);
+	}
+	if (m->input.c != 1 || m->input.h != 1) {
+		thaw_error(THAW_EINVAL, "%s holds text but the model reads %dx%dx%d images", d->source, m->input.c,
+			   m->input.h, m->input.w);
+		return NULL;
+	}
+	thaw_dataset *v = NULL;
+	const thaw_dataset *cur = d;
+	thaw_sbuf b = {0};
+	if (m->vocab && !thaw_vocab_same(d->vocab, m->vocab)) {
+		if (!(v = thaw_text_with_vocab(d, m->vocab)))
+			return NULL;
+		thaw_text_stats st;
+		thaw_text_stats_of(v, &st);
+		thaw_sbuf_printf(&b, "encoded with the model's vocabulary of %d words (%.1f%% of tokens unknown)",
+				 m->vocab->n, st.tokens ? 100.0 * (double)st.unknown / (double)st.tokens : 0.0);
+		cur = v;
+	}
+	thaw_dataset *o = NULL;
+	if (cur->w != m->input.w) {
+		o = thaw_text_relength(cur, m->input.w);
+		thaw_sbuf_printf(&b, "%slength %d -> %d tokens", b.len ? ", " : "", cur->w, m->input.w);
+		thaw_dataset_free(v);
+	} else {
+		o = v ? v : thaw_dataset_clone(d);
+	}
+	snprintf(desc, desc_size, "%s", b.len && b.s ? b.s : "unchanged");
+	free(b.s);
+	return o;
+}
+
+thaw_dataset *thaw_text_for_model(const thaw_model *m, const char *const *texts, int n)
+{
+	if (!m->vocab) {
+		thaw_error(THAW_EINVAL, "the model has no vocabulary: it was not trained on text");
+		return NULL;
+	}
+	int *labels = thaw_calloc(n > 0 ? (size_t)n : 1, sizeof *labels);
+	if (!labels)
+		return NULL;
+	thaw_text_opts o = thaw_text_opts_default();
+	o.vocab = m->vocab;
+	o.length = m->input.w;
+	o.lower = m->vocab->lower;
+	thaw_dataset *d = thaw_text_from_strings(texts, labels, n, NULL, 1, "text", &o);
+	free(labels);
+	return d;
 }

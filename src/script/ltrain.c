@@ -8,6 +8,7 @@
 #include "thaw/options.h"
 #include "thaw/paths.h"
 #include "thaw/predict.h"
+#include "thaw/text.h"
 #include "thaw/transfer.h"
 
 #include "lthaw.h"
@@ -29,13 +30,13 @@ static void set_last_model(lua_State *L, thaw_script *s, int i)
  * on the stack (so an error cannot leak it); the log says what changed. */
 static thaw_dataset *conform(lua_State *L, thaw_model *m, thaw_dataset *d, const char *what)
 {
-	if (d->c == m->input.c && d->h == m->input.h && d->w == m->input.w) {
+	if (thaw_dataset_fits_model(d, m)) {
 		lua_pushnil(L);
 		return d;
 	}
 	char desc[256];
 	ldata *u = lthaw_newdata(L);
-	if (!(u->d = thaw_dataset_to_spec(d, &m->input, desc, sizeof desc)))
+	if (!(u->d = thaw_dataset_for_model(d, m, desc, sizeof desc)))
 		lthaw_fail(L);
 	lthaw_logf(lthaw_host(L), "%s data '%s': %s", what, d->source, desc);
 	return u->d;

@@ -268,7 +268,16 @@ static void test_table(void)
 	thaw_dataset_free(d);
 	/* thaw_dataset_open knows text specs */
 	d = thaw_dataset_open(tpath("a.tsv"));
-	CHECK(d && d->ids && d->n == 5); /* no header option: the header line is a text */
+	CHECK(d && d->ids && d->n == 4); /* "label<TAB>text" is taken for a header */
+	thaw_dataset_free(d);
+	o = thaw_text_opts_default();
+	o.header = -1;
+	d = thaw_text_load(tpath("a.tsv"), &o);
+	CHECK(d && d->n == 5 && !strcmp(d->class_names[2], "label"));
+	thaw_dataset_free(d);
+	put(tpath("nh.tsv"), "games\tfirst line is data\n");
+	d = thaw_text_load(tpath("nh.tsv"), NULL);
+	CHECK(d && d->n == 1);
 	thaw_dataset_free(d);
 }
 
