@@ -271,6 +271,7 @@ int cmd_tui(int argc, char **argv)
 		po.resize = resize;
 		po.skip_bad = skip_bad;
 		po.progress = isatty(2) ? cli_load_progress : NULL;
+		po.model = m; /* text data: encoded with the model's vocabulary */
 		int trc = thaw_data_prepare(data, &po, &m->input, &train, &val, &nt);
 		if (trc == 0)
 			trc = thaw_transfer(m, train, &to, &nt);
