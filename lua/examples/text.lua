@@ -17,6 +17,7 @@
 --   frozen      fastText vectors from the corpus (the source task: no
 --               labels), frozen; only the new classifier trains
 --   fine-tune   then the vectors unfrozen at a 10x lower rate (lr_mult 0.1)
+--               while the classifier goes on
 -- The frozen and fine-tuned models know the words of all training
 -- descriptions (not their labels) that the vectors cover: a word the k-shot
 -- set never showed still has a pretrained vector. Evaluated on the whole
@@ -32,7 +33,7 @@ end
 local n_seeds = assert(math.tointeger(tonumber(arg[3] or 3)), "SEEDS: a whole number")
 local table_path = arg[4] or ((thaw.run_dir() or ".") .. "/text-table.txt")
 local kmax = math.max(table.unpack(ks))
-local LENGTH = 128 -- tokens a description (the median is about 45, the 95th percentile about 150)
+local LENGTH = 128 -- tokens a description (the median is about 60, the 95th percentile about 160)
 
 local function need(path)
   local f = io.open(path)
@@ -70,11 +71,12 @@ print("pretrained vectors: " .. vec.coverage .. ", dimension " .. vec.dim)
 
 -- Adam on mean-pooled vectors; about the same number of steps whatever k
 -- is (small sets get more epochs), batch 32.
-local function opts(n, phase, steps, lr)
+-- The seed makes each cell of the table the same whichever others run.
+local function opts(n, phase, steps, lr, seed)
   local batch = math.min(32, n)
   local batches = (n + batch - 1) // batch
   return {phase = phase, epochs = math.max(5, (steps + batches - 1) // batches), batch = batch,
-          optimizer = "adam", lr = lr, checkpoint = false}
+          optimizer = "adam", lr = lr, seed = seed, checkpoint = false}
 end
 
 local function classifier(m)
@@ -102,20 +104,21 @@ for _, k in ipairs(ks) do
     local ms <close> = thaw.model{input = own, seed = seed}
     ms:add(thaw.nn.embedding{vocab = own, dim = vec.dim, name = "emb"})
     classifier(ms)
-    thaw.fit(ms, own, opts(#own, "scratch", 600, 1e-2))
+    thaw.fit(ms, own, opts(#own, "scratch", 600, 1e-2, seed))
     local a_s = record("scratch", k, ms)
 
     -- frozen pretrained vectors + a new classifier
     local mp <close> = thaw.model{input = pool, seed = seed}
     mp:add(thaw.nn.embedding{vectors = vec, trainable = false, name = "emb"})
     classifier(mp)
-    thaw.fit(mp, shot, opts(#shot, "frozen", 600, 1e-2))
+    thaw.fit(mp, shot, opts(#shot, "frozen", 600, 1e-2, seed))
     local a_f = record("frozen", k, mp)
 
-    -- then fine-tuned: the vectors learn at a tenth of the rate
+    -- then fine-tuned: the classifier goes on at its rate, the vectors
+    -- learn at a tenth of it
     mp:unfreeze()
     mp:lr_mult("emb", 0.1)
-    thaw.fit(mp, shot, opts(#shot, "fine-tune", 300, 1e-3))
+    thaw.fit(mp, shot, opts(#shot, "fine-tune", 300, 1e-2, seed))
     local a_t = record("fine-tune", k, mp)
     print(string.format("k = %3d seed %d: scratch %5.1f%%  frozen %5.1f%%  fine-tune %5.1f%%", k, seed,
                         100 * a_s, 100 * a_f, 100 * a_t))
