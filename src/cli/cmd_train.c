@@ -18,6 +18,7 @@
 #include "thaw/modelfile.h"
 #include "thaw/options.h"
 #include "thaw/run.h"
+#include "thaw/text.h"
 #include "thaw/transfer.h"
 #include "thaw/zoo.h"
 
@@ -67,7 +68,9 @@ static const char usage[] =
 	"new head for them (its old head, or everything after --cut NAME, is cut off)\n"
 	"and the base is frozen. Validation: --val, else the test split of a known\n"
 	"source, else a stratified 20 % held out of the training images.\n"
-	"--checkpoint FILE saves the model with its training position after every\n"
+	"Text data (a .tsv/.csv file or class folders of .txt files, see docs/text.md)\n"
+	"trains a small embedding + mean + dense classifier, or a saved text model on\n"
+	"its own vocabulary.\n"	"--checkpoint FILE saves the model with its training position after every\n"
 	"epoch (and every N batches with --checkpoint-every N) and on Ctrl-C;\n"
 	"--resume FILE continues it exactly, with the options the checkpoint\n"
 	"recorded (options given with it win). Defaults: --epochs 3,\n"
@@ -313,11 +316,32 @@ int cmd_train(int argc, char **argv)
 		if (thaw_data_prepare(test_spec, &tpo, m ? &m->input : NULL, &test, &none, NULL) < 0)
 			goto fail;
 	}
+	/* text for a model with a vocabulary: the model's ids */
+	thaw_dataset **sets[3] = {&train, &val, &test};
+	for (int i = 0; m && m->vocab && i < 3; i++)
+		if (*sets[i] && (*sets[i])->ids && !thaw_dataset_fits_model(*sets[i], m)) {
+			char desc[256];
+			thaw_dataset *t = thaw_dataset_for_model(*sets[i], m, desc, sizeof desc);
+			if (!t)
+				goto fail;
+			thaw_notes_add(&nt, "%s data: %s", i == 0 ? "training" : i == 1 ? "validation" : "test", desc);
+			thaw_dataset_free(*sets[i]);
+			*sets[i] = t;
+		}
+	print_notes(&nt, &printed);
 	if (resume) {
 		/* the checkpoint is the transferred model, flags and all */
 	} else if (m) {
 		if (thaw_transfer(m, train, &to, &nt) < 0)
 			goto fail;
+		print_notes(&nt, &printed);
+	} else if (train->ids) { /* text: the small embedding + mean + dense classifier */
+		if (!(m = thaw_zoo_text_classifier(train->vocab->n, train->w, 64, train->n_classes, o.seed)))
+			goto fail;
+		thaw_model_set_vocab(m, train->vocab);
+		thaw_model_set_classes(m, (const char *const *)train->class_names, train->n_classes);
+		thaw_notes_add(&nt, "text classifier: embedding %d words x 64, mean over the tokens, dense %d",
+			       train->vocab->n, train->n_classes);
 		print_notes(&nt, &printed);
 	} else {
 		if (!(m = thaw_zoo_reference_cnn(train->c, train->h, train->w, train->n_classes, o.seed)))

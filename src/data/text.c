@@ -286,7 +286,8 @@ static int list_dir(const char *dir, int dirs_only, char ***out, int *n)
 		free(v);
 		return rc;
 	}
-	qsort(v, (size_t)k, sizeof *v, cmp_str);
+	if (k > 1)
+		qsort(v, (size_t)k, sizeof *v, cmp_str);
 	*out = v;
 	*n = k;
 	return 0;

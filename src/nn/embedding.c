@@ -47,23 +47,33 @@ static inline int token(float v, int words)
 	return (int)v;
 }
 
+/* Tokens go 16 at a time: output row d of a block is 16 neighbouring
+ * floats while the 16 table rows are read along, a transpose that keeps
+ * both sides in cache (one token at a time wrote D floats T apart). */
+enum { TB = 16 };
+
 static void embedding_forward(thaw_node *n, const thaw_fwd *f)
 {
 	const int B = f->B, T = n->out.w, D = n->a.dim, V = n->a.words;
 	const float *W = n->p[0].w; // (V, D)
+	static const float zero_row[1] = {0};
 	for (int b = 0; b < B; b++) {
 		const float *ids = f->x[0] + (size_t)b * T;
 		float *y = f->y + (size_t)b * D * T; // (D, T)
-		for (int t = 0; t < T; t++) {
-			int id = token(ids[t], V);
-			if (id == 0) {
-				for (int d = 0; d < D; d++)
-					y[(size_t)d * T + t] = 0.0f;
-				continue;
+		for (int t0 = 0; t0 < T; t0 += TB) {
+			int nt = T - t0 < TB ? T - t0 : TB;
+			const float *row[TB];
+			int step[TB];
+			for (int k = 0; k < nt; k++) {
+				int id = token(ids[t0 + k], V);
+				row[k] = id ? W + (size_t)id * D : zero_row; /* padding: zeros */
+				step[k] = id ? 1 : 0;
 			}
-			const float *w = W + (size_t)id * D;
-			for (int d = 0; d < D; d++)
-				y[(size_t)d * T + t] = w[d];
+			for (int d = 0; d < D; d++) {
+				float *yd = y + (size_t)d * T + t0;
+				for (int k = 0; k < nt; k++)
+					yd[k] = row[k][d * step[k]];
+			}
 		}
 	}
 }
@@ -83,19 +93,28 @@ static void embedding_backward(thaw_node *n, const thaw_bwd *bw)
 	}
 	for (int b = 0; b < B; b++) {
 		const float *ids = bw->x[0] + (size_t)b * T;
-		const float *dy = bw->dy + (size_t)b * D * T;
-		for (int t = 0; t < T; t++) {
-			int id = token(ids[t], V);
-			if (id == 0)
-				continue;
-			if (n->rows && !n->row_mark[id]) {
-				n->row_mark[id] = 1;
-				n->rows[n->n_rows++] = id;
+		const float *dy = bw->dy + (size_t)b * D * T; // (D, T)
+		for (int t0 = 0; t0 < T; t0 += TB) {
+			int nt = T - t0 < TB ? T - t0 : TB, m = 0;
+			float *row[TB];
+			int at[TB];
+			for (int k = 0; k < nt; k++) {
+				int id = token(ids[t0 + k], V);
+				if (id == 0)
+					continue;
+				if (n->rows && !n->row_mark[id]) {
+					n->row_mark[id] = 1;
+					n->rows[n->n_rows++] = id;
+				}
+				row[m] = G + (size_t)id * D;
+				at[m++] = t0 + k;
 			}
-			// dW[id] += dy[b, :, t]  (y[b, d, t] = W[id, d])
-			float *g = G + (size_t)id * D;
-			for (int d = 0; d < D; d++)
-				g[d] += dy[(size_t)d * T + t];
+			// dW[id_t] += dy[b, :, t]  (y[b, d, t] = W[id_t, d]); a word twice in a block adds twice
+			for (int d = 0; d < D; d++) {
+				const float *dyd = dy + (size_t)d * T;
+				for (int k = 0; k < m; k++)
+					row[k][d] += dyd[at[k]];
+			}
 		}
 	}
 	for (int i = 0; i < n->n_rows; i++)

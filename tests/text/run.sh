@@ -74,13 +74,45 @@ case_eval_text() {
 	"$THAW" eval "$RUN/text.thaw" --data "$RUN/test.tsv" >"$TMP/e.out" 2>"$TMP/e.err" || { no "eval failed: $(cat "$TMP/e.err")"; return; }
 	has "$TMP/e.out" ': 200 texts' || no "eval does not count texts"
 	has "$TMP/e.out" '^accuracy 0\.[89]' || no "eval accuracy below 0.8: $(grep accuracy "$TMP/e.out" | head -1)"
+	"$THAW" summary "$RUN/text.thaw" >"$TMP/s.out" 2>&1 || { no "thaw summary failed"; return; }
+	has "$TMP/s.out" 'emb  *embedding  *[0-9]* words x 16' || no "summary: no embedding line"
+	has "$TMP/s.out" '^input spec: text, 12 tokens a sample; vocabulary [0-9]* words, lower-cased' || no "summary: no vocabulary"
 }
 
-for c in lua data_tsv data_folder predict_text eval_text; do
-	why=''
+# thaw train on text: the default text classifier, then a saved text model
+# given a new head for two of the classes
+case_train_text() {
+	"$THAW" train --data "$RUN/test.tsv" --epochs 15 --lr 0.05 -o "$TMP/tt.thaw" >"$TMP/t.out" 2>"$TMP/t.err" ||
+		{ no "thaw train on text failed: $(tail -n 2 "$TMP/t.err")"; return; }
+	has "$TMP/t.err" 'text classifier: embedding' || no "no note of the text classifier"
+	has "$TMP/t.out" '^val_accuracy: 0\.[6-9]\|^val_accuracy: 1' || no "validation accuracy below 0.6: $(cat "$TMP/t.out")"
+	"$THAW" train --model "$TMP/tt.thaw" --data "$RUN/test.tsv" --classes topic0,topic1 --epochs 2 -o "$TMP/tt2.thaw" \
+		>/dev/null 2>"$TMP/t2.err" || { no "retraining a text model failed: $(tail -n 2 "$TMP/t2.err")"; return; }
+	"$THAW" predict "$TMP/tt2.thaw" --text "t1w3 t1w4" >"$TMP/t2.out" 2>&1 || no "predict on the retrained model failed"
+	has "$TMP/t2.out" 'topic1 0\.[0-9]* topic0' || no "the two-class head: $(cat "$TMP/t2.out")"
+}
+
+# the exported ONNX graphs of text models, evaluated op by op with numpy
+# (needs Debian's python3-onnx, a bench package: skipped without it)
+case_onnx_numpy() {
+	py=/usr/bin/python3
+	if ! [ -x $py ] || ! $py -c 'import onnx, numpy' 2>/dev/null; then
+		skipped="python3-onnx not installed"
+		return
+	fi
+	make -s build/test/test_text_layers >/dev/null || { no "build test_text_layers"; return; }
+	mkdir -p "$TMP/onnx"
+	THAW_KEEP_ONNX="$TMP/onnx" build/test/test_text_layers >"$TMP/onnx.out" || { no "test_text_layers failed"; return; }
+	$py tests/text/onnx_eval.py "$TMP/onnx" "$TMP/onnx.out" >"$TMP/onnx.eval" 2>&1 ||
+		no "numpy disagrees with thaw: $(tail -n 3 "$TMP/onnx.eval" | tr '\n' ' ')"
+	[ "$(grep -c 'max difference' "$TMP/onnx.eval")" = 4 ] || no "not 4 graphs compared"
+}
+
+for c in lua data_tsv data_folder predict_text eval_text train_text onnx_numpy; do
+	why='' skipped=''
 	"case_$c"
 	if [ -z "$why" ]; then
-		echo "ok $c"
+		echo "ok $c${skipped:+ (skipped: $skipped)}"
 		passed=$((passed + 1))
 	else
 		echo "FAIL $c: $why"

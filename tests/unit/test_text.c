@@ -183,6 +183,18 @@ static void test_folder(void)
 	CHECK(!thaw_dataset_join(d, img) && strstr(thaw_errmsg(), "text"));
 	float mean, sd;
 	CHECK_ERR(thaw_dataset_stats(d, &mean, &sd), "text");
+	/* the image-only operations refuse text instead of reading pixels that are not there */
+	CHECK_ERR(thaw_dataset_grid_png(d, tpath("g.png"), 2, 1), "holds text");
+	CHECK_ERR(thaw_folder_save(d, tpath("out")), "holds text");
+	CHECK(!thaw_dataset_resize(d, 4, 4) && strstr(thaw_errmsg(), "holds text"));
+	CHECK(!thaw_dataset_channels(d, 3) && strstr(thaw_errmsg(), "holds text"));
+	thaw_input_spec want = {.c = 3, .h = 8, .w = 8};
+	CHECK(!thaw_dataset_to_spec(d, &want, NULL, 0) && strstr(thaw_errmsg(), "cannot become"));
+	want = (thaw_input_spec){.c = 1, .h = 1, .w = 6};
+	char desc[64];
+	thaw_dataset *six = thaw_dataset_to_spec(d, &want, desc, sizeof desc);
+	CHECK(six && six->w == 6 && !strcmp(desc, "length 4 -> 6 tokens"));
+	thaw_dataset_free(six);
 	thaw_dataset_free(img);
 	thaw_dataset_free(cl);
 	thaw_dataset_free(j);
