@@ -26,11 +26,15 @@ local thaw = require "thaw"
 local tbl = require "thaw.table"
 
 local dir = arg[1] or "data/debian-text"
-local ks = {}
-for k in (arg[2] or "10,50,200"):gmatch("[^,]+") do
-  ks[#ks + 1] = assert(math.tointeger(tonumber(k)), "KS: whole numbers separated by commas, got " .. arg[2])
+local ks, ks_arg = {}, arg[2] or "10,50,200"
+for k in ks_arg:gmatch("[^,]+") do
+  local n = math.tointeger(tonumber(k))
+  assert(n and n >= 1, "KS: positive whole numbers separated by commas, got " .. ks_arg)
+  ks[#ks + 1] = n
 end
-local n_seeds = assert(math.tointeger(tonumber(arg[3] or 3)), "SEEDS: a whole number")
+assert(#ks > 0, "KS: no k given")
+local n_seeds = math.tointeger(tonumber(arg[3] or 3))
+assert(n_seeds and n_seeds >= 1, "SEEDS: a positive whole number")
 local table_path = arg[4] or ((thaw.run_dir() or ".") .. "/text-table.txt")
 local kmax = math.max(table.unpack(ks))
 local LENGTH = 128 -- tokens a description (the median is about 60, the 95th percentile about 160)
@@ -87,8 +91,8 @@ local function classifier(m)
 end
 
 local acc = {} -- acc[method][k] = list over seeds
-local function record(method, k, m)
-  local r = thaw.evaluate(m, test)
+local function record(method, k, seed, m)
+  local r = thaw.evaluate(m, test, {name = string.format("%s-k%d-s%d", method, k, seed)})
   acc[method] = acc[method] or {}
   acc[method][k] = acc[method][k] or {}
   table.insert(acc[method][k], r.accuracy)
@@ -105,21 +109,21 @@ for _, k in ipairs(ks) do
     ms:add(thaw.nn.embedding{vocab = own, dim = vec.dim, name = "emb"})
     classifier(ms)
     thaw.fit(ms, own, opts(#own, "scratch", 600, 1e-2, seed))
-    local a_s = record("scratch", k, ms)
+    local a_s = record("scratch", k, seed, ms)
 
     -- frozen pretrained vectors + a new classifier
     local mp <close> = thaw.model{input = pool, seed = seed}
     mp:add(thaw.nn.embedding{vectors = vec, trainable = false, name = "emb"})
     classifier(mp)
     thaw.fit(mp, shot, opts(#shot, "frozen", 600, 1e-2, seed))
-    local a_f = record("frozen", k, mp)
+    local a_f = record("frozen", k, seed, mp)
 
     -- then fine-tuned: the classifier goes on at its rate, the vectors
     -- learn at a tenth of it
     mp:unfreeze()
     mp:lr_mult("emb", 0.1)
     thaw.fit(mp, shot, opts(#shot, "fine-tune", 300, 1e-2, seed))
-    local a_t = record("fine-tune", k, mp)
+    local a_t = record("fine-tune", k, seed, mp)
     print(string.format("k = %3d seed %d: scratch %5.1f%%  frozen %5.1f%%  fine-tune %5.1f%%", k, seed,
                         100 * a_s, 100 * a_f, 100 * a_t))
   end
