@@ -114,9 +114,8 @@ static void draw_text_list(tui_ui *u)
 		int i = u->view[vi], ty = u->grid_y + k * u->tile_h;
 		int sel = vi == u->item, a = sel ? (u->focus == PANE_DATA ? THAW_TUI_REVERSE : THAW_TUI_BOLD) : 0;
 		char head[160];
-		int n = snprintf(head, sizeof head, "#%d %s", i, tui_class_name(s, d->y[i]));
+		snprintf(head, sizeof head, "#%d %s", i, tui_class_name(s, d->y[i]));
 		int used = thaw_tui_text(&u->buf, u->grid_x, ty, w, head, -1, -1, a | THAW_TUI_BOLD);
-		(void)n;
 		if (have && used + 2 < w) {
 			char g[96];
 			guess_text(u, i, g, sizeof g);
@@ -152,7 +151,7 @@ void tui_draw_data(tui_ui *u, tui_rect r)
 	 * guess; a text takes the width: a line for label and guess, its words
 	 * below, a blank line after */
 	int img_cols = d->w < 14 ? d->w : 14, img_rows = (d->h < 14 ? d->h + 1 : 14) / 2;
-	u->tile_w = text ? iw - 2 : (img_cols > 12 ? img_cols : 12) + 2;
+	u->tile_w = text ? (iw > 4 ? iw - 2 : 2) : (img_cols > 12 ? img_cols : 12) + 2;
 	u->tile_h = text ? 1 + TEXT_ROWS + 1 : img_rows + 2;
 	u->tiles_x = iw / u->tile_w > 0 ? iw / u->tile_w : 1;
 	int tiles_y = (ih - 2) / u->tile_h > 0 ? (ih - 2) / u->tile_h : 1;
