@@ -304,7 +304,7 @@ int cmd_train(int argc, char **argv)
 		thaw_notes_add(&nt, "model %s: %d layers, %d outputs", model_path, m->n,
 			       m->n ? (int)thaw_shape_sample(thaw_model_output_shape(m)) : 0);
 	}
-	po.vocab = m ? m->vocab : NULL; /* a text model reads its own words */
+	po.model = m; /* text data: encoded with the model's vocabulary */
 	int prc = thaw_data_prepare(spec, &po, m ? &m->input : NULL, &train, &val, &nt);
 	print_notes(&nt, &printed);
 	if (prc < 0)
