@@ -116,7 +116,7 @@ typedef struct thaw_lrfind_opts {
 	int steps;      /* 0: 100 for small data, up to 300 for large (a step a batch) */
 	int batch;      /* 0: min(32, images) */
 	thaw_optim_kind optimizer; /* adamw, with its defaults */
-	float beta;     /* smoothing of the loss (0.98, bias-corrected) */
+	float beta;     /* smoothing of the loss (bias-corrected); 0: 1 - 20/steps, at least 0.6 */
 	float diverge;  /* stop when the smoothed loss exceeds this many times its best (4) */
 	float smoothing;
 	uint64_t seed;

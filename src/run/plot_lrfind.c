@@ -13,11 +13,14 @@ int thaw_plot_lrfind(const char *path, const struct thaw_lrfind_result *r, const
 	/* the y range: from below the lowest smoothed loss up to the start of
 	 * the curve (or a little above); a diverging tail runs off the top */
 	double lo = INFINITY, hi = -INFINITY;
-	for (int i = 0; i < r->n; i++)
+	for (int i = 0; i < r->n; i++) {
 		if (isfinite(r->smooth[i])) {
 			lo = fmin(lo, r->smooth[i]);
 			hi = fmax(hi, r->smooth[i]);
 		}
+		if (isfinite(r->loss[i]))
+			lo = fmin(lo, r->loss[i]);
+	}
 	thaw_plot_spec spec = {.title = title ? title : "learning-rate finder",
 			       .xlabel = "learning rate (log scale)",
 			       .ylabel = "loss",

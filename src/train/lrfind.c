@@ -15,7 +15,7 @@ thaw_lrfind_opts thaw_lrfind_opts_default(void)
 	o.lr_min = 1e-7f;
 	o.lr_max = 10.0f;
 	o.optimizer = THAW_ADAMW;
-	o.beta = 0.98f;
+	o.beta = 0; /* by the sweep's length */
 	o.diverge = 4.0f;
 	o.seed = 1;
 	return o;
@@ -205,7 +205,7 @@ int thaw_lr_find(thaw_model *m, const thaw_dataset *d, const thaw_lrfind_opts *o
 				  (double)o.lr_max);
 	if (o.steps < 0 || o.steps > 100000 || o.batch < 0)
 		return thaw_error(THAW_EINVAL, "lr_find: steps %d outside 0..100000 (or batch < 0)", o.steps);
-	if (!(o.beta >= 0 && o.beta < 1) || !(o.diverge > 1))
+	if (!(o.beta >= 0 && o.beta < 1) || !(o.diverge > 1) || !isfinite(o.diverge))
 		return thaw_error(THAW_EINVAL, "lr_find: beta in [0, 1) and diverge > 1");
 	if (d->c != m->input.c || d->h != m->input.h || d->w != m->input.w)
 		return thaw_error(THAW_ESHAPE, "lr_find: data '%s' is %dx%dx%d but the model expects %dx%dx%d", d->source,
@@ -230,6 +230,10 @@ int thaw_lr_find(thaw_model *m, const thaw_dataset *d, const thaw_lrfind_opts *o
 		steps = steps < 100 ? 100 : steps > 300 ? 300 : steps;
 	}
 
+	/* fastai's 0.98 averages over ~50 steps, which on a sweep of 100
+	 * shifts the curve by a decade; a window of about a twentieth of the
+	 * sweep follows it */
+	double beta = o.beta > 0 ? o.beta : fmax(0.6, 1.0 - 20.0 / steps);
 	saved sv;
 	int rc = save_model(m, &sv);
 	if (rc < 0)
@@ -274,8 +278,8 @@ int thaw_lr_find(thaw_model *m, const thaw_dataset *d, const thaw_lrfind_opts *o
 		}
 		if (rc < 0)
 			goto out;
-		avg = o.beta * avg + (1 - o.beta) * sr.loss;
-		double sm = avg / (1 - pow(o.beta, i + 1));
+		avg = beta * avg + (1 - beta) * sr.loss;
+		double sm = avg / (1 - pow(beta, i + 1));
 		res->lr[i] = lr;
 		res->loss[i] = sr.loss;
 		res->smooth[i] = sm;
