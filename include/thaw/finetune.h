@@ -43,6 +43,14 @@ int thaw_layer_groups(const thaw_model *m, int head, int max_groups, int *group)
  * weights. */
 int thaw_model_head_index(const thaw_model *m);
 
+/* The end of a network's body: the last node before the classifier at its
+ * end (the trailing chain of dense layers with the flatten, dropout and
+ * activations between them), as fastai's create_body and Keras'
+ * include_top=False cut. The reference CNN's body ends at pool2, a
+ * ResNet's at its global average pool. -1 when the model has no such
+ * chain or is all classifier (an MLP). */
+int thaw_model_body_end(const thaw_model *m);
+
 /* How a phase trains; thaw_fit by default. The fit function must pass the
  * events of the phase to o->on_event (fine_tune's own handler: gradual
  * unfreezing hangs on it). Returns epochs run or < 0, as thaw_fit. */
@@ -51,9 +59,10 @@ typedef int (*thaw_fit_fn)(void *user, thaw_model *m, const thaw_dataset *d, con
 typedef struct thaw_finetune_opts {
 	/* Where the base ends. cut set: thaw_transfer cuts after that node and
 	 * puts a new head on (the cut-point explorer's choice comes this way).
-	 * NULL: when the data's classes are not the model's, thaw_transfer's
-	 * default cut (the old head replaced); else the model trains as it is,
-	 * its head being its last node with weights. */
+	 * NULL: when the data's classes are not the model's, the cut is the end
+	 * of the body (thaw_model_body_end; an MLP gets its last dense layer
+	 * replaced); else the model trains as it is, its head being its last
+	 * node with weights. */
 	const char *cut;
 	const char *phase_prefix; /* phases are "<prefix>head" and "<prefix>fine-tune" ("" default) */
 	int head_epochs;   /* phase 1 epochs; 0: enough for head_steps optimizer steps */

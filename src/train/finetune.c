@@ -38,6 +38,29 @@ int thaw_model_head_index(const thaw_model *m)
 	return -1;
 }
 
+/* The classifier at the end of a network: dense layers and what sits
+ * between them (flatten, dropout, activations). */
+static int classifier_kind(thaw_kind k)
+{
+	return k == THAW_DENSE || k == THAW_FLATTEN || k == THAW_DROPOUT || k == THAW_RELU || k == THAW_RELU6 ||
+	       k == THAW_LEAKY_RELU || k == THAW_SIGMOID || k == THAW_TANH || k == THAW_GELU;
+}
+
+int thaw_model_body_end(const thaw_model *m)
+{
+	if (!m || m->n == 0)
+		return -1;
+	int i = m->n - 1;
+	while (i >= 0 && classifier_kind(m->nodes[i]->kind))
+		i--;
+	if (i < 0 || i == m->n - 1)
+		return -1; /* all classifier (an MLP), or no classifier at the end */
+	for (int j = i + 1; j < m->n; j++) /* a chain: the classifier reads the body's end only */
+		if (m->nodes[j]->n_in != 1 || m->nodes[j]->in[0] != j - 1)
+			return -1;
+	return i;
+}
+
 /* A block starts at each conv2d or dense node. */
 static int starts_block(const thaw_node *n) { return n->kind == THAW_CONV2D || n->kind == THAW_DENSE; }
 
@@ -199,7 +222,14 @@ int thaw_fine_tune(thaw_model *m, const thaw_dataset *d, const thaw_finetune_opt
 	if (o.cut || !thaw_transfer_classes_match(m, d)) {
 		thaw_transfer_opts to = thaw_transfer_opts_default();
 		to.cut = o.cut;
-		to.force = o.cut != NULL;
+		to.force = 1;
+		int body = o.cut ? -1 : thaw_model_body_end(m);
+		if (body >= 0) {
+			to.cut = m->nodes[body]->name;
+			ft_log(&o, "fine_tune: cut after '%s', the end of the convolutional body: the old classifier "
+				   "(dense layers) goes, as fastai's create_body does (cut = NAME chooses another)",
+			       to.cut);
+		}
 		thaw_notes nt = {0};
 		rc = thaw_transfer(m, d, &to, &nt);
 		for (int i = 0; i < nt.n; i++)
