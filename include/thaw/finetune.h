@@ -26,6 +26,7 @@
 
 #include "thaw/event.h"
 #include "thaw/fit.h"
+#include "thaw/transfer.h"
 
 /* ---- layer groups. The nodes before the head are split into blocks, a
  * block starting at each conv2d or dense node (what follows it up to the
@@ -50,6 +51,14 @@ int thaw_model_head_index(const thaw_model *m);
  * ResNet's at its global average pool. -1 when the model has no such
  * chain or is all classifier (an MLP). */
 int thaw_model_body_end(const thaw_model *m);
+
+/* The model for the data as fine_tune makes it: with cut, a new head
+ * after that node (thaw_transfer); without, when the data's classes are
+ * not the model's, a new head at the end of the body (or, without a body,
+ * in place of the last dense layer); else nothing changes. The base is
+ * frozen when a head is made. Lines for the log go to nt (may be NULL).
+ * Returns 1 (a new head), 0 (the model's own) or < 0. */
+int thaw_finetune_head(thaw_model *m, const thaw_dataset *d, const char *cut, thaw_notes *nt);
 
 /* How a phase trains; thaw_fit by default. The fit function must pass the
  * events of the phase to o->on_event (fine_tune's own handler: gradual
@@ -77,7 +86,7 @@ typedef struct thaw_finetune_opts {
 	int groups;        /* layer groups, the head's included (3: two for the base) */
 	float weight_decay;
 	float smoothing;   /* label smoothing */
-	int shift, flip;   /* augmentation */
+	int shift, flip;   /* augmentation: shifts of up to 2 pixels, no flips */
 	float pct_start;   /* one-cycle: share of steps rising (0.25) */
 	float div;         /* one-cycle: starts at peak / div (25) */
 	int gradual;       /* phase 2 thaws one more group each epoch (ULMFiT), last first */

@@ -141,7 +141,7 @@ static const char ft_usage[] =
 	"batch is below --bn-min-batch (32). --gradual thaws one more group after each\n"
 	"epoch (ULMFiT). Defaults: 300 steps a phase (small data gets more passes),\n"
 	"batch min(32, images), adamw, lr 3e-3 (--ft-lr lr/2), 3 groups, label\n"
-	"smoothing 0.1, weight decay 0.01, shifts of 2 pixels and flips, seed 1.\n"
+	"smoothing 0.1, weight decay 0.01, shifts of up to 2 pixels, seed 1.\n"
 	"Prints test_accuracy when there is test data (fashion-mnist: its test split).\n";
 
 int cmd_finetune(int argc, char **argv)
@@ -368,11 +368,8 @@ int cmd_lrfind(int argc, char **argv)
 	int code = 1, tty = isatty(2);
 	if (open_inputs("lr-find", &co, "none", &m, &train, &val) < 0)
 		goto fail;
-	thaw_transfer_opts to = thaw_transfer_opts_default();
-	to.cut = cut;
-	to.force = cut != NULL;
 	thaw_notes nt = {0};
-	rc = thaw_transfer(m, train, &to, &nt);
+	rc = thaw_finetune_head(m, train, cut, &nt); /* as fine-tune's first phase has it */
 	for (int i = 0; i < nt.n; i++)
 		fprintf(stderr, "%s\n", nt.line[i]);
 	thaw_notes_free(&nt);
