@@ -55,10 +55,11 @@ int thaw_model_body_end(const thaw_model *m);
 /* The model for the data as fine_tune makes it: with cut, a new head
  * after that node (thaw_transfer); without, when the data's classes are
  * not the model's, a new head at the end of the body (or, without a body,
- * in place of the last dense layer); else nothing changes. The base is
- * frozen when a head is made. Lines for the log go to nt (may be NULL).
- * Returns 1 (a new head), 0 (the model's own) or < 0. */
-int thaw_finetune_head(thaw_model *m, const thaw_dataset *d, const char *cut, thaw_notes *nt);
+ * in place of the last dense layer); else nothing changes. A new head gets
+ * a dropout node (`head_dropout`, rate `dropout`; 0: none) before it, and
+ * the base is frozen. Lines for the log go to nt (may be NULL). Returns 1
+ * (a new head), 0 (the model's own) or < 0. */
+int thaw_finetune_head(thaw_model *m, const thaw_dataset *d, const char *cut, float dropout, thaw_notes *nt);
 
 /* How a phase trains; thaw_fit by default. The fit function must pass the
  * events of the phase to o->on_event (fine_tune's own handler: gradual
@@ -86,6 +87,7 @@ typedef struct thaw_finetune_opts {
 	int groups;        /* layer groups, the head's included (3: two for the base) */
 	float weight_decay;
 	float smoothing;   /* label smoothing */
+	float dropout;     /* before a new head (0.5; 0: none) */
 	int shift, flip;   /* augmentation: shifts of up to 2 pixels, no flips */
 	float pct_start;   /* one-cycle: share of steps rising (0.25) */
 	float div;         /* one-cycle: starts at peak / div (25) */

@@ -163,7 +163,8 @@ static void test_phases_freeze_then_thaw_with_group_rates(void)
 	CHECK_OK(thaw_fine_tune(m, d, &o, &r));
 	CHECK(r.new_head == 1 && r.head == m->n - 1 && !strcmp(m->nodes[r.head]->name, "head"));
 	/* no cut given: the old classifier went, the head sits on pool2 */
-	CHECK(!strcmp(m->nodes[r.head - 2]->name, "pool2") && m->nodes[r.head - 1]->kind == THAW_FLATTEN);
+	CHECK(!strcmp(m->nodes[r.head - 3]->name, "pool2") && m->nodes[r.head - 2]->kind == THAW_FLATTEN);
+	CHECK(m->nodes[r.head - 1]->kind == THAW_DROPOUT && m->nodes[r.head - 1]->a.rate == 0.5f);
 	CHECK(r.head_epochs == 2 && r.epochs == 2);
 	/* phase 1: only the head trained, the base's weights did not move */
 	CHECK(S.p1_batches > 0);
