@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "thaw/dist.h"
 #include "thaw/modelfile.h"
 #include "thaw/options.h"
 #include "thaw/run.h"
@@ -145,18 +146,22 @@ int cmd_run(int argc, char **argv)
 	if (resume && seed_given)
 		thaw_run_set_seed(run, seed);
 	const thaw_position *at = thaw_run_resume_point(run);
-	r.log = thaw_runlog_open(dir, at ? at->phase_index : 0, at ? at->epoch : 0);
-	thaw_script *s = r.log ? thaw_script_new(run) : NULL;
+	/* under MPI rank 0 alone writes the run folder and reports */
+	int writer = thaw_dist_writer();
+	r.log = writer ? thaw_runlog_open(dir, at ? at->phase_index : 0, at ? at->epoch : 0) : NULL;
+	thaw_script *s = r.log || !writer ? thaw_script_new(run) : NULL;
 	char copy[4400];
 	snprintf(copy, sizeof copy, "%s/%s", dir, base_name(script));
-	if (!s || (!resume && thaw_copy_file(script, copy) < 0)) {
+	if (!s || (writer && !resume && thaw_copy_file(script, copy) < 0)) {
 		cli_errorf("run", "%s", thaw_errmsg());
 		thaw_script_free(s);
 		thaw_runlog_free(r.log);
 		thaw_run_free(run);
 		return 1;
 	}
-	fprintf(stderr, "thaw run: %s -> %s/\n", script, dir);
+	if (writer)
+		fprintf(stderr, "thaw run: %s -> %s/%s\n", script, dir,
+			thaw_dist_size() > 1 ? " (MPI: rank 0 of the job writes it)" : "");
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigint;
@@ -170,20 +175,23 @@ int cmd_run(int argc, char **argv)
 							    : "error";
 	char model_path[4400];
 	snprintf(model_path, sizeof model_path, "%s/model.thaw", dir);
-	if ((code == THAW_RUN_OK || code == THAW_RUN_CHECK) && thaw_script_save_model(s, model_path) < 0)
+	if (writer && (code == THAW_RUN_OK || code == THAW_RUN_CHECK) && thaw_script_save_model(s, model_path) < 0)
 		fprintf(stderr, "thaw run: warning: model not saved: %s\n", thaw_errmsg());
 	int passed, failed;
 	thaw_script_checks(s, &passed, &failed);
 	const char *err = code == THAW_RUN_OK ? NULL : thaw_script_error(s);
-	if (thaw_runlog_finish(r.log, script, status, code, passed, failed, err) < 0)
+	if (writer && thaw_runlog_finish(r.log, script, status, code, passed, failed, err) < 0)
 		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
 	if (code == THAW_RUN_ERROR)
 		fprintf(stderr, "thaw run: error: %s\n", err);
+	else if (!writer)
+		; /* rank 0 reports the rest */
 	else if (code == THAW_RUN_CHECK)
 		fprintf(stderr, "thaw run: %d check%s failed:\n%s\n", failed, failed == 1 ? "" : "s", err);
 	else if (code == THAW_RUN_INTERRUPTED)
 		fprintf(stderr, "thaw run: interrupted; continue with: thaw run %s --resume %s\n", script, dir);
-	fprintf(stderr, "thaw run: %s (exit %d); results in %s/\n", status, code, dir);
+	if (writer)
+		fprintf(stderr, "thaw run: %s (exit %d); results in %s/\n", status, code, dir);
 	thaw_script_free(s);
 	thaw_runlog_free(r.log);
 	thaw_run_free(run);
