@@ -83,8 +83,11 @@ int cmd_diff(int argc, char **argv)
 				worst = m, wn = x->name, wp = p->name;
 		}
 	}
-	printf("largest difference: %.3g (%s.%s); tolerance %.3g: %s\n", worst, wn, wp, tol,
-	       worst <= tol ? "same" : "DIFFERENT");
+	if (worst > 0 || worst != worst)
+		printf("largest difference: %.3g (%s.%s); tolerance %.3g: %s\n", worst, wn, wp, tol,
+		       worst <= tol ? "same" : "DIFFERENT");
+	else
+		printf("largest difference: 0 (every value has the same bits); tolerance %.3g: same\n", tol);
 	rc = worst <= tol ? 0 : 1;
 done:
 	thaw_model_free(a);
