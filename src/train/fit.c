@@ -250,6 +250,8 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	t->smoothing = o->smoothing;
 	t->step = o->first_step;
 	t->bn_local = o->bn_local;
+	double t_phase = thaw_now();
+	thaw_dist_comm_reset();
 	if (ranks > 1)
 		logf_(o, "%s: data-parallel over %d MPI ranks, each a share of every batch of %d; batch norm "
 			 "statistics %s",
@@ -356,6 +358,12 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	if (best && since_best > 0)
 		weights_copy(m, best, 0); /* end with the best epoch's weights */
 	rc = done;
+	if (ranks > 1) {
+		double all = thaw_now() - t_phase, comm = thaw_dist_comm_seconds();
+		logf_(o, "%s: %.2f s of %.2f s in MPI exchanges (%.1f%%: gradient sums, batch norm statistics, the "
+			 "cache, validation, and waiting for the slowest rank)",
+		      phase, comm, all, all > 0 ? 100 * comm / all : 0);
+	}
 out:
 	if (began)
 		phase_event(o, m, THAW_EV_PHASE_END, phase, batches, o->first_epoch > 1 ? o->first_epoch : 1,
