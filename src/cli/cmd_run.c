@@ -58,7 +58,9 @@ static const char usage[] =
 	"Runs a Lua experiment headless. The run folder (default runs/<date>-<script>/)\n"
 	"gets metrics.jsonl, metrics.csv, loss.png, accuracy.png, confusion-*.png,\n"
 	"model.thaw, a copy of the script and summary.json.\n"
-	"Exit codes: 0 ok, 1 script error, 2 a thaw.check failed, 130 interrupted.\n";
+	"Exit codes: 0 ok, 1 script error, 2 a thaw.check failed, 130 interrupted.\n"
+	"Under mpirun -np N (or srun) N processes train each thaw.fit as one model,\n"
+	"each on a share of every batch; rank 0 alone writes the run folder.\n";
 
 static const char *base_name(const char *path)
 {

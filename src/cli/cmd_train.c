@@ -63,6 +63,7 @@ static const char usage[] =
 	"                  [--momentum X] [--nesterov] [--beta1 X] [--beta2 X] [--weight-decay X]\n"
 	"                  [--clip-norm X] [--warmup N] [--min-lr X] [--step-size N] [--gamma X]\n"
 	"                  [--smoothing X] [--patience N] [--restore-best]  (thaw options: ranges)\n"
+	"                  [--bn-stats sync|local]  (under mpirun/srun: docs/distributed.md)\n"
 	"Trains the reference CNN (or --model, a .thaw or .onnx file) on SPEC (default\n"
 	"fashion-mnist). When the data's classes are not the model's, the model gets a\n"
 	"new head for them (its old head, or everything after --cut NAME, is cut off)\n"
@@ -71,7 +72,9 @@ static const char usage[] =
 	"--checkpoint FILE saves the model with its training position after every\n"
 	"epoch (and every N batches with --checkpoint-every N) and on Ctrl-C;\n"
 	"--resume FILE continues it exactly, with the options the checkpoint\n"
-	"recorded (options given with it win). Defaults: --epochs 3,\n"
+	"recorded (options given with it win). Started by mpirun -np N (or srun),\n"
+	"N processes train one model, each on a share of every batch; rank 0\n"
+	"reports and writes. Defaults: --epochs 3,\n"
 	"--batch 64, --seed 1.\n";
 
 /* Long options: the command's own, then one per training option of the
