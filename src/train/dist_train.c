@@ -154,13 +154,15 @@ int dist_check_replicas(const thaw_model *m, const char *when)
 	int N = thaw_dist_size();
 	if (N <= 1)
 		return 0;
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a over the bits */
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a over the bits, a float at a time */
 	for (int i = 0; i < m->n; i++)
 		for (int k = 0; k < m->nodes[i]->np; k++) {
 			const thaw_param *p = &m->nodes[i]->p[k];
-			const unsigned char *b = (const unsigned char *)p->w;
-			for (size_t j = 0; j < p->size * sizeof(float); j++)
-				h = (h ^ b[j]) * 0x100000001b3ull;
+			for (size_t j = 0; j < p->size; j++) {
+				uint32_t b;
+				memcpy(&b, p->w + j, sizeof b);
+				h = (h ^ b) * 0x100000001b3ull;
+			}
 		}
 	uint64_t *all = thaw_calloc((size_t)N, sizeof *all);
 	size_t *bytes = thaw_calloc((size_t)N, sizeof *bytes);

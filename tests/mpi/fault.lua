@@ -2,7 +2,8 @@
 -- MPI fault and resume tests. arg[1]: "ok" runs through; "error" makes
 -- rank 1 raise a Lua error, "exit" makes rank 1 leave at once
 -- (os.exit(7), no MPI goodbye), both at batch 3 of epoch 2 of the
--- second phase, after the first epoch's checkpoint.
+-- second phase, after the first epoch's checkpoint; "diverge" gives each
+-- rank its own learning rate (a script bug the ranks must catch).
 local thaw = require "thaw"
 local mode = arg[1] or "ok"
 local data = thaw.data.synthetic{n = 320, classes = 4, size = {12, 12}, noise = 0.3, seed = 5}
@@ -14,7 +15,8 @@ local function fail(s)
 		if mode == "exit" then os.exit(7) end
 	end
 end
-thaw.fit(m, train, {phase = "head", epochs = 2, batch = 32, lr = 2e-3, shift = 1, on_batch = fail})
+local lr = mode == "diverge" and 2e-3 * (1 + thaw.mpi.rank) or 2e-3
+thaw.fit(m, train, {phase = "head", epochs = 2, batch = 32, lr = lr, shift = 1, on_batch = fail})
 m:freeze{upto = "pool2"}
 thaw.fit(m, train, {phase = "tune", epochs = 3, batch = 32, optimizer = "sgd", lr = 1e-2, val = val,
 	on_batch = fail})

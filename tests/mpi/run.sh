@@ -117,6 +117,14 @@ elif [ $rc -ne 7 ]; then bad "a rank that dies" "exit $rc, wanted 7: $(tail -n 6
 elif ! grep -q "non-zero status" "$T/dead.log"; then bad "a rank that dies: message" "$(tail -n 6 "$T/dead.log")"
 else ok "rank 1 dying (exit 7) ends the job with its code and OpenMPI's message"; fi
 
+# ranks that no longer hold the same weights stop at the end of the epoch
+$MPIRUN ./thaw run tests/mpi/fault.lua --out "$T/apart" -- diverge >"$T/apart.log" 2>&1
+rc=$?
+if [ $rc -eq 124 ] || [ $rc -eq 0 ]; then bad "ranks drifting apart" "exit $rc: $(tail -n 4 "$T/apart.log")"
+elif ! grep -q "head: the weights of rank 1 differ from rank 0's" "$T/apart.log"; then
+	bad "ranks drifting apart: message" "$(tail -n 6 "$T/apart.log")"
+else ok "ranks given different learning rates stop after the first epoch, naming rank 1"; fi
+
 # ---- resume after the death: from the last checkpoint, to the weights of
 # the uninterrupted run above
 if [ -s "$T/dead/checkpoint.thaw" ]; then
