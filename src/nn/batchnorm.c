@@ -378,7 +378,7 @@ static void bn_sync_forward(bn_job *j)
 	bn_sync_job s = {j, area, area + 2 * C, all + (size_t)thaw_dist_rank() * (1 + 2 * C)};
 	s.blk[0] = (double)j->B * n->out.h * n->out.w;
 	thaw_parallel_for(C, sync_stats, &s);
-	size_t bytes[THAW_PARALLEL_MAX * 16];
+	size_t bytes[4096]; /* ranks; more would need a heap array */
 	THAW_ASSERT(ranks <= (int)(sizeof bytes / sizeof *bytes));
 	for (int r = 0; r < ranks; r++)
 		bytes[r] = (1 + 2 * (size_t)C) * sizeof(double);
