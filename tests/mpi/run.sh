@@ -56,6 +56,10 @@ same "gradients of 2 ranks = one process's (SGD step at lr 1)" "$T/one-step/mode
 run1 one-train train
 run2 two-train train
 same "weights after 3 epochs: 2 ranks = one process" "$T/one-train/model.thaw" "$T/two-train/model.thaw" 1e-5
+# 3 ranks: slices of 10 and 11 images, a reduction of three
+timeout 60 mpirun -np 3 ./thaw run tests/mpi/equiv.lua --out "$T/three-train" -- train >"$T/three-train.log" 2>&1 ||
+	bad "three-train (3 ranks)" "$(tail -n 3 "$T/three-train.log")"
+same "weights after 3 epochs: 3 ranks = one process" "$T/one-train/model.thaw" "$T/three-train/model.thaw" 1e-5
 grep -q "data-parallel over 2 MPI ranks" "$T/two-train.log" && ok "the log says how the batch is shared" ||
 	bad "sharing line" "$(head -n 5 "$T/two-train.log")"
 grep -q "^train epoch 3/3  loss $(sed -n 's/^train epoch 3\/3  loss \([0-9.]*\).*/\1/p' "$T/one-train.log") " "$T/two-train.log" &&
