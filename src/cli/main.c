@@ -27,6 +27,8 @@ static const thaw_cmd commands[] = {
 	{"diff", cmd_diff, "A B [--tolerance X] [--quiet]",
 	 "the largest differences between two models' weights (reproducibility, MPI against one process)"},
 	{"options", cmd_options, "[--markdown]", "the training options: thaw.fit's keys and thaw train's flags, with ranges"},
+	{"sweep", cmd_sweep, "SCRIPT --grid NAME=V1,V2 [--grid ...] [--repeat N] [--local N | --slurm [--partition P] [--time T] [--cpus-per-task N] [--mem M]] [--mpi N] [--out DIR] [--metric NAME] [-- ARGS] | --collect DIR",
+	 "run a Lua experiment over a grid of parameters, here or on Slurm, and tabulate the results"},
 	/* one line per command */
 };
 
