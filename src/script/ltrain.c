@@ -11,6 +11,8 @@
 #include "thaw/text.h"
 #include "thaw/transfer.h"
 
+#include "thaw/dist.h"
+
 #include "lthaw.h"
 
 /* ---- training */
@@ -517,4 +519,13 @@ void lthaw_open_train(lua_State *L)
 				       {"clock", l_clock},     {"asset", l_asset},       {"check", l_check},
 				       {NULL, NULL}};
 	luaL_setfuncs(L, fns, 0);
+	/* thaw.mpi: where this process stands in a data-parallel job */
+	lua_createtable(L, 0, 3);
+	lua_pushinteger(L, thaw_dist_rank());
+	lua_setfield(L, -2, "rank");
+	lua_pushinteger(L, thaw_dist_size());
+	lua_setfield(L, -2, "size");
+	lua_pushboolean(L, thaw_dist_built(NULL));
+	lua_setfield(L, -2, "built");
+	lua_setfield(L, -2, "mpi");
 }
