@@ -86,11 +86,11 @@ static void fill_range(float *x, int32_t *y, const thaw_dataset *d, const int *i
 		       const thaw_loader_opts *o, uint64_t aug_seed)
 {
 	if (d->ids) { /* token ids as floats (exact below 2^24): no normalisation, no augmentation */
-		for (int i = 0; i < B; i++) {
+		for (int i = lo; i < hi; i++) {
 			const int32_t *t = d->ids + (size_t)idx[i] * d->w;
 			for (int k = 0; k < d->w; k++)
-				x[(size_t)i * d->w + k] = (float)t[k];
-			y[i] = d->y[idx[i]];
+				x[(size_t)(i - lo) * d->w + k] = (float)t[k];
+			y[i - lo] = d->y[idx[i]];
 		}
 		return;
 	}
