@@ -14,10 +14,12 @@
 
 #include "cli.h"
 #include "thaw/blas.h"
+#include "thaw/dist.h"
 #include "thaw/fit.h"
 #include "thaw/modelfile.h"
 #include "thaw/options.h"
 #include "thaw/run.h"
+#include "thaw/text.h"
 #include "thaw/transfer.h"
 #include "thaw/zoo.h"
 
@@ -62,15 +64,20 @@ static const char usage[] =
 	"                  [--momentum X] [--nesterov] [--beta1 X] [--beta2 X] [--weight-decay X]\n"
 	"                  [--clip-norm X] [--warmup N] [--min-lr X] [--step-size N] [--gamma X]\n"
 	"                  [--smoothing X] [--patience N] [--restore-best]  (thaw options: ranges)\n"
+	"                  [--bn-stats sync|local]  (under mpirun/srun: docs/distributed.md)\n"
 	"Trains the reference CNN (or --model, a .thaw or .onnx file) on SPEC (default\n"
 	"fashion-mnist). When the data's classes are not the model's, the model gets a\n"
 	"new head for them (its old head, or everything after --cut NAME, is cut off)\n"
 	"and the base is frozen. Validation: --val, else the test split of a known\n"
 	"source, else a stratified 20 % held out of the training images.\n"
-	"--checkpoint FILE saves the model with its training position after every\n"
+	"Text data (a .tsv/.csv file or class folders of .txt files, see docs/text.md)\n"
+	"trains a small embedding + mean + dense classifier, or a saved text model on\n"
+	"its own vocabulary.\n"	"--checkpoint FILE saves the model with its training position after every\n"
 	"epoch (and every N batches with --checkpoint-every N) and on Ctrl-C;\n"
 	"--resume FILE continues it exactly, with the options the checkpoint\n"
-	"recorded (options given with it win). Defaults: --epochs 3,\n"
+	"recorded (options given with it win). Started by mpirun -np N (or srun),\n"
+	"N processes train one model, each on a share of every batch; rank 0\n"
+	"reports and writes. Defaults: --epochs 3,\n"
 	"--batch 64, --seed 1.\n";
 
 /* Long options: the command's own, then one per training option of the
@@ -130,6 +137,8 @@ static int option_error(const char *name)
 
 static void print_notes(const thaw_notes *nt, int *printed)
 {
+	if (!thaw_dist_writer()) /* MPI: rank 0 reports */
+		*printed = nt->n;
 	for (; *printed < nt->n; (*printed)++)
 		fprintf(stderr, "%s\n", nt->line[*printed]);
 }
@@ -265,7 +274,7 @@ int cmd_train(int argc, char **argv)
 		}
 		o.seed = thaw_run_seed(run);
 	}
-	thaw_blas_set_threads(threads);
+	thaw_blas_set_threads(threads ? threads : thaw_dist_threads());
 	if (!test_spec) {
 		/* the test split of a known source; otherwise no test run */
 		if (!strcmp(spec, "fashion-mnist") || !strcmp(spec, "fashion-mnist:train"))
@@ -301,6 +310,7 @@ int cmd_train(int argc, char **argv)
 		thaw_notes_add(&nt, "model %s: %d layers, %d outputs", model_path, m->n,
 			       m->n ? (int)thaw_shape_sample(thaw_model_output_shape(m)) : 0);
 	}
+	po.model = m; /* text data: encoded with the model's vocabulary */
 	int prc = thaw_data_prepare(spec, &po, m ? &m->input : NULL, &train, &val, &nt);
 	print_notes(&nt, &printed);
 	if (prc < 0)
@@ -318,6 +328,14 @@ int cmd_train(int argc, char **argv)
 		if (thaw_transfer(m, train, &to, &nt) < 0)
 			goto fail;
 		print_notes(&nt, &printed);
+	} else if (train->ids) { /* text: the small embedding + mean + dense classifier */
+		if (!(m = thaw_zoo_text_classifier(train->vocab->n, train->w, 64, train->n_classes, o.seed)))
+			goto fail;
+		thaw_model_set_vocab(m, train->vocab);
+		thaw_model_set_classes(m, (const char *const *)train->class_names, train->n_classes);
+		thaw_notes_add(&nt, "text classifier: embedding %d words x 64, mean over the tokens, dense %d",
+			       train->vocab->n, train->n_classes);
+		print_notes(&nt, &printed);
 	} else {
 		if (!(m = thaw_zoo_reference_cnn(train->c, train->h, train->w, train->n_classes, o.seed)))
 			goto fail;
@@ -333,7 +351,8 @@ int cmd_train(int argc, char **argv)
 	if (freeze && !resume && thaw_model_freeze_upto(m, freeze) < 0)
 		goto fail;
 	thaw_param_counts pc = thaw_model_count(m);
-	fprintf(stderr, "model: %d nodes, %zu trainable and %zu frozen parameters; data: %d images of %dx%dx%d, %d classes\n",
+	if (thaw_dist_writer())
+		fprintf(stderr, "model: %d nodes, %zu trainable and %zu frozen parameters; data: %d images of %dx%dx%d, %d classes\n",
 		m->n, pc.trainable, pc.frozen, train->n, train->c, train->h, train->w, train->n_classes);
 	progress p = {isatty(2), -1, -1};
 	thaw_run_set_sink(run, on_event, &p);
@@ -347,7 +366,9 @@ int cmd_train(int argc, char **argv)
 	signal(SIGINT, SIG_DFL);
 	cli_progress_end_line();
 	if (frc == THAW_ESTOP) {
-		if (ckpt)
+		if (!thaw_dist_writer())
+			;
+		else if (ckpt)
 			fprintf(stderr, "thaw train: interrupted; continue with: thaw train --resume %s\n", ckpt);
 		else
 			fprintf(stderr, "thaw train: interrupted (no --checkpoint: nothing saved)\n");
@@ -370,7 +391,7 @@ int cmd_train(int argc, char **argv)
 		printf("test_loss: %.4f\n", thaw_metrics_loss(mt));
 		thaw_metrics_free(mt);
 	}
-	if (out) {
+	if (out && thaw_dist_writer()) {
 		if (thaw_model_save(m, out, NULL) < 0)
 			goto fail;
 		fprintf(stderr, "saved %s\n", out);

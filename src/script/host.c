@@ -95,6 +95,7 @@ static int luaopen_thaw(lua_State *L)
 	lthaw_open_train(L);
 	lthaw_open_finetune(L);
 	lthaw_open_data(L);
+	lthaw_open_text(L);
 	lua_pushstring(L, THAW_VERSION);
 	lua_setfield(L, -2, "version");
 	return 1;

@@ -21,6 +21,7 @@
 #define MODEL_MT "thaw.model"
 #define DATA_MT "thaw.data"
 #define LAYER_MT "thaw.layer"
+#define VEC_MT "thaw.vectors"
 #define PATH_MAX_ 4096
 
 struct thaw_script {
@@ -94,6 +95,23 @@ ldata *lthaw_newdata(lua_State *L);
 void lthaw_push_names(lua_State *L, char **names, int n);
 /* Adds thaw.data to the table on top; makes the data metatable. */
 void lthaw_open_data(lua_State *L);
+
+/* Applies classes= and per_class= of the options table at t to *d. */
+void lthaw_apply_selection(lua_State *L, int t, thaw_dataset **d);
+
+/* ---- ltext.c: text data sets, their methods, word vectors */
+/* The vocabulary of the text data set or text model at i (raises
+ * otherwise); *length (may be NULL) gets its tokens per sample. */
+struct thaw_vocab *lthaw_tovocab(lua_State *L, int i, int *length);
+/* The rows of the thaw.vectors at i: 1 and the table, else 0. */
+int lthaw_vec_rows(lua_State *L, int i, const float **w, int *n, int *dim, struct thaw_vocab **v);
+int lthaw_data_fit_vocab(lua_State *L);
+int lthaw_data_with_vocab(lua_State *L);
+int lthaw_data_relength(lua_State *L);
+int lthaw_data_sample(lua_State *L);
+int lthaw_data_text_stats(lua_State *L);
+/* Adds thaw.vectors, thaw.data.text and thaw.data.texts (after lthaw_open_data). */
+void lthaw_open_text(lua_State *L);
 
 /* ---- ltrain.c */
 /* d shaped for m: d itself (nil pushed), or a converted copy held by a

@@ -8,7 +8,10 @@
 #include "thaw/options.h"
 #include "thaw/paths.h"
 #include "thaw/predict.h"
+#include "thaw/text.h"
 #include "thaw/transfer.h"
+
+#include "thaw/dist.h"
 
 #include "lthaw.h"
 
@@ -29,13 +32,13 @@ void lthaw_set_last_model(lua_State *L, thaw_script *s, int i)
  * on the stack (so an error cannot leak it); the log says what changed. */
 thaw_dataset *lthaw_conform(lua_State *L, thaw_model *m, thaw_dataset *d, const char *what)
 {
-	if (d->c == m->input.c && d->h == m->input.h && d->w == m->input.w) {
+	if (thaw_dataset_fits_model(d, m)) {
 		lua_pushnil(L);
 		return d;
 	}
 	char desc[256];
 	ldata *u = lthaw_newdata(L);
-	if (!(u->d = thaw_dataset_to_spec(d, &m->input, desc, sizeof desc)))
+	if (!(u->d = thaw_dataset_for_model(d, m, desc, sizeof desc)))
 		lthaw_fail(L);
 	lthaw_logf(lthaw_host(L), "%s data '%s': %s", what, d->source, desc);
 	return u->d;
@@ -516,4 +519,13 @@ void lthaw_open_train(lua_State *L)
 				       {"clock", l_clock},     {"asset", l_asset},       {"check", l_check},
 				       {NULL, NULL}};
 	luaL_setfuncs(L, fns, 0);
+	/* thaw.mpi: where this process stands in a data-parallel job */
+	lua_createtable(L, 0, 3);
+	lua_pushinteger(L, thaw_dist_rank());
+	lua_setfield(L, -2, "rank");
+	lua_pushinteger(L, thaw_dist_size());
+	lua_setfield(L, -2, "size");
+	lua_pushboolean(L, thaw_dist_built(NULL));
+	lua_setfield(L, -2, "built");
+	lua_setfield(L, -2, "mpi");
 }

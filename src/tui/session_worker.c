@@ -637,8 +637,8 @@ void *tui_worker(void *arg)
 		} else if (eval) {
 			double l, a;
 			if (evaluate_view(s, s->model, 1, &l, &a) == 0)
-				tui_session_log(s, "untrained head on %s: loss %.4f, accuracy %.1f%% (%d images)", s->view->source, l,
-						100 * a, s->view->n);
+				tui_session_log(s, "untrained head on %s: loss %.4f, accuracy %.1f%% (%d %s)", s->view->source, l,
+						100 * a, s->view->n, s->view->ids ? "texts" : "images");
 			else if (!s->quit)
 				tui_session_log(s, "error: evaluation: %s", thaw_errmsg());
 		}

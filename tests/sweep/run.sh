@@ -151,6 +151,8 @@ else
 		i=$((i + 1))
 	done
 	check "two points finished on Slurm" grep -q '"status": "ok"' "$W/points/002-lr=3e-3-slow=0/summary.json"
+	expect "--collect while the job runs: the waiting point is running in Slurm" 1 \
+		"lr=1e-3 slow=1  running (Slurm)" -- ./thaw sweep --collect "$W"
 	scancel "$job"
 	i=0
 	while [ $i -lt 120 ] && [ -n "$(squeue -h -j "$job" 2>/dev/null)" ]; do
