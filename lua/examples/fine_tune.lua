@@ -10,9 +10,10 @@
 -- in the run folder).
 --
 -- Columns: fine_tune at its default cut (the end of the base's body,
--- pool2); and, when this thaw has the cut-point explorer (thaw.explore),
--- the explorer's choice made on the k labelled images alone, fine_tune
--- started from it, and training the same architecture from scratch.
+-- pool2); and, when this thaw has the cut-point explorer (thaw.explore,
+-- thaw.scratch_model), the explorer's choice made on the k labelled
+-- images alone, fine_tune started from it, and the same architecture
+-- trained from scratch on the same images.
 local thaw = require "thaw"
 local tbl = require "thaw.table"
 
@@ -25,19 +26,31 @@ local classes = {5, 6, 7, 8, 9}
 local base_path = thaw.asset("fashion-base.thaw")
 local test = thaw.data.fashion_mnist{split = "test", classes = classes}
 
--- The explorer's choice and its scratch baseline, when thaw has them.
--- Assumed shape (issue 12, part 2): thaw.explore(model, data, opts) returns
--- a table with `best` (the chosen cut's node name) and `scratch` (a
--- function(data) -> model trained from scratch, or nil).
+-- The explorer's choice (thaw.explore: cross-validated on the k labelled
+-- images only; `best.name` is the chosen cut), when this thaw has it.
 local function explorer_choice(train)
   if not thaw.explore then return nil end
   local m <close> = assert(thaw.load(base_path))
-  local ok, ex = pcall(thaw.explore, m, train, {})
-  if not ok or type(ex) ~= "table" then
+  local ok, ex = pcall(thaw.explore, m, train, {scratch = false})
+  if not ok or type(ex) ~= "table" or not ex.best then
     print("explore: " .. tostring(ex))
     return nil
   end
-  return ex
+  return type(ex.best) == "table" and ex.best.name or ex.best
+end
+
+-- The scratch baseline (thaw.scratch_model: the base's architecture, fresh
+-- weights), trained on the same images with explore.lua's budget: 400
+-- Adam steps, cosine, shifts and flips.
+local function scratch(train, draw)
+  if not thaw.scratch_model then return nil end
+  local sm <close> = thaw.scratch_model(assert(thaw.load(base_path)), train, draw)
+  local batch = math.min(32, #train)
+  local batches = (#train + batch - 1) // batch
+  thaw.fit(sm, train, {phase = "scratch", epochs = (400 + batches - 1) // batches, batch = batch,
+                       optimizer = "adam", lr = 1e-3, schedule = "cosine", shift = 2, flip = true,
+                       checkpoint = false})
+  return thaw.evaluate(sm, test).accuracy
 end
 
 local results = tbl.new{"k per class", "fine_tune (default cut)", "explorer's cut", "fine_tune at it", "scratch",
@@ -54,18 +67,15 @@ for _, k in ipairs(ks) do
       thaw.fine_tune(m, train, {phase = string.format("k%d-d%d-", k, draw), seed = draw, checkpoint = false})
       acc_ft[#acc_ft + 1] = thaw.evaluate(m, test, {name = string.format("k%d-draw%d", k, draw)}).accuracy
     end
-    local ex = explorer_choice(train)
-    if ex and ex.best then
-      cuts[#cuts + 1] = ex.best
+    local cut = explorer_choice(train)
+    if cut then
+      cuts[#cuts + 1] = cut
       local m <close> = assert(thaw.load(base_path))
-      thaw.fine_tune(m, train, {cut = ex.best, phase = string.format("k%d-d%d-ex-", k, draw), seed = draw,
+      thaw.fine_tune(m, train, {cut = cut, phase = string.format("k%d-d%d-ex-", k, draw), seed = draw,
                                 checkpoint = false})
       acc_ex[#acc_ex + 1] = thaw.evaluate(m, test).accuracy
-      if type(ex.scratch) == "function" then
-        local s = ex.scratch(train)
-        if s then acc_sc[#acc_sc + 1] = thaw.evaluate(s, test).accuracy; s:close() end
-      end
     end
+    acc_sc[#acc_sc + 1] = scratch(train, draw)
   end
   local function mean(t)
     if #t == 0 then return nil end
