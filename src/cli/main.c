@@ -23,6 +23,8 @@ static const thaw_cmd commands[] = {
 	{"import", cmd_import, "IN.onnx -o OUT.thaw", "import an ONNX model into a .thaw file"},
 	{"export", cmd_export, "IN.thaw -o OUT.onnx", "export a model to ONNX"},
 	{"options", cmd_options, "[--markdown]", "the training options: thaw.fit's keys and thaw train's flags, with ranges"},
+	{"explore", cmd_explore, "MODEL --data SPEC [--classes A,B] [--per-class K] [--folds N] [--scratch-steps N] [-o chart.png]",
+	 "where to cut a base: held-out accuracy of a quick head per cut, beside training from scratch"},
 	/* one line per command */
 };
 
