@@ -82,8 +82,8 @@ typedef struct thaw_explore_result {
 int thaw_explore_candidates(const thaw_model *m, int *nodes, int max);
 
 /* Explores m on the labelled data d (converted to the model's input, as
- * thaw_fit needs). r is filled (free it with thaw_explore_result_free,
- * also after an error). Returns 0 or < 0 with a message (too few images
+ * thaw_fit needs). r is filled (free it with thaw_explore_result_free);
+ * after an error it is empty (no cuts, best -1). Returns 0 or < 0 with a message (too few images
  * per class for the folds, no candidate cut, out of memory). */
 int thaw_explore(thaw_model *m, const thaw_dataset *d, const thaw_explore_opts *o, thaw_explore_result *r);
 void thaw_explore_result_free(thaw_explore_result *r);

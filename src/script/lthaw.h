@@ -94,6 +94,9 @@ void lthaw_open_data(lua_State *L);
  * asset to the table on top. */
 void lthaw_open_train(lua_State *L);
 
+/* ---- lexplore.c: adds explore (the cut-point explorer) to the table on top */
+void lthaw_open_explore(lua_State *L);
+
 /* ---- opts.c: readers of an options table at index t (may be nil) */
 lua_Integer lthaw_opt_integer(lua_State *L, int t, const char *k, lua_Integer def);
 int lthaw_opt_int(lua_State *L, int t, const char *k, int def);

@@ -585,10 +585,7 @@ out:
 	free(side);
 	free(fold);
 	free(cand);
-	if (rc < 0) {
-		/* keep what was measured readable, but say nothing is chosen */
-		r->best = -1;
-		r->scratch_wins = 0;
-	}
+	if (rc < 0)
+		thaw_explore_result_free(r); /* nothing half-measured is returned */
 	return rc < 0 ? rc : 0;
 }
