@@ -87,6 +87,12 @@ int thaw_explore_candidates(const thaw_model *m, int *nodes, int max);
  * per class for the folds, no candidate cut, out of memory). */
 int thaw_explore(thaw_model *m, const thaw_dataset *d, const thaw_explore_opts *o, thaw_explore_result *r);
 void thaw_explore_result_free(thaw_explore_result *r);
+/* The scratch baseline alone, on the folds thaw_explore used (the same
+ * seed and folds in o): fills r->scratch, has_scratch and scratch_wins
+ * (against r->best). thaw_explore calls it when o->scratch is set; the
+ * workbench calls it after showing the cuts. 0 or < 0. */
+int thaw_explore_scratch(const thaw_model *m, const thaw_dataset *d, const thaw_explore_opts *o,
+			 thaw_explore_result *r);
 
 /* A copy of m's graph (nodes, names, attributes, flags, input spec and
  * class names) with fresh weights from seed: the architecture without

@@ -404,6 +404,45 @@ out:
 	return rc;
 }
 
+int thaw_explore_scratch(const thaw_model *m, const thaw_dataset *d, const thaw_explore_opts *opts,
+			 thaw_explore_result *r)
+{
+	if (!m || !d || !r)
+		return thaw_error(THAW_EINVAL, "explore scratch: needs a model, data and a result");
+	thaw_explore_opts o = opts ? *opts : thaw_explore_opts_default();
+	if (o.folds < 2 || o.folds > THAW_EXPLORE_MAX_FOLDS || o.scratch_steps < 1 || !(o.scratch_lr > 0) || o.batch < 1)
+		return thaw_error(THAW_EINVAL, "explore scratch: folds 2..%d, steps, rate and batch positive",
+				  THAW_EXPLORE_MAX_FOLDS);
+	int *fold = thaw_malloc((size_t)d->n * sizeof *fold + 1);
+	if (!fold)
+		return THAW_ENOMEM;
+	int rc = make_folds(d, o.folds, o.seed, fold); /* the folds the cuts had: same seed, same deal */
+	thaw_explore_cut sc;
+	memset(&sc, 0, sizeof sc);
+	snprintf(sc.name, sizeof sc.name, "scratch");
+	sc.node = -1;
+	sc.out = (thaw_shape){1, m->input.c, m->input.h, m->input.w};
+	sc.features = (int)thaw_shape_sample(sc.out);
+	double t0 = thaw_now();
+	for (int f = 0; f < o.folds && rc >= 0; f++) {
+		if ((rc = scratch_fold(m, d, fold, f, &o, &sc.fold_acc[f])) < 0) {
+			thaw_error_prefix("explore: scratch baseline, fold %d", f + 1);
+			break;
+		}
+		rc = say(&o, "scratch fold %d/%d: %.1f %%", f + 1, o.folds, 100 * sc.fold_acc[f]);
+	}
+	free(fold);
+	if (rc < 0)
+		return rc;
+	sc.seconds = thaw_now() - t0;
+	mean_sd(&sc, o.folds);
+	r->scratch = sc;
+	r->has_scratch = 1;
+	r->folds = o.folds;
+	r->scratch_wins = r->best >= 0 && sc.acc > r->cuts[r->best].acc;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- explore */
 
 void thaw_explore_result_free(thaw_explore_result *r)
@@ -550,26 +589,8 @@ int thaw_explore(thaw_model *m, const thaw_dataset *d, const thaw_explore_opts *
 			goto out;
 	}
 
-	if (o.scratch) {
-		thaw_explore_cut *sc = &r->scratch;
-		snprintf(sc->name, sizeof sc->name, "scratch");
-		sc->node = -1;
-		sc->out = (thaw_shape){1, m->input.c, m->input.h, m->input.w};
-		sc->features = (int)thaw_shape_sample(sc->out);
-		double t0 = thaw_now();
-		for (int f = 0; f < o.folds; f++) {
-			if ((rc = scratch_fold(m, d, fold, f, &o, &sc->fold_acc[f])) < 0) {
-				thaw_error_prefix("explore: scratch baseline, fold %d", f + 1);
-				goto out;
-			}
-			if ((rc = say(&o, "scratch fold %d/%d: %.1f %%", f + 1, o.folds, 100 * sc->fold_acc[f])) < 0)
-				goto out;
-		}
-		sc->seconds = thaw_now() - t0;
-		mean_sd(sc, o.folds);
-		r->has_scratch = 1;
-		r->scratch_wins = sc->acc > r->cuts[r->best].acc;
-	}
+	if (o.scratch && (rc = thaw_explore_scratch(m, d, &o, r)) < 0)
+		goto out;
 	if (r->has_scratch)
 		rc = say(&o, "best cut: %s (%.1f %%); scratch %.1f %%: %s", r->cuts[r->best].name,
 			 100 * r->cuts[r->best].acc, 100 * r->scratch.acc,
