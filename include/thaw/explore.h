@@ -58,7 +58,8 @@ typedef struct thaw_explore_cut {
 	int features;             /* what the quick head saw, after pooling */
 	int pooled;               /* 1: average-pooled down to fit max_features */
 	double acc, sd;           /* held-out accuracy, mean and sd over the folds (0..1) */
-	double fold_acc[THAW_EXPLORE_MAX_FOLDS];
+	double loss;              /* held-out cross-entropy, mean over the folds (breaks accuracy ties) */
+	double fold_acc[THAW_EXPLORE_MAX_FOLDS], fold_loss[THAW_EXPLORE_MAX_FOLDS];
 	double seconds;           /* its share of the feature pass + its k heads (scratch: k trainings) */
 } thaw_explore_cut;
 
@@ -67,7 +68,7 @@ typedef struct thaw_explore_result {
 	thaw_explore_cut *cuts; /* n_cuts, in model order */
 	int has_scratch;
 	thaw_explore_cut scratch;
-	int best;        /* index into cuts of the highest mean accuracy (-1: none) */
+	int best;        /* index into cuts of the highest mean accuracy, ties to the lower loss (-1: none) */
 	int scratch_wins; /* the scratch baseline beat the best cut (negative transfer) */
 	int folds, n_images, n_classes;
 	double feature_seconds; /* the one inference pass over the images */

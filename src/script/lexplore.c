@@ -29,6 +29,8 @@ static void push_cut(lua_State *L, const thaw_explore_cut *c, int folds)
 	lua_setfield(L, -2, "accuracy");
 	lua_pushnumber(L, c->sd);
 	lua_setfield(L, -2, "sd");
+	lua_pushnumber(L, c->loss);
+	lua_setfield(L, -2, "loss");
 	lua_pushnumber(L, c->seconds);
 	lua_setfield(L, -2, "seconds");
 	lua_pushinteger(L, c->features);

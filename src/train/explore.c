@@ -224,7 +224,7 @@ typedef struct head_work {
 /* Trains a dense softmax head on the standardised features of the training
  * folds and returns its accuracy on the held-out fold. */
 static int quick_head(const float *feat, int F, const thaw_dataset *d, const int *fold, int f,
-		      const thaw_explore_opts *o, uint64_t seed, double *acc)
+		      const thaw_explore_opts *o, uint64_t seed, double *acc, double *loss)
 {
 	int ntr = 0, nva = 0, K = d->n_classes, rc = 0;
 	for (int i = 0; i < d->n; i++)
@@ -310,20 +310,27 @@ static int quick_head(const float *feat, int F, const thaw_dataset *d, const int
 			goto out;
 	}
 	long correct = 0;
+	double nll = 0;
 	for (int at2 = 0; at2 < nva; at2 += B) {
 		int nb = nva - at2 < B ? nva - at2 : B;
 		if ((rc = thaw_model_forward(w.hm, w.xva + (size_t)at2 * F, nb, 0)) < 0)
 			goto out;
 		const float *z = thaw_model_output(w.hm);
 		for (int i = 0; i < nb; i++) {
+			const float *zi = z + (size_t)i * K;
 			int best = 0;
 			for (int k = 1; k < K; k++)
-				if (z[(size_t)i * K + k] > z[(size_t)i * K + best])
+				if (zi[k] > zi[best])
 					best = k;
 			correct += best == w.yva[at2 + i];
+			double se = 0;
+			for (int k = 0; k < K; k++)
+				se += exp((double)zi[k] - zi[best]);
+			nll += log(se) - ((double)zi[w.yva[at2 + i]] - zi[best]);
 		}
 	}
 	*acc = nva ? (double)correct / nva : 0;
+	*loss = nva ? nll / nva : 0;
 out:
 	thaw_trainer_free(w.t);
 	thaw_model_free(w.hm);
@@ -341,7 +348,10 @@ out:
 
 static void mean_sd(thaw_explore_cut *c, int folds)
 {
-	double s = 0, v = 0;
+	double s = 0, v = 0, l = 0;
+	for (int f = 0; f < folds; f++)
+		l += c->fold_loss[f];
+	c->loss = l / folds;
 	for (int f = 0; f < folds; f++)
 		s += c->fold_acc[f];
 	c->acc = s / folds;
@@ -353,7 +363,7 @@ static void mean_sd(thaw_explore_cut *c, int folds)
 /* ---------------------------------------------------------------- scratch */
 
 static int scratch_fold(const thaw_model *m, const thaw_dataset *d, const int *fold, int f,
-			const thaw_explore_opts *o, double *acc)
+			const thaw_explore_opts *o, double *acc, double *loss)
 {
 	int ntr = 0, nva = 0, rc = 0;
 	int *tr = thaw_malloc((size_t)d->n * sizeof(int) + 1), *va = thaw_malloc((size_t)d->n * sizeof(int) + 1);
@@ -394,6 +404,7 @@ static int scratch_fold(const thaw_model *m, const thaw_dataset *d, const int *f
 	if ((rc = thaw_evaluate(s, dva, 64, mt)) < 0)
 		goto out;
 	*acc = thaw_metrics_accuracy(mt);
+	*loss = thaw_metrics_loss(mt);
 out:
 	thaw_metrics_free(mt);
 	thaw_model_free(s);
@@ -425,7 +436,7 @@ int thaw_explore_scratch(const thaw_model *m, const thaw_dataset *d, const thaw_
 	sc.features = (int)thaw_shape_sample(sc.out);
 	double t0 = thaw_now();
 	for (int f = 0; f < o.folds && rc >= 0; f++) {
-		if ((rc = scratch_fold(m, d, fold, f, &o, &sc.fold_acc[f])) < 0) {
+		if ((rc = scratch_fold(m, d, fold, f, &o, &sc.fold_acc[f], &sc.fold_loss[f])) < 0) {
 			thaw_error_prefix("explore: scratch baseline, fold %d", f + 1);
 			break;
 		}
@@ -568,7 +579,7 @@ int thaw_explore(thaw_model *m, const thaw_dataset *d, const thaw_explore_opts *
 		double t0 = thaw_now();
 		for (int f = 0; f < o.folds; f++)
 			if ((rc = quick_head(feat[c], ec->features, d, fold, f, &o, o.seed * 7919u + (uint64_t)f,
-					     &ec->fold_acc[f])) < 0) {
+					     &ec->fold_acc[f], &ec->fold_loss[f])) < 0) {
 				thaw_error_prefix("explore: quick head at '%s', fold %d", ec->name, f + 1);
 				goto out;
 			}
@@ -576,7 +587,10 @@ int thaw_explore(thaw_model *m, const thaw_dataset *d, const thaw_explore_opts *
 		mean_sd(ec, o.folds);
 		free(feat[c]);
 		feat[c] = NULL;
-		if (r->best < 0 || ec->acc > r->cuts[r->best].acc)
+		/* the best held-out accuracy; a tie (folds of ten images move in
+		 * steps of 10 %) goes to the lower held-out loss */
+		if (r->best < 0 || ec->acc > r->cuts[r->best].acc ||
+		    (ec->acc == r->cuts[r->best].acc && ec->loss < r->cuts[r->best].loss))
 			r->best = c;
 		char shape[64];
 		if (ec->pooled)
