@@ -46,6 +46,9 @@ typedef struct thaw_explore_opts {
 	/* One line per step ("cut pool2: 3136 features, 84.0 +- 3.1 %, 0.4 s");
 	 * nonzero stops the exploration (thaw_explore returns THAW_ESTOP). */
 	int (*on_line)(const char *line, void *user);
+	/* Asked between two training steps of the scratch baseline (may be
+	 * NULL): nonzero stops it at once (THAW_ESTOP). */
+	int (*should_stop)(void *user);
 	void *user;
 } thaw_explore_opts;
 

@@ -20,6 +20,14 @@ static int on_line(const char *line, void *user)
 	return c->s->interrupted;
 }
 
+static int should_stop(void *user)
+{
+	explore_ctx *c = user;
+	if (!c->s->interrupted && thaw_run_should_stop(c->s->run))
+		c->s->interrupted = 1;
+	return c->s->interrupted;
+}
+
 static void push_cut(lua_State *L, const thaw_explore_cut *c, int folds)
 {
 	lua_createtable(L, 0, 10);
@@ -87,6 +95,7 @@ static int l_explore(lua_State *L)
 	}
 	explore_ctx c = {.s = s};
 	o.on_line = on_line;
+	o.should_stop = should_stop;
 	o.user = &c;
 	lmodel *um = lua_touserdata(L, 1);
 	um->busy++;

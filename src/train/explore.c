@@ -362,6 +362,12 @@ static void mean_sd(thaw_explore_cut *c, int folds)
 
 /* ---------------------------------------------------------------- scratch */
 
+static int scratch_event(const thaw_event *ev, void *user)
+{
+	const thaw_explore_opts *o = user;
+	return ev->kind == THAW_EV_BATCH && o->should_stop && o->should_stop(o->user);
+}
+
 static int scratch_fold(const thaw_model *m, const thaw_dataset *d, const int *fold, int f,
 			const thaw_explore_opts *o, double *acc, double *loss)
 {
@@ -399,8 +405,14 @@ static int scratch_fold(const thaw_model *m, const thaw_dataset *d, const int *f
 	fo.shift = o->scratch_shift;
 	fo.flip = o->scratch_flip;
 	fo.feature_cache = -1;
+	fo.on_event = scratch_event;
+	fo.user = (void *)o;
 	if ((rc = thaw_fit(s, dtr, &fo)) < 0)
 		goto out;
+	if (rc < fo.epochs) {
+		rc = thaw_error(THAW_ESTOP, "stopped");
+		goto out;
+	}
 	if ((rc = thaw_evaluate(s, dva, 64, mt)) < 0)
 		goto out;
 	*acc = thaw_metrics_accuracy(mt);

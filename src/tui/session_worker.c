@@ -527,6 +527,15 @@ static int explore_line(const char *line, void *user)
 	return stop;
 }
 
+static int explore_stop(void *user)
+{
+	tui_session *s = user;
+	pthread_mutex_lock(&s->mu);
+	int stop = s->stop || s->quit;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
 /* The cuts first (seconds), shown at once; then the scratch baseline on
  * the same folds, which takes a training per fold. */
 static void run_explore(tui_session *s)
@@ -541,6 +550,7 @@ static void run_explore(tui_session *s)
 	o.seed = s->fit.seed ? s->fit.seed : 1;
 	o.scratch = 0;
 	o.on_line = explore_line;
+	o.should_stop = explore_stop;
 	o.user = s;
 	thaw_explore_result r;
 	int rc = thaw_explore(s->model, s->train, &o, &r);
