@@ -83,16 +83,8 @@ static int l_explore(lua_State *L)
 	o.scratch_shift = lthaw_opt_int(L, 3, "shift", o.scratch_shift);
 	o.scratch_flip = lthaw_opt_bool(L, 3, "flip", o.scratch_flip);
 	o.seed = lthaw_opt_seed(L, 3, "seed", s->seed);
-	/* the data converted to the model's input, as thaw.fit does */
-	thaw_dataset *dd = d;
-	if (d->c != m->input.c || d->h != m->input.h || d->w != m->input.w) {
-		char desc[256];
-		ldata *u = lthaw_newdata(L);
-		if (!(u->d = thaw_dataset_to_spec(d, &m->input, desc, sizeof desc)))
-			return lthaw_fail(L);
-		lthaw_logf(s, "explore data '%s': %s", d->source, desc);
-		dd = u->d;
-	}
+	lua_settop(L, 3);
+	thaw_dataset *dd = lthaw_conform(L, m, d, "explore"); /* the model's input, as thaw.fit does */
 	explore_ctx c = {.s = s};
 	o.on_line = on_line;
 	o.should_stop = should_stop;
@@ -137,8 +129,24 @@ static int l_explore(lua_State *L)
 	return 1;
 }
 
+/* thaw.scratch_model(model, data [, seed]) -> a new model: model's
+ * architecture with a head for data's classes, every node trainable, fresh
+ * weights: the scratch baseline to train beside a transfer run. */
+static int l_scratch_model(lua_State *L)
+{
+	thaw_model *m = lthaw_checkmodel(L, 1);
+	thaw_dataset *d = lthaw_checkdata(L, 2);
+	uint64_t seed = luaL_opt(L, luaL_checkinteger, 3, (lua_Integer)lthaw_host(L)->seed * 7919 + 101);
+	lmodel *u = lthaw_newmodel(L);
+	if (!(u->m = thaw_explore_scratch_model(m, d, seed)))
+		return lthaw_fail(L);
+	return 1;
+}
+
 void lthaw_open_explore(lua_State *L)
 {
 	lua_pushcfunction(L, l_explore);
 	lua_setfield(L, -2, "explore");
+	lua_pushcfunction(L, l_scratch_model);
+	lua_setfield(L, -2, "scratch_model");
 }
