@@ -216,7 +216,7 @@ static int pool_side(thaw_shape o, int maxf)
 typedef struct head_work {
 	thaw_model *hm;
 	thaw_trainer *t;
-	float *xtr, *xva, *mean, *sd, *xb;
+	float *xtr, *xva, *mean, *xb;
 	int32_t *ytr, *yva, *yb;
 	int *perm;
 } head_work;
@@ -235,13 +235,12 @@ static int quick_head(const float *feat, int F, const thaw_dataset *d, const int
 	w.xtr = thaw_malloc((size_t)ntr * F * sizeof(float));
 	w.xva = thaw_malloc((size_t)nva * F * sizeof(float));
 	w.mean = thaw_calloc((size_t)F, sizeof(float));
-	w.sd = thaw_calloc((size_t)F, sizeof(float));
 	w.xb = thaw_malloc((size_t)B * F * sizeof(float));
 	w.ytr = thaw_malloc((size_t)ntr * sizeof(int32_t));
 	w.yva = thaw_malloc((size_t)nva * sizeof(int32_t));
 	w.yb = thaw_malloc((size_t)B * sizeof(int32_t));
 	w.perm = thaw_malloc((size_t)ntr * sizeof(int));
-	if (!w.hm || !w.xtr || !w.xva || !w.mean || !w.sd || !w.xb || !w.ytr || !w.yva || !w.yb || !w.perm) {
+	if (!w.hm || !w.xtr || !w.xva || !w.mean || !w.xb || !w.ytr || !w.yva || !w.yb || !w.perm) {
 		rc = THAW_ENOMEM;
 		goto out;
 	}
@@ -259,25 +258,30 @@ static int quick_head(const float *feat, int F, const thaw_dataset *d, const int
 			w.ytr[a_++] = d->y[i];
 		}
 	}
-	/* standardise with the training folds' statistics only */
+	/* Centre with the training folds' means and divide by their overall
+	 * standard deviation: one scale for the whole cut, so the relative
+	 * sizes of the features stay those a head on the raw cut would see
+	 * (standardising each feature on its own blew up the near-constant
+	 * ones of a wide map and ranked cuts worse), while one learning rate
+	 * suits every cut. Training folds only: the held-out fold is unseen. */
 	for (int i = 0; i < ntr; i++)
 		for (int j = 0; j < F; j++)
 			w.mean[j] += w.xtr[(size_t)i * F + j];
 	for (int j = 0; j < F; j++)
 		w.mean[j] /= ntr;
+	double var = 0;
 	for (int i = 0; i < ntr; i++)
 		for (int j = 0; j < F; j++) {
-			float v = w.xtr[(size_t)i * F + j] - w.mean[j];
-			w.sd[j] += v * v;
+			double v = w.xtr[(size_t)i * F + j] - w.mean[j];
+			var += v * v;
 		}
-	for (int j = 0; j < F; j++)
-		w.sd[j] = 1.0f / (sqrtf(w.sd[j] / ntr) + 1e-3f);
+	float g = (float)(1.0 / (sqrt(var / ((double)ntr * F)) + 1e-6));
 	for (int i = 0; i < ntr; i++)
 		for (int j = 0; j < F; j++)
-			w.xtr[(size_t)i * F + j] = (w.xtr[(size_t)i * F + j] - w.mean[j]) * w.sd[j];
+			w.xtr[(size_t)i * F + j] = (w.xtr[(size_t)i * F + j] - w.mean[j]) * g;
 	for (int i = 0; i < nva; i++)
 		for (int j = 0; j < F; j++)
-			w.xva[(size_t)i * F + j] = (w.xva[(size_t)i * F + j] - w.mean[j]) * w.sd[j];
+			w.xva[(size_t)i * F + j] = (w.xva[(size_t)i * F + j] - w.mean[j]) * g;
 
 	thaw_optim opt = thaw_optim_default(THAW_ADAM);
 	opt.lr = o->head_lr;
@@ -337,7 +341,6 @@ out:
 	free(w.xtr);
 	free(w.xva);
 	free(w.mean);
-	free(w.sd);
 	free(w.xb);
 	free(w.ytr);
 	free(w.yva);
