@@ -78,7 +78,6 @@ int cmd_explore(int argc, char **argv)
 	thaw_explore_opts eo = thaw_explore_opts_default();
 	po.val = "none";
 	po.seed = eo.seed;
-	int seed_set = 0;
 	for (int c; (c = cli_getopt("explore", argc, argv, "ho:", options)) != -1;) {
 		int v;
 		switch (c) {
@@ -98,7 +97,6 @@ int cmd_explore(int argc, char **argv)
 			if (cli_u64(optarg, &eo.seed) < 0)
 				return CLI_EUSAGE;
 			po.seed = eo.seed;
-			seed_set = 1;
 			break;
 		case O_HEAD:
 			if (cli_int(optarg, 1, 1000000, &eo.head_steps) < 0)
@@ -118,7 +116,6 @@ int cmd_explore(int argc, char **argv)
 		default: return CLI_EUSAGE;
 		}
 	}
-	(void)seed_set;
 	if (optind >= argc)
 		return cli_usage_error("explore", "no MODEL given (thaw explore MODEL --data SPEC)");
 	if (optind + 1 < argc)

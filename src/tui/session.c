@@ -421,8 +421,8 @@ void tui_session_scratch(tui_session *s)
 		s->scratch_req = 1;
 		tui_session_log_locked(s, s->busy && s->act != ACT_EVAL
 						  ? "scratch baseline: starts when this phase ends"
-						  : "scratch baseline: the same architecture from fresh weights, same data "
-						    "and options");
+						  : "scratch baseline: the same architecture from fresh weights, same data, "
+						    "epochs and batch");
 	}
 	pthread_cond_broadcast(&s->cv);
 	s->version++;

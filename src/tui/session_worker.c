@@ -668,7 +668,9 @@ static void run_scratch(tui_session *s)
 {
 	pthread_mutex_lock(&s->mu);
 	thaw_fit_opts o = s->fit;
-	o.optim.lr = s->lr;
+	/* every layer trains from fresh weights: the optimizer's own default
+	 * rate, not the higher one a head alone gets */
+	o.optim.lr = thaw_optim_default(o.optim.kind).lr;
 	uint64_t seed = (s->fit.seed ? s->fit.seed : 1) * 7919u + 101;
 	pthread_mutex_unlock(&s->mu);
 	scratch_ctx c = {.s = s};
