@@ -8,6 +8,9 @@
 #include "check.h"
 #include "thaw/explore.h"
 #include "thaw/modelfile.h"
+#include "thaw/plot.h"
+#include "thaw/png.h"
+#include "tmpdir.h"
 
 static thaw_dataset *all; /* the Fashion-MNIST train split, loaded once */
 
@@ -229,8 +232,49 @@ out:
 	thaw_model_free(m);
 }
 
+/* The explorer's chart: one bar per cut, as tall as its accuracy, the
+ * best one in the accent colour, and the scratch line across at its height. */
+static void test_bar_chart(void)
+{
+	const char *names[] = {"pool1", "pool2", "relu3"};
+	double acc[] = {0.5, 0.9, 0.25}, sd[] = {0.05, 0.05, 0.05};
+	thaw_plot_bars_spec bs = {.title = "cuts", .names = names, .value = acc, .err = sd, .n = 3, .y_max = 1,
+				  .highlight = 1, .has_ref = 1, .ref = 0.7, .ref_label = "scratch 70 %",
+				  .value_fmt = "%.0f", .value_scale = 100, .width = 600, .height = 400};
+	CHECK_OK(thaw_plot_bars(tpath("bars.png"), &bs));
+	uint8_t *px = NULL;
+	int c, h, w;
+	CHECK_OK(thaw_png_read(tpath("bars.png"), &px, &c, &h, &w));
+	if (!px)
+		return;
+	CHECK(c == 3 && w == 600 && h == 400);
+	/* the plot spans x 70..576 and y 44..(400-34): three slots of 168 */
+	int plane = w * h, base = 400 - 34 - 2;
+	int slot = (600 - 70 - 24) / 3, x1 = 70 + slot / 2 + slot; /* pool2's centre */
+#define PX(x, y, k) px[(k) * plane + (y) * w + (x)]
+	int y_hi = base - (int)(0.85 * (400 - 44 - 34)); /* inside pool2 (0.9), above pool1 (0.5) */
+	CHECKF(PX(x1 + 20, y_hi, 2) > 150 && PX(x1 + 20, y_hi, 0) < 50, "pool2's bar is the accent blue");
+	int x0 = 70 + slot / 2;
+	CHECKF(PX(x0 + 20, y_hi, 0) == 255 && PX(x0 + 20, y_hi, 1) == 255, "pool1's bar stops below 85 %%");
+	CHECKF(PX(x0 + 20, base - 20, 0) == 150, "pool1's bar is grey at its foot");
+	/* the scratch line: orange somewhere on the row at 70 %, left of the label */
+	int y_ref = 44 + (400 - 44 - 34) - (int)(0.7 * (400 - 44 - 34) + 0.5), orange = 0;
+	for (int x = 72; x < 300; x++)
+		for (int dy = -1; dy <= 1; dy++)
+			orange += PX(x, y_ref + dy, 0) == 230 && PX(x, y_ref + dy, 1) == 119;
+	CHECKF(orange > 20, "the scratch line is drawn at 70 %% (%d orange pixels)", orange);
+#undef PX
+	free(px);
+	const char *one[] = {"x"};
+	thaw_plot_bars_spec bad = {.names = one, .value = acc, .n = 0};
+	CHECK_ERR(thaw_plot_bars(tpath("bad.png"), &bad), "1 to 200 bars");
+}
+
 int main(void)
 {
+	if (tmpdir_make("thaw-explore") < 0)
+		return 1;
+	RUN(test_bar_chart);
 	RUN(test_candidates_chain);
 	RUN(test_candidates_residual);
 	RUN(test_errors);
@@ -238,5 +282,6 @@ int main(void)
 	RUN(test_held_out_only);
 	RUN(test_scratch_wins);
 	thaw_dataset_free(all);
+	tmpdir_remove();
 	return check_done();
 }
