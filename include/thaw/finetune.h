@@ -26,6 +26,7 @@
 
 #include "thaw/event.h"
 #include "thaw/fit.h"
+#include "thaw/transfer.h"
 
 /* ---- layer groups. The nodes before the head are split into blocks, a
  * block starting at each conv2d or dense node (what follows it up to the
@@ -43,6 +44,23 @@ int thaw_layer_groups(const thaw_model *m, int head, int max_groups, int *group)
  * weights. */
 int thaw_model_head_index(const thaw_model *m);
 
+/* The end of a network's body: the last node before the classifier at its
+ * end (the trailing chain of dense layers with the flatten, dropout and
+ * activations between them), as fastai's create_body and Keras'
+ * include_top=False cut. The reference CNN's body ends at pool2, a
+ * ResNet's at its global average pool. -1 when the model has no such
+ * chain or is all classifier (an MLP). */
+int thaw_model_body_end(const thaw_model *m);
+
+/* The model for the data as fine_tune makes it: with cut, a new head
+ * after that node (thaw_transfer); without, when the data's classes are
+ * not the model's, a new head at the end of the body (or, without a body,
+ * in place of the last dense layer); else nothing changes. A new head gets
+ * a dropout node (`head_dropout`, rate `dropout`; 0: none) before it, and
+ * the base is frozen. Lines for the log go to nt (may be NULL). Returns 1
+ * (a new head), 0 (the model's own) or < 0. */
+int thaw_finetune_head(thaw_model *m, const thaw_dataset *d, const char *cut, float dropout, thaw_notes *nt);
+
 /* How a phase trains; thaw_fit by default. The fit function must pass the
  * events of the phase to o->on_event (fine_tune's own handler: gradual
  * unfreezing hangs on it). Returns epochs run or < 0, as thaw_fit. */
@@ -51,9 +69,10 @@ typedef int (*thaw_fit_fn)(void *user, thaw_model *m, const thaw_dataset *d, con
 typedef struct thaw_finetune_opts {
 	/* Where the base ends. cut set: thaw_transfer cuts after that node and
 	 * puts a new head on (the cut-point explorer's choice comes this way).
-	 * NULL: when the data's classes are not the model's, thaw_transfer's
-	 * default cut (the old head replaced); else the model trains as it is,
-	 * its head being its last node with weights. */
+	 * NULL: when the data's classes are not the model's, the cut is the end
+	 * of the body (thaw_model_body_end; an MLP gets its last dense layer
+	 * replaced); else the model trains as it is, its head being its last
+	 * node with weights. */
 	const char *cut;
 	const char *phase_prefix; /* phases are "<prefix>head" and "<prefix>fine-tune" ("" default) */
 	int head_epochs;   /* phase 1 epochs; 0: enough for head_steps optimizer steps */
@@ -68,7 +87,8 @@ typedef struct thaw_finetune_opts {
 	int groups;        /* layer groups, the head's included (3: two for the base) */
 	float weight_decay;
 	float smoothing;   /* label smoothing */
-	int shift, flip;   /* augmentation */
+	float dropout;     /* before a new head (0.5; 0: none) */
+	int shift, flip;   /* augmentation: shifts of up to 2 pixels, no flips */
 	float pct_start;   /* one-cycle: share of steps rising (0.25) */
 	float div;         /* one-cycle: starts at peak / div (25) */
 	int gradual;       /* phase 2 thaws one more group each epoch (ULMFiT), last first */

@@ -90,6 +90,7 @@ int cmd_options(int argc, char **argv);
 int cmd_explore(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_lrfind(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 /* more commands are added here and in main.c's table, one line each */
 
 #endif

@@ -52,7 +52,7 @@ static int run_fit(void *user, thaw_model *m, const thaw_dataset *d, const thaw_
 /* The options both commands share: where the data comes from. */
 enum { O_DATA = 256, O_CLASSES, O_PER_CLASS, O_VAL, O_TEST, O_CUT, O_SEED, O_THREADS, O_RESIZE, O_SKIP_BAD,
        O_BATCH, O_LR, O_FT_LR, O_EPOCHS, O_HEAD_EPOCHS, O_STEPS, O_HEAD_STEPS, O_SPREAD, O_GROUPS, O_GRADUAL,
-       O_SHIFT, O_FLIP, O_SMOOTHING, O_WD, O_BN, O_OPTIM, O_LR_MIN, O_LR_MAX, O_NO_AUG, O_UNFREEZE };
+       O_SHIFT, O_FLIP, O_SMOOTHING, O_WD, O_DROPOUT, O_BN, O_OPTIM, O_LR_MIN, O_LR_MAX, O_NO_AUG, O_UNFREEZE };
 
 typedef struct common {
 	const char *model, *spec, *classes, *val, *test, *out;
@@ -129,7 +129,7 @@ static const char ft_usage[] =
 	"                      [--val SPEC|FRACTION|none] [--test SPEC] [-o OUT]\n"
 	"                      [--head-epochs N | --head-steps N] [--epochs N | --steps N] [--batch N]\n"
 	"                      [--lr X] [--ft-lr X] [--spread X] [--groups N] [--gradual]\n"
-	"                      [--optim adam|adamw|sgd] [--weight-decay X] [--smoothing X]\n"
+	"                      [--optim adam|adamw|sgd] [--weight-decay X] [--smoothing X] [--dropout X]\n"
 	"                      [--shift N] [--flip] [--no-aug] [--bn-min-batch N] [--seed N] [--threads N]\n"
 	"                      [--resize stretch|crop|pad] [--skip-bad]\n"
 	"Transfer without tuning, as fastai's fine_tune: the base frozen and the head\n"
@@ -141,7 +141,8 @@ static const char ft_usage[] =
 	"batch is below --bn-min-batch (32). --gradual thaws one more group after each\n"
 	"epoch (ULMFiT). Defaults: 300 steps a phase (small data gets more passes),\n"
 	"batch min(32, images), adamw, lr 3e-3 (--ft-lr lr/2), 3 groups, label\n"
-	"smoothing 0.1, weight decay 0.01, shifts of 2 pixels and flips, seed 1.\n"
+	"smoothing 0.1, weight decay 0.01, dropout 0.5 before a new head, shifts of\n"
+	"up to 2 pixels, seed 1.\n"
 	"Prints test_accuracy when there is test data (fashion-mnist: its test split).\n";
 
 int cmd_finetune(int argc, char **argv)
@@ -161,6 +162,7 @@ int cmd_finetune(int argc, char **argv)
 		{"flip", no_argument, NULL, O_FLIP},		      {"no-aug", no_argument, NULL, O_NO_AUG},
 		{"smoothing", required_argument, NULL, O_SMOOTHING},
 		{"weight-decay", required_argument, NULL, O_WD},    {"bn-min-batch", required_argument, NULL, O_BN},
+		{"dropout", required_argument, NULL, O_DROPOUT},
 		{"optim", required_argument, NULL, O_OPTIM},	      {"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},		      {0}};
 	common co = {.spec = NULL, .resize = -1, .seed = 1};
@@ -192,6 +194,7 @@ int cmd_finetune(int argc, char **argv)
 		case O_NO_AUG: o.shift = 0, o.flip = 0; break;
 		case O_SMOOTHING: rc = nonneg(v, &o.smoothing); break;
 		case O_WD: rc = nonneg(v, &o.weight_decay); break;
+		case O_DROPOUT: rc = nonneg(v, &o.dropout); break;
 		case O_BN: rc = cli_int(v, 1, 65536, &o.bn_min_batch); break;
 		case O_OPTIM:
 			if ((n = thaw_optim_from_name(v)) < 0)
@@ -368,11 +371,8 @@ int cmd_lrfind(int argc, char **argv)
 	int code = 1, tty = isatty(2);
 	if (open_inputs("lr-find", &co, "none", &m, &train, &val) < 0)
 		goto fail;
-	thaw_transfer_opts to = thaw_transfer_opts_default();
-	to.cut = cut;
-	to.force = cut != NULL;
 	thaw_notes nt = {0};
-	rc = thaw_transfer(m, train, &to, &nt);
+	rc = thaw_finetune_head(m, train, cut, 0.5f, &nt); /* as fine-tune's first phase has it */
 	for (int i = 0; i < nt.n; i++)
 		fprintf(stderr, "%s\n", nt.line[i]);
 	thaw_notes_free(&nt);

@@ -29,6 +29,8 @@ static const thaw_cmd commands[] = {
 	 "transfer without tuning: the head on a frozen base, then everything with discriminative rates"},
 	{"lr-find", cmd_lrfind, "MODEL --data SPEC [-o curve.png] [--cut NAME] [--unfreeze] [--steps N]",
 	 "the learning-rate finder: sweep, suggested rate, curve as PNG (the model is left as it was)"},
+	{"sweep", cmd_sweep, "SCRIPT --grid NAME=V1,V2 [--grid ...] [--repeat N] [--local N | --slurm [--partition P] [--time T] [--cpus-per-task N] [--mem M]] [--mpi N] [--out DIR] [--metric NAME] [-- ARGS] | --collect DIR",
+	 "run a Lua experiment over a grid of parameters, here or on Slurm, and tabulate the results"},
 	/* one line per command */
 };
 

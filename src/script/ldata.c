@@ -64,6 +64,7 @@ static int push_opened(lua_State *L, int t, ldata *u, thaw_dataset *d)
 		return 2;
 	}
 	u->d = d; /* owned by the userdata from here: an error below frees it */
+	lthaw_safepoint(L); /* Ctrl-C while it loaded */
 	apply_selection(L, t, &u->d);
 	return 1;
 }

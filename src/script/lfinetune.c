@@ -71,7 +71,7 @@ static int l_fine_tune(lua_State *L)
 {
 	static const char *const keys[] = {"cut",	"phase",      "head_epochs", "epochs",	   "head_steps",
 					   "steps",	"batch",      "optimizer",   "lr",	   "ft_lr",
-					   "spread",	"groups",     "weight_decay", "smoothing", "shift",
+					   "spread",	"groups",     "weight_decay", "smoothing", "dropout", "shift",
 					   "flip",	"pct_start",  "div",	     "gradual",	   "bn_min_batch",
 					   "seed",	"val",	      "checkpoint",  "cache",	   NULL};
 	thaw_script *s = lthaw_host(L);
@@ -98,6 +98,7 @@ static int l_fine_tune(lua_State *L)
 	o.groups = lthaw_opt_int(L, 3, "groups", o.groups);
 	o.weight_decay = (float)lthaw_opt_num(L, 3, "weight_decay", o.weight_decay);
 	o.smoothing = (float)lthaw_opt_num(L, 3, "smoothing", o.smoothing);
+	o.dropout = (float)lthaw_opt_num(L, 3, "dropout", o.dropout);
 	o.shift = lthaw_opt_int(L, 3, "shift", o.shift);
 	o.flip = lthaw_opt_bool(L, 3, "flip", o.flip);
 	o.pct_start = (float)lthaw_opt_num(L, 3, "pct_start", o.pct_start);

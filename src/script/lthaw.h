@@ -45,6 +45,11 @@ thaw_script *lthaw_host(lua_State *L);
 void lthaw_logf(thaw_script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Raises the core's last message as a Lua error. */
 int lthaw_fail(lua_State *L);
+/* A safe point for Ctrl-C outside thaw.fit: raises INTERRUPTED when the
+ * host asked to stop (or the script already was interrupted). The long C
+ * calls (evaluate, predict, transfer, loading data and models) call it
+ * before and after their work; the instruction hook covers plain Lua. */
+void lthaw_safepoint(lua_State *L);
 /* Makes the metatable tname of a userdata type: the metamethods in meta,
  * and __index the closure `index` over two tables, the methods and the
  * property getters (both lua_CFunctions taking the userdata at 1). */

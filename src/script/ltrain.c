@@ -299,6 +299,7 @@ static int l_evaluate(lua_State *L)
 {
 	static const char *const keys[] = {"name", "batch", "topk", NULL};
 	thaw_script *s = lthaw_host(L);
+	lthaw_safepoint(L);
 	thaw_model *m = lthaw_checkmodel(L, 1);
 	thaw_dataset *d = lthaw_checkdata(L, 2);
 	lua_settop(L, 3);
@@ -309,8 +310,8 @@ static int l_evaluate(lua_State *L)
 	int batch = lthaw_opt_int(L, 3, "batch", 256), topk = lthaw_opt_int(L, 3, "topk", 5);
 	if (batch < 1 || batch > 65536)
 		return luaL_error(L, "thaw.evaluate: batch %d is outside 1..65536", batch);
-	if (topk < 1)
-		return luaL_error(L, "thaw.evaluate: topk %d must be at least 1", topk);
+	if (topk < 1 || topk > 1000)
+		return luaL_error(L, "thaw.evaluate: topk %d is outside 1..1000", topk);
 	d = lthaw_conform(L, m, d, "evaluation");
 	if (s->last_model == LUA_NOREF)
 		lthaw_set_last_model(L, s, 1);
@@ -350,6 +351,7 @@ static int l_evaluate(lua_State *L)
 	}
 	lua_setfield(L, -2, "confusion");
 	thaw_metrics_free(mt);
+	lthaw_safepoint(L); /* Ctrl-C during the evaluation */
 	return 1;
 }
 
@@ -361,6 +363,7 @@ static int l_evaluate(lua_State *L)
  * name is the model's (else the data's) class name, "" when neither has one. */
 static int l_predict(lua_State *L)
 {
+	lthaw_safepoint(L);
 	thaw_model *m = lthaw_checkmodel(L, 1);
 	int K = thaw_model_class_count(m);
 	if (K < 0)
@@ -417,6 +420,7 @@ static int l_predict(lua_State *L)
 static int l_transfer(lua_State *L)
 {
 	static const char *const keys[] = {"cut", "head", "freeze", "force", NULL};
+	lthaw_safepoint(L);
 	thaw_model *m = lthaw_checkidle(L, 1);
 	thaw_dataset *d = lthaw_checkdata(L, 2);
 	lthaw_check_keys(L, 3, "thaw.transfer", keys);

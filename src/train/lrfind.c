@@ -156,7 +156,8 @@ void thaw_lrfind_suggest(thaw_lrfind_result *r)
 	 * the minimum (past it the loss is on its way up) */
 	int best = -1;
 	double bs = 0;
-	for (int i = 1; i <= lo; i++) {
+	/* from a tenth of the way in: the first averages rest on few points */
+	for (int i = 1 + n / 10; i <= lo; i++) {
 		double s = (r->smooth[i] - r->smooth[i - 1]) / (log(r->lr[i]) - log(r->lr[i - 1]));
 		if (best < 0 || s < bs) {
 			best = i;

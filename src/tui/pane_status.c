@@ -150,6 +150,8 @@ static const char *const help_lines[] = {
 	"z                     zoom: the pane fills the screen (z again)",
 	"arrows, hjkl, g/G     move, first/last;  PgUp/PgDn page",
 	"t                     train (a new phase) / resume",
+	"F  fine_tune: head on a frozen base, then all at graded rates",
+	"R  LR finder: sweep, curve to lr-find.png, sets the suggested lr",
 	"p  pause / resume     x  stop the phase",
 	"l  learning rate      e  epochs     B  batch size",
 	"A  augmentation (shift in pixels, flip)",
@@ -162,8 +164,7 @@ static const char *const help_lines[] = {
 	"Plots:  L log/linear loss scale, b per-batch curve on/off",
 	"Data:   Enter opens the image, c cycles class, w misclassified,",
 	"        o highest loss first, a clears filters, n/N page",
-	"Confusion: Enter (or click) shows that cell's images",
-	"Explore: left/right select a cut, Enter cuts the model there",
+	"Confusion: Enter shows the cell's images; Explore: Enter cuts there",
 	"Enter also trains in Layers, Plots and Log.   any key closes",
 };
 

@@ -67,7 +67,7 @@ expect "fine-tune: two phases, saved" 0 "saved $T/ft.thaw" -- \
 	./thaw fine-tune "$T/base.thaw" --data synth:240 --classes 0,1,2 --cut pool2 --head-epochs 2 \
 	--epochs 2 --batch 16 --val 0.25 -o "$T/ft.thaw"
 has "fine-tune: phase 1 trains the head on a frozen base" "head: base frozen (nodes before 'head')"
-has "fine-tune: phase 2 names its groups' rates" "fine-tune: 3 layer groups, peak learning rates 1.5e-05 (conv1..pool1), 0.00015 (conv2..flatten), 0.0015 (head)"
+has "fine-tune: phase 2 names its groups' rates" "fine-tune: 3 layer groups, peak learning rates 1.5e-05 (conv1..pool1), 0.00015 (conv2..head_dropout), 0.0015 (head)"
 has "fine-tune: batch norms stay frozen on batches of 16" "batch norms stay frozen"
 has "fine-tune: validation after the run" "val_accuracy: "
 expect "fine-tune: the saved model has the new head, thawed" 0 "head .*dense" -- ./thaw summary "$T/ft.thaw"

@@ -203,7 +203,7 @@ done
 [ -z "$missing" ] && ok "thaw.1 has every section" || bad "thaw.1 sections" "missing$missing"
 missing=
 for c in $("$ROOT/thaw" --help | awk '/^  [a-z]/ {print $1}') predict eval; do
-	grep -q "^\.B thaw $c\b" "$M" || missing="$missing $c"
+	sed 's/\\-/-/g' "$M" | grep -q "^\.B thaw $c\b" || missing="$missing $c" # fine\-tune is fine-tune
 done
 [ -z "$missing" ] && ok "thaw.1 documents every command of thaw --help (and predict, eval)" ||
 	bad "thaw.1 commands" "missing$missing"
@@ -212,7 +212,7 @@ done
 # .TP line followed by ".B thaw COMMAND" and runs to the next one or .SH)
 missing=
 for c in $("$ROOT/thaw" --help | awk '/^  [a-z]/ {print $1}'); do
-	awk -v c="$c" '/^\.SH/ { on = 0 } prev == ".TP" && /^\.B thaw [a-z]/ { on = ($3 == c) } on; { prev = $0 }' \
+	awk -v c="$c" '/^\.SH/ { on = 0 } prev == ".TP" && /^\.B thaw [a-z]/ { n = $3; gsub(/\\-/, "-", n); on = (n == c) } on; { prev = $0 }' \
 		"$M" >"$T/entry"
 	[ -s "$T/entry" ] || missing="$missing $c:(no entry)"
 	for o in $("$ROOT/thaw" "$c" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do

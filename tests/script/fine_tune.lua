@@ -9,7 +9,7 @@ local m = thaw.reference_cnn{input = {1, 12, 12}, classes = 5}
 
 local h = thaw.fine_tune(m, data, {cut = "pool2", head_epochs = 2, epochs = 2, batch = 20, val = data})
 thaw.check(h.new_head and h.head == "head" and m:layer(-1).name == "head", "a new head after the cut")
-thaw.check(m:layer(-2).name == "flatten", "flatten added after pool2")
+thaw.check(m:layer(-3).name == "flatten" and m:layer(-2).name == "head_dropout", "flatten and dropout after pool2")
 thaw.check(h.head_epochs == 2 and h.epochs == 2, "two epochs a phase")
 thaw.check(#h == 4 and h[1].phase == "head" and h[4].phase == "fine-tune", "history of both phases")
 thaw.check(h[4].val_accuracy ~= nil, "validated every epoch")

@@ -162,6 +162,9 @@ static void test_phases_freeze_then_thaw_with_group_rates(void)
 	thaw_finetune_result r;
 	CHECK_OK(thaw_fine_tune(m, d, &o, &r));
 	CHECK(r.new_head == 1 && r.head == m->n - 1 && !strcmp(m->nodes[r.head]->name, "head"));
+	/* no cut given: the old classifier went, the head sits on pool2 */
+	CHECK(!strcmp(m->nodes[r.head - 3]->name, "pool2") && m->nodes[r.head - 2]->kind == THAW_FLATTEN);
+	CHECK(m->nodes[r.head - 1]->kind == THAW_DROPOUT && m->nodes[r.head - 1]->a.rate == 0.5f);
 	CHECK(r.head_epochs == 2 && r.epochs == 2);
 	/* phase 1: only the head trained, the base's weights did not move */
 	CHECK(S.p1_batches > 0);
@@ -267,7 +270,8 @@ static void test_gradual_unfreezing(void)
 	o.batch = 32;
 	o.head_epochs = 1;
 	o.epochs = 4;
-	o.groups = 4; /* head + three base groups: conv1, conv2, fc1 blocks */
+	o.cut = "drop1"; /* keeps fc1: three blocks */
+	o.groups = 4;     /* head + three base groups: conv1, conv2, fc1 blocks */
 	o.gradual = 1;
 	o.on_event = gradual_event;
 	o.user = &S;
@@ -296,6 +300,18 @@ static void test_layer_groups(void)
 	CHECK(thaw_layer_groups(m, head, 16, g) == 4); /* three blocks at most */
 	CHECK(thaw_layer_groups(m, head, 1, g) == 1 && g[0] == 0 && g[head] == 0);
 	CHECK_ERR(thaw_layer_groups(m, m->n + 1, 3, g), "head index");
+	/* the body ends before the classifier (flatten fc1 relu3 drop1 fc2) */
+	CHECK(thaw_model_body_end(m) == thaw_model_find(m, "pool2"));
+	thaw_model_truncate(m, "pool2");
+	CHECK(thaw_model_body_end(m) == -1); /* no classifier left */
+	thaw_model *mlp = thaw_model_new(1, 4, 4, 1);
+	thaw_attrs fl = thaw_layer(THAW_FLATTEN), d1 = thaw_dense(8), rl = thaw_layer(THAW_RELU), d2 = thaw_dense(3);
+	thaw_model_add(mlp, NULL, &fl, NULL, 0);
+	thaw_model_add(mlp, NULL, &d1, NULL, 0);
+	thaw_model_add(mlp, NULL, &rl, NULL, 0);
+	thaw_model_add(mlp, NULL, &d2, NULL, 0);
+	CHECK(thaw_model_body_end(mlp) == -1); /* all classifier */
+	thaw_model_free(mlp);
 	thaw_model_free(m);
 }
 
