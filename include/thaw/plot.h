@@ -155,6 +155,29 @@ typedef struct thaw_confusion_frame {
 } thaw_confusion_frame;
 int thaw_confusion_layout(int K, const char *const *class_names, thaw_confusion_frame *f);
 
+/* ---- Bar charts: one bar per item (an error bar of +-err when err is
+ * not NULL), values on a fixed 0..y_max axis, the value printed above
+ * each bar, names below (turned up when they do not fit), and an optional
+ * labelled horizontal reference line (the explorer's scratch baseline).
+ * The highlighted bar is drawn in another colour (-1: none). */
+typedef struct thaw_plot_bars_spec {
+	const char *title, *ylabel;   /* may be NULL */
+	const char *const *names;     /* (n) */
+	const double *value, *err;    /* (n); err may be NULL */
+	int n;                        /* 1..200 */
+	double y_max;                 /* > 0: the axis top; else from the data */
+	int highlight;                /* index of the bar drawn in the accent colour, or -1 */
+	int has_ref;                  /* draw the reference line at ref */
+	double ref;
+	const char *ref_label;        /* may be NULL */
+	const char *value_fmt;        /* printf format of one double for the labels; NULL: "%.1f" */
+	double value_scale;           /* labels show value * scale (0: 1); 100 for percentages */
+	int width, height;            /* pixels; 0 means 800 x 500 */
+} thaw_plot_bars_spec;
+
+/* Draws the chart and writes it as a PNG; 0 or a negative THAW_E* code
+ * (messages name path). */
+int thaw_plot_bars(const char *path, const thaw_plot_bars_spec *spec);
 /* ---- The LR finder's curve (thaw/finetune.h): loss against the learning
  * rate on a log axis, the raw losses faint, the smoothed curve strong, and
  * the suggested rate as a labelled marker. title NULL: a default. */

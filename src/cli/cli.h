@@ -87,6 +87,7 @@ int cmd_tui(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_options(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_lrfind(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);

@@ -27,6 +27,8 @@ static const thaw_cmd commands[] = {
 	{"diff", cmd_diff, "A B [--tolerance X] [--quiet]",
 	 "the largest differences between two models' weights (reproducibility, MPI against one process)"},
 	{"options", cmd_options, "[--markdown]", "the training options: thaw.fit's keys and thaw train's flags, with ranges"},
+	{"explore", cmd_explore, "MODEL --data SPEC [--classes A,B] [--per-class K] [--folds N] [--scratch-steps N] [-o chart.png]",
+	 "where to cut a base: held-out accuracy of a quick head per cut, beside training from scratch"},
 	{"fine-tune", cmd_finetune, "MODEL --data SPEC [--cut NAME] [--per-class K] [--epochs N] [--gradual] [-o OUT] (see --help)",
 	 "transfer without tuning: the head on a frozen base, then everything with discriminative rates"},
 	{"lr-find", cmd_lrfind, "MODEL --data SPEC [-o curve.png] [--cut NAME] [--unfreeze] [--steps N]",

@@ -93,6 +93,7 @@ static int luaopen_thaw(lua_State *L)
 	lthaw_open_model(L);
 	lthaw_open_nn(L);
 	lthaw_open_train(L);
+	lthaw_open_explore(L);
 	lthaw_open_finetune(L);
 	lthaw_open_data(L);
 	lthaw_open_text(L);

@@ -126,6 +126,8 @@ void lthaw_push_epoch(lua_State *L, const thaw_epoch_stats *es);
  * asset to the table on top. */
 void lthaw_open_train(lua_State *L);
 
+/* ---- lexplore.c: adds explore (the cut-point explorer) to the table on top */
+void lthaw_open_explore(lua_State *L);
 /* ---- lfinetune.c: adds fine_tune and lr_find to the table on top. */
 void lthaw_open_finetune(lua_State *L);
 

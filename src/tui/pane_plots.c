@@ -23,29 +23,41 @@ static void draw_plot(tui_ui *u, tui_rect r, int loss)
 		if (u->per_batch && w >= 30)
 			n += thaw_tui_text(b, x + n, y, w - n, u->ascii ? ". batch " : "\xe2\x94\x80 batch ", C_SERIES_BATCH, -1,
 					   0);
+		if ((s->sv_loss.n || s->s_loss.n) && w >= 30)
+			n += thaw_tui_text(b, x + n, y, w - n, u->ascii ? "s scratch " : "\xe2\x94\x80 scratch ", C_SCRATCH, -1, 0);
 		if (s->n_marks && w >= 30)
 			n += thaw_tui_text(b, x + n, y, w - n, ": phase", 240, -1, 0);
 	}
 	const tui_series *bt = loss ? &s->b_loss : &s->b_acc, *tr = loss ? &s->e_loss : &s->e_acc,
 			 *va = loss ? &s->v_loss : &s->v_acc;
-	thaw_tui_series ser[3];
+	const tui_series *st = loss ? &s->s_loss : &s->s_acc, *sv = loss ? &s->sv_loss : &s->sv_acc;
+	thaw_tui_series ser[5];
 	int ns = 0;
+	/* the scratch baseline in its own colour, under the transfer's curves */
+	if (st->n || sv->n) {
+		ser[ns++] = (thaw_tui_series){st->x, st->y, st->n, C_SCRATCH_TRAIN, '+'};
+		ser[ns++] = (thaw_tui_series){sv->x, sv->y, sv->n, C_SCRATCH, 's'};
+	}
 	if (u->per_batch)
 		ser[ns++] = (thaw_tui_series){bt->x, bt->y, bt->n, C_SERIES_BATCH, '.'};
 	ser[ns++] = (thaw_tui_series){tr->x, tr->y, tr->n, C_SERIES_TRAIN, '*'};
 	ser[ns++] = (thaw_tui_series){va->x, va->y, va->n, C_SERIES_VAL, 'o'};
-	float xmax = s->epochs_before + ((s->busy && s->act != ACT_EVAL && !s->script) ? s->epochs : 0);
+	float xmax = s->epochs_before + ((s->busy && (s->act == ACT_TRAIN || s->act == ACT_VALIDATE) && !s->script) ? s->epochs : 0);
 	if (bt->n && bt->x[bt->n - 1] > xmax)
 		xmax = bt->x[bt->n - 1];
 	if (tr->n && tr->x[tr->n - 1] > xmax)
 		xmax = tr->x[tr->n - 1];
+	if (s->scratch_state == 1 && s->epochs > xmax)
+		xmax = (float)s->epochs;
+	if (sv->n && sv->x[sv->n - 1] > xmax)
+		xmax = sv->x[sv->n - 1];
 	thaw_tui_plot_opts o = {.log_y = loss && u->log_y, .xmin = 0, .xmax = xmax > 0 ? xmax : 1,
 				.marks = s->marks, .n_marks = s->n_marks};
 	if (!loss) {
 		o.ymin = 0;
 		o.ymax = 1;
 	}
-	if (!bt->n && !tr->n && !va->n) {
+	if (!bt->n && !tr->n && !va->n && !st->n && !sv->n) {
 		thaw_tui_text(b, x + 1, y + h / 2, w - 1, w >= 26 ? "no training yet: press t" : "t trains", C_DIM, -1, 0);
 		return;
 	}

@@ -6,7 +6,7 @@
 
 #include "ui.h"
 
-static const char *pane_names[PANE_COUNT] = {"Layers", "Plots", "Data", "Confusion", "Log"};
+static const char *pane_names[PANE_COUNT] = {"Layers", "Plots", "Data", "Confusion", "Log", "Explore"};
 
 void tui_fmt_count(char *out, size_t size, size_t v)
 {
@@ -58,7 +58,7 @@ void tui_draw_status(tui_ui *u)
 	char line[512], lr[32], eta[32];
 	thaw_tui_fmt_num(lr, sizeof lr, s->busy && s->act == ACT_TRAIN && s->cur_lr > 0 ? s->cur_lr : s->lr, 7);
 	int n = 1;
-	if (s->busy && s->act != ACT_EVAL && s->batches > 0) {
+	if (s->busy && s->act != ACT_EVAL && s->act != ACT_EXPLORE && s->batches > 0) {
 		n += thaw_tui_printf(b, n, y, W - n, -1, -1, a | THAW_TUI_BOLD, "%s", s->phase);
 		n += thaw_tui_printf(b, n, y, W - n, -1, -1, a, "  epoch %d/%d ", s->epoch, s->epochs);
 		double frac = s->units_total ? (double)s->units_done / s->units_total : 0;
@@ -94,14 +94,21 @@ void tui_draw_status(tui_ui *u)
 		if (*state)
 			n += thaw_tui_text(b, n, y, W - n, state, -1, -1, s->paused ? a | THAW_TUI_BOLD : a);
 	} else if (s->busy) {
-		n += thaw_tui_text(b, n, y, W - n, s->act == ACT_EVAL ? "evaluating the model" : "running the script", -1, -1,
-				   a | THAW_TUI_BOLD);
+		n += thaw_tui_text(b, n, y, W - n,
+				   s->act == ACT_EVAL      ? "evaluating the model"
+				   : s->act == ACT_EXPLORE ? "exploring the cuts (x stops)"
+							   : "running the script",
+				   -1, -1, a | THAW_TUI_BOLD);
 	} else {
 		if (s->script)
 			snprintf(line, sizeof line, "%s", s->script_done ? "script finished  s saves  q quits" : "starting");
 		else
 			snprintf(line, sizeof line, "idle  t trains %d epoch%s (e)  batch %d (B)  lr %s (l)  s saves", s->fit.epochs,
 				 s->fit.epochs == 1 ? "" : "s", s->fit.batch, lr);
+		char sum[300];
+		tui_scratch_summary(s, sum, sizeof sum);
+		if (sum[0] && !s->script) /* beside a transfer run, the summary says which is ahead */
+			snprintf(line, sizeof line, "idle  %s  t trains", sum);
 		n += thaw_tui_text(b, n, y, W - n, line, -1, -1, a);
 	}
 	if (W - 9 > n)
@@ -139,7 +146,7 @@ void tui_draw_tabs(tui_ui *u)
 
 static const char *const help_lines[] = {
 	"Keys",
-	"tab, shift-tab, 1-5   change pane (mouse: click a pane or tab)",
+	"tab, shift-tab, 1-6   change pane (mouse: click a pane or tab)",
 	"z                     zoom: the pane fills the screen (z again)",
 	"arrows, hjkl, g/G     move, first/last;  PgUp/PgDn page",
 	"t                     train (a new phase) / resume",
@@ -148,7 +155,7 @@ static const char *const help_lines[] = {
 	"p  pause / resume     x  stop the phase",
 	"l  learning rate      e  epochs     B  batch size",
 	"A  augmentation (shift in pixels, flip)",
-	"s  save the model     X  export to ONNX",
+	"s  save   X  export to ONNX   E  explore cuts   S  scratch baseline",
 	"q  quit (asks when training or an unsaved model would be lost)",
 	"",
 	"Layers: space toggles freezing (click the marker), f freezes up",
@@ -157,7 +164,7 @@ static const char *const help_lines[] = {
 	"Plots:  L log/linear loss scale, b per-batch curve on/off",
 	"Data:   Enter opens the image, c cycles class, w misclassified,",
 	"        o highest loss first, a clears filters, n/N page",
-	"Confusion: Enter (or click) shows that cell's images",
+	"Confusion: Enter shows the cell's images; Explore: Enter cuts there",
 	"Enter also trains in Layers, Plots and Log.   any key closes",
 };
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "thaw/modelfile.h"
+#include "thaw/transfer.h"
 #include "thaw/onnx.h"
 
 /* ---------------------------------------------------------------- series */
@@ -132,6 +133,40 @@ void tui_refresh_layers(tui_session *s, const thaw_model *m)
 	s->version++;
 }
 
+/* The explorer's chosen cut: the model is cut there and given a new head
+ * for the data's classes, base frozen, as the transfer recipe does; the
+ * worker then evaluates the new model. Idle model only; mu held. */
+static void cut_at(tui_session *s, thaw_model *m, const char *name)
+{
+	thaw_notes nt = {0};
+	thaw_transfer_opts to = thaw_transfer_opts_default();
+	to.cut = name;
+	to.force = 1;
+	if (thaw_model_find(m, name) < 0) {
+		char line[300];
+		snprintf(line, sizeof line, "error: cut: no node '%.64s' any more (cut earlier; "
+			 "explore again with E)", name);
+		tui_session_log_locked(s, line);
+		return;
+	}
+	int rc = thaw_transfer(m, s->train, &to, &nt);
+	for (int k = 0; k < nt.n; k++)
+		tui_session_log_locked(s, nt.line[k]);
+	thaw_notes_free(&nt);
+	if (rc < 0) {
+		char line[300];
+		snprintf(line, sizeof line, "error: cut at %s: %s", name, thaw_errmsg());
+		tui_session_log_locked(s, line);
+		return;
+	}
+	if (s->phases > 0 && s->n_marks < TUI_MAX_MARKS)
+		s->marks[s->n_marks++] = s->epochs_before;
+	s->unsaved = 1;
+	s->eval_req = s->view != NULL; /* the new head's guesses, untrained */
+	pthread_cond_broadcast(&s->cv);
+	tui_refresh_layers(s, m);
+}
+
 /* Applies one command to m (the worker's, or the idle model); mu held. */
 static void apply(tui_session *s, thaw_model *m, thaw_trainer *t, const tui_cmd *c)
 {
@@ -177,6 +212,10 @@ static void apply(tui_session *s, thaw_model *m, thaw_trainer *t, const tui_cmd 
 			snprintf(line, sizeof line, "no model to change yet (the script has not started training)");
 		}
 		tui_session_log_locked(s, line);
+		return;
+	}
+	if (c->kind == CMD_CUT) {
+		cut_at(s, m, c->path);
 		return;
 	}
 	int i = c->node;
@@ -263,8 +302,10 @@ int tui_session_start(tui_session *s, const thaw_tui_opts *o)
 	s->argv = o->argv;
 	s->eval_B = o->fit.batch > 64 ? o->fit.batch : 64; /* the arena only grows: stay near the training batch */
 	int rc = 0;
-	tui_series *all[] = {&s->b_loss, &s->b_acc, &s->e_loss, &s->e_acc, &s->v_loss, &s->v_acc};
-	for (int i = 0; i < 6; i++)
+	tui_series *all[] = {&s->b_loss, &s->b_acc, &s->e_loss, &s->e_acc, &s->v_loss, &s->v_acc,
+			     &s->s_loss, &s->s_acc, &s->sv_loss, &s->sv_acc};
+	s->ex.best = -1;
+	for (int i = 0; i < 10; i++)
 		if (series_init(all[i], i < 2 ? 4096 : 1024) < 0)
 			rc = THAW_ENOMEM;
 	for (int i = 0; i < o->n_log; i++)
@@ -315,9 +356,11 @@ void tui_session_end(tui_session *s)
 	thaw_script_free(s->sc);
 	thaw_run_free(s->run);
 	thaw_dataset_free(s->view_copy);
-	tui_series *all[] = {&s->b_loss, &s->b_acc, &s->e_loss, &s->e_acc, &s->v_loss, &s->v_acc};
-	for (int i = 0; i < 6; i++)
+	tui_series *all[] = {&s->b_loss, &s->b_acc, &s->e_loss, &s->e_acc, &s->v_loss, &s->v_acc,
+			     &s->s_loss, &s->s_acc, &s->sv_loss, &s->sv_acc};
+	for (int i = 0; i < 10; i++)
 		series_free(all[i]);
+	thaw_explore_result_free(&s->ex);
 	for (int k = 0; k < s->K && s->class_names; k++)
 		free(s->class_names[k]);
 	free(s->class_names);
@@ -348,6 +391,25 @@ void tui_session_train(tui_session *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+void tui_session_explore(tui_session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->script || !s->model)
+		tui_session_log_locked(s, "the explorer works on the workbench's own model (thaw tui --model FILE --data SPEC)");
+	else if (s->busy && s->act != ACT_EVAL)
+		tui_session_log_locked(s, "the explorer runs when training stops (x stops the phase)");
+	else if (s->ex_state == 1)
+		tui_session_log_locked(s, "the explorer is already running");
+	else {
+		s->explore_req = 1;
+		tui_session_log_locked(s, "exploring the cuts: a quick head per cut, k-fold on the training images "
+					  "(validation images unused)");
+	}
+	pthread_cond_broadcast(&s->cv);
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* F and R: what the worker runs next, when it is idle. */
 static void request(tui_session *s, int *flag, const char *what)
 {
@@ -360,6 +422,25 @@ static void request(tui_session *s, int *flag, const char *what)
 		tui_session_log_locked(s, line);
 	} else
 		*flag = 1;
+	pthread_cond_broadcast(&s->cv);
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void tui_session_scratch(tui_session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->script || !s->model)
+		tui_session_log_locked(s, "the scratch baseline works on the workbench's own model");
+	else if (s->scratch_state == 1 || s->scratch_req)
+		tui_session_log_locked(s, "the scratch baseline is already on its way");
+	else {
+		s->scratch_req = 1;
+		tui_session_log_locked(s, s->busy && s->act != ACT_EVAL
+						  ? "scratch baseline: starts when this phase ends"
+						  : "scratch baseline: the same architecture from fresh weights, same data, "
+						    "epochs and batch");
+	}
 	pthread_cond_broadcast(&s->cv);
 	s->version++;
 	pthread_mutex_unlock(&s->mu);
@@ -395,7 +476,10 @@ void tui_session_stop(tui_session *s)
 void tui_session_command(tui_session *s, const tui_cmd *c)
 {
 	pthread_mutex_lock(&s->mu);
-	if (s->busy) {
+	if (c->kind == CMD_CUT && (s->busy || s->script)) { /* surgery never under a running phase */
+		tui_session_log_locked(s, s->script ? "the cut applies to the workbench's own model, not a script's"
+						    : "stop training first (x), then choose the cut");
+	} else if (s->busy) {
 		if (s->nq < TUI_QUEUE)
 			s->queue[s->nq++] = *c;
 		pthread_cond_broadcast(&s->cv); /* a paused worker applies it at once */

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "thaw/explore.h"
 #include "thaw/predict.h"
 #include "thaw/script.h"
 #include "thaw/tui.h"
@@ -15,7 +16,8 @@
  * (node: the number) and CMD_AUG (node: shift, value: flip) set the next
  * phase's options; CMD_EXPORT writes ONNX to path. */
 enum { CMD_TOGGLE, CMD_FREEZE_UPTO, CMD_UNFREEZE_ALL, CMD_LR_MULT, CMD_LR, CMD_SAVE, CMD_EPOCHS, CMD_BATCH, CMD_AUG,
-       CMD_EXPORT };
+       CMD_EXPORT,
+       CMD_CUT /* path: the node to cut at (a new head, as thaw_transfer does); only when idle */ };
 
 typedef struct tui_cmd {
 	int kind, node;
@@ -43,7 +45,7 @@ typedef struct tui_series {
 #define TUI_MAX_MARKS 64
 #define TUI_QUEUE 64
 
-typedef enum { ACT_IDLE, ACT_EVAL, ACT_TRAIN, ACT_VALIDATE, ACT_SCRIPT } tui_activity;
+typedef enum { ACT_IDLE, ACT_EVAL, ACT_TRAIN, ACT_VALIDATE, ACT_SCRIPT, ACT_EXPLORE, ACT_SCRATCH } tui_activity;
 
 typedef struct tui_session {
 	pthread_mutex_t mu;
@@ -111,6 +113,18 @@ typedef struct tui_session {
 	char log[TUI_LOG_LINES][TUI_LOG_WIDTH];
 	int log_n; /* lines ever logged; line i is log[i % TUI_LOG_LINES] */
 
+	/* the cut explorer (E): its cuts, then its scratch baseline; under mu */
+	int explore_req;
+	int ex_state; /* 0 not run, 1 running, 2 cuts measured, 3 with the scratch line, -1 failed */
+	thaw_explore_result ex;
+
+	/* the scratch baseline beside the transfer run (S): the same
+	 * architecture, fresh weights, the same data and phase options; its
+	 * per-epoch curves in the plots (x from 0, as the transfer's) */
+	int scratch_req;
+	int scratch_state; /* 0 none, 1 training, 2 done */
+	tui_series s_loss, s_acc, sv_loss, sv_acc;
+
 	/* worker-only buffers, sized once */
 	float *xbuf;
 	thaw_prediction *pbuf; /* (eval_B) */
@@ -147,6 +161,14 @@ void tui_refresh_layers(tui_session *s, const thaw_model *m);
 /* Applies the queued commands: the worker's model and trainer (NULL
  * between phases), at a batch boundary. */
 void tui_drain(tui_session *s, thaw_model *m, thaw_trainer *t);
+
+/* The explorer and the scratch baseline: queued for the worker (the
+ * explorer only when idle; the scratch baseline after the running phase). */
+void tui_session_explore(tui_session *s);
+void tui_session_scratch(tui_session *s);
+/* "transfer 84.0% vs scratch 71.2% (validation): transfer ahead by 12.8
+ * points", or "" when there is no scratch curve yet; mu held. */
+void tui_scratch_summary(const tui_session *s, char *out, size_t size);
 
 /* session_worker.c: the worker thread's body (pthread_create's). */
 void *tui_worker(void *arg);

@@ -3,6 +3,9 @@
  * optimizer state. Called with the session's mutex held. */
 #include "session.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "thaw/modelfile.h"
 #include "thaw/run.h"
 
@@ -39,4 +42,22 @@ int tui_save_model(thaw_model *m, const char *path, int with_optimizer, const th
 	for (int i = 0; i < m->n; i++)
 		m->nodes[i]->omem = held[i];
 	return rc;
+}
+
+void tui_scratch_summary(const tui_session *s, char *out, size_t size)
+{
+	out[0] = 0;
+	if (!s->sv_acc.n)
+		return;
+	float sc = s->sv_acc.y[s->sv_acc.n - 1];
+	if (!s->v_acc.n) {
+		snprintf(out, size, "scratch %.1f%% (validation); transfer not trained yet", 100 * sc);
+		return;
+	}
+	float tr = s->v_acc.y[s->v_acc.n - 1], d = 100 * (tr - sc);
+	snprintf(out, size, "transfer %.1f%% vs scratch %.1f%% (validation): %s", 100 * tr, 100 * sc,
+		 d > 0.05f ? "transfer ahead" : d < -0.05f ? "scratch ahead (negative transfer)" : "even");
+	size_t n = strlen(out);
+	if (d > 0.05f || d < -0.05f)
+		snprintf(out + n, size - n, " by %.1f points", d > 0 ? d : -d);
 }

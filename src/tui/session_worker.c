@@ -616,17 +616,238 @@ static void run_script(tui_session *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* ---- the cut explorer and the scratch baseline */
+
+static int explore_line(const char *line, void *user)
+{
+	tui_session *s = user;
+	pthread_mutex_lock(&s->mu);
+	tui_session_log_locked(s, line);
+	int stop = s->stop || s->quit;
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+static int explore_stop(void *user)
+{
+	tui_session *s = user;
+	pthread_mutex_lock(&s->mu);
+	int stop = s->stop || s->quit;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+/* The cuts first (seconds), shown at once; then the scratch baseline on
+ * the same folds, which takes a training per fold. */
+static void run_explore(tui_session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->act = ACT_EXPLORE;
+	s->ex_state = 1;
+	thaw_explore_result_free(&s->ex);
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+	thaw_explore_opts o = thaw_explore_opts_default();
+	o.seed = s->fit.seed ? s->fit.seed : 1;
+	o.scratch = 0;
+	o.on_line = explore_line;
+	o.should_stop = explore_stop;
+	o.user = s;
+	thaw_explore_result r;
+	int rc = thaw_explore(s->model, s->train, &o, &r);
+	pthread_mutex_lock(&s->mu);
+	if (rc < 0) {
+		char line[400];
+		snprintf(line, sizeof line, rc == THAW_ESTOP ? "explorer stopped" : "error: explore: %s", thaw_errmsg());
+		tui_session_log_locked(s, line);
+		s->ex_state = -1;
+	} else {
+		s->ex = r; /* the cuts array moves into the session */
+		s->ex_state = 2;
+		tui_session_log_locked(s, "cuts measured: \u2190\u2192 select a bar, Enter cuts the model there; "
+					  "the scratch line follows");
+	}
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+	if (rc < 0)
+		return;
+	thaw_explore_result t;
+	memset(&t, 0, sizeof t);
+	t.best = -1;
+	o.scratch = 1;
+	rc = thaw_explore_scratch(s->model, s->train, &o, &t);
+	pthread_mutex_lock(&s->mu);
+	if (rc < 0) {
+		char line[400];
+		snprintf(line, sizeof line, rc == THAW_ESTOP ? "scratch baseline of the explorer stopped"
+							    : "error: explore scratch: %s", thaw_errmsg());
+		tui_session_log_locked(s, line);
+	} else {
+		s->ex.scratch = t.scratch;
+		s->ex.has_scratch = 1;
+		s->ex.scratch_wins = s->ex.best >= 0 && t.scratch.acc > s->ex.cuts[s->ex.best].acc;
+		s->ex_state = 3;
+		char line[400];
+		snprintf(line, sizeof line, "scratch %.1f%% +- %.1f vs best cut %s %.1f%%: %s", 100 * t.scratch.acc,
+			 100 * t.scratch.sd, s->ex.cuts[s->ex.best].name, 100 * s->ex.cuts[s->ex.best].acc,
+			 s->ex.scratch_wins ? "scratch wins (negative transfer)" : "transfer wins");
+		tui_session_log_locked(s, line);
+	}
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+typedef struct scratch_ctx {
+	tui_session *s;
+	thaw_model *m;
+	thaw_metrics *mt;
+} scratch_ctx;
+
+/* Blocks while paused (the scratch model takes no commands: they wait for
+ * the workbench's model); mu held. Nonzero: stop. */
+static int scratch_wait(tui_session *s)
+{
+	if (s->paused) {
+		s->version++;
+		while (s->paused && !s->stop && !s->quit)
+			pthread_cond_wait(&s->cv, &s->mu);
+		s->version++;
+	}
+	return s->stop || s->quit;
+}
+
+static int on_scratch_event(const thaw_event *ev, void *user)
+{
+	scratch_ctx *c = user;
+	tui_session *s = c->s;
+	if (ev->kind == THAW_EV_BATCH) {
+		const thaw_batch_stats *bs = &ev->u.batch;
+		pthread_mutex_lock(&s->mu);
+		s->act = ACT_SCRATCH;
+		s->epoch = bs->epoch;
+		s->epochs = bs->epochs;
+		s->batch = bs->batch;
+		s->batches = bs->batches;
+		s->img_s = bs->img_s;
+		s->cur_lr = bs->lr;
+		s->units_done++;
+		update_eta(s);
+		s->version++;
+		int stop = scratch_wait(s);
+		pthread_mutex_unlock(&s->mu);
+		return stop;
+	}
+	if (ev->kind != THAW_EV_EPOCH)
+		return 0;
+	const thaw_epoch_stats *es = &ev->u.epoch;
+	thaw_metrics_reset(c->mt);
+	int rc = thaw_evaluate(c->m, s->view, s->eval_B, c->mt);
+	pthread_mutex_lock(&s->mu);
+	tui_series_add(&s->s_loss, (float)es->epoch, (float)es->train_loss);
+	tui_series_add(&s->s_acc, (float)es->epoch, (float)es->train_acc);
+	char line[400];
+	if (rc == 0) {
+		tui_series_add(&s->sv_loss, (float)es->epoch, (float)thaw_metrics_loss(c->mt));
+		tui_series_add(&s->sv_acc, (float)es->epoch, (float)thaw_metrics_accuracy(c->mt));
+		snprintf(line, sizeof line, "scratch epoch %d/%d: loss %.4f, val acc %.1f%%", es->epoch, es->epochs,
+			 es->train_loss, 100 * thaw_metrics_accuracy(c->mt));
+	} else {
+		snprintf(line, sizeof line, "error: scratch validation: %s", thaw_errmsg());
+	}
+	tui_session_log_locked(s, line);
+	s->version++;
+	int stop = scratch_wait(s);
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+/* The scratch baseline beside the transfer run: the session model's
+ * architecture with a new head and fresh weights, everything trainable,
+ * trained with the phase options on the same data; validated on the
+ * browser's data after every epoch, as the transfer phases are. */
+static void run_scratch(tui_session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	thaw_fit_opts o = s->fit;
+	/* every layer trains from fresh weights: the optimizer's own default
+	 * rate, not the higher one a head alone gets */
+	o.optim.lr = thaw_optim_default(o.optim.kind).lr;
+	uint64_t seed = (s->fit.seed ? s->fit.seed : 1) * 7919u + 101;
+	pthread_mutex_unlock(&s->mu);
+	scratch_ctx c = {.s = s};
+	c.m = thaw_explore_scratch_model(s->model, s->train, seed);
+	c.mt = c.m ? thaw_metrics_new(s->train->n_classes, 1) : NULL;
+	pthread_mutex_lock(&s->mu);
+	if (!c.m || !c.mt) {
+		char line[400];
+		snprintf(line, sizeof line, "error: scratch baseline: %s", thaw_errmsg());
+		tui_session_log_locked(s, line);
+		pthread_mutex_unlock(&s->mu);
+		thaw_model_free(c.m);
+		thaw_metrics_free(c.mt);
+		return;
+	}
+	tui_series *all[] = {&s->s_loss, &s->s_acc, &s->sv_loss, &s->sv_acc};
+	for (int i = 0; i < 4; i++)
+		all[i]->n = all[i]->skipped = 0, all[i]->every = 1;
+	s->scratch_state = 1;
+	s->act = ACT_SCRATCH;
+	snprintf(s->phase, sizeof s->phase, "scratch");
+	s->epoch = 1;
+	s->epochs = o.epochs;
+	s->batch = 0;
+	s->batches = (s->train->n + o.batch - 1) / o.batch;
+	s->units_done = 0;
+	s->units_total = (long)s->batches * o.epochs;
+	s->phase_t0 = thaw_now();
+	s->paused_s = 0;
+	s->eta = -1;
+	thaw_param_counts pc = thaw_model_count(c.m);
+	char line[400];
+	snprintf(line, sizeof line, "scratch baseline: %d layers, %zu params from fresh weights, %d epochs, lr %.3g",
+		 c.m->n, pc.trainable, o.epochs, o.optim.lr);
+	tui_session_log_locked(s, line);
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+	o.phase = "scratch";
+	o.seed = seed;
+	o.val = NULL;
+	o.feature_cache = -1;
+	o.first_epoch = o.skip_batches = 0;
+	o.first_step = 0;
+	o.on_event = on_scratch_event;
+	o.user = &c;
+	int rc = thaw_fit(c.m, s->train, &o);
+	pthread_mutex_lock(&s->mu);
+	s->scratch_state = 2;
+	if (rc < 0) {
+		snprintf(line, sizeof line, "error: scratch baseline: %s", thaw_errmsg());
+	} else {
+		char sum[300];
+		tui_scratch_summary(s, sum, sizeof sum);
+		snprintf(line, sizeof line, "scratch baseline done (%d epochs): %s", rc, sum[0] ? sum : "no validation");
+	}
+	tui_session_log_locked(s, line);
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+	thaw_metrics_free(c.mt);
+	thaw_model_free(c.m);
+}
+
 void *tui_worker(void *arg)
 {
 	tui_session *s = arg;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->quit && !s->start_req && !s->eval_req && !s->finetune_req && !s->lrfind_req)
+		while (!s->quit && !s->start_req && !s->eval_req && !s->finetune_req && !s->lrfind_req && !s->explore_req &&
+		       !s->scratch_req)
 			pthread_cond_wait(&s->cv, &s->mu);
 		if (s->quit)
 			break;
 		int eval = s->eval_req, train = s->start_req, ft = s->finetune_req, lrf = s->lrfind_req;
-		s->eval_req = s->start_req = s->finetune_req = s->lrfind_req = 0;
+		int explore = s->explore_req, scratch = s->scratch_req;
+		s->eval_req = s->start_req = s->finetune_req = s->lrfind_req = s->explore_req = s->scratch_req = 0;
 		s->busy = 1;
 		s->stop = 0;
 		s->act = s->script ? ACT_SCRIPT : eval ? ACT_EVAL : ACT_TRAIN;
@@ -648,6 +869,15 @@ void *tui_worker(void *arg)
 			run_finetune(s);
 		else if (train && !s->script)
 			run_phase(s);
+		pthread_mutex_lock(&s->mu); /* asked for during the phase: runs now */
+		scratch = scratch || s->scratch_req;
+		s->scratch_req = 0;
+		s->stop = 0; /* a stop ended the phase; what was asked for after it still runs */
+		pthread_mutex_unlock(&s->mu);
+		if (explore && !s->script && s->model)
+			run_explore(s);
+		if (scratch && !s->script && s->model && !s->quit)
+			run_scratch(s);
 		pthread_mutex_lock(&s->mu);
 		s->busy = 0;
 		s->paused = 0;

@@ -22,7 +22,7 @@ enum {
  * TUI_BREAK ends the screen loop (quit). */
 enum { TUI_IGNORED = 0, TUI_HANDLED = 1, TUI_REDRAW = 2, TUI_BREAK = 4 };
 
-enum { PANE_LAYERS, PANE_PLOTS, PANE_DATA, PANE_CONF, PANE_LOG, PANE_COUNT };
+enum { PANE_LAYERS, PANE_PLOTS, PANE_DATA, PANE_CONF, PANE_LOG, PANE_EXPLORE, PANE_COUNT };
 
 /* colours (xterm 256) */
 enum {
@@ -36,7 +36,9 @@ enum {
 	C_GOOD = 77,
 	C_BAD = 203,
 	C_WARN = 221,
-	C_TITLE = 255
+	C_TITLE = 255,
+	C_SCRATCH = 170,      /* the scratch baseline's curves and line (a magenta) */
+	C_SCRATCH_TRAIN = 133
 };
 
 typedef struct tui_rect {
@@ -66,7 +68,7 @@ typedef struct tui_ui {
 	const char *title, *save_path;
 	char default_save[512]; /* proposed by the save prompt */
 
-	int focus, bottom; /* bottom: PANE_DATA or PANE_CONF in the lower right */
+	int focus, bottom; /* bottom: PANE_DATA, PANE_CONF or PANE_EXPLORE in the lower right */
 	int zoom;          /* the focused pane fills the screen */
 	int too_small;
 	tui_rect tabs[PANE_COUNT], pane[PANE_COUNT], status;
@@ -84,6 +86,8 @@ typedef struct tui_ui {
 	int page, item, per_page, tiles_x;
 	int tile_w, tile_h, grid_x, grid_y;
 	int image_open; /* the selected image, large */
+
+	int ex_sel; /* the explorer's selected bar */
 
 	int conf_r, conf_c;                     /* confusion cursor */
 	int conf_x, conf_y, conf_cw, conf_rows; /* where the cells were drawn */
@@ -124,6 +128,8 @@ void tui_draw_conf(tui_ui *u, tui_rect r);
 int tui_key_conf(tui_ui *u, int key);
 void tui_click_conf(tui_ui *u, int x, int y);
 void tui_draw_log(tui_ui *u, tui_rect r);
+void tui_draw_explore(tui_ui *u, tui_rect r); /* pane_explore.c */
+int tui_key_explore(tui_ui *u, int key);
 int tui_key_log(tui_ui *u, int key);
 void tui_draw_tabs(tui_ui *u);
 void tui_draw_status(tui_ui *u);

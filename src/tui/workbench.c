@@ -29,7 +29,7 @@ void tui_layout(tui_ui *u)
 	u->pane[PANE_LOG] = (tui_rect){0, 1 + lh, lw, mh - lh};
 	int ph = tui_clampi(mh * 2 / 5, 8, mh - 10);
 	u->pane[PANE_PLOTS] = (tui_rect){lw, 1, rw, ph};
-	u->pane[PANE_DATA] = u->pane[PANE_CONF] = (tui_rect){lw, 1 + ph, rw, mh - ph};
+	u->pane[PANE_DATA] = u->pane[PANE_CONF] = u->pane[PANE_EXPLORE] = (tui_rect){lw, 1 + ph, rw, mh - ph};
 }
 
 static void draw_pane(tui_ui *u, int p)
@@ -40,6 +40,7 @@ static void draw_pane(tui_ui *u, int p)
 	case PANE_DATA: tui_draw_data(u, u->pane[p]); break;
 	case PANE_CONF: tui_draw_conf(u, u->pane[p]); break;
 	case PANE_LOG: tui_draw_log(u, u->pane[p]); break;
+	case PANE_EXPLORE: tui_draw_explore(u, u->pane[p]); break;
 	}
 }
 
@@ -90,7 +91,7 @@ void tui_draw(tui_ui *u)
 void tui_set_focus(tui_ui *u, int p)
 {
 	u->focus = (p + PANE_COUNT) % PANE_COUNT;
-	if (u->focus == PANE_DATA || u->focus == PANE_CONF)
+	if (u->focus == PANE_DATA || u->focus == PANE_CONF || u->focus == PANE_EXPLORE)
 		u->bottom = u->focus;
 	if (u->focus != PANE_DATA)
 		u->image_open = 0;
@@ -113,6 +114,7 @@ static int pane_key(tui_ui *u, int k)
 	case PANE_DATA: return tui_key_data(u, k);
 	case PANE_CONF: return tui_key_conf(u, k);
 	case PANE_LOG: return tui_key_log(u, k);
+	case PANE_EXPLORE: return tui_key_explore(u, k);
 	}
 	return TUI_IGNORED;
 }
@@ -123,7 +125,9 @@ static int global_key(tui_ui *u, int k)
 	switch (k) {
 	case '\t': tui_set_focus(u, u->focus + 1); break;
 	case TK_BTAB: tui_set_focus(u, u->focus - 1); break;
-	case '1': case '2': case '3': case '4': case '5': tui_set_focus(u, k - '1'); break;
+	case '1': case '2': case '3': case '4': case '5': case '6': tui_set_focus(u, k - '1'); break;
+	case 'E': tui_session_explore(u->s); tui_set_focus(u, PANE_EXPLORE); break;
+	case 'S': tui_session_scratch(u->s); break;
 	case 'z': u->zoom = !u->zoom; break;
 	case '?': u->help = 1; break;
 	case 't': case TK_ENTER: tui_session_train(u->s); break;

@@ -203,7 +203,7 @@ done
 [ -z "$missing" ] && ok "thaw.1 has every section" || bad "thaw.1 sections" "missing$missing"
 missing=
 for c in $("$ROOT/thaw" --help | awk '/^  [a-z]/ {print $1}') predict eval; do
-	sed 's/\\-/-/g' "$M" | grep -q "^\.B thaw $c\b" || missing="$missing $c"
+	sed 's/\\-/-/g' "$M" | grep -q "^\.B thaw $c\b" || missing="$missing $c" # fine\-tune is fine-tune
 done
 [ -z "$missing" ] && ok "thaw.1 documents every command of thaw --help (and predict, eval)" ||
 	bad "thaw.1 commands" "missing$missing"
