@@ -118,6 +118,7 @@ typedef struct thaw_node {
 	void *scratch;  /* kind-specific, sized by ops->scratch */
 	int fused_relu; /* batchnorm: also applies the ReLU that is its only consumer */
 	int alias;      /* that ReLU: shares its input's buffers and computes nothing */
+	int fold_bn;    /* conv2d: an inference pass applies the batch norm after it (its only consumer) */
 	int bw;         /* backward ran (or runs) this step */
 	int dy_set;     /* some consumer wrote dy this step */
 	int need_dx[THAW_MAX_INPUTS];

@@ -18,7 +18,8 @@
 
 enum { GAMMA, BETA, RMEAN, RVAR };
 
-/* scratch: this header, then mean (C) and inv_std (C) as forward used them */
+/* scratch: this header, then mean (C) and inv_std (C) as forward used them,
+ * then (3, C) for a convolution that folds this node in (thaw_batchnorm_fold) */
 typedef struct bn_state {
 	int batch_stats; /* forward normalised with batch statistics */
 	char pad[60];
@@ -63,7 +64,20 @@ static size_t bn_scratch(const thaw_node *n, int B, int training)
 {
 	(void)B;
 	(void)training;
-	return sizeof(bn_state) + 2 * (size_t)n->out.c * sizeof(float);
+	return sizeof(bn_state) + 5 * (size_t)n->out.c * sizeof(float); /* mean, istd, (3, C) fold */
+}
+
+/* After mean and istd in scratch: (3, C) for a conv that folds this node in. */
+const float *thaw_batchnorm_fold(thaw_node *bn, const float *conv_bias)
+{
+	const int C = bn->out.c;
+	float *post = (float *)((bn_state *)bn->scratch + 1) + 2 * C; // (3, C)
+	for (int c = 0; c < C; c++) {
+		post[c] = (conv_bias ? conv_bias[c] : 0.0f) - bn->p[RMEAN].w[c];
+		post[C + c] = bn->p[GAMMA].w[c] * (1.0f / sqrtf(bn->p[RVAR].w[c] + bn->a.eps));
+		post[2 * C + c] = bn->p[BETA].w[c];
+	}
+	return post;
 }
 
 /* s1 += sum(x - k), s2 += sum((x - k)^2) over x (len). Shifting by a value
