@@ -25,6 +25,11 @@ typedef struct thaw_fwd {
 	float *y;
 	void *scratch;
 	thaw_rng *rng;
+	/* conv2d, inference passes: an inference-mode batch norm folded in,
+	 * y = (conv + post[c]) * post[C + c] + post[2C + c], then the ReLU if
+	 * post_relu (thaw_batchnorm_fold); NULL: none */
+	const float *post;
+	int post_relu;
 } thaw_fwd;
 
 typedef struct thaw_bwd {
@@ -75,6 +80,13 @@ int thaw_same_shape_setup(thaw_node *n, const thaw_shape *in, int n_in);
 /* Shape checks and output size of maxpool and avgpool (kernel, stride,
  * padding smaller than the kernel, ceil_mode). */
 int thaw_pool_setup(thaw_node *n, const thaw_shape *in, int n_in);
+
+/* Folding an inference-mode batch norm into the convolution before it:
+ * whether conv node n can apply one in its output pass (its Winograd
+ * path), and the batch norm's running statistics as (3, C) in its scratch:
+ * conv bias - mean, gamma / sqrt(var + eps), beta. */
+int thaw_conv2d_can_fold(const thaw_node *n);
+const float *thaw_batchnorm_fold(thaw_node *bn, const float *conv_bias);
 
 /* dx = g or dx += g, per acc. */
 static inline void thaw_put(float *dx, size_t i, float g, int acc) { dx[i] = acc ? dx[i] + g : g; }

@@ -137,10 +137,15 @@ typedef struct thaw_node {
 	/* Per-step state, set by the model for the current step and read by
 	 * layer code (thaw/layer.h); not for users of the graph. It stays in
 	 * this struct because the trainer's feature cache reads y. */
-	float *y, *dy;  /* (B, out) activations and their gradient */
+	/* (B, out) activations and their gradient. dy is shared with nodes
+	 * whose backward spans do not overlap, so it holds nothing between
+	 * steps; after an inference pass a conv with fold_bn leaves its own y
+	 * stale (the batch norm's y holds the result). */
+	float *y, *dy;
 	void *scratch;  /* kind-specific, sized by ops->scratch */
 	int fused_relu; /* batchnorm: also applies the ReLU that is its only consumer */
 	int alias;      /* that ReLU: shares its input's buffers and computes nothing */
+	int fold_bn;    /* conv2d: an inference pass applies the batch norm after it (its only consumer) */
 	int bw;         /* backward ran (or runs) this step */
 	int dy_set;     /* some consumer wrote dy this step */
 	int need_dx[THAW_MAX_INPUTS];

@@ -19,7 +19,10 @@
 
 enum { GAMMA, BETA, RMEAN, RVAR };
 
-/* scratch: this header, then mean (C) and inv_std (C) as forward used them */
+/* scratch: this header, then mean (C) and inv_std (C) as forward used them,
+ * then (3, C) for a convolution that folds this node in (thaw_batchnorm_fold),
+ * then (MPI ranks > 1) the doubles of the synchronised statistics */
+#define FLOATS(C) ((5 * (size_t)(C) + 1) & ~(size_t)1)
 typedef struct bn_state {
 	int batch_stats; /* forward normalised with batch statistics */
 	int synced;      /* ... of the whole batch over the MPI ranks (thaw/dist.h) */
@@ -67,8 +70,23 @@ static size_t bn_scratch(const thaw_node *n, int B, int training)
 	(void)B;
 	(void)training;
 	size_t C = (size_t)n->out.c, ranks = (size_t)thaw_dist_size();
-	/* with MPI ranks: the synchronised statistics' exchange (bn_sync_*) */
-	return sizeof(bn_state) + 2 * C * sizeof(float) + (ranks > 1 ? (4 * C + ranks * (1 + 2 * C)) * sizeof(double) : 0);
+	/* mean, istd, (3, C) fold; with MPI ranks the synchronised statistics'
+	 * exchange (bn_sync_*), aligned for doubles */
+	return sizeof(bn_state) + FLOATS(C) * sizeof(float) +
+	       (ranks > 1 ? (4 * C + ranks * (1 + 2 * C)) * sizeof(double) : 0);
+}
+
+/* After mean and istd in scratch: (3, C) for a conv that folds this node in. */
+const float *thaw_batchnorm_fold(thaw_node *bn, const float *conv_bias)
+{
+	const int C = bn->out.c;
+	float *post = (float *)((bn_state *)bn->scratch + 1) + 2 * C; // (3, C)
+	for (int c = 0; c < C; c++) {
+		post[c] = (conv_bias ? conv_bias[c] : 0.0f) - bn->p[RMEAN].w[c];
+		post[C + c] = bn->p[GAMMA].w[c] * (1.0f / sqrtf(bn->p[RVAR].w[c] + bn->a.eps));
+		post[2 * C + c] = bn->p[BETA].w[c];
+	}
+	return post;
 }
 
 /* s1 += sum(x - k), s2 += sum((x - k)^2) over x (len). Shifting by a value
@@ -336,7 +354,7 @@ typedef struct bn_sync_job {
 	double *loc, *glob, *blk;
 } bn_sync_job;
 
-static double *sync_area(const bn_job *j) { return (double *)((float *)(j->st + 1) + 2 * j->n->out.c); }
+static double *sync_area(const bn_job *j) { return (double *)((float *)(j->st + 1) + FLOATS(j->n->out.c)); }
 
 static void sync_stats(int lo, int hi, void *user)
 {

@@ -138,10 +138,12 @@ static void conv_forward(thaw_node *n, const thaw_fwd *f)
 	else if (g.path == PATH_1X1)
 		thaw_conv2d_pointwise_forward(n, &g, f->B, f->x[0], f->y);
 	else if (g.path == PATH_WINO)
-		thaw_conv2d_wino_forward(n, &g, f->B, f->x[0], f->y, f->scratch);
+		thaw_conv2d_wino_forward(n, &g, f->B, f->x[0], f->y, f->scratch, f->post, f->post_relu);
 	else
 		thaw_conv2d_gemm_forward(n, &g, f->B, f->x[0], f->y, f->scratch);
 }
+
+int thaw_conv2d_can_fold(const thaw_node *n) { return n->kind == THAW_CONV2D && geom_of(n).path == PATH_WINO; }
 
 static void conv_backward(thaw_node *n, const thaw_bwd *b)
 {

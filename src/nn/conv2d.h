@@ -108,7 +108,9 @@ void thaw_conv2d_gemm_forward(thaw_node *n, const cgeom *g, int B, const float *
 			      void *scratch);
 void thaw_conv2d_gemm_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw);
 size_t thaw_conv2d_wino_scratch(const cgeom *g, int B, int training);
-void thaw_conv2d_wino_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch);
+/* post: a folded batch norm (thaw_fwd.post), NULL: none */
+void thaw_conv2d_wino_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch,
+			      const float *post, int post_relu);
 /* dx (B, C, H, W) = or += (acc) the data gradient of dy (B, OC, OH, OW) */
 /* dW and db (overwritten) from x (B, C, H, W) and dy (B, OC, OH, OW) */
 void thaw_conv2d_wino_backward_weights(thaw_node *n, const cgeom *g, int B, const float *x, const float *dy,

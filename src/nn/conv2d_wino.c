@@ -57,6 +57,9 @@ static inline void copyf(float *restrict d, const float *restrict s, int n)
 		d[i] = s[i];
 }
 
+/* v > 0 ? v : 0 per lane, as the batch norm's fused ReLU (a NaN gives 0) */
+#define VMAX0(v) ((v8)((v8i)(v) & (v8i)((v) > 0.0f)))
+
 enum { A = 36, TILE = 4, ROW_MAX = 4 * WINO_TW_MAX + 40, N_TARGET = 128 };
 
 /* One pass: in (B, C, H, W) -> out (B, OC, OH, OW), output pixel (oy, ox)
@@ -129,8 +132,9 @@ typedef struct wjob {
 	int turned;     /* backward data: U[a][c][o] from W[o][c] turned */
 	float *U;
 	const float *in, *bias;
+	const float *post; /* (3, OC): a folded batch norm, or NULL */
 	float *out, *V, *M;
-	int b0, nb, N, acc;
+	int b0, nb, N, acc, post_relu;
 } wjob;
 
 /* Rows o of U (the pass's output channels), eight input channels at a
@@ -290,7 +294,11 @@ static void output_planes(int lo, int hi, void *user)
 	for (int i = lo; i < hi; i++) {
 		int bi = i / OC, o = i % OC;
 		float *y = j->out + ((size_t)(j->b0 + bi) * OC + o) * OH * OW; // (OH, OW)
-		const float bias = j->bias ? j->bias[o] : 0.0f;
+		/* y = (v + add) * mul + beta, max 0 if relu: the bias alone, or
+		 * with a folded batch norm (add = bias - mean) */
+		const float add = j->post ? j->post[o] : j->bias ? j->bias[o] : 0.0f;
+		const float mul = j->post ? j->post[OC + o] : 1.0f, beta = j->post ? j->post[2 * OC + o] : 0.0f;
+		const int post = j->post != NULL, relu = j->post_relu;
 		for (int ty = 0; ty < p->TH; ty++)
 			for (int tx = 0; tx < TW; tx += 8) {
 				int n0 = bi * p->T + ty * TW + tx;
@@ -315,11 +323,22 @@ static void output_planes(int lo, int hi, void *user)
 							st8(yr + k, ld8(yr + k) + ld8(buf + k));
 						for (; k < nx; k++)
 							yr[k] += buf[k];
+					} else if (post) {
+						for (; k + 8 <= nx; k += 8) {
+							v8 v = (ld8(buf + k) + add) * mul + beta;
+							if (relu)
+								v = VMAX0(v);
+							st8(yr + k, v);
+						}
+						for (; k < nx; k++) {
+							float v = (buf[k] + add) * mul + beta;
+							yr[k] = relu && !(v > 0.0f) ? 0.0f : v;
+						}
 					} else {
 						for (; k + 8 <= nx; k += 8)
-							st8(yr + k, ld8(buf + k) + bias);
+							st8(yr + k, ld8(buf + k) + add);
 						for (; k < nx; k++)
-							yr[k] = buf[k] + bias;
+							yr[k] = buf[k] + add;
 					}
 				}
 			}
@@ -461,10 +480,11 @@ static void grad_rows(int lo, int hi, void *user)
 
 /* out = conv(in) through U, for B images in chunks; buf holds U, V, M. */
 static void run_pass(const wpass *p, const float *w, int turned, const float *in, float *out,
-		     const float *bias, int acc, int B, char *buf)
+		     const float *bias, const float *post, int post_relu, int acc, int B, char *buf)
 {
 	const int nb = chunk_images(p, B), N = nb * p->T;
-	wjob j = {.p = p, .w = w, .turned = turned, .in = in, .out = out, .bias = bias, .acc = acc, .N = N};
+	wjob j = {.p = p, .w = w, .turned = turned, .in = in, .out = out, .bias = bias, .post = post,
+		  .post_relu = post_relu, .acc = acc, .N = N};
 	j.U = (float *)buf;
 	j.V = (float *)(buf + u_bytes(p));
 	j.M = (float *)(buf + u_bytes(p) + v_bytes(p, N));
@@ -480,17 +500,18 @@ static void run_pass(const wpass *p, const float *w, int turned, const float *in
 	}
 }
 
-void thaw_conv2d_wino_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch)
+void thaw_conv2d_wino_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch,
+			      const float *post, int post_relu)
 {
 	wpass p = forward_pass(g);
-	run_pass(&p, n->p[0].w, 0, x, y, n->a.bias ? n->p[1].w : NULL, 0, B, scratch);
+	run_pass(&p, n->p[0].w, 0, x, y, n->a.bias ? n->p[1].w : NULL, post, post_relu, 0, B, scratch);
 }
 
 void thaw_conv2d_wino_backward_data(const thaw_node *n, const cgeom *g, int B, const float *dy, float *dx, int acc,
 				    void *scratch)
 {
 	wpass p = data_pass(g);
-	run_pass(&p, n->p[0].w, 1, dy, dx, NULL, acc, B, scratch);
+	run_pass(&p, n->p[0].w, 1, dy, dx, NULL, NULL, 0, acc, B, scratch);
 }
 
 void thaw_conv2d_wino_backward_weights(thaw_node *n, const cgeom *g, int B, const float *x, const float *dy,

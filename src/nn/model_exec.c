@@ -15,7 +15,7 @@ static double profile_clock(const thaw_model *m) { return m->profile == 2 ? thaw
 static void fuse_bn_relu(thaw_model *m)
 {
 	for (int i = 0; i < m->n; i++)
-		m->nodes[i]->fused_relu = m->nodes[i]->alias = 0;
+		m->nodes[i]->fused_relu = m->nodes[i]->alias = m->nodes[i]->fold_bn = 0;
 	for (int i = 0; i + 1 < m->n; i++) {
 		thaw_node *r = m->nodes[i];
 		if (r->kind != THAW_RELU || r->n_in != 1 || r->in[0] < 0)
@@ -29,6 +29,23 @@ static void fuse_bn_relu(thaw_model *m)
 			b->fused_relu = 1;
 			r->alias = 1;
 		}
+	}
+	/* A convolution whose only consumer is a batch norm applies it itself
+	 * in inference passes (ResNet: every conv), writing the batch norm's
+	 * output: one pass over the activations less. */
+	for (int i = 0; i < m->n; i++) {
+		thaw_node *c = m->nodes[i];
+		if (!thaw_conv2d_can_fold(c))
+			continue;
+		int consumers = 0, bn = -1;
+		for (int j = i + 1; j < m->n; j++)
+			for (int k = 0; k < m->nodes[j]->n_in; k++)
+				if (m->nodes[j]->in[k] == i) {
+					consumers++;
+					bn = j;
+				}
+		if (consumers == 1 && m->nodes[bn]->kind == THAW_BATCHNORM && m->nodes[bn]->n_in == 1)
+			c->fold_bn = bn + 1;
 	}
 }
 
@@ -245,6 +262,18 @@ int thaw_model_forward_range(thaw_model *m, int first, int last, const float *x,
 	for (int i = first; i <= last; i++) {
 		thaw_node *n = m->nodes[i];
 		thaw_fwd f = {.B = B, .training = training, .y = n->y, .scratch = n->scratch, .rng = &m->rng};
+		if (!training && n->kind == THAW_BATCHNORM && n->in[0] >= first &&
+		    m->nodes[n->in[0]]->fold_bn == i + 1) { /* the conv before it applied it */
+			n->n_forward++;
+			n->bw = 0;
+			continue;
+		}
+		if (!training && n->fold_bn && n->fold_bn - 1 <= last) {
+			thaw_node *bn = m->nodes[n->fold_bn - 1];
+			f.y = bn->y;
+			f.post = thaw_batchnorm_fold(bn, n->a.bias ? n->p[1].w : NULL);
+			f.post_relu = bn->fused_relu;
+		}
 		for (int j = 0; j < n->n_in; j++) {
 			f.x[j] = n->in[j] < 0 ? x : m->nodes[n->in[j]]->y;
 			if (!f.x[j])

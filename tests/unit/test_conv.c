@@ -336,6 +336,59 @@ static void test_winograd_threads(void)
 			free(out[t][k]);
 }
 
+/* An inference pass folds the batch norm after a Winograd convolution into
+ * the convolution's output pass (and the ReLU after it): the same outputs
+ * as a training pass with that batch norm frozen, which runs them apart. */
+static void test_folded_batchnorm(void)
+{
+	thaw_model *m = thaw_model_new(64, 9, 13, 4);
+	thaw_attrs c = thaw_conv(64, 3, 1, 1), bn = thaw_layer(THAW_BATCHNORM), relu = thaw_layer(THAW_RELU);
+	CHECK_OK(thaw_model_add(m, "conv", &c, NULL, 0));
+	CHECK_OK(thaw_model_add(m, "bn", &bn, NULL, 0));
+	CHECK_OK(thaw_model_add(m, "relu", &relu, NULL, 0));
+	CHECK_OK(thaw_model_add(m, "conv2", &c, NULL, 0));
+	CHECK_OK(thaw_model_add(m, "bn2", &bn, NULL, 0)); /* no ReLU after this one */
+	thaw_rng r;
+	thaw_rng_seed(&r, 8);
+	for (int k = 1; k < m->n; k += 3) {
+		thaw_node *b = m->nodes[k];
+		for (int i = 0; i < 64; i++) {
+			b->p[0].w[i] = 0.5f + thaw_rng_uniform(&r);  /* gamma */
+			b->p[1].w[i] = thaw_rng_normal(&r);          /* beta */
+			b->p[2].w[i] = thaw_rng_normal(&r);          /* running mean */
+			b->p[3].w[i] = 0.1f + thaw_rng_uniform(&r);  /* running var */
+		}
+		b->trainable = 0;
+		for (int i = 0; i < 64; i++) /* the conv's bias, folded with the mean */
+			m->nodes[k - 1]->p[1].w[i] = thaw_rng_normal(&r);
+	}
+	const int B = 3;
+	size_t nx = (size_t)B * 64 * 9 * 13;
+	float *x = malloc(nx * sizeof(float)), *want = malloc(nx * sizeof(float));
+	for (size_t i = 0; i < nx; i++)
+		x[i] = thaw_rng_normal(&r);
+	CHECK_OK(thaw_model_forward(m, x, B, 1));
+	memcpy(want, thaw_model_output(m), nx * sizeof(float));
+	CHECK_OK(thaw_model_forward(m, x, B, 0));
+	CHECK(m->nodes[0]->fold_bn == 2 && m->nodes[3]->fold_bn == 5);
+	const float *y = thaw_model_output(m);
+	double e = 0, scale = 1;
+	int zeros = 0;
+	for (size_t i = 0; i < nx; i++) {
+		e = fmax(e, fabs(y[i] - want[i]));
+		scale = fmax(scale, fabs(want[i]));
+	}
+	const float *mid = m->nodes[2]->y; /* the ReLU's output, the folded batch norm's */
+	for (size_t i = 0; i < nx; i++)
+		zeros += mid[i] == 0.0f;
+	printf("  folded batch norm: max diff %.1e of scale %.1f, %d of %zu cut by the ReLU\n", e, scale, zeros, nx);
+	CHECK(e <= 1e-5 * scale);
+	CHECK(zeros > 0 && zeros < (int)nx);
+	free(x);
+	free(want);
+	thaw_model_free(m);
+}
+
 static void test_setup_errors(void)
 {
 	thaw_model *m = thaw_model_new(3, 8, 8, 1);
@@ -506,6 +559,7 @@ int main(void)
 	RUN(test_gradcheck);
 	RUN(test_reference);
 	RUN(test_winograd_threads);
+	RUN(test_folded_batchnorm);
 	RUN(test_setup_errors);
 	RUN(test_frozen);
 	if (!getenv("THAW_NO_TIMING"))
