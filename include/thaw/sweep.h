@@ -196,6 +196,7 @@ typedef struct thaw_sweep_row {
 	thaw_point_state state;
 	double metric;   /* NaN when the point has none */
 	char error[200]; /* the first line of the summary's error, "" when none */
+	char queue;      /* thaw_slurm_annotate: 'P' pending or 'R' running in Slurm, else 0 */
 	int n_values;
 	double *values; /* (n_values) per column of results->columns, NaN when absent */
 } thaw_sweep_row;
@@ -229,6 +230,12 @@ char *thaw_sweep_results_text(const thaw_sweep_results *r);
  * most values, a line per combination of the others, mean over repeats)
  * in the sweep folder. 0 or < 0. */
 int thaw_sweep_results_write(const thaw_sweep_results *r);
+
+/* Marks the rows of unfinished points whose tasks are still in Slurm's
+ * queue, for every job in DIR/slurm/jobs (the table then says "pending
+ * (Slurm)" or "running (Slurm)"). Returns how many; 0 without jobs or when
+ * squeue cannot tell (nothing marked). */
+int thaw_slurm_annotate(thaw_sweep_results *r);
 
 /* Splits a script argument "NAME=VALUE" (NAME as for grid names, not a
  * number): returns the name's length and sets *value, or 0 when arg is

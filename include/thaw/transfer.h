@@ -46,9 +46,10 @@ typedef struct thaw_prepare_opts {
 	int skip_bad;  /* skip corrupt images (listed in the notes) instead of failing */
 	void (*progress)(int done, int total, void *user); /* folder loading; may be NULL */
 	void *progress_user;
-	/* a text model's vocabulary (thaw_model.vocab) or NULL: text data is
-	 * encoded with it, at the input's length, so its ids mean the model's words */
-	const struct thaw_vocab *vocab;
+	/* text data (thaw/text.h) is encoded for this model: its vocabulary
+	 * and length (thaw_dataset_for_model); borrowed. NULL: text data is
+	 * left as it loads, and `input` converts images only. */
+	const thaw_model *model;
 } thaw_prepare_opts;
 
 thaw_prepare_opts thaw_prepare_opts_default(void);

@@ -110,6 +110,7 @@ static int collect(const thaw_sweep *s, const char *metric)
 		cli_errorf("sweep", "%s", thaw_errmsg());
 		return 1;
 	}
+	thaw_slurm_annotate(r); /* a Slurm sweep still running: which points wait or run */
 	char *text = thaw_sweep_results_text(r);
 	if (text)
 		fputs(text, stdout);

@@ -1,6 +1,7 @@
 /* A run: phases numbered, events passed on, checkpoints written with the
  * training position, interrupted runs continued exactly. */
 #include "thaw/run.h"
+#include "thaw/dist.h"
 
 #include <errno.h>
 #include <math.h>
@@ -233,7 +234,8 @@ int thaw_run_should_stop(thaw_run *r) { return r && r->should_stop ? r->should_s
 
 int thaw_run_publish(thaw_run *r, const thaw_event *ev)
 {
-	return r && r->host ? r->host(ev, r->user) : 0;
+	/* under MPI the ranks train alike; rank 0 alone reports and writes */
+	return r && r->host && thaw_dist_writer() ? r->host(ev, r->user) : 0;
 }
 
 void thaw_run_vlog(thaw_run *r, const char *fmt, va_list ap)
@@ -282,7 +284,7 @@ static int save(thaw_run *r, const char *path, const thaw_model *m)
 
 int thaw_run_checkpoint(thaw_run *r, const thaw_model *m)
 {
-	if (!r->ckpt[0] || !m)
+	if (!r->ckpt[0] || !m || !thaw_dist_writer())
 		return 0;
 	return save(r, r->ckpt, m);
 }
@@ -428,6 +430,8 @@ int thaw_run_fit(thaw_run *r, thaw_model *m, const thaw_dataset *d, const thaw_f
 	o.user = r;
 	rc = thaw_fit(m, d, &o);
 	r->fit = NULL;
+	if (rc >= 0) /* MPI: all stopped at the same batch; was it an interrupt anywhere? */
+		r->interrupted = thaw_dist_max_int(r->interrupted);
 	res->epochs = rc < 0 ? r->at.epoch : rc;
 	res->interrupted = r->interrupted;
 	res->stopped = rc >= 0 && rc < o.epochs;
@@ -444,7 +448,7 @@ int thaw_run_fit(thaw_run *r, thaw_model *m, const thaw_dataset *d, const thaw_f
 	}
 	if (rc < 0)
 		return rc;
-	if (checkpoint && r->dir[0]) {
+	if (checkpoint && r->dir[0] && thaw_dist_writer()) {
 		char path[PATH_LEN + 32];
 		snprintf(path, sizeof path, "%s/phase-%d.thaw", r->dir, phase);
 		r->at.batch = 0;

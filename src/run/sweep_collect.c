@@ -462,9 +462,11 @@ static void fmt_num(char *buf, size_t size, double v)
 		snprintf(buf, size, "%.6g", v);
 }
 
-static void status_text(const thaw_point_state *st, char *buf, size_t size)
+static void status_text(const thaw_point_state *st, char queue, char *buf, size_t size)
 {
-	if (st->status == THAW_POINT_KILLED)
+	if (queue)
+		snprintf(buf, size, "%s (Slurm)", queue == 'P' ? "pending" : "running");
+	else if (st->status == THAW_POINT_KILLED)
 		snprintf(buf, size, "killed (signal %d)", st->signal);
 	else if (st->status != THAW_POINT_OK && st->status != THAW_POINT_TODO && st->status != THAW_POINT_STARTED &&
 		 st->exit_code >= 0)
@@ -494,7 +496,7 @@ char *thaw_sweep_results_text(const thaw_sweep_results *r)
 		thaw_sweep_point_label(s, i, t, sizeof t);
 		if ((int)strlen(t) > wl)
 			wl = (int)strlen(t);
-		status_text(&r->rows[i].state, t, sizeof t);
+		status_text(&r->rows[i].state, r->rows[i].queue, t, sizeof t);
 		if ((int)strlen(t) > ws_)
 			ws_ = (int)strlen(t);
 	}
@@ -507,7 +509,7 @@ char *thaw_sweep_results_text(const thaw_sweep_results *r)
 		const thaw_sweep_row *row = &r->rows[order[k]];
 		char lab[512], st[128], m[32], sec[32];
 		thaw_sweep_point_label(s, row->point, lab, sizeof lab);
-		status_text(&row->state, st, sizeof st);
+		status_text(&row->state, row->queue, st, sizeof st);
 		fmt_num(m, sizeof m, row->metric);
 		fmt_num(sec, sizeof sec, secs >= 0 ? row->values[secs] : NAN);
 		sb(&b, "%4d  %-*s  %-*s  %*s  %8s  %s/%s\n", k + 1, wl, lab, ws_, st, wm, m, sec, s->dir,
@@ -516,7 +518,8 @@ char *thaw_sweep_results_text(const thaw_sweep_results *r)
 	if (s->repeat > 1) {
 		sb(&b, "\nover %d repeats (seeds %llu..%llu):\n", s->repeat, (unsigned long long)s->seed,
 		   (unsigned long long)(s->seed + (uint64_t)s->repeat - 1));
-		sb(&b, "  %-*s  %10s  %10s  %3s\n", wl, "grid point", "mean", "std", "n");
+		int wg = wl < 10 ? 10 : wl;
+		sb(&b, "  %-*s  %10s  %10s  %3s\n", wg, "grid point", "mean", "std", "n");
 		for (int g = 0; g < r->n_rows / s->repeat; g++) {
 			double sum = 0, sq = 0;
 			int n = 0;
@@ -531,10 +534,12 @@ char *thaw_sweep_results_text(const thaw_sweep_results *r)
 			char *rep = strstr(lab, " rep ");
 			if (rep)
 				*rep = 0;
+			else if (!strncmp(lab, "rep ", 4)) /* --repeat without a grid */
+				snprintf(lab, sizeof lab, "all");
 			double mu = n ? sum / n : NAN, var = n > 1 ? (sq - n * mu * mu) / (n - 1) : NAN;
 			fmt_num(mean, sizeof mean, mu);
 			fmt_num(sd, sizeof sd, var > 0 ? sqrt(var) : (n > 1 ? 0 : NAN));
-			sb(&b, "  %-*s  %10s  %10s  %3d\n", wl, lab, mean, sd, n);
+			sb(&b, "  %-*s  %10s  %10s  %3d\n", wg, lab, mean, sd, n);
 		}
 	}
 	int first = 1;
@@ -548,7 +553,7 @@ char *thaw_sweep_results_text(const thaw_sweep_results *r)
 			sb(&b, "\nfailed:\n");
 		first = 0;
 		thaw_sweep_point_label(s, i, lab, sizeof lab);
-		status_text(&row->state, st, sizeof st);
+		status_text(&row->state, row->queue, st, sizeof st);
 		thaw_sweep_point_path(s, i, "log.txt", log, sizeof log);
 		sb(&b, "  %s: %s%s%s; log %s\n", lab, st, row->error[0] ? ": " : "", row->error, log);
 	}

@@ -386,6 +386,33 @@ static int queue_state(const char *job, char *queued, int n_points)
 	return 0;
 }
 
+int thaw_slurm_annotate(thaw_sweep_results *r)
+{
+	const thaw_sweep *s = r->sweep;
+	char path[4200], line[512];
+	snprintf(path, sizeof path, "%s/slurm/jobs", s->dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	char *queued = thaw_calloc((size_t)s->n_points + 1, 1);
+	int marked = 0;
+	while (queued && fgets(line, sizeof line, f)) {
+		char job[64];
+		if (sscanf(line, "%63[0-9]", job) != 1 || queue_state(job, queued, s->n_points) < 0)
+			continue;
+		for (int i = 0; i < r->n_rows; i++) {
+			thaw_point_status st = r->rows[i].state.status;
+			if (queued[i] && (st == THAW_POINT_TODO || st == THAW_POINT_STARTED) && !r->rows[i].queue) {
+				r->rows[i].queue = queued[i];
+				marked++;
+			}
+		}
+	}
+	fclose(f);
+	free(queued);
+	return marked;
+}
+
 /* sacct's state and exit code of one task ("CANCELLED by 0, exit 0:15"). */
 static void sacct_note(const char *job, int task, char *buf, size_t size)
 {

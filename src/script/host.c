@@ -93,6 +93,7 @@ static int luaopen_thaw(lua_State *L)
 	lthaw_open_model(L);
 	lthaw_open_nn(L);
 	lthaw_open_train(L);
+	lthaw_open_finetune(L);
 	lthaw_open_data(L);
 	lthaw_open_text(L);
 	lua_pushstring(L, THAW_VERSION);
@@ -120,8 +121,9 @@ static void push_params(lua_State *L, int argc, char **argv)
 
 /* ---- the host side */
 
-/* Every 10000 instructions: a stop asked for outside thaw.fit (a script
- * busy in Lua code) ends the run too. */
+/* On every function call and every 1000 instructions: a stop asked for
+ * outside thaw.fit (a script busy in Lua code, or waiting in a loop around
+ * os.execute) ends the run too. */
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
@@ -235,7 +237,7 @@ int thaw_script_run(thaw_script *s, const char *path)
 	lua_setfield(L, -3, "path");
 	lua_pop(L, 2);
 	int rc = luaL_loadfile(L, path);
-	lua_sethook(L, stop_hook, LUA_MASKCOUNT, 10000);
+	lua_sethook(L, stop_hook, LUA_MASKCALL | LUA_MASKCOUNT, 1000);
 	if (rc == LUA_OK)
 		rc = lua_pcall(L, 0, 0, h);
 	lua_sethook(L, NULL, 0, 0);

@@ -7,6 +7,8 @@
 #include "thaw/vocab.h"
 #include "thaw/zoo.h"
 
+#include "thaw/dist.h"
+
 #include "lthaw.h"
 
 thaw_model *lthaw_checkmodel(lua_State *L, int i)
@@ -411,7 +413,7 @@ static int l_model_save(lua_State *L)
 	lthaw_check_keys(L, 3, "save", keys);
 	if (!lthaw_opt_bool(L, 3, "optimizer", 1))
 		thaw_model_reset_opt_state(m);
-	if (thaw_model_save(m, path, NULL) < 0)
+	if (thaw_dist_writer() && thaw_model_save(m, path, NULL) < 0) /* MPI: rank 0 writes */
 		return save_failed(L, path);
 	return 0;
 }
@@ -420,7 +422,7 @@ static int l_model_export(lua_State *L)
 {
 	thaw_model *m = lthaw_checkmodel(L, 1);
 	const char *path = luaL_checkstring(L, 2);
-	if (thaw_onnx_export(m, path) < 0)
+	if (thaw_dist_writer() && thaw_onnx_export(m, path) < 0)
 		return save_failed(L, path);
 	return 0;
 }
