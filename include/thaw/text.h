@@ -47,6 +47,9 @@ thaw_text_opts thaw_text_opts_default(void);
 thaw_dataset *thaw_text_load(const char *path, const thaw_text_opts *o);
 thaw_dataset *thaw_text_folder_load(const char *root, const thaw_text_opts *o);
 thaw_dataset *thaw_text_table_load(const char *path, const thaw_text_opts *o);
+/* The same from n bytes in memory (borrowed; need not end in a NUL); path
+ * names them in messages and, ending in .csv, picks ',' (NULL: "(table)"). */
+thaw_dataset *thaw_text_table_load_mem(const char *buf, size_t n, const char *path, const thaw_text_opts *o);
 /* n texts in memory (borrowed) with labels in [0, n_classes) and optional
  * class names (NULL: "0".."n_classes-1"); source names them in messages. */
 thaw_dataset *thaw_text_from_strings(const char *const *texts, const int *labels, int n,

@@ -154,7 +154,7 @@ static thaw_dataset *builder_finish(builder *b, int n_classes, const char *const
 	int cut = 0;
 	for (int i = 0; i < b->n; i++) {
 		int k = len[i] < L ? len[i] : L;
-		const int32_t *src = b->ids + b->start[i];
+		const int32_t *src = b->ids ? b->ids + b->start[i] : NULL; /* NULL: no text had a token */
 		int32_t *dst = d->ids + (size_t)i * L;
 		for (int t = 0; t < k; t++)
 			dst[t] = map ? map[src[t]] : src[t];
@@ -420,23 +420,40 @@ static int is_header(const char *p, const char *e, char sep, int header)
 
 thaw_dataset *thaw_text_table_load(const char *path, const thaw_text_opts *o)
 {
-	thaw_text_opts def = thaw_text_opts_default();
-	if (!o)
-		o = &def;
-	char sep = o->delim ? o->delim : has_ext(path, ".csv") ? ',' : '\t';
-	int csv = sep != '\t';
 	size_t n;
 	char *buf = read_file(path, &n);
 	if (!buf)
 		return NULL;
+	thaw_dataset *d = thaw_text_table_load_mem(buf, n, path, o);
+	free(buf);
+	return d;
+}
+
+thaw_dataset *thaw_text_table_load_mem(const char *buf, size_t n, const char *path, const thaw_text_opts *o)
+{
+	thaw_text_opts def = thaw_text_opts_default();
+	if (!o)
+		o = &def;
+	if (!path)
+		path = "(table)";
+	char sep = o->delim ? o->delim : has_ext(path, ".csv") ? ',' : '\t';
+	int csv = sep != '\t';
 	builder b;
-	thaw_sbuf notes = {0}, label = {0}, text = {0};
+	thaw_sbuf notes = {0}, label = {0}, text = {0}, key = {0};
 	thaw_dataset *d = NULL;
 	char **names = NULL;
 	int *order = NULL, *rank = NULL;
 	if (builder_init(&b, o) < 0 || !(b.labels = thaw_vocab_new(0)))
 		goto out;
 	const char *p = buf, *end = buf + n;
+	const char *nul = memchr(buf, 0, n);
+	if (nul) { /* printf-style copies would end a field there: refuse, naming the line */
+		int at = 1;
+		for (const char *q = buf; q < nul; q++)
+			at += *q == '\n';
+		thaw_error(THAW_EFORMAT, "%s:%d: a NUL byte (not a text file?)", path, at);
+		goto out;
+	}
 	if (n >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) /* a byte-order mark */
 		p += 3;
 	int line = 0, blank = 0;
@@ -493,7 +510,15 @@ thaw_dataset *thaw_text_table_load(const char *path, const thaw_text_opts *o)
 			thaw_error(THAW_EFORMAT, "%s:%d: empty label", path, first);
 			goto out;
 		}
-		int y = thaw_vocab_add(b.labels, label.s, ll, 1);
+		if (memchr(label.s, 0, ll)) {
+			thaw_error(THAW_EFORMAT, "%s:%d: the label holds a NUL byte", path, first);
+			goto out;
+		}
+		/* labels are keyed "L<label>" in the label map, so a class may be
+		 * called "<pad>" or "<unk>" without meeting the reserved ids */
+		key.len = 0;
+		thaw_sbuf_printf(&key, "L%.*s", (int)ll, label.s);
+		int y = key.oom ? THAW_ENOMEM : thaw_vocab_add(b.labels, key.s, key.len, 1);
 		char where[300];
 		snprintf(where, sizeof where, "%s:%d", path, first);
 		if (y < 0 || builder_add(&b, text.s ? text.s : "", text.len, y - THAW_TOKEN_FIRST, where) < 0)
@@ -511,10 +536,12 @@ thaw_dataset *thaw_text_table_load(const char *path, const thaw_text_opts *o)
 	if (!names || !order || !rank)
 		goto out;
 	for (int i = 0; i < nc; i++)
-		names[i] = b.labels->words[THAW_TOKEN_FIRST + i];
+		names[i] = b.labels->words[THAW_TOKEN_FIRST + i]; /* "L<label>" */
 	qsort(names, (size_t)nc, sizeof *names, cmp_str);
 	for (int i = 0; i < nc; i++)
 		rank[thaw_vocab_find(b.labels, names[i], strlen(names[i])) - THAW_TOKEN_FIRST] = i;
+	for (int i = 0; i < nc; i++)
+		names[i]++; /* the label itself */
 	for (int i = 0; i < b.n; i++)
 		b.y[i] = rank[b.y[i]];
 	if (blank)
@@ -525,10 +552,10 @@ out:
 	free(notes.s);
 	free(label.s);
 	free(text.s);
+	free(key.s);
 	free(names);
 	free(order);
 	free(rank);
-	free(buf);
 	return d;
 }
 

@@ -271,6 +271,16 @@ static void test_table(void)
 	      strstr(thaw_errmsg(), "never closed"));
 	put(tpath("f.csv"), "a,b,c\n");
 	CHECK(!thaw_text_load(tpath("f.csv"), &o) && strstr(thaw_errmsg(), "f.csv:1: more than two"));
+	/* a class may be called <unk> or <pad>; a NUL byte in a label is refused */
+	put(tpath("u.tsv"), "<unk>\tone\n<pad>\ttwo\nzz\tthree\n");
+	d = thaw_text_load(tpath("u.tsv"), &o);
+	CHECK(d && d->n_classes == 3 && !strcmp(d->class_names[0], "<pad>") && !strcmp(d->class_names[1], "<unk>") &&
+	      d->y[0] == 1 && d->y[1] == 0 && d->y[2] == 2);
+	thaw_dataset_free(d);
+	d = thaw_text_table_load_mem("ok\tx\na\0b\ty\n", 11, "n.tsv", &o);
+	CHECK(!d && strstr(thaw_errmsg(), "n.tsv:2: a NUL byte"));
+	d = thaw_text_table_load_mem("ok,x\na\0b,y\n", 11, "n.csv", &o);
+	CHECK(!d && strstr(thaw_errmsg(), "n.csv:2: a NUL byte"));
 	put(tpath("g.tsv"), "");
 	CHECK(!thaw_text_load(tpath("g.tsv"), &o) && strstr(thaw_errmsg(), "no texts"));
 	CHECK(!thaw_text_load(tpath("missing.tsv"), &o) && strstr(thaw_errmsg(), "missing.tsv"));
