@@ -32,9 +32,6 @@ int thaw_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 
 const char *thaw_errmsg(void);
 /* Prepends "prefix: " to the current message (adds the file name, say). */
 void thaw_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Closes f, just written at path. When a write or the close failed, the
- * half-written file is removed and THAW_EIO returned ("path: write failed"). */
-int thaw_fclose_written(FILE *f, const char *path);
 
 /* Warnings: something the library did on the user's behalf and that they
  * should hear about (a file's class names dropped because they do not match
@@ -93,5 +90,8 @@ const char *thaw_share_dir(void);
 
 /* Wall-clock seconds from a monotonic clock. */
 double thaw_now(void);
+/* CPU seconds this process has run, all threads summed: steadier than
+ * thaw_now on a shared machine (what `thaw bench --cpu-time` reports). */
+double thaw_cpu_now(void);
 
 #endif

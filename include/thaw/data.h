@@ -60,9 +60,10 @@ int thaw_class_name_same(const char *a, const char *b, size_t blen);
 size_t thaw_dataset_bytes(const thaw_dataset *d);
 /* Images per class into count (n_classes entries). */
 void thaw_dataset_class_counts(const thaw_dataset *d, int *count);
+/* Image i's pixels; NULL for text data (no pixels: see thaw_text_ids). */
 static inline const uint8_t *thaw_dataset_image(const thaw_dataset *d, int i)
 {
-	return d->x + (size_t)i * d->c * d->h * d->w;
+	return d->x ? d->x + (size_t)i * d->c * d->h * d->w : NULL;
 }
 
 /* ---- sources */
@@ -210,6 +211,10 @@ typedef struct thaw_loader_opts {
 	float mean[THAW_MAX_CHANNELS], std[THAW_MAX_CHANNELS]; /* 0..1 scale; std <= 0 means 1 */
 	int shift;     /* augmentation: random shift of up to +-shift pixels, zero padding */
 	int flip;      /* augmentation: horizontal flip with probability 1/2 */
+	/* shards > 1 (data-parallel training): every batch holds only the
+	 * shard-th of `shards` contiguous slices of the whole batch, images
+	 * and augmentation exactly as the whole batch has them there */
+	int shard, shards;
 } thaw_loader_opts;
 
 /* batch 64, shuffle, seed 0, mean 0, std 1, no augmentation. */
@@ -222,6 +227,7 @@ typedef struct thaw_batch {
 	const int32_t *y; /* (B) */
 	const int *idx;   /* (B) the images' indices in the data set */
 	int B;
+	int total;        /* images in the whole batch (B unless sharded) */
 	int epoch, index; /* which batch of which epoch */
 } thaw_batch;
 

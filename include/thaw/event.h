@@ -85,6 +85,7 @@ typedef struct thaw_event {
 	 * it, and at BATCH/EPOCH (between two batches) change its flags */
 	thaw_model *model;
 	thaw_trainer *trainer; /* BATCH only */
+	int warning;           /* LOG: a warning (a diverging loss, ...); summary.json lists them */
 	union {
 		thaw_phase_info phase; /* PHASE_BEGIN, PHASE_END */
 		thaw_batch_stats batch;

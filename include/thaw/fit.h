@@ -37,6 +37,10 @@ typedef struct thaw_fit_opts {
 	 * 0 = use it when it fits in cache_mb (default 1024), -1 = never. */
 	int feature_cache;
 	int cache_mb;
+	/* Data-parallel training under mpirun / srun (thaw/dist.h): batch norm
+	 * statistics per rank (1) instead of over the whole batch (0, the
+	 * default: N ranks then train as one process on the same batch). */
+	int bn_local;
 	/* The events of the phase (thaw/event.h): PHASE_BEGIN, BATCH after
 	 * every batch, EPOCH after every epoch (with validation), LOG (notes
 	 * such as the cache in use), PHASE_END. Nonzero from BATCH or EPOCH

@@ -165,9 +165,10 @@ typedef struct thaw_model {
 	/* activation plan */
 	int plan_B, plan_training, plan_valid;
 	thaw_arena arena;
-	int profile;             /* time every node's forward and backward */
+	int profile;             /* time every node's forward and backward: 1 wall clock, 2 CPU time */
 	int B;                   /* batch of the last forward */
 	const float *last_input; /* borrowed: the x of the last forward */
+	int last_training;       /* the last forward was a training pass (backward needs one) */
 
 	/* Name lookup, kept by model.c through every change to the graph:
 	 * open addressing from a node's name to its index (-1: empty), and

@@ -77,7 +77,10 @@ typedef struct thaw_phase_result {
 } thaw_phase_result;
 
 /* A run. With o->resume, reads the checkpoint's position, seed and
- * arguments (a run folder without checkpoint.thaw is an error). */
+ * arguments, after removing the temporary files writers killed mid-save
+ * left in the run folder. A run folder without checkpoint.thaw (stopped
+ * before its first checkpoint) is an error that says so: there is nothing
+ * to continue, the run is to be started afresh. */
 thaw_run *thaw_run_new(const thaw_run_opts *o);
 void thaw_run_free(thaw_run *r);
 /* Sets the host's sinks (as o->on_event / o->user do). */
@@ -103,12 +106,29 @@ int thaw_run_next_phase(const thaw_run *r);
  * `checkpoint`, the rolling checkpoint after every epoch (and every
  * checkpoint_every batches) and phase-N.thaw at the end. A resumed run
  * restores the phases it had finished and continues the one it stopped
- * in. Returns 0, THAW_ESTOP when interrupted (checkpoint written), or < 0.
+ * in. Returns 0, THAW_ESTOP when interrupted (checkpoint written), or < 0
+ * (THAW_EIO when a checkpoint could not be written: the phase stops there).
  * *res (may be NULL) says what happened. */
 int thaw_run_fit(thaw_run *r, thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o, int checkpoint,
 		 thaw_phase_result *res);
 /* Writes the rolling checkpoint of m at the current position. */
 int thaw_run_checkpoint(thaw_run *r, const thaw_model *m);
+/* Saves that failed fail the run: every save the run makes (checkpoints,
+ * phase-N.thaw) is recorded here when it fails, and hosts record theirs
+ * (the final model.thaw, the run folder's files). A checkpoint that cannot
+ * be written also stops its phase: thaw_run_fit returns THAW_EIO. Only the
+ * first failure is kept. */
+void thaw_run_save_failed(thaw_run *r, const char *file, const char *reason);
+/* The first failed save's message ("runs/x/checkpoint.thaw: write failed
+ * ...: No space left on device ..."), its file in *file; NULL when every
+ * save worked. Borrowed. */
+const char *thaw_run_save_error(const thaw_run *r, const char **file);
+/* Publishes a warning: a LOG event with .warning set (the progress lines
+ * show it, summary.json lists it). thaw_run_fit warns by itself when a
+ * phase's epoch loss grows over 10 times the loss of its first batch (the
+ * loss diverges), and when the loss stops being finite (which ends the
+ * phase with THAW_ENAN). */
+void thaw_run_warn(thaw_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Passes an event to the host's sinks (the script host's evaluations and
  * log lines); returns what the sink returned. */
 int thaw_run_publish(thaw_run *r, const thaw_event *ev);

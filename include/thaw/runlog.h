@@ -19,10 +19,20 @@ void thaw_runlog_free(thaw_runlog *r);
 const char *thaw_runlog_dir(const thaw_runlog *r);
 /* The run folder as a sink of the event stream: an EPOCH event appends a
  * row and redraws the curves; an EVAL event writes confusion-<name>.png and
- * is remembered for the summary; other kinds are ignored. 0 or < 0. */
+ * is remembered for the summary; a LOG event that is a warning is listed
+ * in the summary; other kinds are ignored. 0 or < 0 (a file could not be
+ * written: recorded as the run's failed save, see below). Every file is
+ * written atomically (thaw/atomic.h): a kill leaves whole files. */
 int thaw_runlog_event(thaw_runlog *r, const thaw_event *ev);
-/* Writes summary.json: status ("ok", "check failed", "error", "interrupted"),
- * exit code, checks, wall time, the last epoch row, evaluations, error. */
+/* A save that failed (the host's: a checkpoint, model.thaw); the runlog's
+ * own failed writes are recorded the same way. The first one is kept and
+ * summary.json shows it as "save_failed": {"file": ..., "reason": ...}. */
+void thaw_runlog_save_failed(thaw_runlog *r, const char *file, const char *reason);
+/* The first failed save's message and file; NULL when none. Borrowed. */
+const char *thaw_runlog_save_error(const thaw_runlog *r, const char **file);
+/* Writes summary.json: status ("ok", "check failed", "error", "interrupted",
+ * "save-failed"), exit code, checks, wall time, the last epoch row,
+ * evaluations, warnings, the failed save, error. */
 int thaw_runlog_finish(thaw_runlog *r, const char *script, const char *status, int exit_code,
 		       int checks_passed, int checks_failed, const char *error);
 

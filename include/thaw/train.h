@@ -99,6 +99,7 @@ typedef struct thaw_step_result {
 	int correct; /* top-1 hits in the batch */
 	float lr;    /* base rate used */
 	float grad_norm;
+	int B;       /* images the step learned from: the whole batch over all MPI ranks */
 } thaw_step_result;
 
 typedef struct thaw_trainer {
@@ -110,6 +111,14 @@ typedef struct thaw_trainer {
 	int max_B, K;
 	float *dlogits; /* (max_B, K) */
 	float *probs;   /* (max_B, K) */
+	/* Data-parallel training (thaw/dist.h), set by thaw_fit on every rank:
+	 * total_B > 0 says the step's B images are this rank's shard of a
+	 * batch of total_B, so the gradients are summed over the ranks before
+	 * the update (loss, hits and NaN checks are the whole batch's).
+	 * bn_local: batch norm statistics per rank (their running values
+	 * averaged) instead of synchronised over the ranks. */
+	int total_B, bn_local;
+	float *pack; /* the exchange buffer, made with more than one rank */
 } thaw_trainer;
 
 /* sched NULL: constant. max_B: the largest batch that will be passed. */

@@ -1,8 +1,8 @@
 /* thaw run: a Lua experiment headless, for CI. Progress goes to stderr (one
  * updating line on a terminal, else a line per epoch); the run folder gets
  * metrics, plots, the final model, a copy of the script and a summary.
- * Exit codes: 0 ok, 1 script error, 2 failed thaw.check, 130 Ctrl-C (after
- * the current batch, with a checkpoint). */
+ * Exit codes: 0 ok, 1 script error or a failed save, 2 failed thaw.check,
+ * 130 Ctrl-C or SIGTERM (after the current batch, with a checkpoint). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "thaw/dist.h"
 #include "thaw/modelfile.h"
 #include "thaw/options.h"
 #include "thaw/run.h"
@@ -39,9 +40,9 @@ static int sink(const thaw_event *ev, void *user)
 {
 	run_ctx *r = user;
 	cli_progress_event(ev, r->tty);
-	if (r->log && thaw_runlog_event(r->log, ev) < 0) {
+	if (r->log && thaw_runlog_event(r->log, ev) < 0) { /* the run fails at its end */
 		cli_progress_end_line();
-		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
+		fprintf(stderr, "thaw run: error: %s\n", thaw_errmsg());
 	}
 	return 0;
 }
@@ -57,7 +58,11 @@ static const char usage[] =
 	"Runs a Lua experiment headless. The run folder (default runs/<date>-<script>/)\n"
 	"gets metrics.jsonl, metrics.csv, loss.png, accuracy.png, confusion-*.png,\n"
 	"model.thaw, a copy of the script and summary.json.\n"
-	"Exit codes: 0 ok, 1 script error, 2 a thaw.check failed, 130 interrupted.\n";
+	"Exit codes: 0 ok, 1 script error or a save failed (status \"save-failed\"),\n"
+	"2 a thaw.check failed, 130 interrupted (Ctrl-C or SIGTERM, also outside thaw.fit).\n"
+	"--resume of a folder with no checkpoint yet is refused: start it afresh.\n"
+	"Under mpirun -np N (or srun) N processes train each thaw.fit as one model,\n"
+	"each on a share of every batch; rank 0 alone writes the run folder.\n";
 
 static const char *base_name(const char *path)
 {
@@ -140,50 +145,81 @@ int cmd_run(int argc, char **argv)
 	thaw_run *run = thaw_run_new(&ro);
 	if (!run) {
 		cli_errorf("run", "%s", thaw_errmsg());
+		if (resume && strstr(thaw_errmsg(), "no checkpoint yet"))
+			fprintf(stderr, "thaw run: start it afresh with: thaw run %s --out %s\n", script, resume);
 		return 1;
 	}
 	if (resume && seed_given)
 		thaw_run_set_seed(run, seed);
 	const thaw_position *at = thaw_run_resume_point(run);
-	r.log = thaw_runlog_open(dir, at ? at->phase_index : 0, at ? at->epoch : 0);
-	thaw_script *s = r.log ? thaw_script_new(run) : NULL;
+	/* under MPI rank 0 alone writes the run folder and reports */
+	int writer = thaw_dist_writer();
+	r.log = writer ? thaw_runlog_open(dir, at ? at->phase_index : 0, at ? at->epoch : 0) : NULL;
+	thaw_script *s = r.log || !writer ? thaw_script_new(run) : NULL;
 	char copy[4400];
 	snprintf(copy, sizeof copy, "%s/%s", dir, base_name(script));
-	if (!s || (!resume && thaw_copy_file(script, copy) < 0)) {
+	if (!s || (writer && !resume && thaw_copy_file(script, copy) < 0)) {
 		cli_errorf("run", "%s", thaw_errmsg());
 		thaw_script_free(s);
 		thaw_runlog_free(r.log);
 		thaw_run_free(run);
 		return 1;
 	}
-	fprintf(stderr, "thaw run: %s -> %s/\n", script, dir);
+	if (writer)
+		fprintf(stderr, "thaw run: %s -> %s/%s\n", script, dir,
+			thaw_dist_size() > 1 ? " (MPI: rank 0 of the job writes it)" : "");
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigint;
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL); /* kill, a CI or Slurm time limit: as Ctrl-C */
 	int code = thaw_script_run(s, script);
 	cli_progress_end_line();
 	signal(SIGINT, SIG_DFL);
-	const char *status = code == THAW_RUN_OK      ? "ok"
+	signal(SIGTERM, SIG_DFL);
+	char model_path[4400];
+	snprintf(model_path, sizeof model_path, "%s/model.thaw", dir);
+	if (writer && (code == THAW_RUN_OK || code == THAW_RUN_CHECK) && thaw_script_save_model(s, model_path) < 0)
+		thaw_run_save_failed(run, model_path, thaw_errmsg());
+	/* a save that failed fails the run, whatever else happened: the run's
+	 * (checkpoints, phase-N.thaw, model.thaw) or the run folder's */
+	const char *save_file = NULL, *save_err = writer ? thaw_run_save_error(run, &save_file) : NULL;
+	if (save_err)
+		thaw_runlog_save_failed(r.log, save_file, save_err);
+	else if (writer)
+		save_err = thaw_runlog_save_error(r.log, &save_file);
+	int exit_code = save_err ? 1 : code;
+	const char *status = save_err		       ? "save-failed"
+			     : code == THAW_RUN_OK      ? "ok"
 			     : code == THAW_RUN_CHECK ? "check failed"
 			     : code == THAW_RUN_INTERRUPTED ? "interrupted"
 							    : "error";
-	char model_path[4400];
-	snprintf(model_path, sizeof model_path, "%s/model.thaw", dir);
-	if ((code == THAW_RUN_OK || code == THAW_RUN_CHECK) && thaw_script_save_model(s, model_path) < 0)
-		fprintf(stderr, "thaw run: warning: model not saved: %s\n", thaw_errmsg());
 	int passed, failed;
 	thaw_script_checks(s, &passed, &failed);
-	const char *err = code == THAW_RUN_OK ? NULL : thaw_script_error(s);
-	if (thaw_runlog_finish(r.log, script, status, code, passed, failed, err) < 0)
-		fprintf(stderr, "thaw run: warning: %s\n", thaw_errmsg());
-	if (code == THAW_RUN_ERROR)
-		fprintf(stderr, "thaw run: error: %s\n", err);
+	const char *script_err = code == THAW_RUN_OK ? NULL : thaw_script_error(s);
+	const char *err = save_err ? save_err : script_err;
+	if (writer && thaw_runlog_finish(r.log, script, status, exit_code, passed, failed, err) < 0) {
+		fprintf(stderr, "thaw run: error: %s\n", thaw_errmsg());
+		if (!save_err) {
+			save_err = "summary.json not written";
+			exit_code = 1;
+			status = "save-failed";
+		}
+	}
+	/* the script's own error too, unless it is the failed save raised again */
+	if (code == THAW_RUN_ERROR && !(save_err && strstr(script_err, save_err)))
+		fprintf(stderr, "thaw run: error: %s\n", script_err);
+	else if (!writer)
+		; /* rank 0 reports the rest */
 	else if (code == THAW_RUN_CHECK)
-		fprintf(stderr, "thaw run: %d check%s failed:\n%s\n", failed, failed == 1 ? "" : "s", err);
-	else if (code == THAW_RUN_INTERRUPTED)
+		fprintf(stderr, "thaw run: %d check%s failed:\n%s\n", failed, failed == 1 ? "" : "s", script_err);
+	else if (code == THAW_RUN_INTERRUPTED && !save_err)
 		fprintf(stderr, "thaw run: interrupted; continue with: thaw run %s --resume %s\n", script, dir);
-	fprintf(stderr, "thaw run: %s (exit %d); results in %s/\n", status, code, dir);
+	if (save_err)
+		fprintf(stderr, "thaw run: error: a save failed: %s\n", save_err);
+	if (writer)
+		fprintf(stderr, "thaw run: %s (exit %d); results in %s/\n", status, exit_code, dir);
+	code = exit_code;
 	thaw_script_free(s);
 	thaw_runlog_free(r.log);
 	thaw_run_free(run);

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "thaw/blas.h"
+#include "thaw/dist.h"
 #include "thaw/fit.h"
 #include "thaw/modelfile.h"
 #include "thaw/options.h"
@@ -63,6 +64,7 @@ static const char usage[] =
 	"                  [--momentum X] [--nesterov] [--beta1 X] [--beta2 X] [--weight-decay X]\n"
 	"                  [--clip-norm X] [--warmup N] [--min-lr X] [--step-size N] [--gamma X]\n"
 	"                  [--smoothing X] [--patience N] [--restore-best]  (thaw options: ranges)\n"
+	"                  [--bn-stats sync|local]  (under mpirun/srun: docs/distributed.md)\n"
 	"Trains the reference CNN (or --model, a .thaw or .onnx file) on SPEC (default\n"
 	"fashion-mnist). When the data's classes are not the model's, the model gets a\n"
 	"new head for them (its old head, or everything after --cut NAME, is cut off)\n"
@@ -73,7 +75,9 @@ static const char usage[] =
 	"its own vocabulary.\n"	"--checkpoint FILE saves the model with its training position after every\n"
 	"epoch (and every N batches with --checkpoint-every N) and on Ctrl-C;\n"
 	"--resume FILE continues it exactly, with the options the checkpoint\n"
-	"recorded (options given with it win). Defaults: --epochs 3,\n"
+	"recorded (options given with it win). Started by mpirun -np N (or srun),\n"
+	"N processes train one model, each on a share of every batch; rank 0\n"
+	"reports and writes. Defaults: --epochs 3,\n"
 	"--batch 64, --seed 1.\n";
 
 /* Long options: the command's own, then one per training option of the
@@ -133,6 +137,8 @@ static int option_error(const char *name)
 
 static void print_notes(const thaw_notes *nt, int *printed)
 {
+	if (!thaw_dist_writer()) /* MPI: rank 0 reports */
+		*printed = nt->n;
 	for (; *printed < nt->n; (*printed)++)
 		fprintf(stderr, "%s\n", nt->line[*printed]);
 }
@@ -268,7 +274,7 @@ int cmd_train(int argc, char **argv)
 		}
 		o.seed = thaw_run_seed(run);
 	}
-	thaw_blas_set_threads(threads);
+	thaw_blas_set_threads(threads ? threads : thaw_dist_threads());
 	if (!test_spec) {
 		/* the test split of a known source; otherwise no test run */
 		if (!strcmp(spec, "fashion-mnist") || !strcmp(spec, "fashion-mnist:train"))
@@ -316,19 +322,6 @@ int cmd_train(int argc, char **argv)
 		if (thaw_data_prepare(test_spec, &tpo, m ? &m->input : NULL, &test, &none, NULL) < 0)
 			goto fail;
 	}
-	/* text for a model with a vocabulary: the model's ids */
-	thaw_dataset **sets[3] = {&train, &val, &test};
-	for (int i = 0; m && m->vocab && i < 3; i++)
-		if (*sets[i] && (*sets[i])->ids && !thaw_dataset_fits_model(*sets[i], m)) {
-			char desc[256];
-			thaw_dataset *t = thaw_dataset_for_model(*sets[i], m, desc, sizeof desc);
-			if (!t)
-				goto fail;
-			thaw_notes_add(&nt, "%s data: %s", i == 0 ? "training" : i == 1 ? "validation" : "test", desc);
-			thaw_dataset_free(*sets[i]);
-			*sets[i] = t;
-		}
-	print_notes(&nt, &printed);
 	if (resume) {
 		/* the checkpoint is the transferred model, flags and all */
 	} else if (m) {
@@ -358,7 +351,8 @@ int cmd_train(int argc, char **argv)
 	if (freeze && !resume && thaw_model_freeze_upto(m, freeze) < 0)
 		goto fail;
 	thaw_param_counts pc = thaw_model_count(m);
-	fprintf(stderr, "model: %d nodes, %zu trainable and %zu frozen parameters; data: %d images of %dx%dx%d, %d classes\n",
+	if (thaw_dist_writer())
+		fprintf(stderr, "model: %d nodes, %zu trainable and %zu frozen parameters; data: %d images of %dx%dx%d, %d classes\n",
 		m->n, pc.trainable, pc.frozen, train->n, train->c, train->h, train->w, train->n_classes);
 	progress p = {isatty(2), -1, -1};
 	thaw_run_set_sink(run, on_event, &p);
@@ -372,7 +366,9 @@ int cmd_train(int argc, char **argv)
 	signal(SIGINT, SIG_DFL);
 	cli_progress_end_line();
 	if (frc == THAW_ESTOP) {
-		if (ckpt)
+		if (!thaw_dist_writer())
+			;
+		else if (ckpt)
 			fprintf(stderr, "thaw train: interrupted; continue with: thaw train --resume %s\n", ckpt);
 		else
 			fprintf(stderr, "thaw train: interrupted (no --checkpoint: nothing saved)\n");
@@ -395,7 +391,7 @@ int cmd_train(int argc, char **argv)
 		printf("test_loss: %.4f\n", thaw_metrics_loss(mt));
 		thaw_metrics_free(mt);
 	}
-	if (out) {
+	if (out && thaw_dist_writer()) {
 		if (thaw_model_save(m, out, NULL) < 0)
 			goto fail;
 		fprintf(stderr, "saved %s\n", out);

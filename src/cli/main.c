@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "thaw/blas.h"
+#include "thaw/dist.h"
 
 static const thaw_cmd commands[] = {
 	{"tui", cmd_tui, "[SCRIPT [-- ARGS] | --model FILE --data SPEC [--val SPEC|FRACTION|none] [--classes A,B] [--per-class K] [--cut NAME]]",
@@ -22,7 +24,15 @@ static const thaw_cmd commands[] = {
 	{"summary", cmd_summary, "FILE", "show a .thaw or .onnx model: layers, parameters, input spec, classes"},
 	{"import", cmd_import, "IN.onnx -o OUT.thaw", "import an ONNX model into a .thaw file"},
 	{"export", cmd_export, "IN.thaw -o OUT.onnx", "export a model to ONNX"},
+	{"diff", cmd_diff, "A B [--tolerance X] [--quiet]",
+	 "the largest differences between two models' weights (reproducibility, MPI against one process)"},
 	{"options", cmd_options, "[--markdown]", "the training options: thaw.fit's keys and thaw train's flags, with ranges"},
+	{"fine-tune", cmd_finetune, "MODEL --data SPEC [--cut NAME] [--per-class K] [--epochs N] [--gradual] [-o OUT] (see --help)",
+	 "transfer without tuning: the head on a frozen base, then everything with discriminative rates"},
+	{"lr-find", cmd_lrfind, "MODEL --data SPEC [-o curve.png] [--cut NAME] [--unfreeze] [--steps N]",
+	 "the learning-rate finder: sweep, suggested rate, curve as PNG (the model is left as it was)"},
+	{"sweep", cmd_sweep, "SCRIPT --grid NAME=V1,V2 [--grid ...] [--repeat N] [--local N | --slurm [--partition P] [--time T] [--cpus-per-task N] [--mem M]] [--mpi N] [--out DIR] [--metric NAME] [-- ARGS] | --collect DIR",
+	 "run a Lua experiment over a grid of parameters, here or on Slurm, and tabulate the results"},
 	/* one line per command */
 };
 
@@ -49,7 +59,7 @@ static int unknown_command(const char *name)
 	return CLI_EUSAGE;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
 	if (argc < 2) /* the README's first command: the default workbench session */
 		return cmd_tui(argc, argv);
@@ -59,7 +69,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+		const char *mpi;
 		printf("thaw " THAW_VERSION "\n");
+		printf("mpi: %s\n", thaw_dist_built(&mpi) ? mpi : "no (built without MPI)");
 		return 0;
 	}
 	if (!strcmp(a, "help")) { /* thaw help COMMAND is thaw COMMAND --help */
@@ -73,4 +85,20 @@ int main(int argc, char **argv)
 		return cmd_tui(argc, argv);
 	const thaw_cmd *c = find(a);
 	return c ? c->run(argc - 1, argv + 1) : unknown_command(a);
+}
+
+/* Under mpirun or srun every rank runs the same command: they join the MPI
+ * job first, ranks other than 0 keep quiet on stdout (rank 0 reports), and
+ * a rank that fails ends the whole job (thaw/dist.h, docs/distributed.md). */
+int main(int argc, char **argv)
+{
+	if (thaw_dist_init() < 0) {
+		fprintf(stderr, "thaw: %s\n", thaw_errmsg());
+		return 1;
+	}
+	if (!thaw_dist_writer() && !freopen("/dev/null", "w", stdout))
+		return thaw_dist_finish(1);
+	if (thaw_dist_threads() > 0) /* ranks on one machine share its cores */
+		thaw_blas_set_threads(thaw_dist_threads());
+	return thaw_dist_finish(dispatch(argc, argv));
 }

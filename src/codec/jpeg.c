@@ -20,6 +20,7 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
+#include "thaw/atomic.h"
 #include "thaw/core.h"
 
 /* libjpeg's working memory at most (a progressive decode keeps every DCT
@@ -325,9 +326,10 @@ int thaw_jpeg_write(const char *path, const uint8_t *pixels, int c, int h, int w
 	if (quality < 0 || quality > 100)
 		return thaw_error(THAW_EINVAL, "%s: JPEG quality %d is not 1..100", path, quality);
 	const volatile int q = quality ? quality : THAW_JPEG_QUALITY;
-	FILE *f = fopen(path, "wb");
+	thaw_atomic a;
+	FILE *f = thaw_atomic_open(&a, path);
 	if (!f)
-		return thaw_error(THAW_EIO, "%s: cannot create: %s", path, strerror(errno));
+		return THAW_EIO;
 	struct jpeg_compress_struct ci;
 	jerr err;
 	JSAMPLE *volatile row = NULL;
@@ -337,9 +339,8 @@ int thaw_jpeg_write(const char *path, const uint8_t *pixels, int c, int h, int w
 	ci.err = &err.pub;
 	if (setjmp(err.jb)) {
 		jpeg_destroy_compress(&ci);
-		fclose(f);
+		thaw_atomic_abort(&a);
 		free(row);
-		remove(path);
 		return thaw_error(err.code, "%s: %s", path, err.msg[0] ? err.msg : "write failed");
 	}
 	jpeg_create_compress(&ci);
@@ -371,5 +372,5 @@ int thaw_jpeg_write(const char *path, const uint8_t *pixels, int c, int h, int w
 	jpeg_finish_compress(&ci);
 	jpeg_destroy_compress(&ci);
 	free(row);
-	return thaw_fclose_written(f, path);
+	return thaw_atomic_commit(&a);
 }

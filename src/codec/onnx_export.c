@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "onnx.pb-c.h"
+#include "thaw/atomic.h"
 #include "thaw/vocab.h"
 
 /* Every protobuf struct and string is one calloc tracked here, freed at once. */
@@ -504,35 +505,6 @@ static Onnx__StringStringEntryProto *meta(ex *e, const char *k, char *v)
 	return p;
 }
 
-static int write_atomic(const char *path, const uint8_t *buf, size_t len)
-{
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		return thaw_error(THAW_EIO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-	fchmod(fd, 0644);
-	size_t done = 0;
-	while (done < len) {
-		ssize_t k = write(fd, buf + done, len - done);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			int er = k < 0 ? errno : EIO;
-			close(fd);
-			unlink(tmp);
-			return thaw_error(THAW_EIO, "%s: write failed: %s", path, strerror(er));
-		}
-		done += (size_t)k;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-		int er = errno;
-		unlink(tmp);
-		return thaw_error(THAW_EIO, "%s: cannot write: %s", path, strerror(er));
-	}
-	return 0;
-}
-
 int thaw_onnx_export(const thaw_model *m, const char *path)
 {
 	if (!m || !path || m->n == 0)
@@ -637,7 +609,7 @@ int thaw_onnx_export(const thaw_model *m, const char *path)
 			rc = thaw_error(THAW_ENOMEM, "%s: out of memory (%zu bytes)", path, len);
 		else {
 			onnx__model_proto__pack(&mp, buf);
-			rc = write_atomic(path, buf, len);
+			rc = thaw_atomic_write(path, buf, len);
 			free(buf);
 		}
 	}

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "thaw/atomic.h"
 #include "thaw/core.h"
 #include "thaw/image.h"
 
@@ -24,8 +25,11 @@ typedef struct pngctx {
 
 static void on_error(png_structp p, png_const_charp msg)
 {
+	int e = errno; /* libpng's "Write Error" comes straight after fwrite failed */
 	pngctx *ctx = png_get_error_ptr(p);
-	if (ctx && !ctx->msg[0])
+	if (ctx && !ctx->msg[0] && !strcmp(msg, "Write Error") && e)
+		snprintf(ctx->msg, sizeof ctx->msg, "write failed: %s (the previous file is untouched)", strerror(e));
+	else if (ctx && !ctx->msg[0])
 		snprintf(ctx->msg, sizeof ctx->msg, "%s", msg);
 	png_longjmp(p, 1);
 }
@@ -234,23 +238,22 @@ int thaw_png_write(const char *path, const uint8_t *pixels, int c, int h, int w)
 		return thaw_error(THAW_EINVAL, "%s: bad image size %dx%d", path, h, w);
 	pngctx ctx;
 	memset(&ctx, 0, sizeof ctx);
-	FILE *f = fopen(path, "wb");
+	thaw_atomic a;
+	FILE *f = thaw_atomic_open(&a, path);
 	if (!f)
-		return thaw_error(THAW_EIO, "%s: cannot create: %s", path, strerror(errno));
+		return THAW_EIO;
 	png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
 	png_infop info = p ? png_create_info_struct(p) : NULL;
 	uint8_t *volatile row = NULL;
 	if (!info) {
 		png_destroy_write_struct(&p, NULL);
-		fclose(f);
-		remove(path);
+		thaw_atomic_abort(&a);
 		return thaw_error(THAW_ENOMEM, "%s: out of memory for the PNG writer", path);
 	}
 	if (setjmp(png_jmpbuf(p))) {
 		png_destroy_write_struct(&p, &info);
-		fclose(f);
+		thaw_atomic_abort(&a);
 		free(row);
-		remove(path);
 		return thaw_error(THAW_EIO, "%s: %s", path, ctx.msg[0] ? ctx.msg : "write failed");
 	}
 	png_init_io(p, f);
@@ -273,5 +276,5 @@ int thaw_png_write(const char *path, const uint8_t *pixels, int c, int h, int w)
 	png_write_end(p, NULL);
 	png_destroy_write_struct(&p, &info);
 	free(row);
-	return thaw_fclose_written(f, path);
+	return thaw_atomic_commit(&a);
 }

@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "thaw/atomic.h"
+
 #include "thawfile.h"
 #include "thaw/vocab.h"
 
@@ -274,17 +276,6 @@ static void train_text(thaw_sbuf *b, const thaw_train_state *st)
 	thaw_sbuf_printf(b, "end\n");
 }
 
-static void dir_of(const char *path, char *dir, size_t size)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, size, ".");
-	else if (slash == path)
-		snprintf(dir, size, "/");
-	else
-		snprintf(dir, size, "%.*s", (int)(slash - path), path);
-}
-
 int thaw_model_save(const thaw_model *m, const char *path, const thaw_train_state *st)
 {
 	if (!m || !path || !*path)
@@ -324,25 +315,16 @@ int thaw_model_save(const thaw_model *m, const char *path, const thaw_train_stat
 		}
 	}
 
-	char dir[4096], tmp[4200];
-	dir_of(path, dir, sizeof dir);
-	snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		int e = errno;
+	thaw_atomic a;
+	writer w = {.f = thaw_atomic_open(&a, path), .path = path, .limit = fail_after};
+	fail_after = -1;
+	if (!w.f) {
 		free(head.s);
 		free(train.s);
 		free(voc.s);
-		return thaw_error(THAW_EIO, "%s: cannot create a temporary file in '%s': %s", path, dir,
-				  strerror(e));
+		return THAW_EIO;
 	}
-	fchmod(fd, 0644);
-	writer w = {.f = fdopen(fd, "wb"), .path = path, .limit = fail_after};
-	fail_after = -1;
-	if (!w.f) {
-		close(fd);
-		w.err = errno ? errno : EIO;
-	} else {
+	{
 		unsigned char pre[16];
 		memcpy(pre, thaw_thawfile_magic, 8);
 		put_u32(pre + 8, THAW_FORMAT_VERSION);
@@ -383,32 +365,16 @@ int thaw_model_save(const thaw_model *m, const char *path, const thaw_train_stat
 			wbytes(&w, voc.s, voc.len);
 			section_end(&w);
 		}
-		if (!w.err && fflush(w.f) != 0)
-			w.err = errno ? errno : EIO;
-		if (!w.err && fsync(fileno(w.f)) != 0)
-			w.err = errno ? errno : EIO;
-		if (fclose(w.f) != 0 && !w.err)
-			w.err = errno ? errno : EIO;
 	}
 	free(head.s);
 	free(train.s);
 	free(voc.s);
 	if (w.err) {
-		unlink(tmp);
+		thaw_atomic_abort(&a);
 		return thaw_error(THAW_EIO, "%s: write failed after %ld bytes: %s (the previous file is untouched)",
 				  path, w.written, strerror(w.err));
 	}
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		return thaw_error(THAW_EIO, "%s: cannot rename the temporary file into place: %s", path,
-				  strerror(e));
-	}
-	/* the rename itself must survive a power cut */
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	if (thaw_atomic_commit(&a) < 0)
+		return THAW_EIO;
 	return 0;
 }

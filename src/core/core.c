@@ -11,12 +11,16 @@
 
 static _Thread_local char errbuf[1024];
 
+/* Formatted apart first: a message may quote thaw_errmsg() itself
+ * ("resume: %s", thaw_errmsg()), which vsnprintf into errbuf could not. */
 int thaw_error(int code, const char *fmt, ...)
 {
+	char msg[sizeof errbuf];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	memcpy(errbuf, msg, sizeof errbuf);
 	return code;
 }
 
@@ -228,12 +232,9 @@ double thaw_now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int thaw_fclose_written(FILE *f, const char *path)
+double thaw_cpu_now(void)
 {
-	int bad = ferror(f);
-	if (fclose(f) || bad) {
-		remove(path);
-		return thaw_error(THAW_EIO, "%s: write failed: %s", path, strerror(errno));
-	}
-	return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

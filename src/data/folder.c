@@ -5,6 +5,8 @@
  * on several threads; each image writes only its own slot. */
 #include "thaw/data.h"
 
+#include "thaw/atomic.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -657,6 +659,7 @@ int thaw_folder_save_format(const thaw_dataset *d, const char *root, int format)
 			return thaw_error(THAW_EIO, "%s: cannot create directory: %s", path, strerror(errno));
 	}
 	size_t is = (size_t)d->c * d->h * d->w;
+	thaw_atomic_batch_begin(); /* one sync at the end, not two per image */
 	for (int i = 0; i < d->n; i++) {
 		int k = d->y[i];
 		snprintf(name, sizeof name, "%02d-%s", k, d->class_names ? d->class_names[k] : "");
@@ -668,8 +671,12 @@ int thaw_folder_save_format(const thaw_dataset *d, const char *root, int format)
 		snprintf(path, sizeof path, "%s/%s/%06d.%s", root, name, i, jpeg ? "jpg" : "png");
 		int rc = jpeg ? thaw_jpeg_write(path, px, d->c, d->h, d->w, THAW_JPEG_QUALITY, 0)
 			      : thaw_png_write(path, px, d->c, d->h, d->w);
-		if (rc < 0)
-			return rc;
+		if (rc < 0) {
+			char msg[1024];
+			snprintf(msg, sizeof msg, "%s", thaw_errmsg());
+			thaw_atomic_batch_end(root);
+			return thaw_error(rc, "%s", msg);
+		}
 	}
-	return 0;
+	return thaw_atomic_batch_end(root);
 }

@@ -79,15 +79,18 @@ static void fill_image(float *out, const uint8_t *img, int C, int H, int W, cons
 	}
 }
 
-void thaw_batch_fill(float *x, int32_t *y, const thaw_dataset *d, const int *idx, int B,
-		     const thaw_loader_opts *o, uint64_t aug_seed)
+/* Images lo..hi-1 of the batch idx[0..B-1] into x and y from their start:
+ * the augmentation draws of the images before lo are made and dropped, so
+ * a shard (MPI) sees what a single process sees for the same images. */
+static void fill_range(float *x, int32_t *y, const thaw_dataset *d, const int *idx, int lo, int hi,
+		       const thaw_loader_opts *o, uint64_t aug_seed)
 {
 	if (d->ids) { /* token ids as floats (exact below 2^24): no normalisation, no augmentation */
-		for (int i = 0; i < B; i++) {
+		for (int i = lo; i < hi; i++) {
 			const int32_t *t = d->ids + (size_t)idx[i] * d->w;
 			for (int k = 0; k < d->w; k++)
-				x[(size_t)i * d->w + k] = (float)t[k];
-			y[i] = d->y[idx[i]];
+				x[(size_t)(i - lo) * d->w + k] = (float)t[k];
+			y[i - lo] = d->y[idx[i]];
 		}
 		return;
 	}
@@ -102,7 +105,7 @@ void thaw_batch_fill(float *x, int32_t *y, const thaw_dataset *d, const int *idx
 	thaw_rng_seed(&r, aug_seed);
 	size_t is = (size_t)d->c * d->h * d->w;
 	int s = o->shift;
-	for (int i = 0; i < B; i++) {
+	for (int i = 0; i < hi; i++) {
 		int dy = 0, dx = 0, flip = 0;
 		if (aug) {
 			if (s > 0) {
@@ -116,17 +119,25 @@ void thaw_batch_fill(float *x, int32_t *y, const thaw_dataset *d, const int *idx
 			if (o->flip)
 				flip = (int)(thaw_rng_u32(&r) >> 31);
 		}
-		fill_image(x + (size_t)i * is, d->x + (size_t)idx[i] * is, d->c, d->h, d->w,
+		if (i < lo)
+			continue;
+		fill_image(x + (size_t)(i - lo) * is, d->x + (size_t)idx[i] * is, d->c, d->h, d->w,
 			   (const float(*)[256])lut, dy, dx, flip);
-		y[i] = d->y[idx[i]];
+		y[i - lo] = d->y[idx[i]];
 	}
+}
+
+void thaw_batch_fill(float *x, int32_t *y, const thaw_dataset *d, const int *idx, int B,
+		     const thaw_loader_opts *o, uint64_t aug_seed)
+{
+	fill_range(x, y, d, idx, 0, B, o, aug_seed);
 }
 
 typedef struct slot {
 	float *x;   /* (batch, C, H, W) */
 	int32_t *y; /* (batch) */
 	int *idx;   /* (batch) which images */
-	int B, epoch, index;
+	int B, total, epoch, index;
 	int ready; /* filled and not yet given back by the caller */
 } slot;
 
@@ -182,10 +193,15 @@ static void *worker(void *arg)
 			int start = b * l->o.batch;
 			int B = l->d->n - start < l->o.batch ? l->d->n - start : l->o.batch;
 			uint64_t aug = mix(mix(l->o.seed ^ 0x5eedull, (uint64_t)epoch), (uint64_t)b) | 1;
-			thaw_batch_fill(s->x, s->y, l->d, l->perm + start, B, &l->o, aug);
-			memcpy(s->idx, l->perm + start, sizeof(int) * (size_t)B);
+			int lo = 0, hi = B; /* this shard's slice of the batch */
+			if (l->o.shards > 1) {
+				lo = (int)((long)B * l->o.shard / l->o.shards);
+				hi = (int)((long)B * (l->o.shard + 1) / l->o.shards);
+			}
+			fill_range(s->x, s->y, l->d, l->perm + start, lo, hi, &l->o, aug);
+			memcpy(s->idx, l->perm + start + lo, sizeof(int) * (size_t)(hi - lo));
 			pthread_mutex_lock(&l->mu);
-			s->B = B, s->epoch = epoch, s->index = b, s->ready = 1;
+			s->B = hi - lo, s->total = B, s->epoch = epoch, s->index = b, s->ready = 1;
 			pthread_cond_broadcast(&l->cv);
 			pthread_mutex_unlock(&l->mu);
 			k ^= 1;
@@ -198,6 +214,10 @@ thaw_loader *thaw_loader_new(const thaw_dataset *d, const thaw_loader_opts *o)
 	if (o->batch <= 0 || o->shift < 0) {
 		thaw_error(THAW_EINVAL, "loader: batch size %d and shift %d must be positive", o->batch,
 			   o->shift);
+		return NULL;
+	}
+	if (o->shards > 1 && (o->shard < 0 || o->shard >= o->shards)) {
+		thaw_error(THAW_EINVAL, "loader: shard %d outside 0..%d", o->shard, o->shards - 1);
 		return NULL;
 	}
 	if (d->n <= 0 || (o->drop_last && d->n < o->batch)) {
@@ -271,6 +291,7 @@ int thaw_loader_next(thaw_loader *l, thaw_batch *b)
 	b->y = s->y;
 	b->idx = s->idx;
 	b->B = s->B;
+	b->total = s->total;
 	b->epoch = s->epoch;
 	b->index = s->index;
 	pthread_mutex_unlock(&l->mu);

@@ -27,6 +27,10 @@ thaw_dataset *thaw_synth(const thaw_synth_opts *o)
 			   o->n, o->classes, o->h, o->w);
 		return NULL;
 	}
+	if (!(o->noise >= 0 && o->noise <= 10)) { /* NaN too */
+		thaw_error(THAW_EINVAL, "synth: noise %g is outside 0..10", (double)o->noise);
+		return NULL;
+	}
 	thaw_dataset *d = thaw_dataset_new(o->n, o->c, o->h, o->w, o->classes);
 	if (!d)
 		return NULL;

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "thaw/dist.h"
 #include "thaw/layer.h"
 #include "thaw/parallel.h"
 
@@ -21,7 +22,9 @@ enum { GAMMA, BETA, RMEAN, RVAR };
 /* scratch: this header, then mean (C) and inv_std (C) as forward used them */
 typedef struct bn_state {
 	int batch_stats; /* forward normalised with batch statistics */
-	char pad[60];
+	int synced;      /* ... of the whole batch over the MPI ranks (thaw/dist.h) */
+	double count;    /* synced: values per channel over all ranks */
+	char pad[48];
 } bn_state;
 
 #define LANES 8
@@ -63,7 +66,9 @@ static size_t bn_scratch(const thaw_node *n, int B, int training)
 {
 	(void)B;
 	(void)training;
-	return sizeof(bn_state) + 2 * (size_t)n->out.c * sizeof(float);
+	size_t C = (size_t)n->out.c, ranks = (size_t)thaw_dist_size();
+	/* with MPI ranks: the synchronised statistics' exchange (bn_sync_*) */
+	return sizeof(bn_state) + 2 * C * sizeof(float) + (ranks > 1 ? (4 * C + ranks * (1 + 2 * C)) * sizeof(double) : 0);
 }
 
 /* s1 += sum(x - k), s2 += sum((x - k)^2) over x (len). Shifting by a value
@@ -235,6 +240,9 @@ static void forward_channels(int lo, int hi, void *user)
 	}
 }
 
+static void bn_sync_forward(bn_job *j);
+static void bn_sync_backward(bn_job *j);
+
 /* Below this many values per batch the pool's wake-up costs more than it saves. */
 enum { PAR_MIN = 32768 };
 
@@ -245,6 +253,11 @@ static void bn_forward(thaw_node *n, const thaw_fwd *f)
 	const int C = n->out.c;
 	bn_job j = {.n = n, .B = f->B, .batch = f->training && n->trainable, .x = f->x[0], .y = f->y, .st = st};
 	st->batch_stats = j.batch;
+	st->synced = 0;
+	if (j.batch && thaw_dist_sync_bn()) {
+		bn_sync_forward(&j);
+		return;
+	}
 	size_t total = (size_t)f->B * thaw_shape_sample(n->out);
 	if (total < PAR_MIN || n->out.h * n->out.w < 16)
 		forward_channels(0, C, &j);
@@ -299,11 +312,163 @@ static void bn_backward(thaw_node *n, const thaw_bwd *b)
 {
 	bn_job j = {.n = n, .B = b->B, .weight_grad = b->weight_grad, .acc = b->acc[0], .x = b->x[0],
 		    .dy = b->dy, .dx = b->dx[0], .y = (float *)b->y, .st = b->scratch};
+	if (j.st->synced) {
+		bn_sync_backward(&j);
+		return;
+	}
 	size_t total = (size_t)b->B * thaw_shape_sample(n->out);
 	if (total < PAR_MIN || n->out.h * n->out.w < 16)
 		backward_channels(0, n->out.c, &j);
 	else
 		thaw_parallel_for(n->out.c, backward_channels, &j);
+}
+
+/* ---- synchronised statistics (data-parallel training over MPI ranks):
+ * the mean and variance of the whole batch, as one process would compute
+ * them, so N ranks train as one process on the same global batch. Each
+ * rank's channel mean and centred sum of squares are gathered and merged
+ * in rank order (Chan et al.), the same bits on every rank; backward sums
+ * the two per-channel gradient sums over the ranks. Scratch after the
+ * mean and inv_std: loc (2C) and glob (2C) gradient sums, then one block
+ * (count, C means, C sums of squares) per rank. */
+typedef struct bn_sync_job {
+	bn_job *j;
+	double *loc, *glob, *blk;
+} bn_sync_job;
+
+static double *sync_area(const bn_job *j) { return (double *)((float *)(j->st + 1) + 2 * j->n->out.c); }
+
+static void sync_stats(int lo, int hi, void *user)
+{
+	const bn_sync_job *s = user;
+	const bn_job *j = s->j;
+	const int B = j->B, C = j->n->out.c;
+	const size_t HW = (size_t)j->n->out.h * j->n->out.w, S = (size_t)C * HW;
+	const double N = (double)B * (double)HW;
+	for (int c = lo; c < hi; c++) {
+		double s1 = 0, s2 = 0;
+		float k = j->x[(size_t)c * HW];
+		for (int b = 0; b < B; b++)
+			sums_shifted(j->x + b * S + c * HW, HW, k, &s1, &s2);
+		double d = s1 / N, m2 = s2 - s1 * d;
+		s->blk[1 + c] = k + d;
+		s->blk[1 + C + c] = m2 > 0 ? m2 : 0;
+	}
+}
+
+static void sync_normalize(int lo, int hi, void *user)
+{
+	const bn_job *j = ((const bn_sync_job *)user)->j;
+	thaw_node *n = j->n;
+	const int B = j->B, C = n->out.c;
+	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)C * HW;
+	const float *mean = (const float *)(j->st + 1), *istd = mean + C;
+	for (int c = lo; c < hi; c++)
+		for (int b = 0; b < B; b++)
+			(n->fused_relu ? normalize_relu : normalize)(j->y + b * S + c * HW, j->x + b * S + c * HW,
+								      mean[c], n->p[GAMMA].w[c] * istd[c],
+								      n->p[BETA].w[c], HW);
+}
+
+static void bn_sync_forward(bn_job *j)
+{
+	thaw_node *n = j->n;
+	const int C = n->out.c, ranks = thaw_dist_size();
+	double *area = sync_area(j), *all = area + 4 * C;
+	bn_sync_job s = {j, area, area + 2 * C, all + (size_t)thaw_dist_rank() * (1 + 2 * C)};
+	s.blk[0] = (double)j->B * n->out.h * n->out.w;
+	thaw_parallel_for(C, sync_stats, &s);
+	size_t bytes[4096]; /* ranks; more would need a heap array */
+	THAW_ASSERT(ranks <= (int)(sizeof bytes / sizeof *bytes));
+	for (int r = 0; r < ranks; r++)
+		bytes[r] = (1 + 2 * (size_t)C) * sizeof(double);
+	if (thaw_dist_allgather(all, bytes) < 0)
+		THAW_ASSERT(!"MPI exchange of batch statistics failed"); /* MPI's own handler ends the job first */
+	float *mean = (float *)(j->st + 1), *istd = mean + C;
+	float *rmean = n->p[RMEAN].w, *rvar = n->p[RVAR].w;
+	const float mom = n->a.momentum;
+	double N = 0;
+	for (int r = 0; r < ranks; r++)
+		N += all[(size_t)r * (1 + 2 * C)];
+	for (int c = 0; c < C; c++) {
+		double mu = 0, m2 = 0;
+		for (int r = 0; r < ranks; r++) {
+			const double *b = all + (size_t)r * (1 + 2 * C);
+			mu += b[0] * b[1 + c];
+		}
+		mu /= N;
+		for (int r = 0; r < ranks; r++) {
+			const double *b = all + (size_t)r * (1 + 2 * C);
+			double d = b[1 + c] - mu;
+			m2 += b[1 + C + c] + b[0] * d * d;
+		}
+		double var = m2 / N;
+		mean[c] = (float)mu;
+		istd[c] = (float)(1.0 / sqrt(var + n->a.eps));
+		double unbiased = N > 1 ? var * N / (N - 1) : var;
+		rmean[c] = mom * rmean[c] + (1.0f - mom) * mean[c];
+		rvar[c] = mom * rvar[c] + (1.0f - mom) * (float)unbiased;
+	}
+	j->st->synced = 1;
+	j->st->count = N;
+	thaw_parallel_for(C, sync_normalize, &s);
+}
+
+static void sync_grad_sums(int lo, int hi, void *user)
+{
+	const bn_sync_job *s = user;
+	const bn_job *j = s->j;
+	thaw_node *n = j->n;
+	const int B = j->B, C = n->out.c;
+	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)C * HW;
+	const float *mean = (const float *)(j->st + 1);
+	for (int c = lo; c < hi; c++) {
+		if (n->fused_relu)
+			for (int b = 0; b < B; b++)
+				relu_mask((float *)j->dy + b * S + c * HW, j->y + b * S + c * HW, HW);
+		double sdy = 0, sdx = 0;
+		for (int b = 0; b < B; b++)
+			sums_grad(j->dy + b * S + c * HW, j->x + b * S + c * HW, HW, mean[c], &sdy, &sdx);
+		s->loc[2 * c] = sdy;
+		s->loc[2 * c + 1] = sdx;
+	}
+}
+
+static void sync_grad_in(int lo, int hi, void *user)
+{
+	const bn_sync_job *s = user;
+	const bn_job *j = s->j;
+	thaw_node *n = j->n;
+	const int B = j->B, C = n->out.c;
+	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)C * HW;
+	const float *mean = (const float *)(j->st + 1), *istd = mean + C;
+	const double N = j->st->count;
+	for (int c = lo; c < hi; c++) {
+		if (j->weight_grad) { /* this rank's share: the trainer sums them over the ranks */
+			n->p[GAMMA].g[c] = (float)(s->loc[2 * c + 1] * istd[c]);
+			n->p[BETA].g[c] = (float)s->loc[2 * c];
+		}
+		if (!j->dx)
+			continue;
+		const float a = n->p[GAMMA].w[c] * istd[c];
+		const float k = (float)(-(double)a * istd[c] * istd[c] * s->glob[2 * c + 1] / N);
+		const float c0 = (float)(-(double)a * s->glob[2 * c] / N);
+		for (int b = 0; b < B; b++)
+			grad_in(j->dx + b * S + c * HW, j->dy + b * S + c * HW, a, j->x + b * S + c * HW, mean[c], k,
+				c0, HW, j->acc);
+	}
+}
+
+static void bn_sync_backward(bn_job *j)
+{
+	const int C = j->n->out.c;
+	double *area = sync_area(j);
+	bn_sync_job s = {j, area, area + 2 * C, NULL};
+	thaw_parallel_for(C, sync_grad_sums, &s);
+	memcpy(s.glob, s.loc, 2 * (size_t)C * sizeof(double));
+	if (thaw_dist_sum_double(s.glob, 2 * (size_t)C) < 0)
+		THAW_ASSERT(!"MPI exchange of batch norm gradients failed");
+	thaw_parallel_for(C, sync_grad_in, &s);
 }
 
 static void bn_describe(const thaw_node *n, char *buf, size_t size)

@@ -49,6 +49,8 @@ static const thaw_option table[] = {
 	 "write `checkpoint.thaw` into the run folder after every epoch"},
 	{"cache", THAW_OPT_BOOL, 0, 1, 0, NULL, "true", 0,
 	 "the feature cache: a frozen, deterministic prefix runs once per image (off by itself with `shift` or `flip`)"},
+	{"bn_stats", THAW_OPT_CHOICE, 0, 0, 0, "sync,local", "`\"sync\"`", 1,
+	 "under MPI: batch norm statistics over the whole batch (`sync`, as one process) or per rank (`local`)"},
 	{"on_batch", THAW_OPT_FUNCTION, 0, 0, 0, NULL, "none", 0,
 	 "`function(stats)` after every batch; returning `false` stops the phase"},
 	{"on_epoch", THAW_OPT_FUNCTION, 0, 0, 0, NULL, "none", 0,
@@ -252,6 +254,8 @@ int thaw_option_apply(thaw_fit_opts *o, const char *name, const thaw_option_valu
 		o->restore_best = i;
 	else if (!strcmp(name, "cache"))
 		o->feature_cache = i ? 0 : -1;
+	else if (!strcmp(name, "bn_stats"))
+		o->bn_local = i == 1;
 	else
 		return thaw_error(THAW_EINVAL, "%s: the frontend applies this option", name);
 	return 0;

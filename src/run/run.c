@@ -1,14 +1,24 @@
 /* A run: phases numbered, events passed on, checkpoints written with the
  * training position, interrupted runs continued exactly. */
 #include "thaw/run.h"
+#include "thaw/dist.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "thaw/atomic.h"
+
 #define PATH_LEN 4200
+/* A phase's loss is diverging when an epoch's mean is this many times the
+ * loss of its first batch (the model as the phase got it), and at least
+ * DIVERGE_FLOOR (a near-zero start would make noise look like growth). */
+#define DIVERGE_FACTOR 10.0
+#define DIVERGE_FLOOR 0.1
 
 struct thaw_run {
 	char dir[PATH_LEN], ckpt[PATH_LEN], resume_dir[PATH_LEN], resume_ckpt[PATH_LEN];
@@ -26,6 +36,10 @@ struct thaw_run {
 	const thaw_fit_opts *fit;
 	thaw_model *model;
 	int interrupted, checkpointing;
+	double start_loss; /* the phase's first batch loss; NAN before it */
+	int diverged;      /* warned for this phase */
+	/* the first save that failed: its file and the message */
+	char save_file[PATH_LEN], save_error[1024];
 };
 
 int thaw_checkpoint_save(const char *path, const thaw_model *m, const thaw_position *pos, int argc,
@@ -139,9 +153,22 @@ thaw_run *thaw_run_new(const thaw_run_opts *o)
 			dir_of(o->resume, r->resume_dir, sizeof r->resume_dir);
 			snprintf(r->resume_ckpt, sizeof r->resume_ckpt, "%s", o->resume);
 		}
+		int folder = is_dir(o->resume);
+		if (folder) /* a writer killed mid-save left its temporary file behind */
+			thaw_atomic_sweep_dir(r->resume_dir);
+		struct stat sb;
 		thaw_train_state *st = thaw_calloc(1, sizeof *st);
-		thaw_model *m = st ? thaw_checkpoint_load(r->resume_ckpt, &r->resume_at, st) : NULL;
-		if (!m)
+		thaw_model *m = NULL;
+		if (stat(o->resume, &sb) != 0)
+			rc = thaw_error(THAW_EIO, "resume: %s: no such run folder or checkpoint: %s", o->resume,
+					strerror(errno));
+		else if (folder && stat(r->resume_ckpt, &sb) != 0)
+			rc = thaw_error(THAW_EIO,
+					"resume: %s has no checkpoint yet: the run stopped before its first one "
+					"(written at the end of the first epoch), so there is nothing to continue; "
+					"start it afresh",
+					o->resume);
+		else if (!st || !(m = thaw_checkpoint_load(r->resume_ckpt, &r->resume_at, st)))
 			rc = thaw_error(THAW_EIO, "resume: %s", thaw_errmsg());
 		else if (r->resume_at.phase_index < 1)
 			rc = thaw_error(THAW_EFORMAT, "resume: %s holds no training position", r->resume_ckpt);
@@ -207,7 +234,8 @@ int thaw_run_should_stop(thaw_run *r) { return r && r->should_stop ? r->should_s
 
 int thaw_run_publish(thaw_run *r, const thaw_event *ev)
 {
-	return r && r->host ? r->host(ev, r->user) : 0;
+	/* under MPI the ranks train alike; rank 0 alone reports and writes */
+	return r && r->host && thaw_dist_writer() ? r->host(ev, r->user) : 0;
 }
 
 void thaw_run_vlog(thaw_run *r, const char *fmt, va_list ap)
@@ -226,21 +254,77 @@ void thaw_run_log(thaw_run *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-int thaw_run_checkpoint(thaw_run *r, const thaw_model *m)
+void thaw_run_save_failed(thaw_run *r, const char *file, const char *reason)
 {
-	if (!r->ckpt[0] || !m)
-		return 0;
-	r->at.seed = r->seed;
-	return thaw_checkpoint_save(r->ckpt, m, &r->at, r->argc, r->argv);
+	if (!r || r->save_file[0])
+		return;
+	snprintf(r->save_file, sizeof r->save_file, "%s", file && *file ? file : "?");
+	snprintf(r->save_error, sizeof r->save_error, "%s", reason ? reason : "");
 }
 
-static void warn_checkpoint(thaw_run *r)
+const char *thaw_run_save_error(const thaw_run *r, const char **file)
 {
-	thaw_run_log(r, "warning: checkpoint not written: %s", thaw_errmsg());
+	if (!r || !r->save_file[0])
+		return NULL;
+	if (file)
+		*file = r->save_file;
+	return r->save_error;
+}
+
+/* A save of the run's: a failure is recorded (the run fails) and left in
+ * thaw_errmsg(). */
+static int save(thaw_run *r, const char *path, const thaw_model *m)
+{
+	r->at.seed = r->seed;
+	int rc = thaw_checkpoint_save(path, m, &r->at, r->argc, r->argv);
+	if (rc < 0)
+		thaw_run_save_failed(r, path, thaw_errmsg());
+	return rc;
+}
+
+int thaw_run_checkpoint(thaw_run *r, const thaw_model *m)
+{
+	if (!r->ckpt[0] || !m || !thaw_dist_writer())
+		return 0;
+	return save(r, r->ckpt, m);
+}
+
+void thaw_run_warn(thaw_run *r, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	thaw_event ev = {.kind = THAW_EV_LOG, .warning = 1, .u.line = line};
+	thaw_run_publish(r, &ev);
+}
+
+/* Divergence: a loss far above where the phase started. (A loss that is
+ * not finite stops the phase in the trainer, THAW_ENAN: warned at its end.) */
+static void watch_loss(thaw_run *r, const thaw_event *ev, const char *why)
+{
+	if (ev->kind == THAW_EV_BATCH && isnan(r->start_loss) && isfinite(ev->u.batch.loss)) {
+		r->start_loss = ev->u.batch.loss;
+	} else if (ev->kind == THAW_EV_EPOCH && !r->diverged && !isnan(r->start_loss)) {
+		const thaw_epoch_stats *e = &ev->u.epoch;
+		double limit = DIVERGE_FACTOR * (r->start_loss > DIVERGE_FLOOR ? r->start_loss : DIVERGE_FLOOR);
+		if (!(e->train_loss <= limit)) {
+			r->diverged = 1;
+			thaw_run_warn(r,
+				      "warning: %s epoch %d: the loss diverges: %.4g is over %g times its start "
+				      "(%.4g); try a lower learning rate",
+				      e->phase ? e->phase : "train", e->epoch, e->train_loss, DIVERGE_FACTOR,
+				      r->start_loss);
+		}
+	} else if (ev->kind == THAW_EV_PHASE_END && ev->u.phase.error == THAW_ENAN) {
+		thaw_run_warn(r, "warning: %s: %s", ev->u.phase.name ? ev->u.phase.name : "train", why);
+	}
 }
 
 /* Every event of a phase: the position first, then the host's sinks, the
- * checkpoint, the caller's own handler. */
+ * checkpoint, the caller's own handler. A checkpoint that cannot be
+ * written stops the phase: training on would only lose more. */
 static int on_event(const thaw_event *ev, void *user)
 {
 	thaw_run *r = user;
@@ -253,13 +337,19 @@ static int on_event(const thaw_event *ev, void *user)
 		r->at.batch = 0;
 		r->at.step = ev->u.epoch.step;
 	}
+	char why[1024] = ""; /* a failed phase's message, before a sink records another */
+	if (ev->kind == THAW_EV_PHASE_END && ev->u.phase.error < 0)
+		snprintf(why, sizeof why, "%s", thaw_errmsg());
 	stop |= thaw_run_publish(r, ev);
+	watch_loss(r, ev, why);
 	if (r->checkpointing &&
 	    ((ev->kind == THAW_EV_EPOCH) ||
 	     (ev->kind == THAW_EV_BATCH && r->every > 0 && ev->u.batch.batch % r->every == 0 &&
 	      ev->u.batch.batch < ev->u.batch.batches)) &&
-	    thaw_run_checkpoint(r, r->model) < 0)
-		warn_checkpoint(r);
+	    thaw_run_checkpoint(r, r->model) < 0) {
+		r->checkpointing = 0;
+		stop = 1;
+	}
 	if (r->fit->on_event)
 		stop |= r->fit->on_event(ev, r->fit->user);
 	if (ev->kind == THAW_EV_BATCH && r->should_stop && r->should_stop(r->user)) {
@@ -333,32 +423,37 @@ int thaw_run_fit(thaw_run *r, thaw_model *m, const thaw_dataset *d, const thaw_f
 	r->model = m;
 	r->interrupted = 0;
 	r->checkpointing = checkpoint && r->ckpt[0];
+	r->start_loss = NAN;
+	r->diverged = 0;
+	int failed_before = r->save_file[0] != 0;
 	o.on_event = on_event;
 	o.user = r;
 	rc = thaw_fit(m, d, &o);
 	r->fit = NULL;
+	if (rc >= 0) /* MPI: all stopped at the same batch; was it an interrupt anywhere? */
+		r->interrupted = thaw_dist_max_int(r->interrupted);
 	res->epochs = rc < 0 ? r->at.epoch : rc;
 	res->interrupted = r->interrupted;
 	res->stopped = rc >= 0 && rc < o.epochs;
+	if (!failed_before && r->save_file[0]) /* a checkpoint failed: the phase stopped there */
+		return thaw_error(THAW_EIO, "%s", r->save_error);
 	if (r->interrupted) {
 		if (!r->ckpt[0])
 			return THAW_ESTOP;
 		if (thaw_run_checkpoint(r, m) < 0)
-			warn_checkpoint(r);
-		else
-			thaw_run_log(r, "interrupted: checkpoint at %s, epoch %d, batch %d", r->at.phase, r->at.epoch + 1,
-				     r->at.batch);
+			return THAW_EIO;
+		thaw_run_log(r, "interrupted: checkpoint at %s, epoch %d, batch %d", r->at.phase, r->at.epoch + 1,
+			     r->at.batch);
 		return THAW_ESTOP;
 	}
 	if (rc < 0)
 		return rc;
-	if (checkpoint && r->dir[0]) {
+	if (checkpoint && r->dir[0] && thaw_dist_writer()) {
 		char path[PATH_LEN + 32];
 		snprintf(path, sizeof path, "%s/phase-%d.thaw", r->dir, phase);
 		r->at.batch = 0;
-		r->at.seed = r->seed;
-		if (thaw_checkpoint_save(path, m, &r->at, r->argc, r->argv) < 0)
-			thaw_run_log(r, "warning: phase checkpoint not written: %s", thaw_errmsg());
+		if (save(r, path, m) < 0)
+			return THAW_EIO;
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "thaw/atomic.h"
 #include "thaw/plot.h"
 
 typedef struct row {
@@ -27,6 +28,8 @@ typedef struct eval_row {
 	long n;
 } eval_row;
 
+#define MAX_WARNINGS 32
+
 struct thaw_runlog {
 	char dir[4096];
 	row *rows;
@@ -34,7 +37,35 @@ struct thaw_runlog {
 	eval_row *evals;
 	int n_evals, cap_evals;
 	double t0;
+	char *warnings[MAX_WARNINGS];
+	int n_warnings, more_warnings;
+	char save_file[4200], save_error[1024]; /* the first save that failed */
 };
+
+void thaw_runlog_save_failed(thaw_runlog *r, const char *file, const char *reason)
+{
+	if (!r || r->save_file[0])
+		return;
+	snprintf(r->save_file, sizeof r->save_file, "%s", file && *file ? file : "?");
+	snprintf(r->save_error, sizeof r->save_error, "%s", reason ? reason : "");
+}
+
+const char *thaw_runlog_save_error(const thaw_runlog *r, const char **file)
+{
+	if (!r || !r->save_file[0])
+		return NULL;
+	if (file)
+		*file = r->save_file;
+	return r->save_error;
+}
+
+/* rc of a write of path: a failure is recorded for the summary */
+static int wrote(thaw_runlog *r, const char *path, int rc)
+{
+	if (rc < 0)
+		thaw_runlog_save_failed(r, path, thaw_errmsg());
+	return rc;
+}
 
 int thaw_mkdirs(const char *path)
 {
@@ -64,25 +95,26 @@ int thaw_copy_file(const char *from, const char *to)
 	FILE *in = fopen(from, "rb");
 	if (!in)
 		return thaw_error(THAW_EIO, "%s: cannot read: %s", from, strerror(errno));
-	FILE *out = fopen(to, "wb");
+	thaw_atomic a;
+	FILE *out = thaw_atomic_open(&a, to);
 	if (!out) {
 		fclose(in);
-		return thaw_error(THAW_EIO, "%s: cannot write: %s", to, strerror(errno));
+		return THAW_EIO;
 	}
 	char buf[65536];
 	size_t k;
-	int rc = 0;
 	while ((k = fread(buf, 1, sizeof buf, in)) > 0)
 		if (fwrite(buf, 1, k, out) != k) {
-			rc = thaw_error(THAW_EIO, "%s: write failed: %s", to, strerror(errno));
+			thaw_atomic_fail(&a, errno);
 			break;
 		}
-	if (ferror(in))
-		rc = thaw_error(THAW_EIO, "%s: read failed", from);
+	int bad = ferror(in);
 	fclose(in);
-	if (fclose(out) != 0 && rc == 0)
-		rc = thaw_error(THAW_EIO, "%s: write failed: %s", to, strerror(errno));
-	return rc;
+	if (bad) {
+		thaw_atomic_abort(&a);
+		return thaw_error(THAW_EIO, "%s: read failed", from);
+	}
+	return thaw_atomic_commit(&a);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -114,19 +146,21 @@ static void path_in(char *buf, size_t n, const thaw_runlog *r, const char *name)
 }
 
 /* Rewrites metrics.jsonl and metrics.csv from the rows (small: one row per
- * epoch), so a resumed run drops the rows after its checkpoint cleanly. */
-static int write_metrics(const thaw_runlog *r)
+ * epoch), each atomically, so a resumed run drops the rows after its
+ * checkpoint cleanly and a kill at any moment leaves whole files. */
+static int write_metrics(thaw_runlog *r)
 {
 	char pj[4200], pc[4200];
 	path_in(pj, sizeof pj, r, "metrics.jsonl");
 	path_in(pc, sizeof pc, r, "metrics.csv");
-	FILE *j = fopen(pj, "w"), *c = fopen(pc, "w");
-	if (!j || !c) {
-		if (j)
-			fclose(j);
-		if (c)
-			fclose(c);
-		return thaw_error(THAW_EIO, "%s: cannot write: %s", j ? pc : pj, strerror(errno));
+	thaw_atomic aj, ac;
+	FILE *j = thaw_atomic_open(&aj, pj);
+	if (!j)
+		return wrote(r, pj, THAW_EIO);
+	FILE *c = thaw_atomic_open(&ac, pc);
+	if (!c) {
+		thaw_atomic_abort(&aj);
+		return wrote(r, pc, THAW_EIO);
 	}
 	fprintf(c, "phase,phase_index,epoch,global_epoch,loss,accuracy,val_loss,val_accuracy,lr,img_s,seconds,step\n");
 	for (int i = 0; i < r->n; i++) {
@@ -160,15 +194,16 @@ static int write_metrics(const thaw_runlog *r)
 			fprintf(c, ",,");
 		fprintf(c, "%.6g,%.6g,%.6g,%ld\n", w->lr, w->img_s, w->seconds, w->step);
 	}
-	int bad = ferror(j) || ferror(c);
-	bad |= fclose(j) != 0;
-	bad |= fclose(c) != 0;
-	return bad ? thaw_error(THAW_EIO, "%s: write failed", pj) : 0;
+	if (thaw_atomic_commit(&aj) < 0) {
+		thaw_atomic_abort(&ac);
+		return wrote(r, pj, THAW_EIO);
+	}
+	return wrote(r, pc, thaw_atomic_commit(&ac));
 }
 
 /* loss.png and accuracy.png over the whole run; a dashed line where a new
  * phase starts. */
-static int write_plots(const thaw_runlog *r)
+static int write_plots(thaw_runlog *r)
 {
 	if (r->n == 0)
 		return 0;
@@ -199,7 +234,7 @@ static int write_plots(const thaw_runlog *r)
 	thaw_plot_spec spec = {.title = title, .xlabel = "epoch", .ylabel = "loss", .series = sl,
 			       .n_series = has_val ? 2 : 1, .markers = mk, .n_markers = nm};
 	path_in(path, sizeof path, r, "loss.png");
-	int rc = thaw_plot_lines(path, &spec);
+	int rc = wrote(r, path, thaw_plot_lines(path, &spec));
 	if (rc == 0) {
 		spec.title = "accuracy";
 		spec.ylabel = "accuracy";
@@ -207,7 +242,7 @@ static int write_plots(const thaw_runlog *r)
 		spec.y_min = 0;
 		spec.y_max = 1;
 		path_in(path, sizeof path, r, "accuracy.png");
-		rc = thaw_plot_lines(path, &spec);
+		rc = wrote(r, path, thaw_plot_lines(path, &spec));
 	}
 	free(buf);
 	return rc;
@@ -321,6 +356,8 @@ void thaw_runlog_free(thaw_runlog *r)
 		return;
 	free(r->rows);
 	free(r->evals);
+	for (int i = 0; i < r->n_warnings; i++)
+		free(r->warnings[i]);
 	free(r);
 }
 
@@ -371,7 +408,7 @@ static int runlog_eval(thaw_runlog *r, const char *name, const thaw_metrics *mt,
 	snprintf(file, sizeof file, "confusion-%s.png", safe);
 	path_in(path, sizeof path, r, file);
 	snprintf(title, sizeof title, "%s", name);
-	return thaw_plot_confusion(path, mt->confusion, mt->K, classes, title);
+	return wrote(r, path, thaw_plot_confusion(path, mt->confusion, mt->K, classes, title));
 }
 
 int thaw_runlog_event(thaw_runlog *r, const thaw_event *ev)
@@ -382,6 +419,14 @@ int thaw_runlog_event(thaw_runlog *r, const thaw_event *ev)
 		return runlog_epoch(r, &ev->u.epoch);
 	if (ev->kind == THAW_EV_EVAL)
 		return runlog_eval(r, ev->u.eval.name, ev->u.eval.mt, ev->u.eval.classes);
+	if (ev->kind == THAW_EV_LOG && ev->warning && ev->u.line) {
+		const char *line = strncmp(ev->u.line, "warning: ", 9) ? ev->u.line : ev->u.line + 9;
+		char *w = r->n_warnings < MAX_WARNINGS ? strdup(line) : NULL;
+		if (w)
+			r->warnings[r->n_warnings++] = w;
+		else
+			r->more_warnings++;
+	}
 	return 0;
 }
 
@@ -391,9 +436,10 @@ int thaw_runlog_finish(thaw_runlog *r, const char *script, const char *status, i
 	int rc = write_plots(r);
 	char path[4200];
 	path_in(path, sizeof path, r, "summary.json");
-	FILE *f = fopen(path, "w");
+	thaw_atomic a;
+	FILE *f = thaw_atomic_open(&a, path);
 	if (!f)
-		return thaw_error(THAW_EIO, "%s: cannot write: %s", path, strerror(errno));
+		return THAW_EIO;
 	fprintf(f, "{\n  \"script\": ");
 	json_str(f, script);
 	fprintf(f, ",\n  \"status\": ");
@@ -430,13 +476,30 @@ int thaw_runlog_finish(thaw_runlog *r, const char *script, const char *status, i
 		}
 		fprintf(f, "}");
 	}
-	fprintf(f, "%s],\n  \"error\": ", r->n_evals ? "\n  " : "");
+	fprintf(f, "%s],\n  \"warnings\": [", r->n_evals ? "\n  " : "");
+	for (int i = 0; i < r->n_warnings; i++) {
+		fprintf(f, "%s\n    ", i ? "," : "");
+		json_str(f, r->warnings[i]);
+	}
+	if (r->more_warnings)
+		fprintf(f, ",\n    \"(%d more)\"", r->more_warnings);
+	fprintf(f, "%s],\n  \"save_failed\": ", r->n_warnings ? "\n  " : "");
+	if (r->save_file[0]) {
+		fprintf(f, "{\"file\": ");
+		json_str(f, r->save_file);
+		fprintf(f, ", \"reason\": ");
+		json_str(f, r->save_error);
+		fprintf(f, "}");
+	} else {
+		fputs("null", f);
+	}
+	fprintf(f, ",\n  \"error\": ");
 	if (error && *error)
 		json_str(f, error);
 	else
 		fputs("null", f);
 	fprintf(f, "\n}\n");
-	if (fclose(f) != 0)
-		return thaw_error(THAW_EIO, "%s: write failed", path);
+	if (thaw_atomic_commit(&a) < 0)
+		return THAW_EIO;
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "thaw/paths.h"
+#include "thaw/sweep.h"
 
 #include "lthaw.h"
 
@@ -92,6 +93,7 @@ static int luaopen_thaw(lua_State *L)
 	lthaw_open_model(L);
 	lthaw_open_nn(L);
 	lthaw_open_train(L);
+	lthaw_open_finetune(L);
 	lthaw_open_data(L);
 	lthaw_open_text(L);
 	lua_pushstring(L, THAW_VERSION);
@@ -99,10 +101,29 @@ static int luaopen_thaw(lua_State *L)
 	return 1;
 }
 
+/* thaw.params: the NAME=VALUE script arguments (a sweep's point passes its
+ * grid values so), a numeral as a number, anything else as its string; a
+ * name given twice keeps the last. */
+static void push_params(lua_State *L, int argc, char **argv)
+{
+	lua_newtable(L);
+	for (int i = 0; i < argc; i++) {
+		const char *value;
+		size_t n = thaw_param_split(argv[i], &value);
+		if (n == 0)
+			continue;
+		lua_pushlstring(L, argv[i], n);
+		if (!lua_stringtonumber(L, value))
+			lua_pushstring(L, value);
+		lua_rawset(L, -3);
+	}
+}
+
 /* ---- the host side */
 
-/* Every 10000 instructions: a stop asked for outside thaw.fit (a script
- * busy in Lua code) ends the run too. */
+/* On every function call and every 1000 instructions: a stop asked for
+ * outside thaw.fit (a script busy in Lua code, or waiting in a loop around
+ * os.execute) ends the run too. */
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
@@ -112,6 +133,15 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
 		luaL_error(L, "%s", INTERRUPTED);
 	}
 }
+void lthaw_safepoint(lua_State *L)
+{
+	thaw_script *s = lthaw_host(L);
+	if (s->interrupted || thaw_run_should_stop(s->run)) {
+		s->interrupted = 1;
+		luaL_error(L, "%s", INTERRUPTED);
+	}
+}
+
 static int traceback(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
@@ -145,6 +175,8 @@ thaw_script *thaw_script_new(thaw_run *run)
 	lua_pushlightuserdata(L, s);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &host_key);
 	luaL_requiref(L, "thaw", luaopen_thaw, 0);
+	push_params(L, argc, argv);
+	lua_setfield(L, -2, "params");
 	lua_pop(L, 1);
 	lua_pushcfunction(L, l_print);
 	lua_setglobal(L, "print");
@@ -205,10 +237,14 @@ int thaw_script_run(thaw_script *s, const char *path)
 	lua_setfield(L, -3, "path");
 	lua_pop(L, 2);
 	int rc = luaL_loadfile(L, path);
-	lua_sethook(L, stop_hook, LUA_MASKCOUNT, 10000);
+	lua_sethook(L, stop_hook, LUA_MASKCALL | LUA_MASKCOUNT, 1000);
 	if (rc == LUA_OK)
 		rc = lua_pcall(L, 0, 0, h);
 	lua_sethook(L, NULL, 0, 0);
+	/* Ctrl-C after the last safe point (the end of the script, or a long
+	 * C call such as an evaluation near its end) still interrupts */
+	if (thaw_run_should_stop(s->run))
+		s->interrupted = 1;
 	if (s->interrupted) { /* also when the script caught the error */
 		lua_settop(L, h - 1);
 		snprintf(s->err, sizeof s->err, "interrupted");

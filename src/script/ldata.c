@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "thaw/text.h"
+#include "thaw/dist.h"
 
 #include "lthaw.h"
 
@@ -66,6 +67,7 @@ static int push_opened(lua_State *L, int t, ldata *u, thaw_dataset *d)
 		return 2;
 	}
 	u->d = d; /* owned by the userdata from here: an error below frees it */
+	lthaw_safepoint(L); /* Ctrl-C while it loaded */
 	lthaw_apply_selection(L, t, &u->d);
 	return 1;
 }
@@ -216,7 +218,7 @@ static int l_data_grid(lua_State *L)
 	thaw_dataset *d = lthaw_checkdata(L, 1);
 	const char *path = luaL_checkstring(L, 2);
 	int per_row = (int)luaL_optinteger(L, 3, 8);
-	if (thaw_dataset_grid_png(d, path, per_row, lthaw_host(L)->seed) < 0)
+	if (thaw_dist_writer() && thaw_dataset_grid_png(d, path, per_row, lthaw_host(L)->seed) < 0)
 		return lthaw_fail(L);
 	return 0;
 }

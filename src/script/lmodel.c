@@ -7,6 +7,8 @@
 #include "thaw/vocab.h"
 #include "thaw/zoo.h"
 
+#include "thaw/dist.h"
+
 #include "lthaw.h"
 
 thaw_model *lthaw_checkmodel(lua_State *L, int i)
@@ -104,6 +106,7 @@ static int l_load(lua_State *L)
 	lmodel *u = lthaw_newmodel(L);
 	u->m = thaw_model_load(path, NULL);
 	log_warnings(L);
+	lthaw_safepoint(L);
 	if (!u->m) {
 		lua_pushnil(L);
 		lua_pushstring(L, thaw_errmsg());
@@ -119,6 +122,7 @@ static int l_import(lua_State *L)
 	thaw_onnx_info info;
 	u->m = thaw_onnx_import(path, &info);
 	log_warnings(L);
+	lthaw_safepoint(L);
 	if (!u->m) {
 		lua_pushnil(L);
 		lua_pushstring(L, thaw_errmsg());
@@ -392,6 +396,14 @@ static int l_model_layer(lua_State *L)
 /* m:save(path [, {optimizer = false}]): without the optimizer state the
  * file holds just the model (a base to share); the next thaw.fit would
  * start that state afresh anyway. */
+/* A save the script asked for failed: it raises, and the run fails at its
+ * end even when the script catches the error (status "save-failed"). */
+static int save_failed(lua_State *L, const char *path)
+{
+	thaw_run_save_failed(lthaw_host(L)->run, path, thaw_errmsg());
+	return lthaw_fail(L);
+}
+
 static int l_model_save(lua_State *L)
 {
 	static const char *const keys[] = {"optimizer", NULL};
@@ -401,16 +413,17 @@ static int l_model_save(lua_State *L)
 	lthaw_check_keys(L, 3, "save", keys);
 	if (!lthaw_opt_bool(L, 3, "optimizer", 1))
 		thaw_model_reset_opt_state(m);
-	if (thaw_model_save(m, path, NULL) < 0)
-		return lthaw_fail(L);
+	if (thaw_dist_writer() && thaw_model_save(m, path, NULL) < 0) /* MPI: rank 0 writes */
+		return save_failed(L, path);
 	return 0;
 }
 
 static int l_model_export(lua_State *L)
 {
 	thaw_model *m = lthaw_checkmodel(L, 1);
-	if (thaw_onnx_export(m, luaL_checkstring(L, 2)) < 0)
-		return lthaw_fail(L);
+	const char *path = luaL_checkstring(L, 2);
+	if (thaw_dist_writer() && thaw_onnx_export(m, path) < 0)
+		return save_failed(L, path);
 	return 0;
 }
 
@@ -461,7 +474,7 @@ static int l_model_normalize(lua_State *L)
 			lua_geti(L, -1, c + 1);
 			float v = (float)luaL_checknumber(L, -1);
 			if (k == 1 && !(v > 0))
-				return luaL_error(L, "normalize: std must be > 0 (channel %d is %g)", c + 1, (double)v);
+				return luaL_error(L, "normalize: std must be > 0 (channel %d is %f)", c + 1, (double)v);
 			dst[k][c] = v;
 			lua_pop(L, 1);
 		}

@@ -69,6 +69,7 @@ static int finish(lua_State *L, int t, ldata *u, thaw_dataset *d, const char *wh
 	for (int n; (line = thaw_note_next(&pos, &n));)
 		lthaw_logf(lthaw_host(L), "%s: %.*s", what, n, line);
 	u->d = d;
+	lthaw_safepoint(L); /* Ctrl-C while it loaded */
 	if (t > 0)
 		lthaw_apply_selection(L, t, &u->d);
 	return 1;
@@ -294,6 +295,7 @@ static int l_vectors(lua_State *L)
 		return 2;
 	}
 	u->v = thaw_vocab_ref(v);
+	lthaw_safepoint(L); /* Ctrl-C while it read */
 	char cov[128];
 	thaw_wordvec_coverage(u->wv, cov, sizeof cov);
 	lthaw_logf(lthaw_host(L), "vectors %s: %d dimensions, %s", path, u->wv->dim, cov);

@@ -6,7 +6,8 @@
  *   ldata.c  thaw.data.* and the data userdata
  *   lmodel.c thaw.load/import/model/reference_cnn and the model userdata
  *   lnn.c    thaw.nn.*: layers as plain tables
- *   ltrain.c thaw.fit/evaluate/predict/transfer and the run helpers */
+ *   ltrain.c thaw.fit/evaluate/predict/transfer and the run helpers
+ *   lfinetune.c thaw.fine_tune and thaw.lr_find */
 #ifndef THAW_SCRIPT_LTHAW_H
 #define THAW_SCRIPT_LTHAW_H
 
@@ -45,6 +46,11 @@ thaw_script *lthaw_host(lua_State *L);
 void lthaw_logf(thaw_script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Raises the core's last message as a Lua error. */
 int lthaw_fail(lua_State *L);
+/* A safe point for Ctrl-C outside thaw.fit: raises INTERRUPTED when the
+ * host asked to stop (or the script already was interrupted). The long C
+ * calls (evaluate, predict, transfer, loading data and models) call it
+ * before and after their work; the instruction hook covers plain Lua. */
+void lthaw_safepoint(lua_State *L);
 /* Makes the metatable tname of a userdata type: the metamethods in meta,
  * and __index the closure `index` over two tables, the methods and the
  * property getters (both lua_CFunctions taking the userdata at 1). */
@@ -108,9 +114,20 @@ int lthaw_data_text_stats(lua_State *L);
 void lthaw_open_text(lua_State *L);
 
 /* ---- ltrain.c */
+/* d shaped for m: d itself (nil pushed), or a converted copy held by a
+ * data userdata pushed on the stack; the log says what changed. */
+thaw_dataset *lthaw_conform(lua_State *L, thaw_model *m, thaw_dataset *d, const char *what);
+/* Remembers the model at stack index i as the run's model (model.thaw). */
+void lthaw_set_last_model(lua_State *L, thaw_script *s, int i);
+/* An epoch's entry of a history table ({phase, epoch, loss, accuracy,
+ * val_loss, val_accuracy, seconds, img_s, lr, step}), pushed. */
+void lthaw_push_epoch(lua_State *L, const thaw_epoch_stats *es);
 /* Adds fit, evaluate, predict, transfer, check, seed, clock, run_dir and
  * asset to the table on top. */
 void lthaw_open_train(lua_State *L);
+
+/* ---- lfinetune.c: adds fine_tune and lr_find to the table on top. */
+void lthaw_open_finetune(lua_State *L);
 
 /* ---- opts.c: readers of an options table at index t (may be nil) */
 lua_Integer lthaw_opt_integer(lua_State *L, int t, const char *k, lua_Integer def);

@@ -11,12 +11,14 @@
 #include "thaw/text.h"
 #include "thaw/transfer.h"
 
+#include "thaw/dist.h"
+
 #include "lthaw.h"
 
 /* ---- training */
 
 /* Remembers the model at stack index i as the run's model. */
-static void set_last_model(lua_State *L, thaw_script *s, int i)
+void lthaw_set_last_model(lua_State *L, thaw_script *s, int i)
 {
 	lua_pushvalue(L, i);
 	if (s->last_model == LUA_NOREF) {
@@ -28,7 +30,7 @@ static void set_last_model(lua_State *L, thaw_script *s, int i)
 
 /* d shaped for m: d itself, or a converted copy held by a userdata pushed
  * on the stack (so an error cannot leak it); the log says what changed. */
-static thaw_dataset *conform(lua_State *L, thaw_model *m, thaw_dataset *d, const char *what)
+thaw_dataset *lthaw_conform(lua_State *L, thaw_model *m, thaw_dataset *d, const char *what)
 {
 	if (thaw_dataset_fits_model(d, m)) {
 		lua_pushnil(L);
@@ -95,7 +97,7 @@ static int fit_on_batch(fit_ctx *c, const thaw_batch_stats *bs)
 	return call_back(c, c->on_batch);
 }
 
-static void push_epoch(lua_State *L, const thaw_epoch_stats *es)
+void lthaw_push_epoch(lua_State *L, const thaw_epoch_stats *es)
 {
 	lua_createtable(L, 0, 10);
 	lua_pushstring(L, es->phase);
@@ -116,11 +118,11 @@ static void push_epoch(lua_State *L, const thaw_epoch_stats *es)
 static int fit_on_epoch(fit_ctx *c, const thaw_epoch_stats *es)
 {
 	lua_State *L = c->L;
-	push_epoch(L, es);
+	lthaw_push_epoch(L, es);
 	lua_seti(L, c->hist, (lua_Integer)luaL_len(L, c->hist) + 1);
 	if (c->on_epoch == LUA_NOREF)
 		return 0;
-	push_epoch(L, es);
+	lthaw_push_epoch(L, es);
 	return call_back(c, c->on_epoch);
 }
 
@@ -240,12 +242,12 @@ static int l_fit(lua_State *L)
 	if (o.patience > 0 && !has_val)
 		return luaL_error(L, "thaw.fit: patience needs validation data (val = ...)");
 	s->fit_index = phase_index;
-	set_last_model(L, s, 1);
-	d = conform(L, m, d, "training"); /* stack 4 */
+	lthaw_set_last_model(L, s, 1);
+	d = lthaw_conform(L, m, d, "training"); /* stack 4 */
 	lua_getfield(L, 3, "val");
 	if (!lua_isnil(L, -1)) {
 		thaw_dataset *v = lthaw_checkdata(L, lua_gettop(L));
-		o.val = conform(L, m, v, "validation"); /* stack 6 */
+		o.val = lthaw_conform(L, m, v, "validation"); /* stack 6 */
 	} else {
 		lua_pushnil(L);
 	}
@@ -300,6 +302,7 @@ static int l_evaluate(lua_State *L)
 {
 	static const char *const keys[] = {"name", "batch", "topk", NULL};
 	thaw_script *s = lthaw_host(L);
+	lthaw_safepoint(L);
 	thaw_model *m = lthaw_checkmodel(L, 1);
 	thaw_dataset *d = lthaw_checkdata(L, 2);
 	lua_settop(L, 3);
@@ -310,11 +313,11 @@ static int l_evaluate(lua_State *L)
 	int batch = lthaw_opt_int(L, 3, "batch", 256), topk = lthaw_opt_int(L, 3, "topk", 5);
 	if (batch < 1 || batch > 65536)
 		return luaL_error(L, "thaw.evaluate: batch %d is outside 1..65536", batch);
-	if (topk < 1)
-		return luaL_error(L, "thaw.evaluate: topk %d must be at least 1", topk);
-	d = conform(L, m, d, "evaluation");
+	if (topk < 1 || topk > 1000)
+		return luaL_error(L, "thaw.evaluate: topk %d is outside 1..1000", topk);
+	d = lthaw_conform(L, m, d, "evaluation");
 	if (s->last_model == LUA_NOREF)
-		set_last_model(L, s, 1);
+		lthaw_set_last_model(L, s, 1);
 	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
 	thaw_metrics *mt = thaw_metrics_new(K, topk);
 	if (!mt)
@@ -351,6 +354,7 @@ static int l_evaluate(lua_State *L)
 	}
 	lua_setfield(L, -2, "confusion");
 	thaw_metrics_free(mt);
+	lthaw_safepoint(L); /* Ctrl-C during the evaluation */
 	return 1;
 }
 
@@ -362,6 +366,7 @@ static int l_evaluate(lua_State *L)
  * name is the model's (else the data's) class name, "" when neither has one. */
 static int l_predict(lua_State *L)
 {
+	lthaw_safepoint(L);
 	thaw_model *m = lthaw_checkmodel(L, 1);
 	int K = thaw_model_class_count(m);
 	if (K < 0)
@@ -382,7 +387,7 @@ static int l_predict(lua_State *L)
 	if (!many)
 		luaL_argcheck(L, idx >= 1 && idx <= d->n, 3, "image index outside 1..#data");
 	lua_settop(L, 3);
-	d = conform(L, m, d, "prediction"); /* stack 4 */
+	d = lthaw_conform(L, m, d, "prediction"); /* stack 4 */
 	const char *const *names = m->n_classes == K	? (const char *const *)m->class_names
 				   : d->n_classes == K ? (const char *const *)d->class_names
 							: NULL;
@@ -418,6 +423,7 @@ static int l_predict(lua_State *L)
 static int l_transfer(lua_State *L)
 {
 	static const char *const keys[] = {"cut", "head", "freeze", "force", NULL};
+	lthaw_safepoint(L);
 	thaw_model *m = lthaw_checkidle(L, 1);
 	thaw_dataset *d = lthaw_checkdata(L, 2);
 	lthaw_check_keys(L, 3, "thaw.transfer", keys);
@@ -513,4 +519,13 @@ void lthaw_open_train(lua_State *L)
 				       {"clock", l_clock},     {"asset", l_asset},       {"check", l_check},
 				       {NULL, NULL}};
 	luaL_setfuncs(L, fns, 0);
+	/* thaw.mpi: where this process stands in a data-parallel job */
+	lua_createtable(L, 0, 3);
+	lua_pushinteger(L, thaw_dist_rank());
+	lua_setfield(L, -2, "rank");
+	lua_pushinteger(L, thaw_dist_size());
+	lua_setfield(L, -2, "size");
+	lua_pushboolean(L, thaw_dist_built(NULL));
+	lua_setfield(L, -2, "built");
+	lua_setfield(L, -2, "mpi");
 }

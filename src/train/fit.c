@@ -3,6 +3,8 @@
 #include "thaw/vocab.h"
 #include "thaw/predict.h"
 
+#include "dist_train.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,17 +57,25 @@ int thaw_evaluate(thaw_model *m, const thaw_dataset *d, int batch, thaw_metrics 
 	int K = thaw_model_class_count(m);
 	if (mt->K != K)
 		return thaw_error(THAW_ESHAPE, "evaluate: the model has %d outputs, the metrics %d classes", K, mt->K);
+	thaw_dataset share;
+	thaw_metrics *whole = mt;
+	if (thaw_dist_size() > 1) { /* MPI: each rank its share, then the sums */
+		dist_shard_view(d, &share);
+		d = &share;
+		if (!(mt = thaw_metrics_new(K, whole->topk)))
+			return THAW_ENOMEM;
+	}
 	thaw_loader_opts lo = thaw_loader_opts_default();
 	lo.batch = batch;
 	lo.shuffle = 0;
 	thaw_loader_opts_from_spec(&lo, &m->input);
-	thaw_loader *l = thaw_loader_new(d, &lo);
-	if (!l)
-		return THAW_ENOMEM;
+	thaw_loader *l = d->n ? thaw_loader_new(d, &lo) : NULL;
 	/* the one prediction verb, then the metrics from its logits */
 	thaw_prediction *p = thaw_malloc((size_t)batch * sizeof *p);
 	thaw_batch b;
-	while (p && (rc = thaw_loader_next(l, &b)) == 1) {
+	if (!l && d->n)
+		p = (free(p), NULL);
+	while (l && p && (rc = thaw_loader_next(l, &b)) == 1) {
 		if ((rc = thaw_predict_batch(m, b.x, b.y, b.B, p, 0, NULL, NULL)) < 0)
 			break;
 		double loss = 0;
@@ -77,6 +87,11 @@ int thaw_evaluate(thaw_model *m, const thaw_dataset *d, int batch, thaw_metrics 
 		rc = THAW_ENOMEM;
 	free(p);
 	thaw_loader_free(l);
+	if (whole != mt) {
+		if (rc >= 0)
+			rc = dist_metrics_reduce(mt, whole);
+		thaw_metrics_free(mt);
+	}
 	return rc < 0 ? rc : 0;
 }
 
@@ -145,6 +160,8 @@ static float *cache_build(thaw_model *m, const thaw_dataset *d, int cut, const t
 	*F = thaw_shape_sample(m->nodes[cut]->out);
 	if ((double)*F * d->n * sizeof(float) > (double)o->cache_mb * (1 << 20))
 		return NULL;
+	if (thaw_dist_size() > 1) /* each rank its share, then all of it */
+		return dist_cache_build(m, d, cut, o->batch, *F);
 	float *feat = thaw_aligned(*F * (size_t)d->n * sizeof(float));
 	thaw_loader_opts lo = thaw_loader_opts_default();
 	lo.batch = o->batch;
@@ -216,6 +233,10 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	lo.shift = o->shift;
 	lo.flip = o->flip;
 	thaw_loader_opts_from_spec(&lo, &m->input);
+	int ranks = thaw_dist_size(); /* MPI: every rank trains on its shard of each batch */
+	if (ranks > 1 && o->batch < ranks)
+		return thaw_error(THAW_EINVAL, "fit: a batch of %d cannot be shared by %d MPI ranks", o->batch, ranks);
+	lo.shard = thaw_dist_rank(), lo.shards = ranks;
 	thaw_loader *l = thaw_loader_new(d, &lo);
 	if (!l)
 		return THAW_ENOMEM;
@@ -236,6 +257,16 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	}
 	t->smoothing = o->smoothing;
 	t->step = o->first_step;
+	t->bn_local = o->bn_local;
+	double t_phase = thaw_now();
+	thaw_dist_comm_reset();
+	if (ranks > 1)
+		logf_(o, "%s: data-parallel over %d MPI ranks, each a share of every batch of %d; batch norm "
+			 "statistics %s",
+		      phase, ranks, o->batch, o->bn_local ? "per rank" : "over the whole batch");
+	if (ranks > 1 && d->n % o->batch && d->n % o->batch < ranks)
+		logf_(o, "%s: the last batch of each epoch (%d images) is skipped: fewer images than the %d MPI ranks",
+		      phase, d->n % o->batch, ranks);
 	if (!o->keep_state && o->first_epoch <= 1 && o->skip_batches == 0 && o->first_step == 0)
 		thaw_model_reset_opt_state(m); /* SGD's momentum is no Adam moment */
 	int cut = (o->feature_cache >= 0 && !o->shift && !o->flip) ? thaw_model_static_prefix(m) : -1;
@@ -262,6 +293,9 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 		thaw_step_result r = {.lr = thaw_sched_lr(&s, o->optim.lr, t->step)};
 		int stop = 0;
 		while ((rc = thaw_loader_next(l, &b)) == 1) {
+			if (ranks > 1 && b.total < ranks)
+				continue; /* every rank skips it alike (logged above) */
+			t->total_B = ranks > 1 ? b.total : 0;
 			if (cache && thaw_model_static_prefix(m) < cut) {
 				/* a node below the cut was thawed between batches */
 				free(cache);
@@ -280,15 +314,16 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 				thaw_error_prefix("%s, epoch %d, batch %d", phase, e, b.index + 1);
 				goto out;
 			}
-			loss_sum += r.loss * b.B;
+			int gb = r.B ? r.B : b.B; /* the whole batch over all ranks */
+			loss_sum += r.loss * gb;
 			correct += r.correct;
-			seen += b.B;
+			seen += gb;
 			if (o->on_event) {
 				double el = thaw_now() - t0;
 				thaw_event ev = {.kind = THAW_EV_BATCH, .model = m, .trainer = t};
 				ev.u.batch = (thaw_batch_stats){phase, e, o->epochs, b.index + 1, batches, r.loss,
-								(double)r.correct / b.B, seen / el, el, r.lr, t->step, m, t};
-				if (publish(o, &ev)) {
+								(double)r.correct / gb, seen / el, el, r.lr, t->step, m, t};
+				if (thaw_dist_max_int(publish(o, &ev) != 0)) { /* any rank stopping stops all */
 					stop = 1;
 					break;
 				}
@@ -311,8 +346,10 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 		}
 		done = e;
 		thaw_event ev = {.kind = THAW_EV_EPOCH, .model = m, .u.epoch = es};
-		if (publish(o, &ev))
+		if (thaw_dist_max_int(publish(o, &ev) != 0))
 			stop = 1;
+		if (ranks > 1 && (rc = dist_check_replicas(m, phase)) < 0)
+			goto out;
 		if (stop)
 			break;
 		if (o->patience > 0 && val) {
@@ -329,6 +366,12 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	if (best && since_best > 0)
 		weights_copy(m, best, 0); /* end with the best epoch's weights */
 	rc = done;
+	if (ranks > 1) {
+		double all = thaw_now() - t_phase, comm = thaw_dist_comm_seconds();
+		logf_(o, "%s: %.2f s of %.2f s in MPI exchanges (%.1f%%: gradient sums, batch norm statistics, the "
+			 "cache, validation, and waiting for the slowest rank)",
+		      phase, comm, all, all > 0 ? 100 * comm / all : 0);
+	}
 out:
 	if (began)
 		phase_event(o, m, THAW_EV_PHASE_END, phase, batches, o->first_epoch > 1 ? o->first_epoch : 1,

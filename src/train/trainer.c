@@ -4,6 +4,8 @@
 
 #include "thaw/train.h"
 
+#include "dist_train.h"
+
 thaw_trainer *thaw_trainer_new(thaw_model *m, const thaw_optim *o, const thaw_sched *s, int max_B)
 {
 	if (!m || !o || max_B <= 0) {
@@ -29,7 +31,9 @@ thaw_trainer *thaw_trainer_new(thaw_model *m, const thaw_optim *o, const thaw_sc
 	t->K = K;
 	t->dlogits = thaw_aligned((size_t)max_B * K * sizeof(float));
 	t->probs = thaw_aligned((size_t)max_B * K * sizeof(float));
-	if (!t->dlogits || !t->probs || thaw_model_plan(m, max_B, 1) < 0) {
+	if (thaw_dist_size() > 1)
+		t->pack = thaw_aligned(dist_pack_cap(m) * sizeof(float));
+	if (!t->dlogits || !t->probs || (thaw_dist_size() > 1 && !t->pack) || thaw_model_plan(m, max_B, 1) < 0) {
 		thaw_trainer_free(t);
 		return NULL;
 	}
@@ -42,6 +46,7 @@ void thaw_trainer_free(thaw_trainer *t)
 		return;
 	free(t->dlogits);
 	free(t->probs);
+	free(t->pack);
 	free(t);
 }
 
@@ -78,21 +83,46 @@ int thaw_trainer_step_from(thaw_trainer *t, int first, const float *x, const int
 		return thaw_error(THAW_ESHAPE,
 				  "train step: the model's output changed from %d to %d since the trainer was made",
 				  t->K, K);
+	/* a shard of a batch over MPI ranks: each rank its own dropout draws
+	 * (a stream from the model's, which advances alike on every rank) and,
+	 * unless bn_local, batch statistics over the whole batch */
+	int dist = t->total_B > 0 && t->pack && thaw_dist_size() > 1;
+	thaw_rng shared = m->rng;
+	if (dist) {
+		uint64_t s = ((uint64_t)thaw_rng_u32(&shared) << 32) | thaw_rng_u32(&shared);
+		thaw_rng_seed(&m->rng, s ^ (0x9e3779b97f4a7c15ull * (uint64_t)(thaw_dist_rank() + 1)));
+		thaw_dist_set_sync_bn(!t->bn_local);
+	}
 	int rc = thaw_model_forward_from(m, first, x, B, 1);
+	if (dist)
+		m->rng = shared;
 	if (rc < 0)
-		return rc;
+		goto out;
 	const float *logits = thaw_model_output(m);
 	double loss;
 	rc = thaw_softmax_xent(logits, labels, B, K, t->smoothing, t->dlogits, t->probs, &loss);
 	if (rc < 0)
-		return rc;
-	if (!isfinite(loss))
-		return thaw_error(THAW_ENAN, "the loss became %s at step %ld (learning rate %g); try a lower rate",
-				  isnan(loss) ? "NaN" : "Inf", t->step + 1,
-				  (double)thaw_sched_lr(&t->sched, t->opt.lr, t->step));
+		goto out;
+	int correct = count_correct(logits, labels, B, K), count = B;
+	if (dist) { /* d(whole batch's mean loss) / d logits */
+		float f = (float)B / (float)t->total_B;
+		for (size_t i = 0; i < (size_t)B * K; i++)
+			t->dlogits[i] *= f;
+	} else if (!isfinite(loss)) {
+		goto nan;
+	}
 	rc = thaw_model_backward(m, t->dlogits);
 	if (rc < 0)
-		return rc;
+		goto out;
+	if (dist) {
+		double sum = loss * B;
+		thaw_dist_set_sync_bn(0);
+		if ((rc = dist_reduce_step(m, t->pack, t->bn_local, &sum, &correct, &count)) < 0)
+			return rc;
+		loss = count > 0 ? sum / count : sum;
+		if (!isfinite(loss))
+			goto nan;
+	}
 	float lr = thaw_sched_lr(&t->sched, t->opt.lr, t->step);
 	float gn = 0;
 	rc = thaw_optim_step(&t->opt, m, lr, &gn);
@@ -101,11 +131,18 @@ int thaw_trainer_step_from(thaw_trainer *t, int first, const float *x, const int
 	t->step++;
 	if (r) {
 		r->loss = loss;
-		r->correct = count_correct(logits, labels, B, K);
+		r->correct = correct;
 		r->lr = lr;
 		r->grad_norm = gn;
+		r->B = count;
 	}
 	return 0;
+nan:
+	return thaw_error(THAW_ENAN, "the loss became %s at step %ld (learning rate %g); try a lower rate",
+			  isnan(loss) ? "NaN" : "Inf", t->step + 1, (double)thaw_sched_lr(&t->sched, t->opt.lr, t->step));
+out:
+	thaw_dist_set_sync_bn(0);
+	return rc;
 }
 
 int thaw_eval_batch(thaw_model *m, const float *x, const int32_t *labels, int B, thaw_metrics *mt,

@@ -102,7 +102,20 @@ static thaw_dataset *open_data(const char *spec, const thaw_prepare_opts *o, con
 	io.skip_bad = o->skip_bad;
 	io.progress = o->progress;
 	io.user = o->progress_user;
-	thaw_dataset *d = thaw_dataset_open_opts(spec, &io);
+	thaw_dataset *d;
+	if (o->model && o->model->vocab && thaw_text_probe(spec)) { /* straight into the model's words and length */
+		thaw_text_opts to = thaw_text_opts_default();
+		to.vocab = (thaw_vocab *)o->model->vocab; /* only read */
+		to.length = input ? input->w : 0;
+		d = thaw_text_load(spec, &to);
+		thaw_text_stats st;
+		if (d && thaw_text_stats_of(d, &st) == 0)
+			thaw_notes_add(nt, "%s: encoded with the model's vocabulary of %d words (%.1f%% of tokens unknown)",
+				       spec, o->model->vocab->n,
+				       st.tokens ? 100.0 * (double)st.unknown / (double)st.tokens : 0.0);
+	} else {
+		d = thaw_dataset_open_opts(spec, &io);
+	}
 	const char *pos = d ? d->notes : NULL, *line;
 	for (int n; (line = thaw_note_next(&pos, &n));)
 		thaw_notes_add(nt, "%s: %.*s", spec, n, line);

@@ -29,7 +29,10 @@ raises("thaw.seed('x')", "number expected", thaw.seed, "x")
 raises("thaw.check()", "value expected", thaw.check)
 raises("layer() with a float", "number has no integer representation", m.layer, m, 1.5)
 -- values outside their range, and strings C would cut short
-raises("evaluate topk -1", "topk -1 must be at least 1", thaw.evaluate, m, d, {topk = -1})
+raises("evaluate topk -1", "topk -1 is outside 1..1000", thaw.evaluate, m, d, {topk = -1})
+raises("evaluate topk 1e9", "topk 1000000000 is outside 1..1000", thaw.evaluate, m, d, {topk = 1e9})
+raises("synthetic noise -1", "noise -1 is outside 0..10", thaw.data.synthetic, {n = 10, noise = -1})
+raises("normalize std 0", "std must be > 0 (channel 1 is 0.0)", function() m:normalize{mean = {0}, std = {0}} end)
 raises("fit shift 1e9", "shift 1000000000 is outside", thaw.fit, m, d, {shift = 1000000000})
 raises("a NUL in a layer name", "holds a NUL byte", m.add, m, thaw.nn.dense{units = 2, name = "a\0b"})
 

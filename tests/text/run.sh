@@ -92,6 +92,31 @@ case_train_text() {
 	has "$TMP/t2.out" 'topic1 0\.[0-9]* topic0' || no "the two-class head: $(cat "$TMP/t2.out")"
 }
 
+# the workbench on a text model and text data: it starts (no pixels to
+# draw), the data is encoded with the model's vocabulary (its guesses are
+# mostly right), q quits cleanly
+case_tui_text() {
+	command -v tmux >/dev/null || { skipped="no tmux"; return; }
+	sock="thaw-text-$$"
+	tmux -L "$sock" -f /dev/null new-session -d -x 120 -y 40 \
+		"'$THAW' tui --model '$RUN/text.thaw' --data '$RUN/test.tsv'; echo \$? >'$TMP/tui.rc'; sleep 60"
+	i=0
+	while [ $i -lt 40 ]; do
+		tmux -L "$sock" capture-pane -p >"$TMP/tui.txt" 2>/dev/null
+		grep -q 'ok [0-9]*%' "$TMP/tui.txt" && break
+		sleep 0.5
+		i=$((i + 1))
+	done
+	right=$(grep -o 'ok [0-9]*%' "$TMP/tui.txt" | wc -l)
+	wrong=$(grep -o '→topic[0-9] [0-9]*%' "$TMP/tui.txt" | wc -l)
+	tmux -L "$sock" send-keys q
+	i=0
+	while [ ! -s "$TMP/tui.rc" ] && [ $i -lt 20 ]; do sleep 0.5; i=$((i + 1)); done
+	tmux -L "$sock" kill-server 2>/dev/null
+	[ "$(cat "$TMP/tui.rc" 2>/dev/null)" = 0 ] || { no "thaw tui exit $(cat "$TMP/tui.rc" 2>/dev/null)"; return; }
+	[ "$right" -gt $((2 * wrong)) ] || no "the data pane's guesses: $right right, $wrong wrong (vocabulary not the model's?)"
+}
+
 # the exported ONNX graphs of text models, evaluated op by op with numpy
 # (needs Debian's python3-onnx, a bench package: skipped without it)
 case_onnx_numpy() {
@@ -108,7 +133,7 @@ case_onnx_numpy() {
 	[ "$(grep -c 'max difference' "$TMP/onnx.eval")" = 4 ] || no "not 4 graphs compared"
 }
 
-for c in lua data_tsv data_folder predict_text eval_text train_text onnx_numpy; do
+for c in lua data_tsv data_folder predict_text eval_text train_text tui_text onnx_numpy; do
 	why='' skipped=''
 	"case_$c"
 	if [ -z "$why" ]; then

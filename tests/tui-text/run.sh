@@ -123,7 +123,7 @@ NV=$(wc -l <"$TMP/val.tsv")
 # ---- the same recipe on the command line: thaw train on a text model
 if ./thaw train --model "$TMP/text.thaw" --data "$TMP/train.tsv" --val "$TMP/val.tsv" --epochs 1 \
 	-o "$TMP/trained.thaw" >"$TMP/train.log" 2>&1 &&
-	grep -q "validation data encoded for the model: encoded with the model's vocabulary" "$TMP/train.log" &&
+	grep -q "val.tsv: encoded with the model's vocabulary of" "$TMP/train.log" &&
 	grep -q 'val acc' "$TMP/train.log"; then
 	echo "ok   thaw train --model TEXTMODEL --data TSV encodes the texts for the model"
 	passed=$((passed + 1))

@@ -1,0 +1,24 @@
+-- Two phases with dropout, validation and the run's checkpoints, for the
+-- MPI fault and resume tests. arg[1]: "ok" runs through; "error" makes
+-- rank 1 raise a Lua error, "exit" makes rank 1 leave at once
+-- (os.exit(7), no MPI goodbye), both at batch 3 of epoch 2 of the
+-- second phase, after the first epoch's checkpoint; "diverge" gives each
+-- rank its own learning rate (a script bug the ranks must catch).
+local thaw = require "thaw"
+local mode = arg[1] or "ok"
+local data = thaw.data.synthetic{n = 320, classes = 4, size = {12, 12}, noise = 0.3, seed = 5}
+local train, val = data:split(0.25)
+local m = thaw.reference_cnn{input = {1, 12, 12}, classes = 4}
+local function fail(s)
+	if thaw.mpi.rank == 1 and s.phase == "tune" and s.epoch == 2 and s.batch == 3 then
+		if mode == "error" then error("rank 1 fails on purpose") end
+		if mode == "exit" then os.exit(7) end
+	end
+end
+local lr = mode == "diverge" and 2e-3 * (1 + thaw.mpi.rank) or 2e-3
+thaw.fit(m, train, {phase = "head", epochs = 2, batch = 32, lr = lr, shift = 1, on_batch = fail})
+m:freeze{upto = "pool2"}
+thaw.fit(m, train, {phase = "tune", epochs = 3, batch = 32, optimizer = "sgd", lr = 1e-2, val = val,
+	on_batch = fail})
+print(string.format("done on %d ranks, val loss %.6f", thaw.mpi.size, thaw.evaluate(m, val, {name = "val"}).loss))
+m:save(thaw.run_dir() .. "/saved-by-script.thaw")
