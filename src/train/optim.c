@@ -101,6 +101,21 @@ static void update_range(int lo, int hi, void *user)
 	}
 }
 
+/* The listed rows [lo, hi) of a row-sparse parameter: rows are distinct,
+ * so any split gives the same bits. */
+typedef struct sparse_upd {
+	upd *u;
+	const int32_t *rows;
+	int D;
+} sparse_upd;
+
+static void update_rows(int lo, int hi, void *user)
+{
+	const sparse_upd *s = user;
+	for (int r = lo; r < hi; r++)
+		update_range(s->rows[r] * s->D, (s->rows[r] + 1) * s->D, s->u);
+}
+
 /* Sum of squares in a fixed number of chunks added in order: the same
  * result for any thread count. */
 #define NORM_CHUNKS 16
@@ -183,9 +198,11 @@ int thaw_optim_step(const thaw_optim *o, thaw_model *m, float lr, float *grad_no
 				/* row-sparse (an embedding): only the rows this batch
 				 * touched move, moments included, as PyTorch's SparseAdam
 				 * and TensorFlow's LazyAdam do */
-				int D = (int)(u.p->size / (size_t)u.p->dims[0]);
-				for (int r = 0; r < n->n_rows; r++)
-					update_range(n->rows[r] * D, (n->rows[r] + 1) * D, &u);
+				sparse_upd su = {.u = &u, .rows = n->rows, .D = (int)(u.p->size / (size_t)u.p->dims[0])};
+				if ((size_t)n->n_rows * (size_t)su.D < (1u << 15))
+					update_rows(0, n->n_rows, &su);
+				else
+					thaw_parallel_for(n->n_rows, update_rows, &su);
 				continue;
 			}
 			if (u.p->size < (1u << 15))
