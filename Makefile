@@ -123,7 +123,7 @@ layers:
 # (part of make check) replays every regression case under
 # tests/fuzz/regress/<target>/ and runs each briefly on its corpus.
 FUZZ_CC ?= clang
-FUZZ_TARGETS = thaw onnx idx png jpeg folder
+FUZZ_TARGETS = thaw onnx idx png jpeg folder wordvec
 FUZZ_SECONDS ?= 180
 FUZZ_CHECK_SECONDS ?= 15
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -Ibuild/gen $(DEP_CFLAGS) -Wall -Wno-unused-parameter -Wno-unknown-attributes \

@@ -90,5 +90,8 @@ const char *thaw_share_dir(void);
 
 /* Wall-clock seconds from a monotonic clock. */
 double thaw_now(void);
+/* CPU seconds this process has run, all threads summed: steadier than
+ * thaw_now on a shared machine (what `thaw bench --cpu-time` reports). */
+double thaw_cpu_now(void);
 
 #endif

@@ -33,6 +33,11 @@ typedef struct thaw_dataset {
 	char source[256];   /* where it came from, for summaries */
 	char *notes;        /* owned; NULL or lines ("skipped 2 files that are not PNG or JPEG
 			     * (notes.txt, ...)") a frontend shows the user; kept by clone */
+	/* Text data (thaw/text.h): x is NULL, c = h = 1 and w is the tokens per
+	 * sample; every selection below keeps these. NULL for images. */
+	int32_t *ids;             /* (n, w) token ids, THAW_TOKEN_PAD after the text */
+	int32_t *len;             /* (n) tokens each text had before padding or cutting */
+	struct thaw_vocab *vocab; /* a reference (thaw/vocab.h): the words behind ids */
 } thaw_dataset;
 
 /* A zeroed data set with class names "0".."n_classes-1". n may be 0. */
@@ -55,9 +60,10 @@ int thaw_class_name_same(const char *a, const char *b, size_t blen);
 size_t thaw_dataset_bytes(const thaw_dataset *d);
 /* Images per class into count (n_classes entries). */
 void thaw_dataset_class_counts(const thaw_dataset *d, int *count);
+/* Image i's pixels; NULL for text data (no pixels: see thaw_text_ids). */
 static inline const uint8_t *thaw_dataset_image(const thaw_dataset *d, int i)
 {
-	return d->x + (size_t)i * d->c * d->h * d->w;
+	return d->x ? d->x + (size_t)i * d->c * d->h * d->w : NULL;
 }
 
 /* ---- sources */
@@ -135,7 +141,9 @@ thaw_synth_opts thaw_synth_opts_default(void); /* 1000 x 1x28x28, 10 classes, no
 thaw_dataset *thaw_synth(const thaw_synth_opts *o);
 
 /* SPEC: "fashion-mnist", "fashion-mnist:test", "fashion-mnist:train",
- * "synth" or "synth:N", a directory of class folders, a directory holding
+ * "synth" or "synth:N", text data ("text:PATH", a .tsv or .csv file, a
+ * folder of class folders of .txt files: thaw/text.h, default options),
+ * a directory of class folders, a directory holding
  * train-images-idx3-ubyte[.gz] (append ":test" for the t10k files), or
  * "images.idx[.gz],labels.idx[.gz]". */
 thaw_dataset *thaw_dataset_open(const char *spec);

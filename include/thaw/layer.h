@@ -49,6 +49,8 @@ typedef struct thaw_layer_ops {
 	/* 1: scratch holds nothing from forward to backward (a work area), so
 	 * the plan gives every such node one shared block of the largest size */
 	int scratch_shared;
+	/* 1: p[0]'s gradient is row-sparse (thaw_node.rows), as an embedding's */
+	int sparse_rows;
 	void (*forward)(thaw_node *n, const thaw_fwd *f);
 	void (*backward)(thaw_node *n, const thaw_bwd *b);
 	void (*describe)(const thaw_node *n, char *buf, size_t size); /* "3x3 s1 p1 1->32" */

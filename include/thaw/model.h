@@ -39,10 +39,13 @@ typedef enum thaw_kind {
 	THAW_FLATTEN,
 	THAW_ADD,
 	THAW_CONCAT,
+	THAW_EMBEDDING, /* token ids (B, 1, 1, T) -> vectors (B, dim, 1, T); id 0 (padding) gives zeros */
+	THAW_POOL_TIME, /* (B, C, 1, T) -> (B, C, 1, 1): mean or max over the tokens that are not padding */
 	THAW_KIND_COUNT
 } thaw_kind;
 
 enum { THAW_INIT_HE = 0, THAW_INIT_GLOROT = 1 };
+enum { THAW_POOL_MEAN = 0, THAW_POOL_MAX = 1 };
 
 /* Attributes of every kind in one struct; a kind reads only its own fields.
  * Start from thaw_attrs_default(kind) or the constructors below. */
@@ -64,6 +67,9 @@ typedef struct thaw_attrs {
 	float eps;             /* batchnorm */
 	float momentum;        /* batchnorm: running = momentum*running + (1-momentum)*batch */
 	int init;              /* THAW_INIT_HE or THAW_INIT_GLOROT */
+	int words;             /* embedding: rows of the table (the vocabulary's size) */
+	int dim;               /* embedding: the length of each word's vector */
+	int pool;              /* pool_time: THAW_POOL_MEAN or THAW_POOL_MAX */
 } thaw_attrs;
 
 thaw_attrs thaw_attrs_default(thaw_kind kind);
@@ -72,10 +78,19 @@ thaw_attrs thaw_conv(int filters, int k, int stride, int pad);
 thaw_attrs thaw_pool(thaw_kind kind, int k, int stride); /* THAW_MAXPOOL or THAW_AVGPOOL */
 thaw_attrs thaw_dropout(float rate);
 thaw_attrs thaw_layer(thaw_kind kind); /* kinds without required attributes */
+thaw_attrs thaw_embedding(int words, int dim);
+/* Reads (x) alone, or (x, ids): with the token ids as a second input
+ * (usually the model input, -1), padding positions are left out. */
+thaw_attrs thaw_pool_time(int pool);
+/* A 1-D convolution over time is a conv2d with a 1 x k kernel: k tokens
+ * wide, "same" padding (the output keeps T, so a pool_time after it can
+ * still mask the padding). */
+thaw_attrs thaw_conv1d(int filters, int k);
 
 /* Kind <-> name ("dense", "conv2d", "maxpool", "avgpool", "globalavgpool",
  * "batchnorm", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu",
- * "dropout", "flatten", "add", "concat"). thaw_kind_from_name returns -1
+ * "dropout", "flatten", "add", "concat", "embedding", "pool_time").
+ * thaw_kind_from_name returns -1
  * for an unknown name. */
 const char *thaw_kind_name(thaw_kind k);
 int thaw_kind_from_name(const char *name);
@@ -110,6 +125,14 @@ typedef struct thaw_node {
 	float *pmem; /* the one allocation behind p[].w and p[].g */
 	float *omem; /* optimizer state behind p[].m, p[].v, made on first use */
 	uint64_t opt_t; /* optimizer steps this node has taken (Adam bias correction) */
+	/* Row-sparse gradient of p[0] (embedding tables, whose ops set
+	 * sparse_rows): the model makes rows and row_mark (p[0].dims[0] entries
+	 * each); backward lists in rows the n_rows rows of p[0].g it wrote (g
+	 * is zero elsewhere) and the optimizer updates those rows only, so a
+	 * step costs the batch's words, not the table. NULL: g is dense. */
+	int32_t *rows;
+	int n_rows;
+	unsigned char *row_mark;
 
 	/* Per-step state, set by the model for the current step and read by
 	 * layer code (thaw/layer.h); not for users of the graph. It stays in
@@ -134,15 +157,18 @@ typedef struct thaw_model {
 	thaw_input_spec input;
 	int n_classes;
 	char **class_names; /* n_classes strings or NULL */
+	struct thaw_vocab *vocab; /* text models: the words behind the input ids
+				   * (a reference, thaw/vocab.h), saved in the .thaw file; or NULL */
 	thaw_rng rng;       /* init and dropout */
 	uint64_t seed;
 
 	/* activation plan */
 	int plan_B, plan_training, plan_valid;
 	thaw_arena arena;
-	int profile;             /* time every node's forward and backward */
+	int profile;             /* time every node's forward and backward: 1 wall clock, 2 CPU time */
 	int B;                   /* batch of the last forward */
 	const float *last_input; /* borrowed: the x of the last forward */
+	int last_training;       /* the last forward was a training pass (backward needs one) */
 
 	/* Name lookup, kept by model.c through every change to the graph:
 	 * open addressing from a node's name to its index (-1: empty), and
@@ -179,6 +205,9 @@ int thaw_model_copy_params(thaw_model *dst, const thaw_model *src);
  * none. So pop, truncate, replace_head and add (a new output node) drop
  * them, as does an insert that changes the output width. */
 int thaw_model_set_classes(thaw_model *m, const char *const *names, int n);
+/* Gives a text model its vocabulary (a new reference; NULL forgets it). The
+ * model's input width is the number of tokens per sample. */
+void thaw_model_set_vocab(thaw_model *m, struct thaw_vocab *v);
 
 /* ---- freezing. Each returns the number of nodes changed or < 0. */
 int thaw_model_set_trainable(thaw_model *m, int from, int to, int trainable); /* [from, to] */

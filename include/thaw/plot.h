@@ -100,6 +100,9 @@ typedef struct thaw_plot_spec {
 	/* Logarithmic y axis: values <= 0 cannot be shown there, so they are
 	 * left out as gaps and a note under the plot counts them. */
 	int log_y;
+	/* Logarithmic x axis (a learning-rate sweep): whole decades around
+	 * the data; values <= 0 are left out and counted like log_y's. */
+	int log_x;
 	/* A fixed y range when y_min < y_max (say 0..1 for accuracy); otherwise
 	 * the range is chosen from the data and rounded to tick values. */
 	double y_min, y_max;
@@ -111,7 +114,7 @@ typedef struct thaw_plot_spec {
 typedef struct thaw_plot_frame {
 	int x, y, w, h;                /* plot area, top-left corner and size */
 	double x_lo, x_hi, y_lo, y_hi; /* data at the left/right, bottom/top edges */
-	int log_y;
+	int log_y, log_x;
 } thaw_plot_frame;
 
 /* Draws the chart and writes it to path as a PNG. Axis ranges come from
@@ -151,5 +154,11 @@ typedef struct thaw_confusion_frame {
 	int x, y, cell, width, height;
 } thaw_confusion_frame;
 int thaw_confusion_layout(int K, const char *const *class_names, thaw_confusion_frame *f);
+
+/* ---- The LR finder's curve (thaw/finetune.h): loss against the learning
+ * rate on a log axis, the raw losses faint, the smoothed curve strong, and
+ * the suggested rate as a labelled marker. title NULL: a default. */
+struct thaw_lrfind_result;
+int thaw_plot_lrfind(const char *path, const struct thaw_lrfind_result *r, const char *title);
 
 #endif

@@ -46,6 +46,10 @@ typedef struct thaw_prepare_opts {
 	int skip_bad;  /* skip corrupt images (listed in the notes) instead of failing */
 	void (*progress)(int done, int total, void *user); /* folder loading; may be NULL */
 	void *progress_user;
+	/* text data (thaw/text.h) is encoded for this model: its vocabulary
+	 * and length (thaw_dataset_for_model); borrowed. NULL: text data is
+	 * left as it loads, and `input` converts images only. */
+	const thaw_model *model;
 } thaw_prepare_opts;
 
 thaw_prepare_opts thaw_prepare_opts_default(void);

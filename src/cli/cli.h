@@ -87,6 +87,8 @@ int cmd_tui(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_options(int argc, char **argv);
+int cmd_finetune(int argc, char **argv);
+int cmd_lrfind(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 /* more commands are added here and in main.c's table, one line each */

@@ -152,7 +152,7 @@ static double loader_img_s(int batch, double seconds)
 /* Per-node milliseconds per training step (forward / backward) and per
  * inference batch, measured with the model's profiling switch. */
 static int profile_nodes(thaw_model *m, thaw_optim_kind ok, const float *x, const int32_t *y, int batch,
-			 int steps)
+			 int steps, int cpu_time)
 {
 	thaw_optim opt = thaw_optim_default(ok);
 	thaw_trainer *t = thaw_trainer_new(m, &opt, NULL, batch);
@@ -162,7 +162,7 @@ static int profile_nodes(thaw_model *m, thaw_optim_kind ok, const float *x, cons
 	for (int pass = 0; pass < 3; pass++) { /* warm-up, training, inference */
 		for (int i = 0; i < m->n; i++)
 			m->nodes[i]->t_forward = m->nodes[i]->t_backward = 0;
-		m->profile = pass > 0;
+		m->profile = pass == 0 ? 0 : cpu_time ? 2 : 1;
 		for (int s = 0; s < steps; s++) {
 			int rc = pass < 2 ? thaw_trainer_step(t, x, y, batch, NULL) : thaw_model_forward(m, x, batch, 0);
 			if (rc < 0) {
@@ -177,7 +177,8 @@ static int profile_nodes(thaw_model *m, thaw_optim_kind ok, const float *x, cons
 			}
 	}
 	m->profile = 0;
-	printf("# per node, ms per batch of %d: train forward, train backward, inference forward\n", batch);
+	printf("# per node, ms %s per batch of %d: train forward, train backward, inference forward\n",
+	       cpu_time ? "of CPU time (all threads)" : "of wall time", batch);
 	double sum[3] = {0};
 	for (int i = 0; i < m->n && i < 256; i++) {
 		const thaw_node *n = m->nodes[i];
@@ -194,7 +195,7 @@ static int profile_nodes(thaw_model *m, thaw_optim_kind ok, const float *x, cons
  * momentum 0.9) as the usual fine-tuning step. Prints inference, the full
  * training step, the frozen base's feature extraction (what fit's feature
  * cache runs once per image) and the new head's step on cached features. */
-static int bench_model(const char *path, const int *input, const bench_opts *o, int layers)
+static int bench_model(const char *path, const int *input, const bench_opts *o, int layers, int cpu_time)
 {
 	thaw_model *m = cli_load_model(path, NULL, NULL);
 	if (!m) {
@@ -221,7 +222,7 @@ static int bench_model(const char *path, const int *input, const bench_opts *o, 
 			y[i] = i % K;
 	}
 	if (rc == 0 && layers) {
-		rc = profile_nodes(m, THAW_SGD, x, y, B, 2);
+		rc = profile_nodes(m, THAW_SGD, x, y, B, 2, cpu_time);
 		goto out;
 	}
 	thaw_optim opt = thaw_optim_default(THAW_SGD);
@@ -295,15 +296,17 @@ out:
 
 static const char bench_usage[] =
 	"usage: thaw bench [--model FILE [--input C,H,W]] [--batch N] [--seconds S] [--windows N]\n"
-	"                  [--threads N] [--layers]\n"
+	"                  [--threads N] [--layers [--cpu-time]]\n"
 	"Measures the reference CNN at batch N (default 64): a full training step,\n"
 	"inference and the head-only step with the conv blocks frozen, as the median\n"
 	"images/s over N windows (default 5, at most 16) of S seconds (default 1),\n"
 	"then the SGEMM rate and the loader's rate. --threads N sets the BLAS threads\n"
 	"(default: OPENBLAS_NUM_THREADS, else every processor); --layers times each\n"
-	"layer instead. --model FILE (.thaw or .onnx) measures that model instead\n"
-	"(batch default 32, SGD): inference, the full training step, feature\n"
-	"extraction by the frozen base and the new head's step on cached features;\n"
+	"layer instead, in wall time, or with --cpu-time in CPU time of all threads\n"
+	"(steadier on a busy machine; with --threads 1 the work itself).\n"
+	"--model FILE (.thaw or .onnx) measures that model instead (batch default 32,\n"
+	"SGD): inference, the full training step, feature extraction by the frozen\n"
+	"base and the new head's step on cached features;\n"
 	"--input C,H,W checks the image shape it takes. Prints `name: value` lines.\n";
 
 /* "C,H,W" into chw[3]. */
@@ -316,19 +319,20 @@ static int parse_chw(const char *s, int *chw)
 	return 0;
 }
 
-enum { O_BATCH = 256, O_SECONDS, O_WINDOWS, O_THREADS, O_LAYERS, O_MODEL, O_INPUT };
+enum { O_BATCH = 256, O_SECONDS, O_WINDOWS, O_THREADS, O_LAYERS, O_MODEL, O_INPUT, O_CPU_TIME };
 
 static const struct option bench_options[] = {
 	{"batch", required_argument, NULL, O_BATCH},	 {"seconds", required_argument, NULL, O_SECONDS},
 	{"windows", required_argument, NULL, O_WINDOWS}, {"threads", required_argument, NULL, O_THREADS},
 	{"layers", no_argument, NULL, O_LAYERS},	 {"model", required_argument, NULL, O_MODEL},
-	{"input", required_argument, NULL, O_INPUT},	 {"help", no_argument, NULL, 'h'},
+	{"input", required_argument, NULL, O_INPUT},	 {"cpu-time", no_argument, NULL, O_CPU_TIME},
+	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
 
 int cmd_bench(int argc, char **argv)
 {
-	int layers = 0, threads = 0, rc = 0, batch = 0, input[3] = {0};
+	int layers = 0, cpu_time = 0, threads = 0, rc = 0, batch = 0, input[3] = {0};
 	const char *model = NULL;
 	bench_opts o = {.batch = 64, .windows = 5, .seconds = 1.0};
 	for (int c; rc == 0 && (c = cli_getopt("bench", argc, argv, "h", bench_options)) != -1;) {
@@ -339,6 +343,7 @@ int cmd_bench(int argc, char **argv)
 		case O_WINDOWS: rc = cli_int(optarg, 1, 16, &o.windows); break;
 		case O_THREADS: rc = cli_int(optarg, 0, 1024, &threads); break;
 		case O_LAYERS: layers = 1; break;
+		case O_CPU_TIME: cpu_time = 1; break;
 		case O_MODEL: model = optarg; break;
 		case O_INPUT: rc = parse_chw(optarg, input); break;
 		default: return CLI_EUSAGE;
@@ -351,7 +356,7 @@ int cmd_bench(int argc, char **argv)
 	thaw_blas_set_threads(threads);
 	o.batch = batch ? batch : model ? 32 : 64;
 	if (model)
-		return bench_model(model, input, &o, layers);
+		return bench_model(model, input, &o, layers, cpu_time);
 	thaw_model *m = thaw_zoo_reference_cnn(1, 28, 28, 10, 1);
 	float *x = thaw_aligned(sizeof(float) * o.batch * 28 * 28);
 	int32_t *y = thaw_malloc(sizeof(int32_t) * o.batch);
@@ -366,7 +371,7 @@ int cmd_bench(int argc, char **argv)
 	for (int i = 0; i < o.batch; i++)
 		y[i] = i % 10;
 	if (layers) {
-		int rc = profile_nodes(m, THAW_ADAM, x, y, o.batch, 20);
+		int rc = profile_nodes(m, THAW_ADAM, x, y, o.batch, 20, cpu_time);
 		if (rc < 0)
 			cli_errorf("bench", "%s", thaw_errmsg());
 		thaw_model_free(m);

@@ -9,12 +9,15 @@
 
 #include "cli.h"
 #include "thaw/data.h"
+#include "thaw/text.h"
 #include "thaw/transfer.h"
 
 static const char usage[] =
 	"usage: thaw data SPEC [--classes 5,6,7|A,B] [--per-class K] [--seed N] [--grid out.png] [--per-row N]\n"
 	"                 [--size H[xW]] [--channels 1|3] [--resize stretch|crop|pad] [--skip-bad]\n"
 	"                 [--export DIR [--format png|jpeg]]\n"
+	"       thaw data TEXTSPEC [--classes ...] [--per-class K] [--seed N] [--length N] [--min-count N]\n"
+	"                 [--max-words N] [--header|--no-header] [--keep-case] [--show N]\n"
 	"--size and --channels convert the images (a folder loads straight at that size);\n"
 	"--resize says how an image of another shape fits: stretch (default), crop (shorter side,\n"
 	"  centre kept) or pad (whole image, black bars);\n"
@@ -22,6 +25,11 @@ static const char usage[] =
 	"--export writes a class folder DIR/NN-class/N.png (or .jpg with --format jpeg, quality 90)\n"
 	"SPEC: fashion-mnist, fashion-mnist:test, synth[:N], a folder of class folders (PNG or JPEG\n"
 	"  images, one folder per class), or images.idx[.gz],labels.idx[.gz]\n"
+	"TEXTSPEC: a .tsv or .csv file of label<TAB>text lines, a folder of class folders of .txt\n"
+	"  files, or text:PATH; --length pads or cuts every text to N tokens (default: the 95th\n"
+	"  percentile of the lengths), --min-count and --max-words limit the vocabulary, --header\n"
+	"  says the first line names the columns (default: when its label reads label, class, ...),\n"
+	"  --keep-case keeps upper case, --show prints the first N texts as the model sees them\n"
 	"Notes (files skipped, conversions) go to stderr.\n";
 
 /* "H" or "HxW", each 1..4096 */
@@ -42,7 +50,7 @@ static int parse_size(const char *s, int *h, int *w)
 }
 
 enum { O_CLASSES = 256, O_PER_CLASS, O_SEED, O_GRID, O_PER_ROW, O_SIZE, O_CHANNELS, O_RESIZE, O_SKIP_BAD,
-       O_EXPORT, O_FORMAT };
+       O_EXPORT, O_FORMAT, O_LENGTH, O_MIN_COUNT, O_MAX_WORDS, O_HEADER, O_NO_HEADER, O_KEEP_CASE, O_SHOW };
 
 static const struct option data_options[] = {
 	{"classes", required_argument, NULL, O_CLASSES},   {"per-class", required_argument, NULL, O_PER_CLASS},
@@ -51,8 +59,36 @@ static const struct option data_options[] = {
 	{"channels", required_argument, NULL, O_CHANNELS}, {"resize", required_argument, NULL, O_RESIZE},
 	{"skip-bad", no_argument, NULL, O_SKIP_BAD},	   {"export", required_argument, NULL, O_EXPORT},
 	{"format", required_argument, NULL, O_FORMAT},	   {"help", no_argument, NULL, 'h'},
+	{"length", required_argument, NULL, O_LENGTH},	   {"min-count", required_argument, NULL, O_MIN_COUNT},
+	{"max-words", required_argument, NULL, O_MAX_WORDS}, {"header", no_argument, NULL, O_HEADER},
+	{"no-header", no_argument, NULL, O_NO_HEADER},	   {"keep-case", no_argument, NULL, O_KEEP_CASE},
+	{"show", required_argument, NULL, O_SHOW},
 	{NULL, 0, NULL, 0},
 };
+
+/* Class counts, vocabulary and length statistics of text data; with show,
+ * the first texts as the model sees them (lower-cased, cut, <unk>). */
+static void text_summary(const thaw_dataset *d, const int *count, int show)
+{
+	thaw_text_stats s;
+	thaw_text_stats_of(d, &s);
+	printf("%s\n", d->source);
+	printf("texts    %d\nclasses  %d\n", d->n, d->n_classes);
+	for (int k = 0; k < d->n_classes; k++)
+		printf("  %3d  %-20s %7d\n", k, d->class_names[k], count[k]);
+	printf("vocab    %d words (with <pad> and <unk>)%s\n", d->vocab->n, d->vocab->lower ? ", lower-cased" : "");
+	printf("length   %d tokens a text: %d longer cut, %d shorter padded\n", d->w, s.cut, s.padded);
+	printf("tokens   min %d, median %d, mean %.1f, 95th percentile %d, max %d a text (%d empty)\n", s.min,
+	       s.median, s.mean, s.p95, s.max, s.empty);
+	printf("unknown  %.2f%% of the stored tokens (%lld of %lld)\n",
+	       s.tokens ? 100.0 * (double)s.unknown / (double)s.tokens : 0.0, (long long)s.unknown, (long long)s.tokens);
+	printf("memory   %.1f MB\n", (double)thaw_dataset_bytes(d) / 1e6);
+	for (int i = 0; i < show && i < d->n; i++) {
+		char *t = thaw_text_sample(d, i);
+		printf("%5d  %-12s %s\n", i + 1, d->class_names[d->y[i]], t ? t : "?");
+		free(t);
+	}
+}
 
 int cmd_data(int argc, char **argv)
 {
@@ -61,6 +97,8 @@ int cmd_data(int argc, char **argv)
 	uint64_t seed = 1;
 	int size_h = 0, size_w = 0, format = THAW_IMAGE_PNG;
 	thaw_image_opts io = thaw_image_opts_default();
+	thaw_text_opts to = thaw_text_opts_default();
+	int show = 0;
 	for (int c; (c = cli_getopt("data", argc, argv, "h", data_options)) != -1;) {
 		int rc = 0;
 		switch (c) {
@@ -71,6 +109,13 @@ int cmd_data(int argc, char **argv)
 		case O_SKIP_BAD: io.skip_bad = 1; break;
 		case O_PER_CLASS: rc = cli_int(optarg, 1, INT_MAX, &per_class); break;
 		case O_SEED: rc = cli_u64(optarg, &seed); break;
+		case O_LENGTH: rc = cli_int(optarg, 1, 1 << 20, &to.length); break;
+		case O_MIN_COUNT: rc = cli_int(optarg, 1, INT_MAX, &to.min_count); break;
+		case O_MAX_WORDS: rc = cli_int(optarg, 3, INT_MAX, &to.max_words); break;
+		case O_HEADER: to.header = 1; break;
+		case O_NO_HEADER: to.header = -1; break;
+		case O_KEEP_CASE: to.lower = 0; break;
+		case O_SHOW: rc = cli_int(optarg, 0, 1000000, &show); break;
 		case O_PER_ROW: rc = cli_int(optarg, 1, 1000, &per_row); break;
 		case O_RESIZE:
 			if ((rc = cli_resize(optarg, &resize)) == 0)
@@ -113,7 +158,12 @@ int cmd_data(int argc, char **argv)
 		io.c = channels, io.h = size_h, io.w = size_w;
 	if (isatty(STDERR_FILENO))
 		io.progress = cli_load_progress;
-	thaw_dataset *d = thaw_dataset_open_opts(spec, &io);
+	int text = thaw_text_probe(spec);
+	if (text && (grid || export_dir || channels || size_h)) {
+		cli_errorf("data", "%s is text: --grid, --export, --size and --channels are for images", spec);
+		return CLI_EUSAGE;
+	}
+	thaw_dataset *d = text ? thaw_text_load(spec, &to) : thaw_dataset_open_opts(spec, &io);
 	if (!d) {
 		cli_errorf("data", "%s", thaw_errmsg());
 		return 1;
@@ -161,6 +211,12 @@ int cmd_data(int argc, char **argv)
 		return 1;
 	}
 	thaw_dataset_class_counts(d, count);
+	if (d->ids) {
+		text_summary(d, count, show);
+		free(count);
+		thaw_dataset_free(d);
+		return 0;
+	}
 	float mean[THAW_MAX_CHANNELS], sd[THAW_MAX_CHANNELS];
 	thaw_dataset_stats(d, mean, sd);
 	printf("%s\n", d->source);

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "thaw/vocab.h"
 #include "thaw/data.h"
 #include "thaw/modelfile.h"
 #include "thaw/onnx.h"
@@ -120,13 +121,18 @@ int cmd_summary(int argc, char **argv)
 	fputs(s, stdout);
 	free(s);
 	const thaw_input_spec *in = &m->input;
-	printf("input spec: %d channels, %dx%d, mean", in->c, in->h, in->w);
-	for (int i = 0; i < in->c && i < THAW_MAX_CHANNELS; i++)
-		printf(" %g", in->mean[i]);
-	printf(", std");
-	for (int i = 0; i < in->c && i < THAW_MAX_CHANNELS; i++)
-		printf(" %g", in->std[i]);
-	printf(", resize %s\n", thaw_resize_mode_name((thaw_resize_mode)in->resize));
+	if (m->vocab) { /* a text model: its input is token ids */
+		printf("input spec: text, %d tokens a sample; vocabulary %d words%s (with <pad> and <unk>)\n", in->w,
+		       m->vocab->n, m->vocab->lower ? ", lower-cased" : "");
+	} else {
+		printf("input spec: %d channels, %dx%d, mean", in->c, in->h, in->w);
+		for (int i = 0; i < in->c && i < THAW_MAX_CHANNELS; i++)
+			printf(" %g", in->mean[i]);
+		printf(", std");
+		for (int i = 0; i < in->c && i < THAW_MAX_CHANNELS; i++)
+			printf(" %g", in->std[i]);
+		printf(", resize %s\n", thaw_resize_mode_name((thaw_resize_mode)in->resize));
+	}
 	if (m->n_classes) {
 		printf("classes (%d):", m->n_classes);
 		for (int i = 0; i < m->n_classes; i++)

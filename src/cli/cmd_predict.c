@@ -12,16 +12,19 @@
 #include "cli.h"
 #include "thaw/plot.h"
 #include "thaw/predict.h"
+#include "thaw/text.h"
 
 /* ---- thaw predict */
 
 static const char predict_usage[] =
 	"usage: thaw predict MODEL IMAGE|DIR... [--top K] [--json]\n"
+	"       thaw predict MODEL --text \"some text\" [--text ...] [--top K] [--json]\n"
 	"Prints the top K classes (default 3) of each image with their softmax\n"
 	"probabilities, after the model's own resize and normalisation. A DIR\n"
 	"means every PNG or JPEG file under it, recursively, in sorted order.\n"
 	"--json prints one JSON object a line. Models without class names print\n"
-	"class indices.\n";
+	"class indices. --text classifies a string with a text model, tokenized\n"
+	"by the vocabulary and settings saved in the model.\n";
 
 typedef struct paths {
 	char **v;
@@ -68,20 +71,59 @@ static const char *class_name(const thaw_model *m, int k, char *buf, size_t size
 	return buf;
 }
 
-enum { O_TOP = 256, O_JSON };
+enum { O_TOP = 256, O_JSON, O_TEXT };
 
 static const struct option predict_options[] = {
 	{"top", required_argument, NULL, O_TOP},
 	{"json", no_argument, NULL, O_JSON},
+	{"text", required_argument, NULL, O_TEXT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
+
+/* The top classes of each string (a text model). */
+static int predict_texts(thaw_model *m, const paths *texts, int top, int json)
+{
+	thaw_dataset *d = thaw_text_for_model(m, (const char *const *)texts->v, texts->n);
+	thaw_prediction *p = malloc(sizeof *p * (size_t)(texts->n ? texts->n : 1));
+	int *cls = malloc(sizeof *cls * (size_t)texts->n * (size_t)top);
+	float *prob = malloc(sizeof *prob * (size_t)texts->n * (size_t)top);
+	int rc = d && p && cls && prob ? thaw_predict(m, d, 64, p, top, cls, prob) : THAW_ENOMEM;
+	if (rc < 0)
+		cli_errorf("predict", "%s", thaw_errmsg());
+	for (int i = 0; rc >= 0 && i < texts->n; i++) {
+		char b[16];
+		const int *c = cls + (size_t)i * top;
+		const float *pr = prob + (size_t)i * top;
+		if (json) {
+			printf("{\"text\": ");
+			json_str(texts->v[i]);
+			printf(", \"tokens\": %d, \"top\": [", d->len[i]);
+			for (int j = 0; j < top; j++) {
+				printf("%s{\"class\": %d, \"name\": ", j ? ", " : "", c[j]);
+				json_str(class_name(m, c[j], b, sizeof b));
+				printf(", \"p\": %.6f}", pr[j]);
+			}
+			printf("]}\n");
+		} else {
+			printf("%.60s%s ", texts->v[i], strlen(texts->v[i]) > 60 ? "..." : "");
+			for (int j = 0; j < top; j++)
+				printf(" %s %.2f", class_name(m, c[j], b, sizeof b), pr[j]);
+			printf("\n");
+		}
+	}
+	thaw_dataset_free(d);
+	free(p);
+	free(cls);
+	free(prob);
+	return rc < 0 ? 1 : 0;
+}
 
 int cmd_predict(int argc, char **argv)
 {
 	int top = 3, json = 0;
 	const char *model_path = NULL;
-	paths in = {0};
+	paths in = {0}, texts = {0};
 	int rc = 1, failed = 0;
 	thaw_model *m = NULL;
 	for (int c; (c = cli_getopt("predict", argc, argv, "h", predict_options)) != -1;) {
@@ -90,14 +132,19 @@ int cmd_predict(int argc, char **argv)
 			return 0;
 		} else if (c == O_JSON) {
 			json = 1;
+		} else if (c == O_TEXT) {
+			if (push_path(&texts, optarg) < 0) {
+				cli_errorf("predict", "%s", thaw_errmsg());
+				return 1;
+			}
 		} else if (c != O_TOP || cli_int(optarg, 1, 1000, &top) < 0) {
 			return CLI_EUSAGE;
 		}
 	}
 	if (optind >= argc)
 		return cli_usage_error("predict", "no MODEL given (thaw predict MODEL IMAGE|DIR...)");
-	if (optind + 1 >= argc)
-		return cli_usage_error("predict", "no IMAGE or DIR given (thaw predict MODEL IMAGE|DIR...)");
+	if (optind + 1 >= argc && !texts.n)
+		return cli_usage_error("predict", "no IMAGE, DIR or --text given (thaw predict MODEL IMAGE|DIR...)");
 	model_path = argv[optind];
 	for (int i = optind + 1; i < argc; i++)
 		if (push_path(&in, argv[i]) < 0)
@@ -111,6 +158,13 @@ int cmd_predict(int argc, char **argv)
 	}
 	if (top > K)
 		top = K;
+	if (texts.n) {
+		rc = predict_texts(m, &texts, top, json);
+		if (in.n)
+			cli_errorf("predict", "--text and image files do not mix: the files were not read");
+		rc = rc || in.n;
+		goto done;
+	}
 	/* expand folders; plain arguments keep their order */
 	paths files = {0};
 	for (int i = 0; i < in.n; i++) {
@@ -178,6 +232,9 @@ done:
 	for (int i = 0; i < in.n; i++)
 		free(in.v[i]);
 	free(in.v);
+	for (int i = 0; i < texts.n; i++)
+		free(texts.v[i]);
+	free(texts.v);
 	thaw_model_free(m);
 	return rc;
 }
@@ -229,13 +286,18 @@ static thaw_dataset *match_classes(const thaw_dataset *d, const thaw_model *m, i
 		free(map);
 		return (thaw_dataset *)d;
 	}
-	thaw_dataset *r = thaw_dataset_new(d->n, d->c, d->h, d->w, K);
+	thaw_dataset *r = d->ids ? thaw_text_dataset_new(d->n, d->w, K, d->vocab) : thaw_dataset_new(d->n, d->c, d->h, d->w, K);
 	if (r && thaw_dataset_set_class_names(r, (const char *const *)m->class_names, K) < 0) {
 		thaw_dataset_free(r);
 		r = NULL;
 	}
 	if (r) {
-		memcpy(r->x, d->x, (size_t)d->n * d->c * d->h * d->w);
+		if (d->ids) {
+			memcpy(r->ids, d->ids, sizeof *d->ids * (size_t)d->n * d->w);
+			memcpy(r->len, d->len, sizeof *d->len * (size_t)d->n);
+		} else {
+			memcpy(r->x, d->x, (size_t)d->n * d->c * d->h * d->w);
+		}
 		for (int i = 0; i < d->n; i++)
 			r->y[i] = map[d->y[i]];
 		snprintf(r->source, sizeof r->source, "%s", d->source);
@@ -297,13 +359,18 @@ int cmd_eval(int argc, char **argv)
 	thaw_image_opts io = thaw_image_opts_default();
 	thaw_image_opts_from_spec(&io, &m->input);
 	io.progress = isatty(2) ? cli_load_progress : NULL;
-	if (!(d = thaw_dataset_open_opts(spec, &io)))
+	thaw_text_opts to = thaw_text_opts_default();
+	if (m->vocab) { /* text straight into the model's vocabulary and length */
+		to.vocab = m->vocab;
+		to.length = m->input.w;
+	}
+	if (!(d = thaw_text_probe(spec) ? thaw_text_load(spec, &to) : thaw_dataset_open_opts(spec, &io)))
 		goto fail;
 	cli_print_notes("eval", d);
 	if (!(mapped = match_classes(d, m, K, spec, &owned)))
 		goto fail;
 	char desc[256] = "";
-	if (!(conv = thaw_dataset_to_spec(mapped, &m->input, desc, sizeof desc)))
+	if (!(conv = thaw_dataset_for_model(mapped, m, desc, sizeof desc)))
 		goto fail;
 	if (desc[0] && strncmp(desc, "unchanged", 9) != 0)
 		fprintf(stderr, "data: %s\n", desc);
@@ -311,7 +378,7 @@ int cmd_eval(int argc, char **argv)
 		goto fail;
 	const char *const *names = m->n_classes == K ? (const char *const *)m->class_names
 						      : (const char *const *)conv->class_names;
-	printf("model %s: %d outputs; data %s: %d images\n", model_path, K, spec, conv->n);
+	printf("model %s: %d outputs; data %s: %d %s\n", model_path, K, spec, conv->n, conv->ids ? "texts" : "images");
 	printf("loss %.4f\n", thaw_metrics_loss(mt));
 	printf("accuracy %.4f (%ld/%ld)\n", thaw_metrics_accuracy(mt), mt->correct, mt->n);
 	if (mt->topk > 1)

@@ -196,7 +196,8 @@ int cmd_run(int argc, char **argv)
 							    : "error";
 	int passed, failed;
 	thaw_script_checks(s, &passed, &failed);
-	const char *err = save_err ? save_err : code == THAW_RUN_OK ? NULL : thaw_script_error(s);
+	const char *script_err = code == THAW_RUN_OK ? NULL : thaw_script_error(s);
+	const char *err = save_err ? save_err : script_err;
 	if (writer && thaw_runlog_finish(r.log, script, status, exit_code, passed, failed, err) < 0) {
 		fprintf(stderr, "thaw run: error: %s\n", thaw_errmsg());
 		if (!save_err) {
@@ -205,16 +206,17 @@ int cmd_run(int argc, char **argv)
 			status = "save-failed";
 		}
 	}
-	if (save_err)
-		fprintf(stderr, "thaw run: error: a save failed: %s\n", save_err);
-	else if (code == THAW_RUN_ERROR)
-		fprintf(stderr, "thaw run: error: %s\n", err);
+	/* the script's own error too, unless it is the failed save raised again */
+	if (code == THAW_RUN_ERROR && !(save_err && strstr(script_err, save_err)))
+		fprintf(stderr, "thaw run: error: %s\n", script_err);
 	else if (!writer)
 		; /* rank 0 reports the rest */
 	else if (code == THAW_RUN_CHECK)
-		fprintf(stderr, "thaw run: %d check%s failed:\n%s\n", failed, failed == 1 ? "" : "s", err);
-	else if (code == THAW_RUN_INTERRUPTED)
+		fprintf(stderr, "thaw run: %d check%s failed:\n%s\n", failed, failed == 1 ? "" : "s", script_err);
+	else if (code == THAW_RUN_INTERRUPTED && !save_err)
 		fprintf(stderr, "thaw run: interrupted; continue with: thaw run %s --resume %s\n", script, dir);
+	if (save_err)
+		fprintf(stderr, "thaw run: error: a save failed: %s\n", save_err);
 	if (writer)
 		fprintf(stderr, "thaw run: %s (exit %d); results in %s/\n", status, exit_code, dir);
 	code = exit_code;

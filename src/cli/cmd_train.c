@@ -19,6 +19,7 @@
 #include "thaw/modelfile.h"
 #include "thaw/options.h"
 #include "thaw/run.h"
+#include "thaw/text.h"
 #include "thaw/transfer.h"
 #include "thaw/zoo.h"
 
@@ -69,7 +70,9 @@ static const char usage[] =
 	"new head for them (its old head, or everything after --cut NAME, is cut off)\n"
 	"and the base is frozen. Validation: --val, else the test split of a known\n"
 	"source, else a stratified 20 % held out of the training images.\n"
-	"--checkpoint FILE saves the model with its training position after every\n"
+	"Text data (a .tsv/.csv file or class folders of .txt files, see docs/text.md)\n"
+	"trains a small embedding + mean + dense classifier, or a saved text model on\n"
+	"its own vocabulary.\n"	"--checkpoint FILE saves the model with its training position after every\n"
 	"epoch (and every N batches with --checkpoint-every N) and on Ctrl-C;\n"
 	"--resume FILE continues it exactly, with the options the checkpoint\n"
 	"recorded (options given with it win). Started by mpirun -np N (or srun),\n"
@@ -307,6 +310,7 @@ int cmd_train(int argc, char **argv)
 		thaw_notes_add(&nt, "model %s: %d layers, %d outputs", model_path, m->n,
 			       m->n ? (int)thaw_shape_sample(thaw_model_output_shape(m)) : 0);
 	}
+	po.model = m; /* text data: encoded with the model's vocabulary */
 	int prc = thaw_data_prepare(spec, &po, m ? &m->input : NULL, &train, &val, &nt);
 	print_notes(&nt, &printed);
 	if (prc < 0)
@@ -323,6 +327,14 @@ int cmd_train(int argc, char **argv)
 	} else if (m) {
 		if (thaw_transfer(m, train, &to, &nt) < 0)
 			goto fail;
+		print_notes(&nt, &printed);
+	} else if (train->ids) { /* text: the small embedding + mean + dense classifier */
+		if (!(m = thaw_zoo_text_classifier(train->vocab->n, train->w, 64, train->n_classes, o.seed)))
+			goto fail;
+		thaw_model_set_vocab(m, train->vocab);
+		thaw_model_set_classes(m, (const char *const *)train->class_names, train->n_classes);
+		thaw_notes_add(&nt, "text classifier: embedding %d words x 64, mean over the tokens, dense %d",
+			       train->vocab->n, train->n_classes);
 		print_notes(&nt, &printed);
 	} else {
 		if (!(m = thaw_zoo_reference_cnn(train->c, train->h, train->w, train->n_classes, o.seed)))

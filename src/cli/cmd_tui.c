@@ -39,7 +39,10 @@ static const char usage[] =
 	"classes 5-9 (K labelled images per class, default 20). With --model and --data:\n"
 	"when the data's classes are not the model's, the old head (or everything after\n"
 	"--cut NAME) is cut off, a new head for the data's classes added and the base\n"
-	"frozen; without --val a stratified 20 % is held out for validation. The log\n"
+	"frozen; without --val a stratified 20 % is held out for validation. Text data\n"
+	"(a .tsv/.csv of label and text, a folder of class folders of .txt) for a text\n"
+	"model is encoded with the model's vocabulary and length, and the data browser\n"
+	"lists the texts. The log\n"
 	"pane lists each step. A script's files (thaw.run_dir()) go to --out DIR, by\n"
 	"default runs/DATE-SCRIPT/; s proposes runs/workbench-DATE/model.thaw unless\n"
 	"-o FILE (--output). Keys: ? in the workbench, or man thaw.\n";
@@ -271,6 +274,7 @@ int cmd_tui(int argc, char **argv)
 		po.resize = resize;
 		po.skip_bad = skip_bad;
 		po.progress = isatty(2) ? cli_load_progress : NULL;
+		po.model = m; /* text data: encoded with the model's vocabulary */
 		int trc = thaw_data_prepare(data, &po, &m->input, &train, &val, &nt);
 		if (trc == 0)
 			trc = thaw_transfer(m, train, &to, &nt);

@@ -27,6 +27,10 @@ static const thaw_cmd commands[] = {
 	{"diff", cmd_diff, "A B [--tolerance X] [--quiet]",
 	 "the largest differences between two models' weights (reproducibility, MPI against one process)"},
 	{"options", cmd_options, "[--markdown]", "the training options: thaw.fit's keys and thaw train's flags, with ranges"},
+	{"fine-tune", cmd_finetune, "MODEL --data SPEC [--cut NAME] [--per-class K] [--epochs N] [--gradual] [-o OUT] (see --help)",
+	 "transfer without tuning: the head on a frozen base, then everything with discriminative rates"},
+	{"lr-find", cmd_lrfind, "MODEL --data SPEC [-o curve.png] [--cut NAME] [--unfreeze] [--steps N]",
+	 "the learning-rate finder: sweep, suggested rate, curve as PNG (the model is left as it was)"},
 	{"sweep", cmd_sweep, "SCRIPT --grid NAME=V1,V2 [--grid ...] [--repeat N] [--local N | --slurm [--partition P] [--time T] [--cpus-per-task N] [--mem M]] [--mpi N] [--out DIR] [--metric NAME] [-- ARGS] | --collect DIR",
 	 "run a Lua experiment over a grid of parameters, here or on Slurm, and tabulate the results"},
 	/* one line per command */

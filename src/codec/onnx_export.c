@@ -15,6 +15,7 @@
 
 #include "onnx.pb-c.h"
 #include "thaw/atomic.h"
+#include "thaw/vocab.h"
 
 /* Every protobuf struct and string is one calloc tracked here, freed at once. */
 typedef struct pool {
@@ -204,6 +205,117 @@ static void init_tensor(ex *e, const char *name, const float *x, size_t count, i
 	push(&e->pl, &e->inits, t);
 }
 
+static void init_i64(ex *e, const char *name, int n, const int64_t *v)
+{
+	Onnx__TensorProto *t = P(&e->pl, sizeof *t);
+	int64_t *d = P(&e->pl, sizeof *d), *val = P(&e->pl, (size_t)n * sizeof *val);
+	if (!t || !d || !val)
+		return;
+	onnx__tensor_proto__init(t);
+	t->name = S(&e->pl, "%s", name);
+	d[0] = n;
+	t->n_dims = 1;
+	t->dims = d;
+	t->has_data_type = 1;
+	t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+	memcpy(val, v, (size_t)n * sizeof *val);
+	t->n_int64_data = (size_t)n;
+	t->int64_data = val;
+	push(&e->pl, &e->inits, t);
+}
+
+/* A node of the chain an embedding or a masked pool_time becomes: the
+ * importer folds nodes marked thaw:alias into their first input and
+ * rebuilds the thaw node at the one marked with its kind. */
+static Onnx__NodeProto *marked(ex *e, const char *op, const char *out, const char *const *in,
+			       Onnx__AttributeProto *const *attrs, const char *mark)
+{
+	Onnx__NodeProto *nd = node(e, op, out, out, in, attrs);
+	if (nd)
+		nd->doc_string = S(&e->pl, "%s", mark);
+	return nd;
+}
+
+/* embedding: Flatten -> Cast(int64) -> Gather(weight) -> Transpose -> Unsqueeze,
+ * (N,1,1,T) token ids as floats to (N,D,1,T). The padding row is written
+ * as zeros, which is what thaw's embedding gives for id 0. */
+static void export_embedding(ex *e, const thaw_node *n, const char *x)
+{
+	const char *name = n->name;
+	const char *ids = S(&e->pl, "%s/ids", name), *i64 = S(&e->pl, "%s/ids64", name),
+		   *g = S(&e->pl, "%s/gather", name), *t = S(&e->pl, "%s/transpose", name),
+		   *w = S(&e->pl, "%s.weight", name), *ax = S(&e->pl, "%s/axes", name);
+	float *rows = P(&e->pl, n->p[0].size * sizeof *rows);
+	if (!rows)
+		return;
+	memcpy(rows, n->p[0].w, n->p[0].size * sizeof *rows);
+	memset(rows, 0, sizeof *rows * (size_t)n->a.dim);
+	init_tensor(e, w, rows, n->p[0].size, 2, n->p[0].dims);
+	int64_t two = 2;
+	init_i64(e, ax, 1, &two);
+	int perm[3] = {0, 2, 1};
+	Onnx__AttributeProto *fa[2] = {a_int(e, "axis", 1), NULL}, *ca[2] = {a_int(e, "to", ONNX__TENSOR_PROTO__DATA_TYPE__INT64), NULL},
+			     *ga[2] = {a_int(e, "axis", 0), NULL}, *ta[2] = {a_ints(e, "perm", 3, perm), NULL};
+	marked(e, "Flatten", ids, (const char *[]){x, NULL}, fa, "thaw:alias");
+	marked(e, "Cast", i64, (const char *[]){ids, NULL}, ca, "thaw:alias");
+	Onnx__NodeProto *gn = marked(e, "Gather", g, (const char *[]){w, i64, NULL}, ga, "thaw:embedding");
+	if (gn) /* the node the importer rebuilds the layer at carries the layer's name */
+		gn->name = S(&e->pl, "%s", name);
+	marked(e, "Transpose", t, (const char *[]){g, NULL}, ta, "thaw:alias");
+	Onnx__NodeProto *un = marked(e, "Unsqueeze", name, (const char *[]){t, ax, NULL}, NULL, "thaw:alias");
+	if (un)
+		un->name = S(&e->pl, "%s/unsqueeze", name);
+}
+
+/* pool_time over the last axis: ReduceMean / ReduceMax alone, or with the
+ * token ids a mask (ids != 0): the mean is ReduceSum(x * mask) over
+ * max(ReduceSum(mask), 1); the max is ReduceMax(x + (mask - 1) * 1e30)
+ * times min(ReduceSum(mask), 1), so an all-padding text gives 0 as in thaw. */
+static void export_pool_time(ex *e, const thaw_node *n, const char *x, const char *ids)
+{
+	const char *name = n->name;
+	int mx = n->a.pool == THAW_POOL_MAX, three = 3;
+	const char *mark = mx ? "thaw:pool_time max" : "thaw:pool_time mean";
+	Onnx__AttributeProto *ra[3] = {a_ints(e, "axes", 1, &three), a_int(e, "keepdims", 1), NULL};
+	if (!ids) {
+		marked(e, mx ? "ReduceMax" : "ReduceMean", name, (const char *[]){x, NULL}, ra, mark);
+		return;
+	}
+#define NM(s) S(&e->pl, "%s/" s, name)
+	const char *zero = NM("zero"), *one = NM("one"), *axes = NM("axes");
+	float z = 0.0f, o = 1.0f;
+	init_tensor(e, zero, &z, 1, 0, NULL);
+	init_tensor(e, one, &o, 1, 0, NULL);
+	int64_t a3 = 3;
+	init_i64(e, axes, 1, &a3);
+	const char *eq = NM("is_pad"), *nt = NM("not_pad"), *mask = NM("mask"), *cnt = NM("count");
+	Onnx__AttributeProto *ca[2] = {a_int(e, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT), NULL},
+			     *ka[2] = {a_int(e, "keepdims", 1), NULL};
+	marked(e, "Equal", eq, (const char *[]){ids, zero, NULL}, NULL, "thaw:alias");
+	marked(e, "Not", nt, (const char *[]){eq, NULL}, NULL, "thaw:alias");
+	marked(e, "Cast", mask, (const char *[]){nt, NULL}, ca, "thaw:alias");
+	marked(e, "ReduceSum", cnt, (const char *[]){mask, axes, NULL}, ka, "thaw:alias");
+	if (!mx) {
+		const char *xm = NM("masked"), *sum = NM("sum"), *den = NM("den");
+		marked(e, "Mul", xm, (const char *[]){x, mask, NULL}, NULL, "thaw:alias");
+		marked(e, "ReduceSum", sum, (const char *[]){xm, axes, NULL}, ka, "thaw:alias");
+		marked(e, "Max", den, (const char *[]){cnt, one, NULL}, NULL, "thaw:alias");
+		marked(e, "Div", name, (const char *[]){sum, den, NULL}, NULL, mark);
+	} else {
+		const char *big = NM("big"), *neg = NM("off"), *pen = NM("penalty"), *xm = NM("masked"),
+			   *r = NM("max"), *any = NM("any");
+		float b = 1e30f;
+		init_tensor(e, big, &b, 1, 0, NULL);
+		marked(e, "Sub", neg, (const char *[]){mask, one, NULL}, NULL, "thaw:alias");
+		marked(e, "Mul", pen, (const char *[]){neg, big, NULL}, NULL, "thaw:alias");
+		marked(e, "Add", xm, (const char *[]){x, pen, NULL}, NULL, "thaw:alias");
+		marked(e, "ReduceMax", r, (const char *[]){xm, NULL}, ra, "thaw:alias");
+		marked(e, "Min", any, (const char *[]){cnt, one, NULL}, NULL, "thaw:alias");
+		marked(e, "Mul", name, (const char *[]){r, any, NULL}, NULL, mark);
+	}
+#undef NM
+}
+
 static const char *param_init(ex *e, const thaw_node *n, const char *pname)
 {
 	for (int k = 0; k < n->np; k++)
@@ -368,6 +480,14 @@ static int export_node(ex *e, int i, int *rank, const char *path)
 		rank[i] = 2;
 		break;
 	}
+	case THAW_EMBEDDING:
+		export_embedding(e, n, in[0]);
+		rank[i] = 4;
+		break;
+	case THAW_POOL_TIME:
+		export_pool_time(e, n, in[0], n->n_in == 2 ? in[1] : NULL);
+		rank[i] = 4;
+		break;
 	default:
 		return thaw_error(THAW_EINVAL, "%s: node '%s': kind %d has no ONNX form", path, name, n->kind);
 	}
@@ -432,7 +552,7 @@ int thaw_onnx_export(const thaw_model *m, const char *path)
 	g.output = &vout;
 
 	/* what ONNX has no place for: normalisation, class names, freezing */
-	Onnx__StringStringEntryProto *md[4];
+	Onnx__StringStringEntryProto *md[6];
 	size_t nmd = 0;
 	char mean[128] = "", stdv[128] = "";
 	for (int c = 0; c < m->input.c && c < THAW_MAX_CHANNELS; c++) {
@@ -464,6 +584,16 @@ int thaw_onnx_export(const thaw_model *m, const char *path)
 		}
 	if (fr && *fr)
 		md[nmd++] = meta(&e, "thaw.frozen", fr);
+	if (m->vocab) { /* a text model's words, a line each, id order */
+		size_t len = 1;
+		for (int i = 0; i < m->vocab->n; i++)
+			len += strlen(m->vocab->words[i]) + 1;
+		char *vw = P(&e.pl, len);
+		for (int i = 0, at = 0; vw && i < m->vocab->n; i++) /* no strcat: 100,000 words */
+			at += sprintf(vw + at, "%s\n", m->vocab->words[i]);
+		md[nmd++] = meta(&e, "thaw.vocab", vw);
+		md[nmd++] = meta(&e, "thaw.vocab_lower", S(&e.pl, "%d", m->vocab->lower));
+	}
 	mp.n_metadata_props = nmd;
 	mp.metadata_props = md;
 

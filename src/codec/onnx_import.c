@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "onnx_import.h"
+#include "thaw/vocab.h"
 
 #define MAX_FILE ((long)1 << 31)
 #define MAX_NODES 100000
@@ -629,6 +630,40 @@ static void read_metadata(ctx *c)
 			}
 			free(names);
 			free(copy);
+		} else if (!strcmp(e->key, "thaw.vocab")) {
+			/* a text model's words, a line each; kept only when whole and
+			 * as many as its embedding's rows */
+			int lower = 1;
+			for (size_t j = 0; j < c->mp->n_metadata_props; j++) {
+				const Onnx__StringStringEntryProto *l = c->mp->metadata_props[j];
+				if (l->key && l->value && !strcmp(l->key, "thaw.vocab_lower"))
+					lower = strcmp(l->value, "0") != 0;
+			}
+			thaw_vocab *v = thaw_vocab_new(lower);
+			const char *p = e->value;
+			int id = 0, ok = v != NULL;
+			while (ok && *p) {
+				const char *nl = strchr(p, '\n');
+				size_t len = nl ? (size_t)(nl - p) : strlen(p);
+				if (!nl || !len)
+					ok = 0;
+				else if (id < THAW_TOKEN_FIRST)
+					ok = thaw_vocab_find(v, p, len) == id;
+				else
+					ok = thaw_vocab_add(v, p, len, 0) == id;
+				id++;
+				p = nl ? nl + 1 : p + len;
+			}
+			int rows = -1;
+			for (int j = 0; j < c->m->n; j++)
+				if (c->m->nodes[j]->kind == THAW_EMBEDDING)
+					rows = c->m->nodes[j]->a.words;
+			if (ok && id == v->n && (rows < 0 || rows == v->n))
+				thaw_model_set_vocab(c->m, v);
+			else
+				thaw_warn("%s: the vocabulary (thaw.vocab) is malformed or does not match the embedding: loaded without it",
+					  c->path);
+			thaw_vocab_free(v);
 		} else if (!strcmp(e->key, "thaw.frozen")) {
 			char *copy = strdup(e->value);
 			char *save = NULL;

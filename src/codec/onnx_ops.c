@@ -770,6 +770,37 @@ static int op_softmax(ctx *c, thaw_kind kind, int at)
 
 static int op_identity(ctx *c, thaw_kind kind, int at) { return alias(c, 0); }
 
+/* ---- the chains thaw's exporter writes for its text layers (marked in
+ * doc_string, see onnx_export.c): helpers marked thaw:alias fold into
+ * their first input, and the marked Gather or final node rebuilds the
+ * layer. ONNX files from elsewhere do not carry the marks. */
+static int op_thaw_embedding(ctx *c)
+{
+	int x, rank, rc;
+	const Onnx__TensorProto *W;
+	if ((rc = get_const(c, 0, 1, &W)) < 0 || (rc = get_act(c, 1, &x, &rank)) < 0)
+		return rc;
+	if (W->n_dims != 2 || W->dims[0] < 2 || W->dims[0] > INT_MAX || W->dims[1] < 1 || W->dims[1] > 65536)
+		return thaw_onnx_err(c, THAW_EFORMAT, "embedding table of rank %zu; expected (words >= 2, dim)", W->n_dims);
+	thaw_attrs a = thaw_embedding((int)W->dims[0], (int)W->dims[1]);
+	int idx = add_node(c, &a, &x, 1, 4);
+	if (idx < 0)
+		return idx;
+	return load_param(c, idx, "weight", W, "embedding table");
+}
+
+static int op_thaw_pool_time(ctx *c, int max)
+{
+	int in[2], rank, rc, n_in = in_name(c->nd, 1) && c->nd->n_input == 2 ? 2 : 1;
+	if ((rc = get_act(c, 0, &in[0], &rank)) < 0 || (n_in == 2 && (rc = get_act(c, 1, &in[1], NULL)) < 0))
+		return rc;
+	if (!strcmp(c->nd->op_type, "ReduceMean") || !strcmp(c->nd->op_type, "ReduceMax"))
+		n_in = 1;
+	thaw_attrs a = thaw_pool_time(max ? THAW_POOL_MAX : THAW_POOL_MEAN);
+	int idx = add_node(c, &a, in, n_in, 4);
+	return idx < 0 ? idx : 0;
+}
+
 /* The builder of each operator thaw imports; kind tells the builders
  * shared by several operators (pools, activations) which layer to add. */
 static const struct {
@@ -807,6 +838,13 @@ int thaw_onnx_import_node(ctx *c, int at)
 	if (nd->domain && *nd->domain && strcmp(nd->domain, "ai.onnx"))
 		return thaw_onnx_err(c, THAW_EINVAL, "operator %s of domain '%s' is not supported; thaw imports %s",
 				     op, nd->domain, SUPPORTED);
+	const char *mark = nd->doc_string && !strncmp(nd->doc_string, "thaw:", 5) ? nd->doc_string + 5 : "";
+	if (!strcmp(mark, "alias"))
+		return alias(c, 0);
+	if (!strcmp(mark, "embedding") && !strcmp(op, "Gather"))
+		return op_thaw_embedding(c);
+	if (!strcmp(mark, "pool_time mean") || !strcmp(mark, "pool_time max"))
+		return op_thaw_pool_time(c, !strcmp(mark, "pool_time max"));
 	for (size_t i = 0; i < sizeof BUILDERS / sizeof BUILDERS[0]; i++)
 		if (!strcmp(op, BUILDERS[i].op))
 			return BUILDERS[i].build(c, BUILDERS[i].kind, at);

@@ -19,6 +19,7 @@
 #include "thaw/atomic.h"
 
 #include "thawfile.h"
+#include "thaw/vocab.h"
 
 const unsigned char thaw_thawfile_magic[8] = {0x89, 'T', 'H', 'A', 'W', '\r', '\n', 0x1a};
 
@@ -41,6 +42,8 @@ const char *const thaw_thawfile_kinds[THAW_KIND_COUNT] = {
 	[THAW_FLATTEN] = "flatten",
 	[THAW_ADD] = "add",
 	[THAW_CONCAT] = "concat",
+	[THAW_EMBEDDING] = "embedding",
+	[THAW_POOL_TIME] = "pool_time",
 };
 
 int thaw_thawfile_kind_of(const char *s)
@@ -218,6 +221,13 @@ static void header_text(thaw_sbuf *b, const thaw_model *m)
 			  a->sw, a->pad[0], a->pad[1], a->pad[2], a->pad[3], a->dh, a->dw, a->groups,
 			  a->bias, a->ceil_mode, a->count_include_pad, a->alpha, a->lo, a->hi, a->rate,
 			  a->eps, a->momentum, a->init);
+		if (n->kind == THAW_EMBEDDING || n->kind == THAW_POOL_TIME) { /* the text kinds' own fields */
+			b->len--; /* onto the same line */
+			if (n->kind == THAW_EMBEDDING)
+				thaw_sbuf_printf(b, " words=%d dim=%d\n", a->words, a->dim);
+			else
+				thaw_sbuf_printf(b, " pool=%d\n", a->pool);
+		}
 		for (int k = 0; k < n->np; k++) {
 			const thaw_param *p = &n->p[k];
 			thaw_sbuf_printf(b, "param %s %s", p->name, p->is_buffer ? "buf" : "w");
@@ -227,6 +237,19 @@ static void header_text(thaw_sbuf *b, const thaw_model *m)
 		}
 	}
 	thaw_sbuf_printf(b, "end\n");
+}
+
+/* The vocabulary of a text model: a word a line (tokens hold no spaces,
+ * newlines or NULs; "<pad>" and "<unk>" first). */
+static int vocab_text(thaw_sbuf *b, const thaw_vocab *v, const char *path)
+{
+	thaw_sbuf_printf(b, "thaw-vocab 1\nlower %d\nwords %d\n", v->lower, v->n);
+	for (int i = 0; i < v->n; i++) {
+		if (strpbrk(v->words[i], "\n\r") || !v->words[i][0])
+			return thaw_error(THAW_EINVAL, "%s: vocabulary word %d is empty or holds a line break", path, i);
+		thaw_sbuf_printf(b, "%s\n", v->words[i]);
+	}
+	return 0;
 }
 
 static void train_text(thaw_sbuf *b, const thaw_train_state *st)
@@ -261,13 +284,20 @@ int thaw_model_save(const thaw_model *m, const char *path, const thaw_train_stat
 		if (m->nodes[i]->kind < 0 || m->nodes[i]->kind >= THAW_KIND_COUNT)
 			return thaw_error(THAW_EINVAL, "%s: node '%s' has an unknown kind", path,
 					  m->nodes[i]->name);
-	thaw_sbuf head = {0}, train = {0};
+	thaw_sbuf head = {0}, train = {0}, voc = {0};
 	header_text(&head, m);
 	if (st)
 		train_text(&train, st);
-	if (head.oom || train.oom) {
+	if (m->vocab && vocab_text(&voc, m->vocab, path) < 0) {
 		free(head.s);
 		free(train.s);
+		free(voc.s);
+		return THAW_EINVAL;
+	}
+	if (head.oom || train.oom || voc.oom) {
+		free(head.s);
+		free(train.s);
+		free(voc.s);
 		return thaw_error(THAW_ENOMEM, "%s: out of memory building the header", path);
 	}
 
@@ -291,13 +321,14 @@ int thaw_model_save(const thaw_model *m, const char *path, const thaw_train_stat
 	if (!w.f) {
 		free(head.s);
 		free(train.s);
+		free(voc.s);
 		return THAW_EIO;
 	}
 	{
 		unsigned char pre[16];
 		memcpy(pre, thaw_thawfile_magic, 8);
 		put_u32(pre + 8, THAW_FORMAT_VERSION);
-		put_u32(pre + 12, 2u + (unsigned)any_opt + (st ? 1u : 0u));
+		put_u32(pre + 12, 2u + (unsigned)any_opt + (st ? 1u : 0u) + (m->vocab ? 1u : 0u));
 		wbytes(&w, pre, 16);
 
 		section_begin(&w, "header", head.len);
@@ -329,9 +360,15 @@ int thaw_model_save(const thaw_model *m, const char *path, const thaw_train_stat
 			wbytes(&w, train.s, train.len);
 			section_end(&w);
 		}
+		if (m->vocab) {
+			section_begin(&w, "vocab", voc.len);
+			wbytes(&w, voc.s, voc.len);
+			section_end(&w);
+		}
 	}
 	free(head.s);
 	free(train.s);
+	free(voc.s);
 	if (w.err) {
 		thaw_atomic_abort(&a);
 		return thaw_error(THAW_EIO, "%s: write failed after %ld bytes: %s (the previous file is untouched)",

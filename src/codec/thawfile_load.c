@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "thawfile.h"
+#include "thaw/vocab.h"
 
 /* ======================================================================
  * Loading */
@@ -185,6 +186,9 @@ static int parse_attr(loader *L, ndecl *d, const char *key, const char *val)
 	INT_ATTR("ceil_mode", a->ceil_mode, 0, 1)
 	INT_ATTR("count_include_pad", a->count_include_pad, 0, 1)
 	INT_ATTR("init", a->init, 0, 1)
+	INT_ATTR("words", a->words, 0, BIG)
+	INT_ATTR("dim", a->dim, 0, BIG)
+	INT_ATTR("pool", a->pool, 0, 1)
 	FLOAT_ATTR("alpha", a->alpha)
 	FLOAT_ATTR("lo", a->lo)
 	FLOAT_ATTR("hi", a->hi)
@@ -613,6 +617,65 @@ static int load_sections(loader *L)
 	return 0;
 }
 
+/* The 'vocab' section: "thaw-vocab 1", "lower 0|1", "words N", then N
+ * words a line, "<pad>" and "<unk>" first, no word twice. */
+static int parse_vocab(loader *L, const section *s, thaw_vocab **out)
+{
+	if (section_crc(s) != s->crc)
+		return lerr(L, THAW_EFORMAT, "section 'vocab': CRC mismatch");
+	const char *p = (const char *)s->p, *end = p + s->len;
+	long lower = -1, n = -1;
+	int line = 0;
+	thaw_vocab *v = NULL;
+	while (p < end) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+		if (!e) {
+			thaw_vocab_free(v);
+			return lerr(L, THAW_EFORMAT, "section 'vocab', line %d: not ended by a line break", line + 1);
+		}
+		line++;
+		size_t len = (size_t)(e - p);
+		char head[64];
+		if (line <= 3) {
+			snprintf(head, sizeof head, "%.*s", (int)(len < 63 ? len : 63), p);
+			char *sp = strchr(head, ' ');
+			if (line == 1 && strcmp(head, "thaw-vocab 1") != 0)
+				return lerr(L, THAW_EFORMAT, "section 'vocab', line 1: expected 'thaw-vocab 1'");
+			if (line == 2 && (!sp || strncmp(head, "lower ", 6) || parse_int(sp + 1, 0, 1, &lower) < 0))
+				return lerr(L, THAW_EFORMAT, "section 'vocab', line 2: expected 'lower 0' or 'lower 1'");
+			if (line == 3) {
+				if (!sp || strncmp(head, "words ", 6) || parse_int(sp + 1, 2, 1L << 28, &n) < 0 ||
+				    (uint64_t)n > s->len / 2)
+					return lerr(L, THAW_EFORMAT, "section 'vocab', line 3: expected 'words N' (2 <= N, one line each)");
+				if (!(v = thaw_vocab_new((int)lower)))
+					return THAW_ENOMEM;
+			}
+			p = e + 1;
+			continue;
+		}
+		int want = line - 4;
+		if (want >= n || len == 0 || memchr(p, 0, len)) {
+			thaw_vocab_free(v);
+			return lerr(L, THAW_EFORMAT, "section 'vocab', line %d: %s", line,
+				    want >= n ? "more words than declared" : "an empty word");
+		}
+		int id = want < THAW_TOKEN_FIRST ? thaw_vocab_find(v, p, len) : thaw_vocab_add(v, p, len, 0);
+		if (id != want) {
+			thaw_vocab_free(v);
+			return lerr(L, THAW_EFORMAT, "section 'vocab', line %d: '%.*s' %s", line, (int)(len < 40 ? len : 40), p,
+				    want < THAW_TOKEN_FIRST ? "where <pad> or <unk> belongs" : "appears twice");
+		}
+		p = e + 1;
+	}
+	if (!v || v->n != n) {
+		int have = v ? v->n : 0;
+		thaw_vocab_free(v);
+		return lerr(L, THAW_EFORMAT, "section 'vocab': %d words, %ld declared", have, n);
+	}
+	*out = v;
+	return 0;
+}
+
 thaw_model *thaw_model_load_mem(const void *data, size_t len, const char *name, thaw_train_state *st)
 {
 	loader L;
@@ -686,6 +749,15 @@ thaw_model *thaw_model_load_mem(const void *data, size_t len, const char *name, 
 	    thaw_model_set_classes(m, (const char *const *)L.classes, L.n_classes) < 0)
 		thaw_warn("%s: %d class names do not match the model's output (%s): loaded without names",
 			  L.path, L.n_classes, thaw_errmsg());
+	const section *vs = rc == 0 ? find_sec(&L, "vocab") : NULL;
+	if (vs) {
+		thaw_vocab *v = NULL;
+		rc = parse_vocab(&L, vs, &v);
+		if (rc == 0) {
+			thaw_model_set_vocab(m, v);
+			thaw_vocab_free(v);
+		}
+	}
 	if (rc == 0 && st) {
 		const section *s = find_sec(&L, "train");
 		memset(st, 0, sizeof *st);

@@ -2,6 +2,7 @@
  * stratified split, join). Each selection builds a new store from a list
  * of indices, so the source is never modified. */
 #include "thaw/data.h"
+#include "thaw/text.h"
 
 #include <limits.h>
 #include <math.h>
@@ -20,6 +21,55 @@ static int image_bytes(int n, int c, int h, int w, size_t *out)
 		return thaw_error(THAW_EINVAL, "bad data set shape %dx%dx%dx%d", n, c, h, w);
 	*out = s;
 	return 0;
+}
+
+/* A store like d (text or images) of n samples and n_classes classes. */
+static thaw_dataset *new_like(const thaw_dataset *d, int n, int n_classes)
+{
+	if (d->ids)
+		return thaw_text_dataset_new(n, d->w, n_classes, d->vocab);
+	return thaw_dataset_new(n, d->c, d->h, d->w, n_classes);
+}
+
+/* Copies sample i of s to sample j of o (same kind and size). */
+static void copy_sample(thaw_dataset *o, int j, const thaw_dataset *s, int i)
+{
+	if (s->ids) {
+		memcpy(o->ids + (size_t)j * o->w, s->ids + (size_t)i * s->w, sizeof *s->ids * (size_t)s->w);
+		o->len[j] = s->len[i];
+		return;
+	}
+	size_t is = (size_t)s->c * s->h * s->w;
+	memcpy(o->x + (size_t)j * is, s->x + (size_t)i * is, is);
+}
+
+thaw_dataset *thaw_text_dataset_new(int n, int w, int n_classes, thaw_vocab *v)
+{
+	size_t cells;
+	if (n < 0 || w <= 0 || __builtin_mul_overflow((size_t)n, (size_t)w, &cells) || !v) {
+		thaw_error(THAW_EINVAL, "bad text data set shape: %d texts of %d tokens", n, w);
+		return NULL;
+	}
+	if (n_classes <= 0 || n_classes > 100000) {
+		thaw_error(THAW_EINVAL, "bad class count %d", n_classes);
+		return NULL;
+	}
+	thaw_dataset *d = thaw_dataset_new(0, 1, 1, w, n_classes);
+	if (!d)
+		return NULL;
+	free(d->x);
+	free(d->y);
+	d->x = NULL;
+	d->n = n;
+	d->y = thaw_calloc(n ? (size_t)n : 1, sizeof *d->y);
+	d->ids = thaw_calloc(cells ? cells : 1, sizeof *d->ids);
+	d->len = thaw_calloc(n ? (size_t)n : 1, sizeof *d->len);
+	d->vocab = thaw_vocab_ref(v);
+	if (!d->y || !d->ids || !d->len) {
+		thaw_dataset_free(d);
+		return NULL;
+	}
+	return d;
 }
 
 thaw_dataset *thaw_dataset_new(int n, int c, int h, int w, int n_classes)
@@ -70,6 +120,9 @@ void thaw_dataset_free(thaw_dataset *d)
 	free(d->x);
 	free(d->y);
 	free(d->notes);
+	free(d->ids);
+	free(d->len);
+	thaw_vocab_free(d->vocab);
 	free(d);
 }
 
@@ -134,7 +187,8 @@ int thaw_dataset_set_class_names(thaw_dataset *d, const char *const *names, int 
 
 size_t thaw_dataset_bytes(const thaw_dataset *d)
 {
-	size_t s = (size_t)d->n * d->c * d->h * d->w + (size_t)d->n * sizeof *d->y + sizeof *d;
+	size_t s = (size_t)d->n * d->c * d->h * d->w * (d->ids ? sizeof *d->ids : 1) +
+		   (size_t)d->n * sizeof *d->y * (d->ids ? 2 : 1) + sizeof *d;
 	for (int i = 0; i < d->n_classes; i++)
 		s += sizeof(char *) + strlen(d->class_names[i]) + 1;
 	return s;
@@ -154,16 +208,15 @@ thaw_dataset *thaw_dataset_subset(const thaw_dataset *d, const int *idx, int n)
 			thaw_error(THAW_EINVAL, "subset: index %d out of range 0..%d", idx[i], d->n - 1);
 			return NULL;
 		}
-	thaw_dataset *o = thaw_dataset_new(n, d->c, d->h, d->w, d->n_classes);
+	thaw_dataset *o = new_like(d, n, d->n_classes);
 	if (!o)
 		return NULL;
 	if (thaw_dataset_set_class_names(o, (const char *const *)d->class_names, d->n_classes) < 0) {
 		thaw_dataset_free(o);
 		return NULL;
 	}
-	size_t is = (size_t)d->c * d->h * d->w;
 	for (int i = 0; i < n; i++) {
-		memcpy(o->x + (size_t)i * is, d->x + (size_t)idx[i] * is, is);
+		copy_sample(o, i, d, idx[i]);
 		o->y[i] = d->y[idx[i]];
 	}
 	snprintf(o->source, sizeof o->source, "%s", d->source);
@@ -218,8 +271,7 @@ thaw_dataset *thaw_dataset_select_classes(const thaw_dataset *d, const int *clas
 	for (int i = 0; i < d->n; i++)
 		if (map[d->y[i]] >= 0)
 			idx[n++] = i;
-	size_t is = (size_t)d->c * d->h * d->w;
-	o = thaw_dataset_new(n, d->c, d->h, d->w, k);
+	o = new_like(d, n, k);
 	if (!o)
 		goto out;
 	if (thaw_dataset_set_class_names(o, names, k) < 0) {
@@ -228,7 +280,7 @@ thaw_dataset *thaw_dataset_select_classes(const thaw_dataset *d, const int *clas
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
-		memcpy(o->x + (size_t)i * is, d->x + (size_t)idx[i] * is, is);
+		copy_sample(o, i, d, idx[i]);
 		o->y[i] = map[d->y[idx[i]]];
 	}
 	snprintf(o->source, sizeof o->source, "%s", d->source);
@@ -365,7 +417,12 @@ out:
 
 thaw_dataset *thaw_dataset_join(const thaw_dataset *a, const thaw_dataset *b)
 {
-	if (a->c != b->c || a->h != b->h || a->w != b->w) {
+	if (!a->ids != !b->ids) {
+		thaw_error(THAW_EINVAL, "join: %s is text and %s images", a->ids ? a->source : b->source,
+			   a->ids ? b->source : a->source);
+		return NULL;
+	}
+	if (!a->ids && (a->c != b->c || a->h != b->h || a->w != b->w)) {
 		thaw_error(THAW_ESHAPE, "join: images %dx%dx%d and %dx%dx%d differ (resize one first)", a->c,
 			   a->h, a->w, b->c, b->h, b->w);
 		return NULL;
@@ -378,8 +435,20 @@ thaw_dataset *thaw_dataset_join(const thaw_dataset *a, const thaw_dataset *b)
 	int *map = thaw_malloc(sizeof(int) * (size_t)b->n_classes);
 	const char **names = thaw_malloc(sizeof(char *) * (size_t)(a->n_classes + b->n_classes));
 	thaw_dataset *o = NULL;
+	/* texts: one vocabulary (b's words appended to a's, b re-encoded) and
+	 * the longer of the two lengths, so nothing is lost */
+	int *bmap = NULL, w = a->w > b->w ? a->w : b->w;
+	thaw_vocab *vm = NULL;
 	if (!map || !names)
 		goto out;
+	if (a->ids) {
+		if (a->vocab == b->vocab) {
+			vm = thaw_vocab_ref(a->vocab);
+		} else if (!(bmap = thaw_malloc(sizeof *bmap * (size_t)b->vocab->n)) ||
+			   !(vm = thaw_vocab_merge(a->vocab, b->vocab, bmap))) {
+			goto out;
+		}
+	}
 	int nc = a->n_classes;
 	for (int i = 0; i < a->n_classes; i++)
 		names[i] = a->class_names[i];
@@ -395,7 +464,7 @@ thaw_dataset *thaw_dataset_join(const thaw_dataset *a, const thaw_dataset *b)
 			map[j] = nc++;
 		}
 	}
-	o = thaw_dataset_new(a->n + b->n, a->c, a->h, a->w, nc);
+	o = a->ids ? thaw_text_dataset_new(a->n + b->n, w, nc, vm) : thaw_dataset_new(a->n + b->n, a->c, a->h, a->w, nc);
 	if (!o)
 		goto out;
 	if (thaw_dataset_set_class_names(o, names, nc) < 0) {
@@ -403,9 +472,23 @@ thaw_dataset *thaw_dataset_join(const thaw_dataset *a, const thaw_dataset *b)
 		o = NULL;
 		goto out;
 	}
-	size_t is = (size_t)a->c * a->h * a->w;
-	memcpy(o->x, a->x, is * (size_t)a->n);
-	memcpy(o->x + is * (size_t)a->n, b->x, is * (size_t)b->n);
+	if (a->ids) {
+		for (int i = 0; i < a->n; i++) {
+			memcpy(o->ids + (size_t)i * w, a->ids + (size_t)i * a->w, sizeof *o->ids * (size_t)a->w);
+			o->len[i] = a->len[i];
+		}
+		for (int i = 0; i < b->n; i++) {
+			int32_t *dst = o->ids + (size_t)(a->n + i) * w;
+			const int32_t *src = b->ids + (size_t)i * b->w;
+			for (int t = 0; t < b->w; t++)
+				dst[t] = bmap ? bmap[src[t]] : src[t];
+			o->len[a->n + i] = b->len[i];
+		}
+	} else {
+		size_t is = (size_t)a->c * a->h * a->w;
+		memcpy(o->x, a->x, is * (size_t)a->n);
+		memcpy(o->x + is * (size_t)a->n, b->x, is * (size_t)b->n);
+	}
 	memcpy(o->y, a->y, sizeof(int32_t) * (size_t)a->n);
 	for (int i = 0; i < b->n; i++)
 		o->y[a->n + i] = map[b->y[i]];
@@ -413,11 +496,15 @@ thaw_dataset *thaw_dataset_join(const thaw_dataset *a, const thaw_dataset *b)
 out:
 	free(map);
 	free(names);
+	free(bmap);
+	thaw_vocab_free(vm);
 	return o;
 }
 
 int thaw_dataset_stats(const thaw_dataset *d, float *mean, float *std)
 {
+	if (d->ids)
+		return thaw_error(THAW_EINVAL, "%s: text data has no pixel statistics", d->source);
 	/* a histogram per channel makes the sums exact and the pass cheap */
 	size_t plane = (size_t)d->h * d->w;
 	for (int c = 0; c < d->c; c++) {
@@ -496,7 +583,7 @@ thaw_dataset *thaw_dataset_open(const char *spec) { return thaw_dataset_open_opt
 /* A source that is not a folder, converted as o asks; the notes say how. */
 static thaw_dataset *converted(thaw_dataset *d, const thaw_image_opts *o)
 {
-	if (!d || !o || (!o->c && !o->h && !o->w))
+	if (!d || d->ids || !o || (!o->c && !o->h && !o->w))
 		return d;
 	thaw_input_spec want = {.c = o->c ? o->c : d->c, .h = o->h ? o->h : d->h, .w = o->w ? o->w : d->w,
 				.resize = o->resize};
@@ -520,6 +607,8 @@ thaw_dataset *thaw_dataset_open_opts(const char *spec, const thaw_image_opts *o)
 
 static thaw_dataset *open_spec(const char *spec, const thaw_image_opts *o)
 {
+	if (thaw_text_probe(spec))
+		return thaw_text_load(spec, NULL);
 	if (!strcmp(spec, "fashion-mnist") || !strcmp(spec, "fashion-mnist:train"))
 		return thaw_fashion_mnist(NULL, 0);
 	if (!strcmp(spec, "fashion-mnist:test"))

@@ -634,6 +634,8 @@ int thaw_folder_save(const thaw_dataset *d, const char *root)
 
 int thaw_folder_save_format(const thaw_dataset *d, const char *root, int format)
 {
+	if (d->ids)
+		return thaw_error(THAW_EINVAL, "%s: %s holds text, not images to save", root ? root : "", d->source);
 	if (format != THAW_IMAGE_PNG && format != THAW_IMAGE_JPEG)
 		return thaw_error(THAW_EINVAL, "%s: folder save: format %d is neither PNG nor JPEG", root ? root : "",
 				  format);

@@ -15,6 +15,8 @@
 
 int thaw_dataset_grid_png(const thaw_dataset *d, const char *path, int per_row, uint64_t seed)
 {
+	if (d->ids)
+		return thaw_error(THAW_EINVAL, "%s: %s holds text, not images to draw", path, d->source);
 	if (per_row <= 0 || per_row > 1000)
 		return thaw_error(THAW_EINVAL, "%s: images per row must be 1..1000, not %d", path, per_row);
 	if (d->n_classes > 10000 || d->h > 4096 || d->w > 4096)

@@ -85,6 +85,15 @@ static void fill_image(float *out, const uint8_t *img, int C, int H, int W, cons
 static void fill_range(float *x, int32_t *y, const thaw_dataset *d, const int *idx, int lo, int hi,
 		       const thaw_loader_opts *o, uint64_t aug_seed)
 {
+	if (d->ids) { /* token ids as floats (exact below 2^24): no normalisation, no augmentation */
+		for (int i = lo; i < hi; i++) {
+			const int32_t *t = d->ids + (size_t)idx[i] * d->w;
+			for (int k = 0; k < d->w; k++)
+				x[(size_t)(i - lo) * d->w + k] = (float)t[k];
+			y[i - lo] = d->y[idx[i]];
+		}
+		return;
+	}
 	float lut[THAW_MAX_CHANNELS][256];
 	for (int c = 0; c < d->c; c++) {
 		float sd = o->std[c] > 0 ? o->std[c] : 1.0f;

@@ -3,6 +3,7 @@
  * (every source pixel counts, so thin strokes survive), bilinear with
  * aligned pixel centres when it grows. */
 #include "thaw/data.h"
+#include "thaw/text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -139,6 +140,10 @@ static thaw_dataset *like(const thaw_dataset *d, int c, int h, int w)
 
 thaw_dataset *thaw_dataset_resize_mode(const thaw_dataset *d, int h, int w, thaw_resize_mode mode)
 {
+	if (d->ids) {
+		thaw_error(THAW_EINVAL, "resize: %s holds text (thaw_text_relength changes its length)", d->source);
+		return NULL;
+	}
 	if (h <= 0 || w <= 0 || h > 16384 || w > 16384) {
 		thaw_error(THAW_EINVAL, "resize: bad target size %dx%d", h, w);
 		return NULL;
@@ -165,6 +170,10 @@ thaw_dataset *thaw_dataset_resize(const thaw_dataset *d, int h, int w)
 
 thaw_dataset *thaw_dataset_channels(const thaw_dataset *d, int c)
 {
+	if (d->ids) {
+		thaw_error(THAW_EINVAL, "channels: %s holds text, not images", d->source);
+		return NULL;
+	}
 	if (c == d->c)
 		return thaw_dataset_clone(d);
 	if (!(d->c == 1 || (c == 1 && d->c >= 3) || (c == 3 && d->c == 4))) {
@@ -202,6 +211,17 @@ static const char *chan_name(int c)
 thaw_dataset *thaw_dataset_to_spec(const thaw_dataset *d, const thaw_input_spec *spec, char *desc,
 				   size_t desc_size)
 {
+	if (d->ids) { /* text: only its length can change (the vocabulary: thaw_dataset_for_model) */
+		if (spec->c != 1 || spec->h != 1) {
+			thaw_error(THAW_EINVAL, "%s holds text; it cannot become %dx%dx%d images", d->source, spec->c,
+				   spec->h, spec->w);
+			return NULL;
+		}
+		if (desc)
+			snprintf(desc, desc_size, d->w == spec->w ? "unchanged (%d tokens)" : "length %d -> %d tokens",
+				 d->w, spec->w);
+		return d->w == spec->w ? thaw_dataset_clone(d) : thaw_text_relength(d, spec->w);
+	}
 	char buf[256] = "";
 	size_t off = 0;
 	thaw_dataset *cur = NULL;

@@ -3,7 +3,7 @@
  *   x (B, C, H, W), weight (OC, C/G, kh, kw), bias (OC), y (B, OC, OH, OW)
  *   OH = floor((H + pt + pb - dh*(kh-1) - 1) / sh) + 1
  *
- * Three kernels, picked from the shapes alone (so a step is deterministic):
+ * Four kernels, picked from the shapes alone (so a step is deterministic):
  *   direct  depthwise (one input channel per group, G > 1): K = kh*kw is
  *           too small for a GEMM, so loops over the taps along output rows;
  *   1x1     stride 1 and no padding: the input already is the column
@@ -16,7 +16,10 @@
  *           reference CNN's conv2, which cost more in DRAM traffic than
  *           the second im2col). With K <= 16 (a first layer on grey
  *           images, K = 9) the products run as register-blocked loops
- *           instead of OpenBLAS: its dW GEMM (N = K) is skinny and slow.
+ *           instead of OpenBLAS: its dW GEMM (N = K) is skinny and slow;
+ *   wino    3x3 stride 1, no groups, 64+ channels in and out (ResNet's
+ *           body): Winograd F(4x4, 3x3) forward, for dx and for dW
+ *           (conv2d_wino.c), a quarter of the products.
  * Backward: dW = dY col^T into a per-part buffer (summed in part order,
  * so a thread count gives one result), then dcol = W^T dY over the spent
  * col buffer and col2im. A frozen conv (weight_grad = 0) skips the dW
@@ -53,6 +56,10 @@ static cgeom geom_of(const thaw_node *n)
 	else if (g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
 		 a->pad[2] == 0 && a->pad[3] == 0)
 		g.path = PATH_1X1;
+	else if (g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.G == 1 &&
+		 g.C >= WINO_MIN_C && g.OC >= WINO_MIN_C && a->pad[0] <= 2 && a->pad[1] <= 2 && a->pad[2] <= 2 &&
+		 a->pad[3] <= 2 && (g.OW + 3) / 4 <= WINO_TW_MAX && (g.W + 3) / 4 <= WINO_TW_MAX)
+		g.path = PATH_WINO;
 	else
 		g.path = PATH_GEMM;
 	return g;
@@ -117,6 +124,8 @@ static size_t conv_scratch(const thaw_node *n, int B, int training)
 	cgeom g = geom_of(n);
 	if (g.path == PATH_DIRECT)
 		return thaw_conv2d_direct_scratch(n, &g);
+	if (g.path == PATH_WINO)
+		return thaw_conv2d_wino_scratch(&g, B, training);
 	return g.path == PATH_GEMM ? thaw_conv2d_gemm_scratch(&g, B) : 0;
 }
 
@@ -128,6 +137,8 @@ static void conv_forward(thaw_node *n, const thaw_fwd *f)
 		thaw_conv2d_direct_forward(n, &g, f->B, f->x[0], f->y, f->scratch);
 	else if (g.path == PATH_1X1)
 		thaw_conv2d_pointwise_forward(n, &g, f->B, f->x[0], f->y);
+	else if (g.path == PATH_WINO)
+		thaw_conv2d_wino_forward(n, &g, f->B, f->x[0], f->y, f->scratch);
 	else
 		thaw_conv2d_gemm_forward(n, &g, f->B, f->x[0], f->y, f->scratch);
 }
@@ -149,6 +160,13 @@ static void conv_backward(thaw_node *n, const thaw_bwd *b)
 				s += sumf(b->dy + ((size_t)i * g.OC + oc) * g.P, (size_t)g.P);
 			db[oc] = s;
 		}
+	}
+	if (g.path == PATH_WINO) { /* dW, then dx, one after the other in scratch */
+		if (b->weight_grad)
+			thaw_conv2d_wino_backward_weights(n, &g, b->B, b->x[0], b->dy, b->scratch);
+		if (b->dx[0])
+			thaw_conv2d_wino_backward_data(n, &g, b->B, b->dy, b->dx[0], b->acc[0], b->scratch);
+		return;
 	}
 	if (g.path == PATH_1X1)
 		thaw_conv2d_pointwise_backward(n, &g, b);

@@ -3,6 +3,7 @@
  * arena, the forward and backward walks) in model_exec.c; layer arithmetic
  * lives in one file per kind. */
 #include "thaw/layer.h"
+#include "thaw/vocab.h"
 
 #include <limits.h>
 #include <math.h>
@@ -15,6 +16,7 @@ extern const thaw_layer_ops thaw_dense_ops, thaw_conv2d_ops, thaw_maxpool_ops, t
 	thaw_globalavgpool_ops, thaw_batchnorm_ops, thaw_relu_ops, thaw_relu6_ops,
 	thaw_leaky_relu_ops, thaw_sigmoid_ops, thaw_tanh_ops, thaw_gelu_ops, thaw_dropout_ops,
 	thaw_flatten_ops, thaw_add_ops, thaw_concat_ops;
+extern const thaw_layer_ops thaw_embedding_ops, thaw_pool_time_ops;
 
 static const thaw_layer_ops *const ops_table[THAW_KIND_COUNT] = {
 	[THAW_DENSE] = &thaw_dense_ops,
@@ -33,6 +35,8 @@ static const thaw_layer_ops *const ops_table[THAW_KIND_COUNT] = {
 	[THAW_FLATTEN] = &thaw_flatten_ops,
 	[THAW_ADD] = &thaw_add_ops,
 	[THAW_CONCAT] = &thaw_concat_ops,
+	[THAW_EMBEDDING] = &thaw_embedding_ops,
+	[THAW_POOL_TIME] = &thaw_pool_time_ops,
 };
 
 const thaw_layer_ops *thaw_layer_ops_of(thaw_kind k)
@@ -114,6 +118,32 @@ thaw_attrs thaw_dropout(float rate)
 
 thaw_attrs thaw_layer(thaw_kind kind) { return thaw_attrs_default(kind); }
 
+thaw_attrs thaw_embedding(int words, int dim)
+{
+	thaw_attrs a = thaw_attrs_default(THAW_EMBEDDING);
+	a.words = words;
+	a.dim = dim;
+	return a;
+}
+
+thaw_attrs thaw_pool_time(int pool)
+{
+	thaw_attrs a = thaw_attrs_default(THAW_POOL_TIME);
+	a.pool = pool;
+	return a;
+}
+
+thaw_attrs thaw_conv1d(int filters, int k)
+{
+	thaw_attrs a = thaw_attrs_default(THAW_CONV2D);
+	a.filters = filters;
+	a.kh = 1;
+	a.kw = k;
+	a.pad[1] = (k - 1) / 2;
+	a.pad[3] = k - 1 - (k - 1) / 2;
+	return a;
+}
+
 /* ---- nodes */
 static void node_free(thaw_node *n)
 {
@@ -121,6 +151,8 @@ static void node_free(thaw_node *n)
 		return;
 	free(n->pmem);
 	free(n->omem);
+	free(n->rows);
+	free(n->row_mark);
 	free(n);
 }
 
@@ -157,6 +189,17 @@ static int node_alloc_params(thaw_node *n)
 	n->pmem = NULL;
 	free(n->omem);
 	n->omem = NULL;
+	free(n->rows);
+	free(n->row_mark);
+	n->rows = NULL;
+	n->row_mark = NULL;
+	n->n_rows = 0;
+	if (n->np > 0 && thaw_layer_ops_of(n->kind)->sparse_rows) {
+		n->rows = thaw_malloc(sizeof *n->rows * (size_t)n->p[0].dims[0]);
+		n->row_mark = thaw_calloc((size_t)n->p[0].dims[0], 1);
+		if (!n->rows || !n->row_mark)
+			return THAW_ENOMEM;
+	}
 	if (!total)
 		return 0;
 	n->pmem = thaw_aligned(total * sizeof(float));
@@ -313,8 +356,16 @@ void thaw_model_free(thaw_model *m)
 	free(m->nodes);
 	free(m->name_slot);
 	free_classes(m);
+	thaw_vocab_free(m->vocab);
 	thaw_arena_free(&m->arena);
 	free(m);
+}
+
+void thaw_model_set_vocab(thaw_model *m, struct thaw_vocab *v)
+{
+	thaw_vocab_ref(v);
+	thaw_vocab_free(m->vocab);
+	m->vocab = v;
 }
 
 /* ---- names: a hash table from name to node index (linear probing), so

@@ -34,3 +34,19 @@ thaw_model *thaw_zoo_reference_cnn(int c, int h, int w, int classes, uint64_t se
 	}
 	return m;
 }
+
+thaw_model *thaw_zoo_text_classifier(int words, int length, int dim, int classes, uint64_t seed)
+{
+	thaw_model *m = thaw_model_new(1, 1, length, seed);
+	if (!m)
+		return NULL;
+	thaw_attrs e = thaw_embedding(words, dim), p = thaw_pool_time(THAW_POOL_MEAN), d = thaw_dense(classes);
+	d.init = THAW_INIT_GLOROT;
+	int in[2] = {0, -1};
+	if (thaw_model_add(m, "emb", &e, NULL, 0) < 0 || thaw_model_add(m, "pool", &p, in, 2) < 0 ||
+	    thaw_model_add(m, "head", &d, NULL, 0) < 0) {
+		thaw_model_free(m);
+		return NULL;
+	}
+	return m;
+}

@@ -174,7 +174,7 @@ static void make_layout(const thaw_plot_spec *spec, layout *L)
 	L->scale = (L->W >= 480 && L->H >= 320) ? 2 : 1;
 	L->tscale = L->scale;
 	int s = L->scale, th = THAW_GLYPH_H * s, pad = 6 * s;
-	int log_y = spec->log_y != 0;
+	int log_y = spec->log_y != 0, log_x = spec->log_x != 0;
 
 	double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
 	int x_integral = 1;
@@ -184,7 +184,7 @@ static void make_layout(const thaw_plot_spec *spec, layout *L)
 			double x = series_x(sr, j), y = sr->y[j];
 			if (!usable(x) || !usable(y))
 				continue;
-			if (log_y && y <= 0) {
+			if ((log_y && y <= 0) || (log_x && x <= 0)) {
 				L->skipped++;
 				continue;
 			}
@@ -217,6 +217,14 @@ static void make_layout(const thaw_plot_spec *spec, layout *L)
 	double xpad = (xhi - xlo) * 0.02;
 	L->f.x_lo = xlo - xpad;
 	L->f.x_hi = xhi + xpad;
+	L->f.log_x = log_x;
+	if (log_x) { /* whole decades around the data (x > 0 here) */
+		double llo = xlo > 0 ? floor(log10(xlo) + 1e-9) : 0, lhi = xhi > 0 ? ceil(log10(xhi) - 1e-9) : 1;
+		if (lhi <= llo)
+			lhi = llo + 1;
+		L->f.x_lo = pow(10, llo);
+		L->f.x_hi = pow(10, lhi);
+	}
 
 	/* y */
 	L->f.log_y = log_y;
@@ -305,7 +313,10 @@ static void make_layout(const thaw_plot_spec *spec, layout *L)
 	double xstep = nice_step((L->f.x_hi - L->f.x_lo) / xtarget);
 	if (x_integral && xstep < 1)
 		xstep = 1;
-	linear_ticks(&L->xt, L->f.x_lo, L->f.x_hi, xstep);
+	if (log_x)
+		log_ticks(&L->xt, log10(L->f.x_lo), log10(L->f.x_hi));
+	else
+		linear_ticks(&L->xt, L->f.x_lo, L->f.x_hi, xstep);
 
 	L->f.x = left;
 	L->f.y = top;
@@ -315,13 +326,18 @@ static void make_layout(const thaw_plot_spec *spec, layout *L)
 
 void thaw_plot_to_px(const thaw_plot_frame *f, double x, double y, double *px, double *py)
 {
-	double ylo = f->y_lo, yhi = f->y_hi;
+	double ylo = f->y_lo, yhi = f->y_hi, xlo = f->x_lo, xhi = f->x_hi;
+	if (f->log_x) {
+		x = x > 0 ? log10(x) : -INFINITY;
+		xlo = log10(xlo);
+		xhi = log10(xhi);
+	}
 	if (f->log_y) {
 		y = y > 0 ? log10(y) : -INFINITY;
 		ylo = log10(ylo);
 		yhi = log10(yhi);
 	}
-	*px = f->x + (x - f->x_lo) / (f->x_hi - f->x_lo) * (f->w - 1);
+	*px = f->x + (x - xlo) / (xhi - xlo) * (f->w - 1);
 	*py = f->y + (f->h - 1) - (y - ylo) / (yhi - ylo) * (f->h - 1);
 }
 
@@ -371,12 +387,13 @@ static void draw_series(thaw_canvas *c, const layout *L, const thaw_plot_series 
 	int s = L->scale, lw = s >= 2 ? 3 : 2, r = s >= 2 ? 3 : 2;
 	int drawable = 0;
 	for (int j = 0; j < sr->n; j++)
-		if (usable(series_x(sr, j)) && usable(sr->y[j]) && (!log_y || sr->y[j] > 0))
+		if (usable(series_x(sr, j)) && usable(sr->y[j]) && (!log_y || sr->y[j] > 0) &&
+		    (!L->f.log_x || series_x(sr, j) > 0))
 			drawable++;
 	int prev = 0, px0 = 0, py0 = 0;
 	for (int j = 0; j < sr->n; j++) {
 		double x = series_x(sr, j), y = sr->y[j];
-		if (!usable(x) || !usable(y) || (log_y && y <= 0)) {
+		if (!usable(x) || !usable(y) || (log_y && y <= 0) || (L->f.log_x && x <= 0)) {
 			prev = 0;
 			continue;
 		}
@@ -388,7 +405,7 @@ static void draw_series(thaw_canvas *c, const layout *L, const thaw_plot_series 
 		/* dots show each epoch while they stay apart, and always show a
 		 * point with no neighbour (a line of one point is invisible) */
 		int next_ok = j + 1 < sr->n && usable(series_x(sr, j + 1)) && usable(sr->y[j + 1]) &&
-			      (!log_y || sr->y[j + 1] > 0);
+			      (!log_y || sr->y[j + 1] > 0) && (!L->f.log_x || series_x(sr, j + 1) > 0);
 		if (drawable <= L->f.w / 12 || (!prev && !next_ok))
 			thaw_canvas_dot(c, px, py, r, col);
 		prev = 1;

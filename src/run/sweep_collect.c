@@ -516,7 +516,8 @@ char *thaw_sweep_results_text(const thaw_sweep_results *r)
 	if (s->repeat > 1) {
 		sb(&b, "\nover %d repeats (seeds %llu..%llu):\n", s->repeat, (unsigned long long)s->seed,
 		   (unsigned long long)(s->seed + (uint64_t)s->repeat - 1));
-		sb(&b, "  %-*s  %10s  %10s  %3s\n", wl, "grid point", "mean", "std", "n");
+		int wg = wl < 10 ? 10 : wl;
+		sb(&b, "  %-*s  %10s  %10s  %3s\n", wg, "grid point", "mean", "std", "n");
 		for (int g = 0; g < r->n_rows / s->repeat; g++) {
 			double sum = 0, sq = 0;
 			int n = 0;
@@ -531,10 +532,12 @@ char *thaw_sweep_results_text(const thaw_sweep_results *r)
 			char *rep = strstr(lab, " rep ");
 			if (rep)
 				*rep = 0;
+			else if (!strncmp(lab, "rep ", 4)) /* --repeat without a grid */
+				snprintf(lab, sizeof lab, "all");
 			double mu = n ? sum / n : NAN, var = n > 1 ? (sq - n * mu * mu) / (n - 1) : NAN;
 			fmt_num(mean, sizeof mean, mu);
 			fmt_num(sd, sizeof sd, var > 0 ? sqrt(var) : (n > 1 ? 0 : NAN));
-			sb(&b, "  %-*s  %10s  %10s  %3d\n", wl, lab, mean, sd, n);
+			sb(&b, "  %-*s  %10s  %10s  %3d\n", wg, lab, mean, sd, n);
 		}
 	}
 	int first = 1;

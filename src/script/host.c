@@ -93,7 +93,9 @@ static int luaopen_thaw(lua_State *L)
 	lthaw_open_model(L);
 	lthaw_open_nn(L);
 	lthaw_open_train(L);
+	lthaw_open_finetune(L);
 	lthaw_open_data(L);
+	lthaw_open_text(L);
 	lua_pushstring(L, THAW_VERSION);
 	lua_setfield(L, -2, "version");
 	return 1;

@@ -2,6 +2,7 @@
  * __close), opened from files, folders or made up, and cut into parts. */
 #include <string.h>
 
+#include "thaw/text.h"
 #include "thaw/dist.h"
 
 #include "lthaw.h"
@@ -29,7 +30,7 @@ static const char *const folder_keys[] = {"path",      "size", "channels", "resi
 					  "classes",   "per_class", "seed",   NULL};
 
 /* Applies classes= and per_class= of the options table to *d (replacing it). */
-static void apply_selection(lua_State *L, int t, thaw_dataset **d)
+void lthaw_apply_selection(lua_State *L, int t, thaw_dataset **d)
 {
 	thaw_script *s = lthaw_host(L);
 	int cls[1024], k = lthaw_opt_int_list(L, t, "classes", cls, 1024);
@@ -67,7 +68,7 @@ static int push_opened(lua_State *L, int t, ldata *u, thaw_dataset *d)
 	}
 	u->d = d; /* owned by the userdata from here: an error below frees it */
 	lthaw_safepoint(L); /* Ctrl-C while it loaded */
-	apply_selection(L, t, &u->d);
+	lthaw_apply_selection(L, t, &u->d);
 	return 1;
 }
 
@@ -206,7 +207,7 @@ static int l_data_to_model(lua_State *L)
 	thaw_model *m = lthaw_checkmodel(L, 2);
 	char desc[256];
 	ldata *u = lthaw_newdata(L);
-	if (!(u->d = thaw_dataset_to_spec(d, &m->input, desc, sizeof desc)))
+	if (!(u->d = thaw_dataset_for_model(d, m, desc, sizeof desc)))
 		return lthaw_fail(L);
 	lua_pushstring(L, desc);
 	return 2;
@@ -240,6 +241,9 @@ static int l_data_tostring(lua_State *L)
 	ldata *u = luaL_checkudata(L, 1, DATA_MT);
 	if (!u->d)
 		lua_pushstring(L, "thaw.data (closed)");
+	else if (u->d->ids)
+		lua_pushfstring(L, "thaw.data '%s': %d texts of %d tokens, %d words, %d classes", u->d->source, u->d->n,
+				u->d->w, u->d->vocab->n, u->d->n_classes);
 	else
 		lua_pushfstring(L, "thaw.data '%s': %d images of %dx%dx%d, %d classes", u->d->source, u->d->n,
 				u->d->c, u->d->h, u->d->w, u->d->n_classes);
@@ -274,7 +278,9 @@ void lthaw_push_names(lua_State *L, char **names, int n)
 static const luaL_Reg data_methods[] = {
 	{"select", l_data_select}, {"per_class", l_data_per_class}, {"split", l_data_split},
 	{"join", l_data_join},     {"to_model", l_data_to_model},   {"grid", l_data_grid},
-	{"counts", l_data_counts}, {"close", l_data_gc},           {NULL, NULL}};
+	{"counts", l_data_counts}, {"close", l_data_gc},
+	{"fit_vocab", lthaw_data_fit_vocab}, {"with_vocab", lthaw_data_with_vocab}, {"relength", lthaw_data_relength},
+	{"sample", lthaw_data_sample}, {"text_stats", lthaw_data_text_stats}, {NULL, NULL}};
 
 /* Properties: d.n, d.classes, d.shape, d.source (the data set is open). */
 static int l_data_n(lua_State *L)
@@ -308,7 +314,21 @@ static int l_data_source(lua_State *L)
 	return 1;
 }
 
+static int l_data_is_text(lua_State *L)
+{
+	lua_pushboolean(L, lthaw_checkdata(L, 1)->ids != NULL);
+	return 1;
+}
+
+static int l_data_vocab_size(lua_State *L)
+{
+	thaw_dataset *d = lthaw_checkdata(L, 1);
+	lua_pushinteger(L, d->vocab ? d->vocab->n : 0);
+	return 1;
+}
+
 static const luaL_Reg data_props[] = {{"n", l_data_n},           {"classes", l_data_classes},
+				      {"text", l_data_is_text},  {"vocab_size", l_data_vocab_size},
 				      {"shape", l_data_shape},   {"source", l_data_source},
 				      {NULL, NULL}};
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "thaw/onnx.h"
+#include "thaw/vocab.h"
 #include "thaw/zoo.h"
 
 #include "thaw/dist.h"
@@ -62,11 +63,19 @@ static int l_model_new(lua_State *L)
 	static const char *const keys[] = {"input", "seed", NULL};
 	lthaw_check_keys(L, 1, "thaw.model", keys);
 	int in[3] = {1, 28, 28};
-	int n = lthaw_opt_int_list(L, 1, "input", in, 3);
-	luaL_argcheck(L, n == 0 || n == 3, 1, "input = {channels, height, width}");
+	struct thaw_vocab *v = NULL;
+	lua_getfield(L, 1, "input");
+	if (lua_isuserdata(L, -1)) { /* input = text data or a text model: its length and vocabulary */
+		v = lthaw_tovocab(L, lua_gettop(L), &in[2]);
+		in[0] = in[1] = 1;
+	} else {
+		int n = lthaw_opt_int_list(L, 1, "input", in, 3);
+		luaL_argcheck(L, n == 0 || n == 3, 1, "input = {channels, height, width} or text data");
+	}
 	lmodel *u = lthaw_newmodel(L);
 	if (!(u->m = thaw_model_new(in[0], in[1], in[2], lthaw_opt_seed(L, 1, "seed", lthaw_host(L)->seed))))
 		return lthaw_fail(L);
+	thaw_model_set_vocab(u->m, v);
 	return 1;
 }
 
@@ -124,6 +133,31 @@ static int l_import(lua_State *L)
 	return 1;
 }
 
+/* An embedding added with vectors = thaw.vectors(...) starts from them; with
+ * vectors or vocab = (text data or model), the model takes that vocabulary. */
+static void embedding_from(lua_State *L, thaw_model *m, int k)
+{
+	thaw_node *n = m->nodes[k];
+	const float *w;
+	int rows, dim;
+	struct thaw_vocab *v = NULL;
+	lua_getfield(L, 2, "vectors");
+	if (!lua_isnil(L, -1) && lthaw_vec_rows(L, lua_gettop(L), &w, &rows, &dim, &v)) {
+		if (rows != n->a.words || dim != n->a.dim) {
+			thaw_model_pop(m);
+			luaL_error(L, "embedding: the vectors are %dx%d, the layer %dx%d", rows, dim, n->a.words, n->a.dim);
+		}
+		memcpy(n->p[0].w, w, sizeof(float) * n->p[0].size);
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, 2, "vocab");
+	if (!lua_isnil(L, -1))
+		v = lthaw_tovocab(L, lua_gettop(L), NULL);
+	lua_pop(L, 1);
+	if (v)
+		thaw_model_set_vocab(m, v);
+}
+
 static int l_model_add(lua_State *L)
 {
 	thaw_model *m = lthaw_checkidle(L, 1);
@@ -131,7 +165,11 @@ static int l_model_add(lua_State *L)
 	const char *name = lthaw_opt_str(L, 2, "name", NULL);
 	int in[THAW_MAX_INPUTS], n_in = 0;
 	lua_getfield(L, 2, "inputs");
-	if (!lua_isnil(L, -1)) {
+	if (lua_isnil(L, -1) && a.kind == THAW_POOL_TIME && m->n > 0 && lthaw_opt_bool(L, 2, "mask", 1)) {
+		in[0] = m->n - 1; /* the previous node, masked by the token ids of the model input */
+		in[1] = -1;
+		n_in = 2;
+	} else if (!lua_isnil(L, -1)) {
 		int t = lua_gettop(L);
 		luaL_argcheck(L, lua_istable(L, t), 2, "inputs = {names or indices}");
 		n_in = (int)luaL_len(L, t);
@@ -149,6 +187,8 @@ static int l_model_add(lua_State *L)
 	m->nodes[k]->trainable = lthaw_opt_bool(L, 2, "trainable", 1);
 	if (thaw_model_set_lr_mult(m, k, (float)lthaw_opt_num(L, 2, "lr_mult", 1.0)) < 0)
 		return lthaw_fail(L);
+	if (a.kind == THAW_EMBEDDING)
+		embedding_from(L, m, k);
 	lua_pushinteger(L, k + 1);
 	return 1;
 }

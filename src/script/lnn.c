@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "thaw/vocab.h"
+
 #include "lthaw.h"
 
 /* ---- layers: plain tables {kind = "dense", units = 5, name = "head"} */
@@ -56,17 +58,23 @@ thaw_attrs lthaw_layer_attrs(lua_State *L, int t)
 					   "kernel", "stride",   "padding", "dilation",  "groups",
 					   "bias",   "init",     "ceil_mode", "count_include_pad", "alpha",
 					   "lo",     "hi",       "rate",    "eps",       "momentum",
-					   "trainable", "lr_mult", NULL};
+					   "trainable", "lr_mult", "words", "dim", "vectors", "vocab",
+					   "pool", "mask", NULL};
 	luaL_checktype(L, t, LUA_TTABLE);
 	lthaw_check_keys(L, t, "layer", keys);
 	const char *kind = lthaw_opt_str(L, t, "kind", NULL);
-	int k = kind ? thaw_kind_from_name(kind) : -1;
+	int conv1d = kind && !strcmp(kind, "conv1d"); /* a conv2d with a 1 x k kernel */
+	int k = conv1d ? THAW_CONV2D : kind ? thaw_kind_from_name(kind) : -1;
 	if (k < 0)
 		luaL_error(L, "unknown layer kind '%s'", kind ? kind : "(none)");
 	thaw_attrs a = thaw_attrs_default((thaw_kind)k);
 	a.units = lthaw_opt_int(L, t, "units", 0);
 	a.filters = lthaw_opt_int(L, t, "filters", 0);
 	opt_pair(L, t, "kernel", &a.kh, &a.kw);
+	if (conv1d) {
+		a.kw = lthaw_opt_int(L, t, "kernel", 3);
+		a.kh = 1;
+	}
 	if (k == THAW_MAXPOOL || k == THAW_AVGPOOL) { /* stride defaults to the kernel */
 		a.sh = a.kh;
 		a.sw = a.kw;
@@ -78,6 +86,8 @@ thaw_attrs lthaw_layer_attrs(lua_State *L, int t)
 	int pisnum = lua_isinteger(L, -1);
 	const char *ps = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 	lua_pop(L, 1);
+	if (conv1d && !ps && !pisnum) /* 'same' unless asked: pool_time masks by position */
+		ps = "same";
 	if (ps && !strcmp(ps, "same")) { /* stride 1: keep the size */
 		int ph = a.dh * (a.kh - 1), pw = a.dw * (a.kw - 1);
 		a.pad[0] = ph / 2, a.pad[2] = ph - ph / 2, a.pad[1] = pw / 2, a.pad[3] = pw - pw / 2;
@@ -112,13 +122,36 @@ thaw_attrs lthaw_layer_attrs(lua_State *L, int t)
 	a.rate = (float)lthaw_opt_num(L, t, "rate", a.rate);
 	a.eps = (float)lthaw_opt_num(L, t, "eps", a.eps);
 	a.momentum = (float)lthaw_opt_num(L, t, "momentum", a.momentum);
+	if (k == THAW_EMBEDDING) { /* words and dim from vectors or a vocabulary when not given */
+		const float *w;
+		int n = 0, dim = 0;
+		struct thaw_vocab *v = NULL;
+		lua_getfield(L, t, "vectors");
+		if (!lua_isnil(L, -1) && !lthaw_vec_rows(L, lua_gettop(L), &w, &n, &dim, &v))
+			luaL_error(L, "embedding: vectors must come from thaw.vectors (got %s)", luaL_typename(L, -1));
+		lua_pop(L, 1);
+		lua_getfield(L, t, "vocab");
+		if (!lua_isnil(L, -1))
+			n = lthaw_tovocab(L, lua_gettop(L), NULL)->n;
+		lua_pop(L, 1);
+		a.words = lthaw_opt_int(L, t, "words", n);
+		a.dim = lthaw_opt_int(L, t, "dim", dim);
+		if (dim && a.dim != dim)
+			luaL_error(L, "embedding: dim %d but the vectors have %d", a.dim, dim);
+	}
+	if (k == THAW_POOL_TIME) {
+		const char *p = lthaw_opt_str(L, t, "pool", "mean");
+		if (strcmp(p, "mean") && strcmp(p, "max"))
+			luaL_error(L, "pool_time: pool must be 'mean' or 'max' (got '%s')", p);
+		a.pool = !strcmp(p, "max") ? THAW_POOL_MAX : THAW_POOL_MEAN;
+	}
 	return a;
 }
 
 static const char *const layer_kinds[] = {"dense",   "conv2d",  "maxpool", "avgpool", "globalavgpool",
 					  "batchnorm", "relu",  "relu6",   "leaky_relu", "sigmoid",
 					  "tanh",    "gelu",    "dropout", "flatten", "add",
-					  "concat",  NULL};
+					  "concat",  "embedding", "pool_time", "conv1d", NULL};
 
 void lthaw_open_nn(lua_State *L)
 {

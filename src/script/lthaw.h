@@ -6,7 +6,8 @@
  *   ldata.c  thaw.data.* and the data userdata
  *   lmodel.c thaw.load/import/model/reference_cnn and the model userdata
  *   lnn.c    thaw.nn.*: layers as plain tables
- *   ltrain.c thaw.fit/evaluate/predict/transfer and the run helpers */
+ *   ltrain.c thaw.fit/evaluate/predict/transfer and the run helpers
+ *   lfinetune.c thaw.fine_tune and thaw.lr_find */
 #ifndef THAW_SCRIPT_LTHAW_H
 #define THAW_SCRIPT_LTHAW_H
 
@@ -20,6 +21,7 @@
 #define MODEL_MT "thaw.model"
 #define DATA_MT "thaw.data"
 #define LAYER_MT "thaw.layer"
+#define VEC_MT "thaw.vectors"
 #define PATH_MAX_ 4096
 
 struct thaw_script {
@@ -94,10 +96,38 @@ void lthaw_push_names(lua_State *L, char **names, int n);
 /* Adds thaw.data to the table on top; makes the data metatable. */
 void lthaw_open_data(lua_State *L);
 
+/* Applies classes= and per_class= of the options table at t to *d. */
+void lthaw_apply_selection(lua_State *L, int t, thaw_dataset **d);
+
+/* ---- ltext.c: text data sets, their methods, word vectors */
+/* The vocabulary of the text data set or text model at i (raises
+ * otherwise); *length (may be NULL) gets its tokens per sample. */
+struct thaw_vocab *lthaw_tovocab(lua_State *L, int i, int *length);
+/* The rows of the thaw.vectors at i: 1 and the table, else 0. */
+int lthaw_vec_rows(lua_State *L, int i, const float **w, int *n, int *dim, struct thaw_vocab **v);
+int lthaw_data_fit_vocab(lua_State *L);
+int lthaw_data_with_vocab(lua_State *L);
+int lthaw_data_relength(lua_State *L);
+int lthaw_data_sample(lua_State *L);
+int lthaw_data_text_stats(lua_State *L);
+/* Adds thaw.vectors, thaw.data.text and thaw.data.texts (after lthaw_open_data). */
+void lthaw_open_text(lua_State *L);
+
 /* ---- ltrain.c */
+/* d shaped for m: d itself (nil pushed), or a converted copy held by a
+ * data userdata pushed on the stack; the log says what changed. */
+thaw_dataset *lthaw_conform(lua_State *L, thaw_model *m, thaw_dataset *d, const char *what);
+/* Remembers the model at stack index i as the run's model (model.thaw). */
+void lthaw_set_last_model(lua_State *L, thaw_script *s, int i);
+/* An epoch's entry of a history table ({phase, epoch, loss, accuracy,
+ * val_loss, val_accuracy, seconds, img_s, lr, step}), pushed. */
+void lthaw_push_epoch(lua_State *L, const thaw_epoch_stats *es);
 /* Adds fit, evaluate, predict, transfer, check, seed, clock, run_dir and
  * asset to the table on top. */
 void lthaw_open_train(lua_State *L);
+
+/* ---- lfinetune.c: adds fine_tune and lr_find to the table on top. */
+void lthaw_open_finetune(lua_State *L);
 
 /* ---- opts.c: readers of an options table at index t (may be nil) */
 lua_Integer lthaw_opt_integer(lua_State *L, int t, const char *k, lua_Integer def);

@@ -8,6 +8,7 @@
 #include "thaw/options.h"
 #include "thaw/paths.h"
 #include "thaw/predict.h"
+#include "thaw/text.h"
 #include "thaw/transfer.h"
 
 #include "thaw/dist.h"
@@ -17,7 +18,7 @@
 /* ---- training */
 
 /* Remembers the model at stack index i as the run's model. */
-static void set_last_model(lua_State *L, thaw_script *s, int i)
+void lthaw_set_last_model(lua_State *L, thaw_script *s, int i)
 {
 	lua_pushvalue(L, i);
 	if (s->last_model == LUA_NOREF) {
@@ -29,15 +30,15 @@ static void set_last_model(lua_State *L, thaw_script *s, int i)
 
 /* d shaped for m: d itself, or a converted copy held by a userdata pushed
  * on the stack (so an error cannot leak it); the log says what changed. */
-static thaw_dataset *conform(lua_State *L, thaw_model *m, thaw_dataset *d, const char *what)
+thaw_dataset *lthaw_conform(lua_State *L, thaw_model *m, thaw_dataset *d, const char *what)
 {
-	if (d->c == m->input.c && d->h == m->input.h && d->w == m->input.w) {
+	if (thaw_dataset_fits_model(d, m)) {
 		lua_pushnil(L);
 		return d;
 	}
 	char desc[256];
 	ldata *u = lthaw_newdata(L);
-	if (!(u->d = thaw_dataset_to_spec(d, &m->input, desc, sizeof desc)))
+	if (!(u->d = thaw_dataset_for_model(d, m, desc, sizeof desc)))
 		lthaw_fail(L);
 	lthaw_logf(lthaw_host(L), "%s data '%s': %s", what, d->source, desc);
 	return u->d;
@@ -96,7 +97,7 @@ static int fit_on_batch(fit_ctx *c, const thaw_batch_stats *bs)
 	return call_back(c, c->on_batch);
 }
 
-static void push_epoch(lua_State *L, const thaw_epoch_stats *es)
+void lthaw_push_epoch(lua_State *L, const thaw_epoch_stats *es)
 {
 	lua_createtable(L, 0, 10);
 	lua_pushstring(L, es->phase);
@@ -117,11 +118,11 @@ static void push_epoch(lua_State *L, const thaw_epoch_stats *es)
 static int fit_on_epoch(fit_ctx *c, const thaw_epoch_stats *es)
 {
 	lua_State *L = c->L;
-	push_epoch(L, es);
+	lthaw_push_epoch(L, es);
 	lua_seti(L, c->hist, (lua_Integer)luaL_len(L, c->hist) + 1);
 	if (c->on_epoch == LUA_NOREF)
 		return 0;
-	push_epoch(L, es);
+	lthaw_push_epoch(L, es);
 	return call_back(c, c->on_epoch);
 }
 
@@ -241,12 +242,12 @@ static int l_fit(lua_State *L)
 	if (o.patience > 0 && !has_val)
 		return luaL_error(L, "thaw.fit: patience needs validation data (val = ...)");
 	s->fit_index = phase_index;
-	set_last_model(L, s, 1);
-	d = conform(L, m, d, "training"); /* stack 4 */
+	lthaw_set_last_model(L, s, 1);
+	d = lthaw_conform(L, m, d, "training"); /* stack 4 */
 	lua_getfield(L, 3, "val");
 	if (!lua_isnil(L, -1)) {
 		thaw_dataset *v = lthaw_checkdata(L, lua_gettop(L));
-		o.val = conform(L, m, v, "validation"); /* stack 6 */
+		o.val = lthaw_conform(L, m, v, "validation"); /* stack 6 */
 	} else {
 		lua_pushnil(L);
 	}
@@ -314,9 +315,9 @@ static int l_evaluate(lua_State *L)
 		return luaL_error(L, "thaw.evaluate: batch %d is outside 1..65536", batch);
 	if (topk < 1 || topk > 1000)
 		return luaL_error(L, "thaw.evaluate: topk %d is outside 1..1000", topk);
-	d = conform(L, m, d, "evaluation");
+	d = lthaw_conform(L, m, d, "evaluation");
 	if (s->last_model == LUA_NOREF)
-		set_last_model(L, s, 1);
+		lthaw_set_last_model(L, s, 1);
 	int K = (int)thaw_shape_sample(thaw_model_output_shape(m));
 	thaw_metrics *mt = thaw_metrics_new(K, topk);
 	if (!mt)
@@ -386,7 +387,7 @@ static int l_predict(lua_State *L)
 	if (!many)
 		luaL_argcheck(L, idx >= 1 && idx <= d->n, 3, "image index outside 1..#data");
 	lua_settop(L, 3);
-	d = conform(L, m, d, "prediction"); /* stack 4 */
+	d = lthaw_conform(L, m, d, "prediction"); /* stack 4 */
 	const char *const *names = m->n_classes == K	? (const char *const *)m->class_names
 				   : d->n_classes == K ? (const char *const *)d->class_names
 							: NULL;

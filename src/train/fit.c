@@ -1,5 +1,6 @@
 /* The epoch loop: loader, trainer step, validation, early stopping. */
 #include "thaw/fit.h"
+#include "thaw/vocab.h"
 #include "thaw/predict.h"
 
 #include "dist_train.h"
@@ -28,6 +29,11 @@ static int check_shape(const thaw_model *m, const thaw_dataset *d, const char *w
 		return thaw_error(THAW_ESHAPE,
 				  "%s data '%s' is %dx%dx%d but the model expects %dx%dx%d (convert it to the model's input first)",
 				  what, d->source, d->c, d->h, d->w, m->input.c, m->input.h, m->input.w);
+	if (d->ids && m->vocab && !thaw_vocab_same(d->vocab, m->vocab))
+		return thaw_error(THAW_EINVAL,
+				  "%s data '%s' is encoded with another vocabulary than the model's (encode it with the "
+				  "model's: thaw_dataset_for_model, data:to_model(m) in Lua)",
+				  what, d->source);
 	int K = thaw_model_class_count(m);
 	if (K < 0)
 		return K;
@@ -219,6 +225,8 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 		return rc;
 	const char *phase = o->phase ? o->phase : "train";
 	adopt_names(m, d, o, phase);
+	if (d->ids && !m->vocab) /* the ids it learns mean these words: the model keeps them */
+		thaw_model_set_vocab(m, d->vocab);
 	thaw_loader_opts lo = thaw_loader_opts_default();
 	lo.batch = o->batch;
 	lo.seed = o->seed;

@@ -145,9 +145,17 @@ int thaw_optim_step(const thaw_optim *o, thaw_model *m, float lr, float *grad_no
 		thaw_node *n = m->nodes[i];
 		if (!fresh(n))
 			continue;
-		for (int k = 0; k < n->np; k++)
-			if (!n->p[k].is_buffer)
-				ss += sumsq(n->p[k].g, n->p[k].size);
+		for (int k = 0; k < n->np; k++) {
+			if (n->p[k].is_buffer)
+				continue;
+			if (k == 0 && n->rows) { /* row-sparse: zero outside the listed rows */
+				size_t D = n->p[0].size / (size_t)n->p[0].dims[0];
+				for (int r = 0; r < n->n_rows; r++)
+					ss += sumsq(n->p[0].g + (size_t)n->rows[r] * D, D);
+				continue;
+			}
+			ss += sumsq(n->p[k].g, n->p[k].size);
+		}
 	}
 	float norm = (float)sqrt(ss);
 	if (grad_norm)
@@ -171,6 +179,15 @@ int thaw_optim_step(const thaw_optim *o, thaw_model *m, float lr, float *grad_no
 			if (n->p[k].is_buffer)
 				continue;
 			u.p = &n->p[k];
+			if (k == 0 && n->rows) {
+				/* row-sparse (an embedding): only the rows this batch
+				 * touched move, moments included, as PyTorch's SparseAdam
+				 * and TensorFlow's LazyAdam do */
+				int D = (int)(u.p->size / (size_t)u.p->dims[0]);
+				for (int r = 0; r < n->n_rows; r++)
+					update_range(n->rows[r] * D, (n->rows[r] + 1) * D, &u);
+				continue;
+			}
 			if (u.p->size < (1u << 15))
 				update_range(0, (int)u.p->size, &u);
 			else

@@ -4,6 +4,7 @@
  * Every frontend calls these two, so the workbench, `thaw train` and
  * thaw.transfer in Lua say and do the same. */
 #include "thaw/transfer.h"
+#include "thaw/text.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -101,7 +102,20 @@ static thaw_dataset *open_data(const char *spec, const thaw_prepare_opts *o, con
 	io.skip_bad = o->skip_bad;
 	io.progress = o->progress;
 	io.user = o->progress_user;
-	thaw_dataset *d = thaw_dataset_open_opts(spec, &io);
+	thaw_dataset *d;
+	if (o->model && o->model->vocab && thaw_text_probe(spec)) { /* straight into the model's words and length */
+		thaw_text_opts to = thaw_text_opts_default();
+		to.vocab = (thaw_vocab *)o->model->vocab; /* only read */
+		to.length = input ? input->w : 0;
+		d = thaw_text_load(spec, &to);
+		thaw_text_stats st;
+		if (d && thaw_text_stats_of(d, &st) == 0)
+			thaw_notes_add(nt, "%s: encoded with the model's vocabulary of %d words (%.1f%% of tokens unknown)",
+				       spec, o->model->vocab->n,
+				       st.tokens ? 100.0 * (double)st.unknown / (double)st.tokens : 0.0);
+	} else {
+		d = thaw_dataset_open_opts(spec, &io);
+	}
 	const char *pos = d ? d->notes : NULL, *line;
 	for (int n; (line = thaw_note_next(&pos, &n));)
 		thaw_notes_add(nt, "%s: %.*s", spec, n, line);
@@ -195,11 +209,21 @@ static int val_kind(const char *v, float *frac)
 	return -1;
 }
 
-static int conform(thaw_dataset **d, const thaw_input_spec *input, const char *what, thaw_notes *nt)
+static int conform(thaw_dataset **d, const thaw_input_spec *input, const thaw_model *model, const char *what,
+		   thaw_notes *nt)
 {
+	char desc[256] = "";
+	if ((*d)->ids) { /* text: the model's words and length, when it has them */
+		if (!model || thaw_dataset_fits_model(*d, model))
+			return 0;
+		int rc = replace(d, thaw_dataset_for_model(*d, model, desc, sizeof desc));
+		if (rc < 0)
+			return rc;
+		thaw_notes_add(nt, "%s data encoded for the model: %s", what, desc);
+		return 0;
+	}
 	if (!input)
 		return 0;
-	char desc[256] = "";
 	int rc = replace(d, thaw_dataset_to_spec(*d, input, desc, sizeof desc));
 	if (rc < 0)
 		return rc;
@@ -239,22 +263,28 @@ int thaw_data_prepare(const char *spec, const thaw_prepare_opts *opts, const tha
 
 	if (!(train = open_data(spec, &o, input, nt)))
 		return THAW_EIO;
-	thaw_notes_add(nt, "data %s: %s images of %dx%dx%d, %d classes (%s)", spec, commas((size_t)train->n, n1, sizeof n1),
-		       train->c, train->h, train->w, train->n_classes,
-		       name_list(train->class_names, train->n_classes, names, sizeof names));
+	const char *unit = train->ids ? "texts" : "images";
+	if (train->ids)
+		thaw_notes_add(nt, "data %s: %s texts of up to %d tokens, %d words, %d classes (%s)", spec,
+			       commas((size_t)train->n, n1, sizeof n1), train->w, train->vocab->n, train->n_classes,
+			       name_list(train->class_names, train->n_classes, names, sizeof names));
+	else
+		thaw_notes_add(nt, "data %s: %s images of %dx%dx%d, %d classes (%s)", spec,
+			       commas((size_t)train->n, n1, sizeof n1), train->c, train->h, train->w, train->n_classes,
+			       name_list(train->class_names, train->n_classes, names, sizeof names));
 	if (o.classes) {
 		if (select_classes(&train, o.classes) < 0)
 			goto fail;
-		thaw_notes_add(nt, "kept classes %s: %s images", name_list(train->class_names, train->n_classes, names,
+		thaw_notes_add(nt, "kept classes %s: %s %s", name_list(train->class_names, train->n_classes, names,
 									    sizeof names),
-			       commas((size_t)train->n, n1, sizeof n1));
+			       commas((size_t)train->n, n1, sizeof n1), unit);
 	}
 	if (o.per_class > 0) {
 		if (replace(&train, thaw_dataset_per_class(train, o.per_class, o.seed)) < 0) {
 			thaw_error_prefix("%s", spec);
 			goto fail;
 		}
-		thaw_notes_add(nt, "picked %d images per class (%d in all, seed %llu)", o.per_class, train->n,
+		thaw_notes_add(nt, "picked %d %s per class (%d in all, seed %llu)", o.per_class, unit, train->n,
 			       (unsigned long long)o.seed);
 	}
 	if (vk == 1) {
@@ -265,8 +295,8 @@ int thaw_data_prepare(const char *spec, const thaw_prepare_opts *opts, const tha
 			goto fail;
 		if (v->n == 0 || t->n == 0) {
 			thaw_notes_add(nt,
-				       "warning: %d images are too few to hold out %g %% per class: no validation set",
-				       train->n, 100.0 * frac);
+				       "warning: %d %s are too few to hold out %g %% per class: no validation set",
+				       train->n, unit, 100.0 * frac);
 			thaw_dataset_free(t);
 			thaw_dataset_free(v);
 		} else {
@@ -274,8 +304,8 @@ int thaw_data_prepare(const char *spec, const thaw_prepare_opts *opts, const tha
 			train = t;
 			val = v;
 			snprintf(val->source, sizeof val->source, "%.200s (held out)", spec);
-			thaw_notes_add(nt, "held out a stratified %g %% (%d images) for validation; %d images train",
-				       100.0 * frac, val->n, train->n);
+			thaw_notes_add(nt, "held out a stratified %g %% (%d %s) for validation; %d %s train",
+				       100.0 * frac, val->n, unit, train->n, unit);
 		}
 	} else {
 		if (!(val = open_data(o.val, &o, input, nt)))
@@ -289,9 +319,10 @@ int thaw_data_prepare(const char *spec, const thaw_prepare_opts *opts, const tha
 				   name_list(train->class_names, train->n_classes, names, sizeof names));
 			goto fail;
 		}
-		thaw_notes_add(nt, "validation: %s (%s images)", o.val, commas((size_t)val->n, n1, sizeof n1));
+		thaw_notes_add(nt, "validation: %s (%s %s)", o.val, commas((size_t)val->n, n1, sizeof n1), unit);
 	}
-	if (conform(&train, input, "training", nt) < 0 || (val && conform(&val, input, "validation", nt) < 0))
+	if (conform(&train, input, o.model, "training", nt) < 0 ||
+	    (val && conform(&val, input, o.model, "validation", nt) < 0))
 		goto fail;
 	*ptrain = train;
 	*pval = val;

@@ -122,7 +122,9 @@ void tui_draw_conf(tui_ui *u, tui_rect r)
 	/* the footer: on one line when it fits, else two, else the figure */
 	char acc[96];
 	snprintf(acc, sizeof acc, "accuracy %.2f%% of %ld", total ? 100.0 * diag / total : 0, total);
-	const char *hint = "rows: true class, columns: guess · Enter shows the images";
+	int text = s->view && s->view->ids; /* a cell holds texts */
+	const char *hint = text ? "rows: true class, columns: guess · Enter shows the texts"
+				: "rows: true class, columns: guess · Enter shows the images";
 	int fy = y + 1 + rows + 1, left = y + ih - fy;
 	if (left <= 0)
 		fy = y + ih - 1, left = 1;
@@ -131,7 +133,10 @@ void tui_draw_conf(tui_ui *u, tui_rect r)
 	} else {
 		thaw_tui_text(b, x + 1, fy, iw - 1, acc, C_DIM, -1, 0);
 		thaw_tui_text(b, x + 1, fy + 1, iw - 1,
-			      thaw_tui_cols(hint) <= iw - 1 ? hint : "rows true, columns guess; Enter: images", C_DIM, -1, 0);
+			      thaw_tui_cols(hint) <= iw - 1 ? hint
+			      : text			 ? "rows true, columns guess; Enter: texts"
+							 : "rows true, columns guess; Enter: images",
+			      C_DIM, -1, 0);
 	}
 }
 

@@ -1,9 +1,11 @@
-/* The Data pane: the validation images in half blocks with their labels
- * and the model's guesses, filtered and ordered; Enter opens one large. */
+/* The Data pane: the validation images in half blocks (or texts, wrapped)
+ * with their labels and the model's guesses, filtered and ordered; Enter
+ * opens one large. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "thaw/text.h"
 #include "ui.h"
 
 static const float *sort_loss;
@@ -60,6 +62,77 @@ const char *tui_class_name(const tui_session *s, int k)
 	return "?";
 }
 
+/* The guess of sample i in at most size bytes: "ok 91%" or "->sound 58%". */
+static void guess_text(const tui_ui *u, int i, char *g, size_t size)
+{
+	const tui_session *s = u->s;
+	if (s->pred[i] == s->view->y[i])
+		snprintf(g, size, "ok %.0f%%", 100 * s->conf_p[i]);
+	else
+		snprintf(g, size, "%s%s %.0f%%", u->ascii ? ">" : "\xe2\x86\x92", tui_class_name(s, s->pred[i]),
+			 100 * s->conf_p[i]);
+}
+
+/* Up to `rows` rows of text s from (x, y), `w` columns wide, the last row
+ * ending in an ellipsis when s goes on. Returns the rows drawn. */
+static int draw_wrapped(tui_ui *u, int x, int y, int w, int rows, const char *s, int fg)
+{
+	enum { MAXR = 64 };
+	int off[MAXR], len[MAXR];
+	if (rows > MAXR)
+		rows = MAXR;
+	int n = thaw_tui_wrap(s, w, w, off, len, rows);
+	int shown = n < rows ? n : rows;
+	for (int k = 0; k < shown; k++) {
+		char part[1024];
+		int l = len[k] < (int)sizeof part - 1 ? len[k] : (int)sizeof part - 1;
+		memcpy(part, s + off[k], (size_t)l);
+		part[l] = 0;
+		if (k == shown - 1 && n > rows) { /* more follows: an ellipsis says so */
+			int used = thaw_tui_text(&u->buf, x, y + k, w > 1 ? w - 1 : 1, part, fg, -1, 0);
+			thaw_tui_text(&u->buf, x + used, y + k, 1, u->ascii ? "~" : "\xe2\x80\xa6", C_DIM, -1, 0);
+		} else {
+			thaw_tui_text(&u->buf, x, y + k, w, part, fg, -1, 0);
+		}
+	}
+	return shown;
+}
+
+/* Text data: a list of samples, each a line with its number, label and the
+ * model's guess, then its words (what the model reads: <unk> for words the
+ * vocabulary lacks), wrapped to TEXT_ROWS rows. */
+enum { TEXT_ROWS = 2 };
+static void draw_text_list(tui_ui *u)
+{
+	tui_session *s = u->s;
+	const thaw_dataset *d = s->view;
+	int have = s->n_pred == d->n, w = u->tile_w;
+	for (int k = 0; k < u->per_page; k++) {
+		int vi = u->page * u->per_page + k;
+		if (vi >= u->n_view)
+			break;
+		int i = u->view[vi], ty = u->grid_y + k * u->tile_h;
+		int sel = vi == u->item, a = sel ? (u->focus == PANE_DATA ? THAW_TUI_REVERSE : THAW_TUI_BOLD) : 0;
+		char head[160];
+		snprintf(head, sizeof head, "#%d %s", i, tui_class_name(s, d->y[i]));
+		int used = thaw_tui_text(&u->buf, u->grid_x, ty, w, head, -1, -1, a | THAW_TUI_BOLD);
+		if (have && used + 2 < w) {
+			char g[96];
+			guess_text(u, i, g, sizeof g);
+			int ok = s->pred[i] == d->y[i];
+			int gw = thaw_tui_text(&u->buf, u->grid_x + used + 2, ty, w - used - 2, g, ok ? C_GOOD : C_BAD, -1,
+					       ok ? 0 : THAW_TUI_BOLD);
+			char l[32];
+			snprintf(l, sizeof l, "loss %.2f", s->loss_p[i]);
+			if (used + 2 + gw + 2 + (int)strlen(l) <= w)
+				thaw_tui_text(&u->buf, u->grid_x + used + 2 + gw + 2, ty, w - used - gw - 4, l, C_DIM, -1, 0);
+		}
+		char *t = thaw_text_sample(d, i);
+		draw_wrapped(u, u->grid_x + 2, ty + 1, w - 2, TEXT_ROWS, t ? t : "(out of memory)", -1);
+		free(t);
+	}
+}
+
 void tui_draw_data(tui_ui *u, tui_rect r)
 {
 	tui_session *s = u->s;
@@ -73,10 +146,13 @@ void tui_draw_data(tui_ui *u, tui_rect r)
 		return;
 	}
 	refresh_view(u);
-	/* tiles: the image at most 14 columns x 7 rows (28x28 halves), label, guess */
+	int text = thaw_dataset_is_text(d) > 0;
+	/* tiles: the image at most 14 columns x 7 rows (28x28 halves), label,
+	 * guess; a text takes the width: a line for label and guess, its words
+	 * below, a blank line after */
 	int img_cols = d->w < 14 ? d->w : 14, img_rows = (d->h < 14 ? d->h + 1 : 14) / 2;
-	u->tile_w = (img_cols > 12 ? img_cols : 12) + 2;
-	u->tile_h = img_rows + 2;
+	u->tile_w = text ? (iw > 4 ? iw - 2 : 2) : (img_cols > 12 ? img_cols : 12) + 2;
+	u->tile_h = text ? 1 + TEXT_ROWS + 1 : img_rows + 2;
 	u->tiles_x = iw / u->tile_w > 0 ? iw / u->tile_w : 1;
 	int tiles_y = (ih - 2) / u->tile_h > 0 ? (ih - 2) / u->tile_h : 1;
 	u->per_page = u->tiles_x * tiles_y;
@@ -101,7 +177,7 @@ void tui_draw_data(tui_ui *u, tui_rect r)
 	u->grid_x = x + 1;
 	u->grid_y = y + 1;
 	int have = s->n_pred == d->n;
-	for (int k = 0; k < u->per_page; k++) {
+	for (int k = 0; k < u->per_page && !text; k++) {
 		int vi = u->page * u->per_page + k;
 		if (vi >= u->n_view)
 			break;
@@ -121,10 +197,13 @@ void tui_draw_data(tui_ui *u, tui_rect r)
 			thaw_tui_text(b, tx, ty + img_rows + 1, u->tile_w - 1, g, ok ? C_GOOD : C_BAD, -1, ok ? 0 : THAW_TUI_BOLD);
 		}
 	}
+	if (text)
+		draw_text_list(u);
 	if (!u->n_view)
 		thaw_tui_text(b, x + 1, y + 2, iw - 1,
-			      have || !(u->f_wrong || u->f_pred >= 0) ? "no images match the filters (a clears them)"
-								      : "no predictions yet",
+			      !(have || !(u->f_wrong || u->f_pred >= 0)) ? "no predictions yet"
+			      : text ? "no texts match the filters (a clears them)"
+				     : "no images match the filters (a clears them)",
 			      C_DIM, -1, 0);
 	/* the selected image */
 	int yy = r.y + r.h - 2;
@@ -149,6 +228,41 @@ void tui_draw_data(tui_ui *u, tui_rect r)
 	thaw_tui_text(b, r.x + r.w - 2 - hw, r.y + r.h - 1, hw, hint, C_DIM, -1, 0);
 }
 
+/* The selected text in full, with its label, the model's guess,
+ * confidence and loss. */
+static void draw_text_open(tui_ui *u, tui_rect r, int i)
+{
+	tui_session *s = u->s;
+	thaw_tui_buf *b = &u->buf;
+	const thaw_dataset *d = s->view;
+	char title[96];
+	snprintf(title, sizeof title, "Text #%d", i);
+	thaw_tui_fill(b, r.x, r.y, r.w, r.h, ' ', -1, -1, 0);
+	thaw_tui_box(b, r.x, r.y, r.w, r.h, title, 1);
+	int x = r.x + 1, y = r.y + 1, iw = r.w - 2, ih = r.h - 2, ty = y, have = s->n_pred == d->n;
+	thaw_tui_printf(b, x + 1, ty++, iw - 1, -1, -1, THAW_TUI_BOLD, "label  %s", tui_class_name(s, d->y[i]));
+	if (have) {
+		int ok = s->pred[i] == d->y[i];
+		thaw_tui_printf(b, x + 1, ty++, iw - 1, ok ? C_GOOD : C_BAD, -1, THAW_TUI_BOLD, "guess  %s  (%s)",
+				tui_class_name(s, s->pred[i]), ok ? "right" : "wrong");
+		thaw_tui_printf(b, x + 1, ty++, iw - 1, -1, -1, 0, "confidence %.1f%%   loss %.3f", 100 * s->conf_p[i],
+				s->loss_p[i]);
+	} else {
+		thaw_tui_text(b, x + 1, ty++, iw - 1, "no prediction yet", C_DIM, -1, 0);
+	}
+	int len = d->len[i], cut = len > d->w ? len - d->w : 0;
+	if (cut)
+		thaw_tui_printf(b, x + 1, ty++, iw - 1, C_DIM, -1, 0, "%d tokens; the model reads the first %d", len, d->w);
+	else
+		thaw_tui_printf(b, x + 1, ty++, iw - 1, C_DIM, -1, 0, "%d tokens", len);
+	ty++;
+	char *t = thaw_text_sample(d, i);
+	draw_wrapped(u, x + 1, ty, iw - 2, y + ih - 2 - ty, t ? t : "(out of memory)", -1);
+	free(t);
+	thaw_tui_printf(b, x + 1, y + ih - 1, iw - 1, C_DIM, -1, 0, "%d of %d   h/l previous/next, Esc or Enter closes",
+			u->item + 1, u->n_view);
+}
+
 /* The selected image as large as the area allows, with its label, the
  * model's guess, confidence and loss. */
 void tui_draw_image(tui_ui *u, tui_rect r)
@@ -161,6 +275,10 @@ void tui_draw_image(tui_ui *u, tui_rect r)
 		return;
 	}
 	int i = u->view[tui_clampi(u->item, 0, u->n_view - 1)];
+	if (thaw_dataset_is_text(d)) {
+		draw_text_open(u, r, i);
+		return;
+	}
 	char title[96];
 	snprintf(title, sizeof title, "Image #%d", i);
 	thaw_tui_fill(b, r.x, r.y, r.w, r.h, ' ', -1, -1, 0);

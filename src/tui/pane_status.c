@@ -143,6 +143,8 @@ static const char *const help_lines[] = {
 	"z                     zoom: the pane fills the screen (z again)",
 	"arrows, hjkl, g/G     move, first/last;  PgUp/PgDn page",
 	"t                     train (a new phase) / resume",
+	"F  fine_tune: head on a frozen base, then all at graded rates",
+	"R  LR finder: sweep, curve to lr-find.png, sets the suggested lr",
 	"p  pause / resume     x  stop the phase",
 	"l  learning rate      e  epochs     B  batch size",
 	"A  augmentation (shift in pixels, flip)",

@@ -348,6 +348,26 @@ void tui_session_train(tui_session *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* F and R: what the worker runs next, when it is idle. */
+static void request(tui_session *s, int *flag, const char *what)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->script)
+		tui_session_log_locked(s, "a script session trains as its script says");
+	else if (s->busy && s->act != ACT_EVAL) {
+		char line[120];
+		snprintf(line, sizeof line, "busy: %s waits until the phase ends (x stops it)", what);
+		tui_session_log_locked(s, line);
+	} else
+		*flag = 1;
+	pthread_cond_broadcast(&s->cv);
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void tui_session_finetune(tui_session *s) { request(s, &s->finetune_req, "fine_tune"); }
+void tui_session_lrfind(tui_session *s) { request(s, &s->lrfind_req, "the LR finder"); }
+
 void tui_session_pause(tui_session *s)
 {
 	pthread_mutex_lock(&s->mu);

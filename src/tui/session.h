@@ -68,6 +68,9 @@ typedef struct tui_session {
 	/* control, under mu */
 	int busy;      /* the worker owns the model */
 	int start_req, eval_req, paused, stop, quit;
+	int finetune_req, lrfind_req; /* F and R */
+	thaw_event_fn chain_fn;       /* fine_tune's handler of its phases' events (worker only) */
+	void *chain_user;
 	tui_cmd queue[TUI_QUEUE];
 	int nq;
 	int unsaved; /* trained since the last save */
@@ -127,6 +130,8 @@ void tui_session_end(tui_session *s);
 /* UI side: each takes the lock itself. */
 void tui_session_train(tui_session *s);    /* start a phase, or resume when paused */
 void tui_session_pause(tui_session *s);    /* toggles */
+void tui_session_finetune(tui_session *s); /* thaw_fine_tune: two phases (idle only) */
+void tui_session_lrfind(tui_session *s);   /* thaw_lr_find; its suggestion sets the rate (idle only) */
 void tui_session_stop(tui_session *s);
 void tui_session_command(tui_session *s, const tui_cmd *c); /* queued while busy */
 /* Appends to the log (splits at newlines); caller holds no lock. */

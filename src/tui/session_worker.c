@@ -6,6 +6,8 @@
  * that same callback on a condition variable. When the worker is idle the
  * UI applies commands itself, under the same mutex. */
 #include "session.h"
+#include "thaw/finetune.h"
+#include "thaw/plot.h"
 #include "thaw/run.h"
 
 #include <math.h>
@@ -263,6 +265,17 @@ static int on_fit_event(const thaw_event *ev, void *user)
 	}
 }
 
+/* The same, then fine_tune's own handler of the phase's events (gradual
+ * unfreezing thaws a group after an epoch). */
+static int on_chained_event(const thaw_event *ev, void *user)
+{
+	tui_session *s = user;
+	int stop = on_fit_event(ev, user);
+	if (s->chain_fn && (ev->kind == THAW_EV_EPOCH || ev->kind == THAW_EV_BATCH))
+		stop |= s->chain_fn(ev, s->chain_user);
+	return stop;
+}
+
 /* ---- script hooks */
 
 /* A phase of the script begins: a mark on the curves, a fresh ETA. */
@@ -421,14 +434,17 @@ static int hook_stop(void *user)
 
 /* ---------------------------------------------------------------- worker */
 
-static void run_phase(tui_session *s)
+/* One phase on d with options o: the workbench's own (t), or one of
+ * fine_tune's (F: named, with its own rate, schedule and seed, and
+ * fine_tune's handler in o.on_event). Returns thaw_fit's result. */
+static int fit_phase(tui_session *s, const thaw_dataset *d, thaw_fit_opts o, const char *name)
 {
 	thaw_model *m = s->model;
-	thaw_fit_opts o = s->fit;
 	pthread_mutex_lock(&s->mu);
 	tui_drain(s, m, NULL);
-	o.optim.lr = s->lr;
-	snprintf(s->phase, sizeof s->phase, "%s", tui_phase_name(m, s->phases));
+	if (!name)
+		o.optim.lr = s->lr;
+	snprintf(s->phase, sizeof s->phase, "%s", name ? name : tui_phase_name(m, s->phases));
 	if (s->resume.phase_index > 0) { /* a saved session's phase goes on */
 		snprintf(s->phase, sizeof s->phase, "%.31s", s->resume.phase);
 		s->phases = s->resume.phase_index - 1;
@@ -444,7 +460,7 @@ static void run_phase(tui_session *s)
 	s->epoch = 1;
 	s->epochs = o.epochs;
 	s->batch = 0;
-	s->batches = (s->train->n + o.batch - 1) / o.batch;
+	s->batches = (d->n + o.batch - 1) / o.batch;
 	s->units_done = 0;
 	s->units_total = (long)s->batches * o.epochs;
 	s->phase_t0 = thaw_now();
@@ -455,11 +471,15 @@ static void run_phase(tui_session *s)
 
 	o.phase = s->phase;
 	o.phase_index = s->phases;
-	o.seed = s->fit.seed + (uint64_t)s->phases;
+	if (!name)
+		o.seed = s->fit.seed + (uint64_t)s->phases;
 	o.val = NULL; /* validated in on_epoch over the browser's data, with per-image results */
-	o.on_event = on_fit_event; /* the phase line comes as its PHASE_BEGIN */
+	s->chain_fn = o.on_event;
+	s->chain_user = o.user;
+	o.on_event = on_chained_event; /* the phase line comes as its PHASE_BEGIN */
 	o.user = s;
-	int rc = thaw_fit(m, s->train, &o);
+	int rc = thaw_fit(m, d, &o);
+	s->chain_fn = NULL;
 
 	pthread_mutex_lock(&s->mu);
 	s->trainer = NULL; /* freed by thaw_fit */
@@ -480,6 +500,88 @@ static void run_phase(tui_session *s)
 		s->epochs_before = s->b_loss.x[s->b_loss.n - 1];
 	tui_refresh_layers(s, m);
 	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static void run_phase(tui_session *s) { fit_phase(s, s->train, s->fit, NULL); }
+
+/* ---- F: fine_tune, its phases through fit_phase */
+
+static int ft_fit(void *user, thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
+{
+	tui_session *s = user;
+	(void)m; /* the session's model */
+	int rc = fit_phase(s, d, *o, o->phase);
+	pthread_mutex_lock(&s->mu);
+	int stop = s->stop || s->quit;
+	pthread_mutex_unlock(&s->mu);
+	return rc >= 0 && stop ? THAW_ESTOP : rc;
+}
+
+static int ft_log(const thaw_event *ev, void *user)
+{
+	if (ev->kind == THAW_EV_LOG)
+		on_log(ev->u.line, user);
+	return 0;
+}
+
+static void run_finetune(tui_session *s)
+{
+	thaw_finetune_opts o = thaw_finetune_opts_default();
+	o.seed = s->fit.seed;
+	o.on_event = ft_log;
+	o.user = s;
+	o.fit = ft_fit;
+	o.fit_user = s;
+	tui_session_log(s, "fine_tune: the head on a frozen base, then everything with discriminative rates");
+	thaw_finetune_result r;
+	int rc = thaw_fine_tune(s->model, s->train, &o, &r);
+	pthread_mutex_lock(&s->mu);
+	if (rc == THAW_ESTOP)
+		tui_session_log_locked(s, "fine_tune stopped");
+	else if (rc < 0) {
+		char line[300];
+		snprintf(line, sizeof line, "error: fine_tune: %s", thaw_errmsg());
+		tui_session_log_locked(s, line);
+	} else
+		tui_session_log_locked(s, "fine_tune done — s saves, t trains on");
+	tui_refresh_layers(s, s->model);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- R: the LR finder; its suggestion becomes the rate t trains at */
+
+static void run_lrfind(tui_session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	tui_drain(s, s->model, NULL);
+	pthread_mutex_unlock(&s->mu);
+	thaw_lrfind_opts o = thaw_lrfind_opts_default();
+	o.seed = s->fit.seed;
+	o.optimizer = s->fit.optim.kind;
+	o.on_event = ft_log;
+	o.user = s;
+	thaw_lrfind_result r;
+	if (thaw_lr_find(s->model, s->train, &o, &r) < 0) {
+		tui_session_log(s, "error: lr_find: %s", thaw_errmsg());
+		return;
+	}
+	char png[600];
+	snprintf(png, sizeof png, "%s%slr-find.png", s->run_dir ? s->run_dir : "", s->run_dir ? "/" : "");
+	if (thaw_plot_lrfind(png, &r, NULL) < 0)
+		tui_session_log(s, "warning: lr_find: %s", thaw_errmsg());
+	else
+		tui_session_log(s, "lr_find: curve written to %s", png);
+	pthread_mutex_lock(&s->mu);
+	if (r.suggested > 0) {
+		s->lr = (float)r.suggested;
+		char line[200];
+		snprintf(line, sizeof line, "lr_find: the rate is now the suggested %.3g (l changes it)", r.suggested);
+		tui_session_log_locked(s, line);
+	}
+	s->version++;
+	pthread_mutex_unlock(&s->mu);
+	thaw_lrfind_result_free(&r);
 }
 
 static void run_script(tui_session *s)
@@ -519,12 +621,12 @@ void *tui_worker(void *arg)
 	tui_session *s = arg;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->quit && !s->start_req && !s->eval_req)
+		while (!s->quit && !s->start_req && !s->eval_req && !s->finetune_req && !s->lrfind_req)
 			pthread_cond_wait(&s->cv, &s->mu);
 		if (s->quit)
 			break;
-		int eval = s->eval_req, train = s->start_req;
-		s->eval_req = s->start_req = 0;
+		int eval = s->eval_req, train = s->start_req, ft = s->finetune_req, lrf = s->lrfind_req;
+		s->eval_req = s->start_req = s->finetune_req = s->lrfind_req = 0;
 		s->busy = 1;
 		s->stop = 0;
 		s->act = s->script ? ACT_SCRIPT : eval ? ACT_EVAL : ACT_TRAIN;
@@ -535,12 +637,16 @@ void *tui_worker(void *arg)
 		} else if (eval) {
 			double l, a;
 			if (evaluate_view(s, s->model, 1, &l, &a) == 0)
-				tui_session_log(s, "untrained head on %s: loss %.4f, accuracy %.1f%% (%d images)", s->view->source, l,
-						100 * a, s->view->n);
+				tui_session_log(s, "untrained head on %s: loss %.4f, accuracy %.1f%% (%d %s)", s->view->source, l,
+						100 * a, s->view->n, s->view->ids ? "texts" : "images");
 			else if (!s->quit)
 				tui_session_log(s, "error: evaluation: %s", thaw_errmsg());
 		}
-		if (train && !s->script)
+		if (lrf && !s->script)
+			run_lrfind(s);
+		if (ft && !s->script)
+			run_finetune(s);
+		else if (train && !s->script)
 			run_phase(s);
 		pthread_mutex_lock(&s->mu);
 		s->busy = 0;

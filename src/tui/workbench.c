@@ -127,6 +127,8 @@ static int global_key(tui_ui *u, int k)
 	case 'z': u->zoom = !u->zoom; break;
 	case '?': u->help = 1; break;
 	case 't': case TK_ENTER: tui_session_train(u->s); break;
+	case 'F': tui_session_finetune(u->s); break;
+	case 'R': tui_session_lrfind(u->s); break;
 	case 'p': tui_session_pause(u->s); break;
 	case 'x': tui_session_stop(u->s); break;
 	case 'l': tui_prompt_start(u, PROMPT_LR); break;

@@ -367,6 +367,17 @@ case_transfer() {
 	grep -q "^cut after drop1 (old head fc2: 5 classes)" "$log" "$err" || no "the recipe's lines were not printed"
 }
 
+case_fine_tune() {
+	run fine_tune fine_tune.lua
+	want_exit 0 || return
+	has "$err" '^fine_tune done' || no "the script did not finish"
+	has "$err" "batch norms stay frozen" || no "the log does not say the batch norms stay frozen"
+	grep -q '"phase": *"fine-tune"' "$out/metrics.jsonl" || no "metrics.jsonl lacks the fine-tune phase"
+	grep -q '"phase": *"head"' "$out/metrics.jsonl" || no "metrics.jsonl lacks the head phase"
+	[ -s "$out/phase-2.thaw" ] || no "no phase-2.thaw: the run folder misses a phase"
+	png "$out/lr-find.png"
+}
+
 case_closed_model() {
 	run closed_model closed_model.lua
 	want_exit 0 || return
@@ -432,7 +443,7 @@ case_classes() {
 }
 
 CASES="success progress progress_tty check_fails script_error interrupt interrupt_pcall interrupt_lua resume
-resume_first_phase resume_hint seed_args seed_64bit history optimizer_switch misuse callback_misuse transfer closed_model classes sources docs
+resume_first_phase resume_hint seed_args seed_64bit history optimizer_switch misuse callback_misuse transfer fine_tune closed_model classes sources docs
 readme"
 [ $# -gt 0 ] && CASES=$*
 

@@ -124,7 +124,28 @@ static refconv ref_of(const lab *L)
 							}                                            \
 				}
 
-/* Largest relative difference of forward, dW, db, dx from the reference. */
+/* conv2d.c's rule for its Winograd kernel (conv2d_wino.c). */
+static int winograd_shape(thaw_attrs a, thaw_shape in)
+{
+	return a.kh == 3 && a.kw == 3 && a.sh == 1 && a.sw == 1 && a.dh == 1 && a.dw == 1 && a.groups == 1 &&
+	       in.c >= 64 && a.filters >= 64 && a.pad[0] <= 2 && a.pad[1] <= 2 && a.pad[2] <= 2 && a.pad[3] <= 2;
+}
+
+/* max |a - ref| / max(1, max |ref|): the parity tests' measure */
+static double scale_err(const float *a, const double *ref, size_t n, double shift)
+{
+	double e = 0, m = 1;
+	for (size_t k = 0; k < n; k++) {
+		e = fmax(e, fabs(a[k] - shift - ref[k]));
+		m = fmax(m, fabs(ref[k]));
+	}
+	return e / m;
+}
+
+/* Largest relative difference of forward, dW, db, dx from the reference:
+ * element by element (to 1e-4), or for Winograd, whose transforms round
+ * more (measured ~3e-5), against the tensor's largest value (to 1e-4, the
+ * bar of the PyTorch-parity tests). */
 static void compare_with_reference(const char *label, thaw_attrs a, thaw_shape in, int B)
 {
 	lab L;
@@ -169,7 +190,15 @@ static void compare_with_reference(const char *label, thaw_attrs a, thaw_shape i
 		ew = fmax(ew, fabs(L.n->p[0].g[k] - dw[k]) / fmax(1.0, fabs(dw[k])));
 	for (int k = 0; bias && k < r.OC; k++)
 		eb = fmax(eb, fabs(L.n->p[1].g[k] - db[k]) / fmax(1.0, fabs(db[k])));
-	printf("  reference %-26s y %.1e  dx %.1e  dW %.1e  db %.1e\n", label, ey, ex, ew, eb);
+	if (winograd_shape(a, in)) {
+		ey = scale_err(L.y, y, L.ny, 0);
+		ex = scale_err(L.dx, dx, L.nx, 0.5);
+		ew = scale_err(L.n->p[0].g, dw, L.n->p[0].size, 0);
+		printf("  reference %-26s y %.1e  dx %.1e  dW %.1e  db %.1e (winograd: y, dx, dW of the scale)\n", label,
+		       ey, ex, ew, eb);
+	} else {
+		printf("  reference %-26s y %.1e  dx %.1e  dW %.1e  db %.1e\n", label, ey, ex, ew, eb);
+	}
 	CHECKF(ey < 1e-4 && ex < 1e-4 && ew < 1e-4 && eb < 1e-4, "%s: differs from the reference", label);
 	free(y);
 	free(dx);
@@ -254,9 +283,57 @@ static void test_reference(void)
 	/* big weights on a small map: GEMMs over several images (21 a chunk
 	 * here, so a full chunk and a partial one) */
 	compare_with_reference("batched 64x5x5 -> 512", conv(512, 3, 3, 1, 1), (thaw_shape){1, 64, 5, 5}, 23);
+	/* Winograd: odd sizes, padding 0, 1, 2 and asymmetric, batch 1, partial
+	 * tile groups (widths 11, 30, 70), and chunks of images (7x7: 64
+	 * images a chunk, then a short one) */
+	compare_with_reference("wino 64x9x11 -> 64 p1 B1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 9, 11}, 1);
+	compare_with_reference("wino 65x13x7 -> 72 p0", conv(72, 3, 3, 1, 0), (thaw_shape){1, 65, 13, 7}, 2);
+	compare_with_reference("wino 64x6x10 -> 67 p2", conv(67, 3, 3, 1, 2), (thaw_shape){1, 64, 6, 10}, 2);
+	thaw_attrs wa = conv(64, 3, 3, 1, 0);
+	wa.pad[0] = 0, wa.pad[1] = 1, wa.pad[2] = 2, wa.pad[3] = 1;
+	wa.bias = 0;
+	compare_with_reference("wino p0,1,2,1 no bias", wa, (thaw_shape){1, 64, 10, 9}, 2);
+	compare_with_reference("wino 64x5x70 -> 64 p1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 5, 70}, 1);
+	compare_with_reference("wino 64x29x30 -> 64 p1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 29, 30}, 1);
+	compare_with_reference("wino 64x7x7 -> 64 B66", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 7, 7}, 66);
+	/* a col matrix above 1 MB with K <= 256 goes in bands of output rows,
+	 * the last one short */
+	compare_with_reference("bands 7x7 s2 p3 3x120x100 -> 8", conv(8, 7, 7, 2, 3), (thaw_shape){1, 3, 120, 100}, 1);
+	thaw_attrs ba = conv(5, 5, 5, 1, 0);
+	ba.pad[0] = 2, ba.pad[1] = 1, ba.pad[2] = 0, ba.pad[3] = 2;
+	compare_with_reference("bands 5x5 p2,1,0,2 4x70x90 -> 5", ba, (thaw_shape){1, 4, 70, 90}, 2);
 	thaw_attrs mb = conv(32, 3, 3, 2, 1);
 	mb.groups = 16;
 	compare_with_reference("depthwise 16x9x9 x2 s2", mb, (thaw_shape){1, 16, 9, 9}, 2);
+}
+
+/* Winograd splits its work by planes and by the 36 products, each value
+ * computed by one part in one order: one and two threads give the same bits. */
+static void test_winograd_threads(void)
+{
+	float *out[2][3];
+	for (int t = 0; t < 2; t++) {
+		thaw_blas_set_threads(t + 1);
+		lab L;
+		CHECK_OK(lab_new(&L, conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 12, 9}, 5, 3));
+		lab_forward(&L);
+		lab_backward(&L, 1, 1);
+		size_t sz[3] = {L.ny, L.nx, L.n->p[0].size};
+		const float *src[3] = {L.y, L.dx, L.n->p[0].g};
+		for (int k = 0; k < 3; k++) {
+			out[t][k] = malloc(sz[k] * sizeof(float));
+			memcpy(out[t][k], src[k], sz[k] * sizeof(float));
+		}
+		if (t == 1)
+			for (int k = 0; k < 3; k++)
+				CHECKF(memcmp(out[0][k], out[1][k], sz[k] * sizeof(float)) == 0,
+				       "tensor %d differs between 1 and 2 threads", k);
+		lab_free(&L);
+	}
+	thaw_blas_set_threads(0);
+	for (int t = 0; t < 2; t++)
+		for (int k = 0; k < 3; k++)
+			free(out[t][k]);
 }
 
 static void test_setup_errors(void)
@@ -428,6 +505,7 @@ int main(void)
 {
 	RUN(test_gradcheck);
 	RUN(test_reference);
+	RUN(test_winograd_threads);
 	RUN(test_setup_errors);
 	RUN(test_frozen);
 	if (!getenv("THAW_NO_TIMING"))

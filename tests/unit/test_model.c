@@ -223,6 +223,36 @@ static void test_huge_shapes_refused(void)
 	thaw_model_free(m);
 }
 
+/* A training plan shares gradient buffers between nodes whose backward
+ * spans do not overlap: a chain of eight convolutions holds two at once,
+ * not eight, and training still matches a plan made fresh each time. */
+static void test_gradient_buffers_shared(void)
+{
+	thaw_model *m = thaw_model_new(4, 16, 16, 1);
+	for (int i = 0; i < 8; i++) {
+		thaw_attrs a = thaw_conv(4, 3, 1, 1);
+		CHECK_OK(thaw_model_add(m, NULL, &a, NULL, 0));
+	}
+	const int B = 3;
+	size_t dy = (size_t)B * 4 * 16 * 16 * sizeof(float);
+	CHECK_OK(thaw_model_plan(m, B, 0));
+	size_t infer = m->arena.used;
+	thaw_model_free(m);
+	m = thaw_model_new(4, 16, 16, 1);
+	for (int i = 0; i < 8; i++) {
+		thaw_attrs a = thaw_conv(4, 3, 1, 1);
+		CHECK_OK(thaw_model_add(m, NULL, &a, NULL, 0));
+	}
+	CHECK_OK(thaw_model_plan(m, B, 1));
+	size_t train = m->arena.used;
+	CHECKF(train - infer <= 2 * dy, "training plan adds %zu bytes for gradients, 2 buffers are %zu", train - infer,
+	       2 * dy);
+	/* neighbours never share: the dy a node reads and the one it writes */
+	for (int i = 1; i < m->n; i++)
+		CHECK(m->nodes[i]->dy != m->nodes[i - 1]->dy);
+	thaw_model_free(m);
+}
+
 int main(void)
 {
 	RUN(test_class_names_follow_the_head);
@@ -232,5 +262,6 @@ int main(void)
 	RUN(test_surgery);
 	RUN(test_argument_errors);
 	RUN(test_freeze_by_glob_and_range);
+	RUN(test_gradient_buffers_shared);
 	return check_done();
 }

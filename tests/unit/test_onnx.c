@@ -609,7 +609,8 @@ static void chain_times(int n, double *build, double *import, double *reversed)
 /* Names used to be found by a strcmp loop: a 20,000-node ONNX chain took
  * 3 s to import, 100,000 nodes 109 s, and m:add with default names was
  * cubic. Ten times the nodes must now take about ten times as long, not a
- * hundred (a ratio, so a busy machine does not fail it). */
+ * hundred (a ratio, so a busy machine does not fail it; 40, not 20: with
+ * 100,000 nodes out of cache and 8 jobs on 2 cores it measured 24). */
 static void test_long_chain_is_linear(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
@@ -620,11 +621,11 @@ static void test_long_chain_is_linear(void)
 	double b1, i1, r1, b2, i2, r2;
 	chain_times(n, &b1, &i1, &r1);
 	chain_times(10 * n, &b2, &i2, &r2);
-	CHECKF(b2 < 20 * b1 + 0.05, "build: %d nodes %.3f s, %d nodes %.3f s", n, b1, 10 * n, b2);
-	CHECKF(i2 < 20 * i1 + 0.05, "import: %d nodes %.3f s, %d nodes %.3f s", n, i1, 10 * n, i2);
+	CHECKF(b2 < 40 * b1 + 0.05, "build: %d nodes %.3f s, %d nodes %.3f s", n, b1, 10 * n, b2);
+	CHECKF(i2 < 40 * i1 + 0.05, "import: %d nodes %.3f s, %d nodes %.3f s", n, i1, 10 * n, i2);
 	/* the nodes were ordered by repeated passes, quadratic on a file listed
 	 * backwards; unnamed nodes probed relu_2, relu_3, ... each time */
-	CHECKF(r2 < 20 * r1 + 0.05, "import reversed, then unnamed: %d nodes %.3f s, %d nodes %.3f s", n, r1,
+	CHECKF(r2 < 40 * r1 + 0.05, "import reversed, then unnamed: %d nodes %.3f s, %d nodes %.3f s", n, r1,
 	       10 * n, r2);
 }
 

@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "gradcheck.h"
+#include "thaw/layer.h"
 #include "thaw/model.h"
 
 static thaw_attrs pool(thaw_kind kind, int kh, int kw, int s, int p, int ceil_mode, int incl)
@@ -52,7 +53,8 @@ static void test_gradcheck(void)
 	int k = configs(c);
 	for (int i = 0; i < k; i++) /* spaced values: no ties, no max flips within eps */
 		gradcheck(c[i].label, c[i].a, &c[i].in, 1,
-			  (gc_opts){.B = 2, .fill = GC_SPACED, .eps = c[i].a.kind == THAW_MAXPOOL ? 2e-3f : 1e-2f});
+			  (gc_opts){.B = 2, .fill = GC_SPACED, .eps = c[i].a.kind == THAW_MAXPOOL ? 2e-3f : 1e-2f,
+				    .training = 1 /* maxpool keeps its argmax for training passes only */});
 	thaw_shape in = {1, 3, 5, 4};
 	gradcheck("globalavgpool", thaw_layer(THAW_GLOBALAVGPOOL), &in, 1, (gc_opts){.B = 2});
 }
@@ -225,6 +227,96 @@ static void test_model_backward(void)
 	thaw_model_free(m);
 }
 
+/* maxpool's vector path (stride 1 or 2, eight windows of a row at a time
+ * inside the image, the border scalar) against the scalar rule: values,
+ * and the argmax through backward, with ties (few distinct values), NaNs
+ * and -inf, for training and inference passes. */
+static void test_vector_paths(void)
+{
+	struct {
+		const char *label;
+		thaw_attrs a;
+		thaw_shape in;
+	} c[] = {
+		{"3x3 s2 p1 37x41", pool(THAW_MAXPOOL, 3, 3, 2, 1, 0, 0), {1, 2, 37, 41}},
+		{"3x3 s2 p1 112x112 (ResNet)", pool(THAW_MAXPOOL, 3, 3, 2, 1, 0, 0), {1, 1, 112, 112}},
+		{"3x3 s1 p1 13x29", pool(THAW_MAXPOOL, 3, 3, 1, 1, 0, 0), {1, 2, 13, 29}},
+		{"2x3 s2 p0,1,1,2 ceil 20x45", pool(THAW_MAXPOOL, 2, 3, 2, 0, 1, 0), {1, 1, 20, 45}},
+		{"5x5 s2 p2 33x34", pool(THAW_MAXPOOL, 5, 5, 2, 2, 0, 0), {1, 1, 33, 34}},
+	};
+	c[3].a.pad[1] = 1, c[3].a.pad[2] = 1, c[3].a.pad[3] = 2;
+	thaw_rng rng;
+	thaw_rng_seed(&rng, 11);
+	for (size_t t = 0; t < sizeof c / sizeof c[0]; t++) {
+		const int B = 2, H = c[t].in.h, W = c[t].in.w;
+		const thaw_attrs *a = &c[t].a;
+		size_t nx = (size_t)B * thaw_shape_sample(c[t].in);
+		float *x = malloc(nx * sizeof(float));
+		for (size_t j = 0; j < nx; j++) {
+			x[j] = (float)(int)(5 * thaw_rng_uniform(&rng)); /* ties everywhere */
+			if (j % 97 == 13)
+				x[j] = NAN;
+			if (j % 89 == 7)
+				x[j] = -INFINITY;
+		}
+		thaw_model *m = thaw_model_new(c[t].in.c, H, W, 1);
+		CHECK_OK(thaw_model_add(m, "pool", a, NULL, 0));
+		thaw_shape o = thaw_model_output_shape(m);
+		size_t ny = (size_t)B * thaw_shape_sample(o), planes = (size_t)B * o.c;
+		float *dy = malloc(ny * sizeof(float)), *want_y = malloc(ny * sizeof(float));
+		float *want_dx = calloc(nx, sizeof(float)), *y_infer = malloc(ny * sizeof(float));
+		for (size_t j = 0; j < ny; j++)
+			dy[j] = (float)(j % 7) + 1.0f;
+		for (size_t i = 0; i < planes; i++)
+			for (int oy = 0; oy < o.h; oy++)
+				for (int ox = 0; ox < o.w; ox++) {
+					float best = -INFINITY;
+					long bi = -1;
+					for (int ky = 0; ky < a->kh; ky++)
+						for (int kx = 0; kx < a->kw; kx++) {
+							int iy = oy * a->sh - a->pad[0] + ky, ix = ox * a->sw - a->pad[1] + kx;
+							if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+								continue;
+							long k = ((long)i * H + iy) * W + ix;
+							if (bi < 0 || x[k] > best || (isnan(x[k]) && !isnan(best)))
+								best = x[k], bi = k;
+						}
+					size_t yi = (i * o.h + oy) * o.w + ox;
+					want_y[yi] = best;
+					want_dx[bi] += dy[yi];
+				}
+		CHECK_OK(thaw_model_forward(m, x, B, 0));
+		memcpy(y_infer, thaw_model_output(m), ny * sizeof(float));
+		CHECK_OK(thaw_model_forward(m, x, B, 1));
+		const float *y = thaw_model_output(m);
+		/* the model keeps no gradient for its input: the node's backward,
+		 * with the argmax its training forward left in scratch */
+		float *dx = malloc(nx * sizeof(float));
+		const thaw_layer_ops *ops = thaw_layer_ops_of(THAW_MAXPOOL);
+		thaw_bwd bw = {.B = B, .y = y, .dy = dy, .scratch = m->nodes[0]->scratch};
+		bw.x[0] = x;
+		bw.dx[0] = dx;
+		ops->backward(m->nodes[0], &bw);
+		size_t bad_y = 0, bad_infer = 0, bad_dx = 0;
+		for (size_t j = 0; j < ny; j++) {
+			bad_y += !(y[j] == want_y[j] || (isnan(y[j]) && isnan(want_y[j])));
+			bad_infer += memcmp(&y_infer[j], &y[j], sizeof(float)) != 0;
+		}
+		for (size_t j = 0; j < nx; j++)
+			bad_dx += dx[j] != want_dx[j];
+		printf("  vector %-30s out %dx%d  wrong y %zu, inference %zu, dx %zu\n", c[t].label, o.h, o.w, bad_y,
+		       bad_infer, bad_dx);
+		CHECKF(bad_y == 0 && bad_infer == 0 && bad_dx == 0, "%s: differs from the scalar rule", c[t].label);
+		thaw_model_free(m);
+		free(x);
+		free(dx);
+		free(dy);
+		free(want_y);
+		free(want_dx);
+		free(y_infer);
+	}
+}
+
 int main(void)
 {
 	RUN(test_gradcheck);
@@ -232,5 +324,6 @@ int main(void)
 	RUN(test_pytorch_values);
 	RUN(test_setup_errors);
 	RUN(test_model_backward);
+	RUN(test_vector_paths);
 	return check_done();
 }

@@ -1,0 +1,519 @@
+/* conv2d, Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions (ResNet's
+ * body, VGG): each 4x4 block of output comes from a 6x6 block of input
+ * with 36 products per channel pair instead of 144, so the GEMM work falls
+ * to a quarter (to a third on 7x7 and 14x14 maps, whose last tiles are
+ * partly outside the output).
+ *   U[a] (OC, C) = (G g G^T)[a]      per kernel g = W[oc][c], a = 0..35
+ *   V[a] (C, N)  = (B^T d B)[a]      per input tile d (6x6) of N tiles
+ *   M[a] (OC, N) = U[a] V[a]         36 GEMMs
+ *   y tile (4x4) = A^T M A           per output channel and tile
+ * stored channel-major (U (OC, 36, C), V (C, 36, N), M (OC, 36, N)), each
+ * GEMM reading rows 36 apart: a transform then writes or reads 36 rows
+ * within one block instead of 36 pages (its stores were half its time).
+ * Backward data is the same pass over dY with U taken from the kernels
+ * turned by 180 degrees and C and OC swapped, and the weight gradient is
+ * the adjoint of the forward pass (below). Rounding differs from the direct
+ * sum by a few float ulps times the transform's gain (~1e-6 relative on
+ * ResNet's shapes; tests/unit/test_conv.c measures it against double).
+ *
+ * The transforms run eight tiles of a tile row at a time: the input rows
+ * are copied into a zero-padded row buffer, and the strided elements of
+ * eight tiles come out of 32 contiguous floats by shuffles. Work is split
+ * over the pool by planes (transforms) and by a (GEMMs); each value is
+ * computed by one part in a fixed order, so any thread count gives the
+ * same bits. Chosen by conv2d.c. */
+#include <string.h>
+
+#include "conv2d.h"
+#include "thaw/blas.h"
+#include "thaw/parallel.h"
+
+/* dst[0..n) = lanes of v: an AVX-512 masked store where there is one (a
+ * memcpy call per store cost 11% of ResNet-18's step, as 7x7..28x28 maps
+ * make every group of tiles partial; AVX's vmaskmovps is microcoded on
+ * AMD and cost even more), else lane by lane. A macro: vectors never
+ * cross a call by value. */
+#if defined(__AVX512VL__)
+#include <immintrin.h>
+#define STORE_LANES(dst, v, n) _mm256_mask_storeu_ps((dst), (__mmask8)((1u << (n)) - 1), (__m256)(v))
+#else
+#define STORE_LANES(dst, v, n)                                                 \
+	do {                                                                   \
+		for (int l_ = 0; l_ < (n); l_++)                               \
+			(dst)[l_] = (v)[l_];                                   \
+	} while (0)
+#endif
+
+/* Rows of a few dozen floats: libc calls cost more than the stores. */
+#define NO_MEMSET __attribute__((optimize("no-tree-loop-distribute-patterns")))
+static inline void fill0(float *d, int n)
+{
+	for (int i = 0; i < n; i++)
+		d[i] = 0.0f;
+}
+static inline void copyf(float *restrict d, const float *restrict s, int n)
+{
+	for (int i = 0; i < n; i++)
+		d[i] = s[i];
+}
+
+enum { A = 36, TILE = 4, ROW_MAX = 4 * WINO_TW_MAX + 40, N_TARGET = 128 };
+
+/* One pass: in (B, C, H, W) -> out (B, OC, OH, OW), output pixel (oy, ox)
+ * reading input rows oy - pt .. oy - pt + 2 (outside: zero). */
+typedef struct wpass {
+	int C, H, W, OC, OH, OW, pt, pl;
+	int TH, TW, T; /* tiles per image: TH x TW */
+} wpass;
+
+static wpass pass_of(int C, int H, int W, int OC, int OH, int OW, int pt, int pl)
+{
+	wpass p = {C, H, W, OC, OH, OW, pt, pl, (OH + TILE - 1) / TILE, (OW + TILE - 1) / TILE, 0};
+	p.T = p.TH * p.TW;
+	return p;
+}
+
+/* Images per chunk: about N_TARGET tiles, enough columns for the 36 GEMMs
+ * while V and M stay in L2 (ResNet-18 inference, CPU ms a batch of 32:
+ * ~900 at 64 or 128 tiles, ~980 at 256, ~1010 at 512). */
+static int chunk_images(const wpass *p, int B)
+{
+	int nb = (N_TARGET + p->T - 1) / p->T;
+	return nb < B ? nb : B;
+}
+
+static size_t u_bytes(const wpass *p) { return round64((size_t)A * p->OC * p->C * sizeof(float)); }
+static size_t v_bytes(const wpass *p, int N) { return round64(((size_t)A * p->C * N + 8) * sizeof(float)); }
+static size_t m_bytes(const wpass *p, int N) { return round64(((size_t)A * p->OC * N + 8) * sizeof(float)); }
+
+static size_t pass_bytes(const wpass *p, int B)
+{
+	int N = chunk_images(p, B) * p->T;
+	return u_bytes(p) + v_bytes(p, N) + m_bytes(p, N);
+}
+
+static wpass forward_pass(const cgeom *g) { return pass_of(g->C, g->H, g->W, g->OC, g->OH, g->OW, g->pt, g->pl); }
+/* dx (C, H, W) from dY (OC, OH, OW): the kernel turned, padding 2 - p */
+static wpass data_pass(const cgeom *g) { return pass_of(g->OC, g->OH, g->OW, g->C, g->H, g->W, 2 - g->pt, 2 - g->pl); }
+
+size_t thaw_conv2d_wino_scratch(const cgeom *g, int B, int training)
+{
+	wpass p = forward_pass(g);
+	size_t f = pass_bytes(&p, B);
+	if (training) {
+		wpass d = data_pass(g);
+		size_t b = pass_bytes(&d, B);
+		f = b > f ? b : f;
+	}
+	return f;
+}
+
+/* ---- weights: U[a][o][c] = G g G^T, g = W[o][c] (or turned, W[c][o]) */
+
+/* r (6) = G g for g (3), per lane: G = [1/4 0 0; -1/6 -1/6 -1/6;
+ * -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1] */
+#define G6(r, g0, g1, g2)                                                      \
+	do {                                                                   \
+		v8 s02 = (g0) + (g2), q = (1.0f / 24) * (g0) + (1.0f / 6) * (g2); \
+		r[0] = 0.25f * (g0);                                           \
+		r[1] = (-1.0f / 6) * (s02 + (g1));                             \
+		r[2] = (-1.0f / 6) * (s02 - (g1));                             \
+		r[3] = q + (1.0f / 12) * (g1);                                 \
+		r[4] = q - (1.0f / 12) * (g1);                                 \
+		r[5] = (g2);                                                   \
+	} while (0)
+
+typedef struct wjob {
+	const wpass *p;
+	const float *w; /* (OCw, Cw, 3, 3) as stored in the node */
+	int turned;     /* backward data: U[a][c][o] from W[o][c] turned */
+	float *U;
+	const float *in, *bias;
+	float *out, *V, *M;
+	int b0, nb, N, acc;
+} wjob;
+
+/* Rows o of U (the pass's output channels), eight input channels at a
+ * time: the transform costs ~150 flops a kernel, which scalar code made
+ * 7% of ResNet-18's inference. */
+static void weights_rows(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const int OC = j->p->OC, C = j->p->C;
+	for (int o = lo; o < hi; o++)
+		for (int c0 = 0; c0 < C; c0 += 8) {
+			int lanes = C - c0 < 8 ? C - c0 : 8;
+			v8 g[9] = {{0}};
+			for (int l = 0; l < lanes; l++) {
+				int c = c0 + l;
+				for (int k = 0; k < 9; k++) /* turned: the pass's o is the layer's input channel */
+					g[k][l] = j->turned ? j->w[((size_t)c * OC + o) * 9 + 8 - k]
+							    : j->w[((size_t)o * C + c) * 9 + k];
+			}
+			v8 t[3][6]; /* t[x][i]: G applied down column x */
+			for (int x = 0; x < 3; x++)
+				G6(t[x], g[x], g[3 + x], g[6 + x]);
+			for (int i = 0; i < 6; i++) {
+				v8 u[6];
+				G6(u, t[0][i], t[1][i], t[2][i]);
+				for (int k = 0; k < 6; k++) {
+					float *dst = j->U + ((size_t)o * A + i * 6 + k) * C + c0;
+					if (lanes == 8)
+						st8(dst, u[k]);
+					else
+						memcpy(dst, &u[k], sizeof(float) * lanes);
+				}
+			}
+		}
+}
+
+/* ---- input: V[a][c][n] = B^T d B over the tiles d of one plane */
+
+/* r (6) = B^T d for d (6), per lane */
+#define BT6(r, d)                                                              \
+	do {                                                                   \
+		r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];                       \
+		r[1] = -4.0f * (d[1] + d[2]) + d[3] + d[4];                    \
+		r[2] = 4.0f * (d[1] - d[2]) - d[3] + d[4];                     \
+		r[3] = 2.0f * (d[3] - d[1]) - d[2] + d[4];                     \
+		r[4] = 2.0f * (d[1] - d[3]) - d[2] + d[4];                     \
+		r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];                       \
+	} while (0)
+
+/* c[j][l] = f[4l + j] for j < 4 from 32 floats at f */
+static inline void deinterleave4(v8 c[4], const float *f)
+{
+	v8 a = ld8(f), b = ld8(f + 8), e = ld8(f + 16), d = ld8(f + 24);
+	v8 t0 = __builtin_shufflevector(a, b, 0, 4, 8, 12, 1, 5, 9, 13);
+	v8 t1 = __builtin_shufflevector(a, b, 2, 6, 10, 14, 3, 7, 11, 15);
+	v8 u0 = __builtin_shufflevector(e, d, 0, 4, 8, 12, 1, 5, 9, 13);
+	v8 u1 = __builtin_shufflevector(e, d, 2, 6, 10, 14, 3, 7, 11, 15);
+	c[0] = __builtin_shufflevector(t0, u0, 0, 1, 2, 3, 8, 9, 10, 11);
+	c[1] = __builtin_shufflevector(t0, u0, 4, 5, 6, 7, 12, 13, 14, 15);
+	c[2] = __builtin_shufflevector(t1, u1, 0, 1, 2, 3, 8, 9, 10, 11);
+	c[3] = __builtin_shufflevector(t1, u1, 4, 5, 6, 7, 12, 13, 14, 15);
+}
+
+/* f[4l + j] = c[j][l]: the inverse */
+static inline void interleave4(float *f, const v8 c[4])
+{
+	v8 t0 = __builtin_shufflevector(c[0], c[1], 0, 8, 1, 9, 2, 10, 3, 11);
+	v8 t1 = __builtin_shufflevector(c[0], c[1], 4, 12, 5, 13, 6, 14, 7, 15);
+	v8 u0 = __builtin_shufflevector(c[2], c[3], 0, 8, 1, 9, 2, 10, 3, 11);
+	v8 u1 = __builtin_shufflevector(c[2], c[3], 4, 12, 5, 13, 6, 14, 7, 15);
+	st8(f, __builtin_shufflevector(t0, u0, 0, 1, 8, 9, 2, 3, 10, 11));
+	st8(f + 8, __builtin_shufflevector(t0, u0, 4, 5, 12, 13, 6, 7, 14, 15));
+	st8(f + 16, __builtin_shufflevector(t1, u1, 0, 1, 8, 9, 2, 3, 10, 11));
+	st8(f + 24, __builtin_shufflevector(t1, u1, 4, 5, 12, 13, 6, 7, 14, 15));
+}
+
+/* Planes i = (image - b0) * C + c of the chunk. */
+NO_MEMSET static void input_planes(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const wpass *p = j->p;
+	const int C = p->C, H = p->H, W = p->W, TW = p->TW, N = j->N;
+	const int groups = (TW + 7) / 8, width = groups * 32 + 4;
+	float rows[6][ROW_MAX];
+	for (int i = lo; i < hi; i++) {
+		int bi = i / C, c = i % C;
+		const float *x = j->in + ((size_t)(j->b0 + bi) * C + c) * H * W; // (H, W)
+		for (int ty = 0; ty < p->TH; ty++) {
+			for (int r = 0; r < 6; r++) {
+				int iy = ty * TILE - p->pt + r;
+				float *row = rows[r]; // row[k] is column k - pl
+				if (iy < 0 || iy >= H) {
+					fill0(row, width);
+					continue;
+				}
+				int x0 = p->pl < width ? p->pl : width, n = W < width - x0 ? W : width - x0;
+				fill0(row, x0);
+				copyf(row + x0, x + (size_t)iy * W, n);
+				fill0(row + x0 + n, width - x0 - n);
+			}
+			for (int gi = 0; gi < groups; gi++) {
+				v8 t[6][6]; // t[r][k]: row r transformed along x
+				for (int r = 0; r < 6; r++) {
+					v8 d[6], e[4];
+					deinterleave4(d, rows[r] + 32 * gi);
+					deinterleave4(e, rows[r] + 32 * gi + 4);
+					d[4] = e[0];
+					d[5] = e[1];
+					BT6(t[r], d);
+				}
+				int n0 = bi * p->T + ty * TW + 8 * gi, lanes = TW - 8 * gi < 8 ? TW - 8 * gi : 8;
+				for (int k = 0; k < 6; k++) {
+					v8 col[6] = {t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k]}, v[6];
+					BT6(v, col);
+					for (int r = 0; r < 6; r++) {
+						float *dst = j->V + ((size_t)c * A + r * 6 + k) * N + n0;
+						if (lanes == 8)
+							st8(dst, v[r]);
+						else
+							STORE_LANES(dst, v[r], lanes);
+					}
+				}
+			}
+		}
+	}
+}
+
+/* ---- the 36 GEMMs: M[a] (OC, N) = U[a] (OC, C) V[a] (C, N) */
+static void gemms(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const int OC = j->p->OC, C = j->p->C, N = j->N;
+	for (int a = lo; a < hi; a++)
+		thaw_sgemm(0, 0, OC, N, C, 1.0f, j->U + (size_t)a * C, A * C, j->V + (size_t)a * N, A * N, 0.0f,
+			   j->M + (size_t)a * N, A * N);
+}
+
+/* ---- output: y tile = A^T M A, A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0;
+ * 0 1 1 4 4 0; 0 1 -1 8 -8 1] */
+#define AT4(o, m)                                                              \
+	do {                                                                   \
+		v8 s12 = m[1] + m[2], d12 = m[1] - m[2];                       \
+		v8 s34 = m[3] + m[4], d34 = m[3] - m[4];                       \
+		o[0] = m[0] + s12 + s34;                                       \
+		o[1] = d12 + 2.0f * d34;                                       \
+		o[2] = s12 + 4.0f * s34;                                       \
+		o[3] = d12 + 8.0f * d34 + m[5];                                \
+	} while (0)
+
+/* Planes i = (image - b0) * OC + o of the chunk. */
+static void output_planes(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const wpass *p = j->p;
+	const int OC = p->OC, OH = p->OH, OW = p->OW, TW = p->TW, N = j->N;
+	float buf[32];
+	for (int i = lo; i < hi; i++) {
+		int bi = i / OC, o = i % OC;
+		float *y = j->out + ((size_t)(j->b0 + bi) * OC + o) * OH * OW; // (OH, OW)
+		const float bias = j->bias ? j->bias[o] : 0.0f;
+		for (int ty = 0; ty < p->TH; ty++)
+			for (int tx = 0; tx < TW; tx += 8) {
+				int n0 = bi * p->T + ty * TW + tx;
+				v8 t[4][6]; // t[i][k]: A^T along the rows of M
+				for (int k = 0; k < 6; k++) {
+					v8 m[6], r[4];
+					for (int r6 = 0; r6 < 6; r6++)
+						m[r6] = ld8(j->M + ((size_t)o * A + r6 * 6 + k) * N + n0);
+					AT4(r, m);
+					for (int q = 0; q < 4; q++)
+						t[q][k] = r[q];
+				}
+				int x0 = tx * TILE, nx = OW - x0 < 32 ? OW - x0 : 32;
+				for (int q = 0; q < 4 && ty * TILE + q < OH; q++) {
+					v8 r[4];
+					AT4(r, t[q]);
+					interleave4(buf, r);
+					float *yr = y + (size_t)(ty * TILE + q) * OW + x0;
+					int k = 0;
+					if (j->acc) {
+						for (; k + 8 <= nx; k += 8)
+							st8(yr + k, ld8(yr + k) + ld8(buf + k));
+						for (; k < nx; k++)
+							yr[k] += buf[k];
+					} else {
+						for (; k + 8 <= nx; k += 8)
+							st8(yr + k, ld8(buf + k) + bias);
+						for (; k < nx; k++)
+							yr[k] = buf[k] + bias;
+					}
+				}
+			}
+	}
+}
+
+/* ---- weight gradient: the adjoint of the forward pass,
+ *   dM[a] (OC, N) = (A dY A^T)[a] per output tile dY (4x4, zero outside),
+ *   dU[a] (OC, C) = sum over chunks of dM[a] V[a]^T,
+ *   dW[o][c] = G^T dU[o][c] G,
+ * the exact gradient of the Winograd forward, at the cost of one forward. */
+
+/* r (6) = A d for d (4), per lane (A^T as in AT4) */
+#define A6(r, d)                                                               \
+	do {                                                                   \
+		v8 s02 = d[0] + d[2], s13 = d[1] + d[3];                       \
+		v8 q02 = d[0] + 4.0f * d[2], q13 = 2.0f * d[1] + 8.0f * d[3];  \
+		r[0] = d[0];                                                   \
+		r[1] = s02 + s13;                                              \
+		r[2] = s02 - s13;                                              \
+		r[3] = q02 + q13;                                              \
+		r[4] = q02 - q13;                                              \
+		r[5] = d[3];                                                   \
+	} while (0)
+
+/* r (3) = G^T u for u (6), per lane */
+#define GT3(r, u)                                                              \
+	do {                                                                   \
+		v8 s12 = u[1] + u[2], s34 = u[3] + u[4];                       \
+		r[0] = 0.25f * u[0] - (1.0f / 6) * s12 + (1.0f / 24) * s34;    \
+		r[1] = (1.0f / 6) * (u[2] - u[1]) + (1.0f / 12) * (u[3] - u[4]); \
+		r[2] = (1.0f / 6) * (s34 - s12) + u[5];                        \
+	} while (0)
+
+/* Planes i = (image - b0) * OC + o of dY into dM. */
+NO_MEMSET static void grad_planes(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const wpass *p = j->p;
+	const int OC = p->OC, OH = p->OH, OW = p->OW, TW = p->TW, N = j->N;
+	const int groups = (TW + 7) / 8, width = groups * 32;
+	float rows[4][ROW_MAX];
+	for (int i = lo; i < hi; i++) {
+		int bi = i / OC, o = i % OC;
+		const float *dy = j->in + ((size_t)(j->b0 + bi) * OC + o) * OH * OW; // (OH, OW)
+		for (int ty = 0; ty < p->TH; ty++) {
+			for (int r = 0; r < 4; r++) {
+				int oy = ty * TILE + r, n = OW < width ? OW : width;
+				if (oy >= OH) {
+					fill0(rows[r], width);
+					continue;
+				}
+				copyf(rows[r], dy + (size_t)oy * OW, n);
+				fill0(rows[r] + n, width - n);
+			}
+			for (int gi = 0; gi < groups; gi++) {
+				v8 t[4][6]; // t[r][k]: row r of the tile taken along x
+				for (int r = 0; r < 4; r++) {
+					v8 d[4];
+					deinterleave4(d, rows[r] + 32 * gi);
+					A6(t[r], d);
+				}
+				int n0 = bi * p->T + ty * TW + 8 * gi, lanes = TW - 8 * gi < 8 ? TW - 8 * gi : 8;
+				for (int k = 0; k < 6; k++) {
+					v8 col[4] = {t[0][k], t[1][k], t[2][k], t[3][k]}, v[6];
+					A6(v, col);
+					for (int r = 0; r < 6; r++) {
+						float *dst = j->M + ((size_t)o * A + r * 6 + k) * N + n0;
+						if (lanes == 8)
+							st8(dst, v[r]);
+						else
+							STORE_LANES(dst, v[r], lanes);
+					}
+				}
+			}
+		}
+	}
+}
+
+/* dU[a] (OC, C) = dM[a] (OC, N) V[a]^T, added to the chunks before */
+static void grad_gemms(int lo, int hi, void *user)
+{
+	const wjob *j = user;
+	const int OC = j->p->OC, C = j->p->C, N = j->N;
+	for (int a = lo; a < hi; a++)
+		thaw_sgemm(0, 1, OC, C, N, 1.0f, j->M + (size_t)a * N, A * N, j->V + (size_t)a * N, A * N,
+			   j->b0 ? 1.0f : 0.0f, j->U + (size_t)a * C, A * C);
+}
+
+typedef struct dw_job {
+	const wjob *j;
+	float *dW, *db;
+	const float *dy;
+	int B;
+} dw_job;
+
+/* Rows o of dW (OC, C, 3, 3) = G^T dU G, eight channels at a time; db[o]. */
+static void grad_rows(int lo, int hi, void *user)
+{
+	const dw_job *d = user;
+	const wpass *p = d->j->p;
+	const int OC = p->OC, C = p->C;
+	const size_t P = (size_t)p->OH * p->OW;
+	for (int o = lo; o < hi; o++) {
+		for (int c0 = 0; c0 < C; c0 += 8) {
+			int lanes = C - c0 < 8 ? C - c0 : 8;
+			v8 s[3][6]; // s[a][k] = (G^T dU)[a][k]
+			for (int k = 0; k < 6; k++) {
+				v8 u[6], r[3];
+				for (int i = 0; i < 6; i++) {
+					const float *src = d->j->U + ((size_t)o * A + i * 6 + k) * C + c0;
+					if (lanes == 8)
+						u[i] = ld8(src);
+					else {
+						u[i] = (v8){0};
+						memcpy(&u[i], src, sizeof(float) * lanes);
+					}
+				}
+				GT3(r, u);
+				for (int a = 0; a < 3; a++)
+					s[a][k] = r[a];
+			}
+			for (int a = 0; a < 3; a++) {
+				v8 g[3];
+				GT3(g, s[a]);
+				for (int b = 0; b < 3; b++)
+					for (int l = 0; l < lanes; l++)
+						d->dW[((size_t)o * C + c0 + l) * 9 + a * 3 + b] = g[b][l];
+			}
+		}
+		if (d->db) {
+			float sum = 0.0f;
+			for (int b = 0; b < d->B; b++)
+				sum += sumf(d->dy + ((size_t)b * OC + o) * P, P);
+			d->db[o] = sum;
+		}
+	}
+}
+
+/* out = conv(in) through U, for B images in chunks; buf holds U, V, M. */
+static void run_pass(const wpass *p, const float *w, int turned, const float *in, float *out,
+		     const float *bias, int acc, int B, char *buf)
+{
+	const int nb = chunk_images(p, B), N = nb * p->T;
+	wjob j = {.p = p, .w = w, .turned = turned, .in = in, .out = out, .bias = bias, .acc = acc, .N = N};
+	j.U = (float *)buf;
+	j.V = (float *)(buf + u_bytes(p));
+	j.M = (float *)(buf + u_bytes(p) + v_bytes(p, N));
+	thaw_parallel_for(p->OC, weights_rows, &j);
+	for (int b0 = 0; b0 < B; b0 += nb) {
+		j.b0 = b0;
+		j.nb = B - b0 < nb ? B - b0 : nb;
+		j.N = j.nb * p->T; /* a short last chunk: fewer columns, same strides */
+		thaw_parallel_for(j.nb * p->C, input_planes, &j);
+		thaw_parallel_for(A, gemms, &j);
+		thaw_parallel_for(j.nb * p->OC, output_planes, &j);
+		j.N = N;
+	}
+}
+
+void thaw_conv2d_wino_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch)
+{
+	wpass p = forward_pass(g);
+	run_pass(&p, n->p[0].w, 0, x, y, n->a.bias ? n->p[1].w : NULL, 0, B, scratch);
+}
+
+void thaw_conv2d_wino_backward_data(const thaw_node *n, const cgeom *g, int B, const float *dy, float *dx, int acc,
+				    void *scratch)
+{
+	wpass p = data_pass(g);
+	run_pass(&p, n->p[0].w, 1, dy, dx, NULL, acc, B, scratch);
+}
+
+void thaw_conv2d_wino_backward_weights(thaw_node *n, const cgeom *g, int B, const float *x, const float *dy,
+				       void *scratch)
+{
+	wpass p = forward_pass(g);
+	const int nb = chunk_images(&p, B), N = nb * p.T;
+	char *buf = scratch;
+	wjob j = {.p = &p, .N = N};
+	j.U = (float *)buf; /* dU */
+	j.V = (float *)(buf + u_bytes(&p));
+	j.M = (float *)(buf + u_bytes(&p) + v_bytes(&p, N)); /* dM */
+	for (int b0 = 0; b0 < B; b0 += nb) {
+		j.b0 = b0;
+		j.nb = B - b0 < nb ? B - b0 : nb;
+		j.N = j.nb * p.T;
+		j.in = x;
+		thaw_parallel_for(j.nb * p.C, input_planes, &j);
+		j.in = dy;
+		thaw_parallel_for(j.nb * p.OC, grad_planes, &j);
+		thaw_parallel_for(A, grad_gemms, &j);
+		j.N = N;
+	}
+	dw_job d = {.j = &j, .dW = n->p[0].g, .db = n->a.bias ? n->p[1].g : NULL, .dy = dy, .B = B};
+	thaw_parallel_for(p.OC, grad_rows, &d);
+}
