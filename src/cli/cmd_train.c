@@ -361,9 +361,11 @@ int cmd_train(int argc, char **argv)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigint;
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL); /* kill, mpirun passing on Ctrl-C, a time limit: as Ctrl-C */
 	thaw_phase_result res;
 	int frc = thaw_run_fit(run, m, train, &o, ckpt != NULL, &res);
 	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	cli_progress_end_line();
 	if (frc == THAW_ESTOP) {
 		if (!thaw_dist_writer())

@@ -221,8 +221,8 @@ int thaw_dist_finish(int code)
 		return code;
 	if (code != 0 && code != 2 && size_ > 1) {
 		fflush(stdout);
-		fprintf(stderr, "thaw: rank %d of %d failed (exit %d): ending every rank of the MPI job\n", rank_, size_,
-			code);
+		fprintf(stderr, "thaw: rank %d of %d %s (exit %d): ending every rank of the MPI job\n", rank_, size_,
+			code == 130 ? "interrupted" : "failed", code);
 		fflush(stderr);
 		MPI_Abort(MPI_COMM_WORLD, code);
 	}

@@ -3,13 +3,20 @@
 -- rank 1 raise a Lua error, "exit" makes rank 1 leave at once
 -- (os.exit(7), no MPI goodbye), both at batch 3 of epoch 2 of the
 -- second phase, after the first epoch's checkpoint; "diverge" gives each
--- rank its own learning rate (a script bug the ranks must catch).
+-- rank its own learning rate (a script bug the ranks must catch);
+-- "signal" slows the second phase from its epoch 2 down and has rank 0
+-- create the file arg[2] there, for the test to send Ctrl-C to mpirun.
 local thaw = require "thaw"
 local mode = arg[1] or "ok"
 local data = thaw.data.synthetic{n = 320, classes = 4, size = {12, 12}, noise = 0.3, seed = 5}
 local train, val = data:split(0.25)
 local m = thaw.reference_cnn{input = {1, 12, 12}, classes = 4}
 local function fail(s)
+	if mode == "signal" and s.phase == "tune" and s.epoch >= 2 then
+		if thaw.mpi.rank == 0 and s.batch == 1 and s.epoch == 2 then io.open(arg[2], "w"):close() end
+		local t = os.clock() + 0.2
+		while os.clock() < t do end
+	end
 	if thaw.mpi.rank == 1 and s.phase == "tune" and s.epoch == 2 and s.batch == 3 then
 		if mode == "error" then error("rank 1 fails on purpose") end
 		if mode == "exit" then os.exit(7) end

@@ -4,7 +4,7 @@
 # against one process (gradients and weights), the same weights again for
 # the same seed, only rank 0 writing, a failing rank ending the whole job
 # (never a hang: every mpirun runs under a timeout), resume after a rank
-# died. Skipped with a message when thaw was built without MPI or mpirun
+# died and after Ctrl-C. Skipped with a message when thaw was built without MPI or mpirun
 # is missing. Last line: `N passed, N failed`.
 set -u
 cd "$(dirname "$0")/../.."
@@ -144,6 +144,29 @@ if [ -s "$T/dead/checkpoint.thaw" ]; then
 	fi
 else
 	bad "checkpoint before the death" "no $T/dead/checkpoint.thaw"
+fi
+
+# ---- Ctrl-C to mpirun (it passes SIGTERM on): the ranks stop after the
+# same batch, rank 0 writes the checkpoint, and resume ends as the
+# uninterrupted run did
+$MPIRUN ./thaw run tests/mpi/fault.lua --out "$T/int" -- signal "$T/int.mark" >"$T/int.log" 2>&1 &
+pid=$!
+k=0
+while [ ! -e "$T/int.mark" ] && [ $k -lt 600 ] && kill -0 $pid 2>/dev/null; do sleep 0.1; k=$((k + 1)); done
+kill -INT $pid 2>/dev/null
+wait $pid
+rc=$?
+if [ ! -e "$T/int.mark" ]; then bad "Ctrl-C under mpirun" "the run never reached phase 2, epoch 2: $(tail -n 3 "$T/int.log")"
+elif [ $rc -eq 0 ] || [ $rc -eq 124 ]; then bad "Ctrl-C under mpirun" "exit $rc"
+elif ! grep -q "interrupted: checkpoint at tune, epoch 2" "$T/int.log" ||
+	! grep -q "rank 0 of 2 interrupted (exit 130)" "$T/int.log"; then
+	bad "Ctrl-C under mpirun: checkpoint" "$(grep -i 'interrupt\|rank' "$T/int.log" | head -n 4)"
+else
+	ok "Ctrl-C to mpirun: both ranks stop after one batch, rank 0 writes the checkpoint (exit $rc)"
+	$MPIRUN ./thaw run tests/mpi/fault.lua --resume "$T/int" -- ok >"$T/int2.log" 2>&1 ||
+		bad "resume after Ctrl-C" "$(tail -n 3 "$T/int2.log")"
+	[ -s "$T/w0/run/model.thaw" ] &&
+		same "resumed after Ctrl-C = uninterrupted, bit for bit" "$T/w0/run/model.thaw" "$T/int/model.thaw" 0
 fi
 
 # ---- thaw train: one saved model, one report
