@@ -568,35 +568,36 @@ static void rewrite_nodes(const char *path, int unname)
 	fclose(f);
 }
 
-/* Best of three timings of: build an n-node chain with default names,
+/* Best of three CPU times (this process's, so a loaded machine does not
+ * stretch them) of: build an n-node chain with default names,
  * export it, import it (seconds, build and import apart); the import of
  * the file with its nodes listed backwards too. */
 static void chain_times(int n, double *build, double *import, double *reversed)
 {
 	*build = *import = *reversed = 1e9;
 	for (int rep = 0; rep < 3; rep++) {
-		double t0 = thaw_now();
+		double t0 = thaw_cpu_now();
 		thaw_model *m = thaw_model_new(1, 1, 4, 1);
 		thaw_attrs relu = thaw_layer(THAW_RELU);
 		int ok = 1;
 		for (int i = 0; i < n && ok; i++)
 			ok = thaw_model_add(m, NULL, &relu, NULL, 0) == i;
-		double t1 = thaw_now();
+		double t1 = thaw_cpu_now();
 		CHECK(ok && thaw_onnx_export(m, tpath("chain.onnx")) == 0);
-		double t2 = thaw_now();
+		double t2 = thaw_cpu_now();
 		thaw_model *r = thaw_onnx_import(tpath("chain.onnx"), NULL);
-		double t3 = thaw_now();
+		double t3 = thaw_cpu_now();
 		CHECKF(r && r->n == n && thaw_model_find(r, m->nodes[n - 1]->name) == n - 1, "%s", thaw_errmsg());
 		thaw_model_free(r);
 		rewrite_nodes(tpath("chain.onnx"), 0);
-		double t4 = thaw_now();
+		double t4 = thaw_cpu_now();
 		r = thaw_onnx_import(tpath("chain.onnx"), NULL);
 		CHECKF(r && r->n == n && thaw_model_find(r, m->nodes[n - 1]->name) == n - 1, "%s", thaw_errmsg());
 		thaw_model_free(r);
 		/* unnamed nodes are named after the operator: relu, relu_2, ... */
 		rewrite_nodes(tpath("chain.onnx"), 1);
 		r = thaw_onnx_import(tpath("chain.onnx"), NULL);
-		double t5 = thaw_now();
+		double t5 = thaw_cpu_now();
 		CHECKF(r && r->n == n && thaw_model_find(r, "relu_7") >= 0, "%s", thaw_errmsg());
 		*reversed = t5 - t4 < *reversed ? t5 - t4 : *reversed;
 		thaw_model_free(m);
