@@ -99,4 +99,8 @@ typedef struct thaw_event {
  * that boundary; the return value of the other kinds is ignored. */
 typedef int (*thaw_event_fn)(const thaw_event *ev, void *user);
 
+/* A LOG event with a printf-formatted line (at most 1023 bytes) through fn,
+ * when fn is not NULL. */
+void thaw_event_log(thaw_event_fn fn, void *user, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -145,20 +145,6 @@ typedef struct ft_ctx {
 	const char *phase;
 } ft_ctx;
 
-static void ft_log(const thaw_finetune_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ft_log(const thaw_finetune_opts *o, const char *fmt, ...)
-{
-	if (!o->on_event)
-		return;
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	thaw_event ev = {.kind = THAW_EV_LOG, .u.line = line};
-	o->on_event(&ev, o->user);
-}
-
 /* Group g's nodes trainable (batch norms left frozen when they must be). */
 static void thaw_group(ft_ctx *c, int g)
 {
@@ -192,7 +178,7 @@ static int ft_on_event(const thaw_event *ev, void *user)
 		char span[160];
 		group_span(c->m, c->group, c->next_thaw, span, sizeof span);
 		thaw_group(c, c->next_thaw);
-		ft_log(c->o, "%s: after epoch %d, group %d (%s) thaws", c->phase, ev->u.epoch.epoch, c->next_thaw + 1,
+		thaw_event_log(c->o->on_event, c->o->user, "%s: after epoch %d, group %d (%s) thaws", c->phase, ev->u.epoch.epoch, c->next_thaw + 1,
 		       span);
 		c->next_thaw--;
 	}
@@ -261,7 +247,7 @@ int thaw_fine_tune(thaw_model *m, const thaw_dataset *d, const thaw_finetune_opt
 	thaw_notes nt = {0};
 	rc = thaw_finetune_head(m, d, o.cut, o.dropout, &nt);
 	for (int i = 0; i < nt.n; i++)
-		ft_log(&o, "fine_tune: %s", nt.line[i]);
+		thaw_event_log(o.on_event, o.user, "fine_tune: %s", nt.line[i]);
 	thaw_notes_free(&nt);
 	if (rc < 0)
 		return rc;
@@ -332,9 +318,9 @@ int thaw_fine_tune(thaw_model *m, const thaw_dataset *d, const thaw_finetune_opt
 	fo.user = &c;
 
 	if (passes > 1)
-		ft_log(&o, "fine_tune: %d images: an epoch is %d passes over them (%d batches of %d)", d->n, passes, batches,
+		thaw_event_log(o.on_event, o.user, "fine_tune: %d images: an epoch is %d passes over them (%d batches of %d)", d->n, passes, batches,
 		       batch);
-	ft_log(&o, "fine_tune: %d images, batch %d (%d batches an epoch); phase 1 '%s' %d epochs (%ld steps), phase 2 '%s' %d epochs (%ld steps)",
+	thaw_event_log(o.on_event, o.user, "fine_tune: %d images, batch %d (%d batches an epoch); phase 1 '%s' %d epochs (%ld steps), phase 2 '%s' %d epochs (%ld steps)",
 	       data->n, batch, batches, phase1, head_epochs, (long)head_epochs * batches, phase2, epochs,
 	       (long)epochs * batches);
 
@@ -343,7 +329,7 @@ int thaw_fine_tune(thaw_model *m, const thaw_dataset *d, const thaw_finetune_opt
 		thaw_model_set_trainable(m, 0, m->n - 1, 0);
 		thaw_model_set_trainable(m, head, m->n - 1, 1);
 		thaw_param_counts pc = thaw_model_count(m);
-		ft_log(&o, "%s: base frozen (nodes before '%s'), head trains: %zu trainable, %zu frozen parameters; %s one-cycle to lr %g",
+		thaw_event_log(o.on_event, o.user, "%s: base frozen (nodes before '%s'), head trains: %zu trainable, %zu frozen parameters; %s one-cycle to lr %g",
 		       phase1, m->nodes[head]->name, pc.trainable, pc.frozen, thaw_optim_name(o.optimizer),
 		       (double)o.lr);
 		fo.phase = phase1;
@@ -387,23 +373,23 @@ int thaw_fine_tune(thaw_model *m, const thaw_dataset *d, const thaw_finetune_opt
 			len += snprintf(line + len, sizeof line - (size_t)len, "%s %.3g (%s)", g ? "," : "",
 					(double)res->group_lr[g], span);
 		}
-		ft_log(&o, "%s", line);
+		thaw_event_log(o.on_event, o.user, "%s", line);
 		if (res->bn_frozen)
-			ft_log(&o, "%s: batch norms stay frozen (running statistics kept): batches of %d images are too few to estimate them (below %d)",
+			thaw_event_log(o.on_event, o.user, "%s: batch norms stay frozen (running statistics kept): batches of %d images are too few to estimate them (below %d)",
 			       phase2, batch, o.bn_min_batch);
 		thaw_model_set_trainable(m, 0, m->n - 1, 0);
 		if (o.gradual && G > 1) {
 			thaw_group(&c, G - 1);
 			thaw_group(&c, G - 2);
 			c.next_thaw = G - 3;
-			ft_log(&o, "%s: gradual unfreezing: the head and the last group train first, one more group thaws after each epoch",
+			thaw_event_log(o.on_event, o.user, "%s: gradual unfreezing: the head and the last group train first, one more group thaws after each epoch",
 			       phase2);
 		} else {
 			for (int g = 0; g < G; g++)
 				thaw_group(&c, g);
 		}
 		thaw_param_counts pc = thaw_model_count(m);
-		ft_log(&o, "%s: %zu trainable, %zu frozen parameters; %s one-cycle", phase2, pc.trainable, pc.frozen,
+		thaw_event_log(o.on_event, o.user, "%s: %zu trainable, %zu frozen parameters; %s one-cycle", phase2, pc.trainable, pc.frozen,
 		       thaw_optim_name(o.optimizer));
 		c.phase2 = 1;
 		c.phase = phase2;

@@ -123,18 +123,17 @@ static int publish(const thaw_fit_opts *o, const thaw_event *ev)
 	return o->on_event ? o->on_event(ev, o->user) : 0;
 }
 
-static void logf_(const thaw_fit_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(const thaw_fit_opts *o, const char *fmt, ...)
+void thaw_event_log(thaw_event_fn fn, void *user, const char *fmt, ...)
 {
-	if (!o->on_event)
+	if (!fn)
 		return;
-	char line[512];
+	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	thaw_event ev = {.kind = THAW_EV_LOG, .u.line = line};
-	publish(o, &ev);
+	fn(&ev, user);
 }
 
 /* PHASE_BEGIN / PHASE_END with what a log line about the phase needs. */
@@ -208,9 +207,9 @@ static void adopt_names(thaw_model *m, const thaw_dataset *d, const thaw_fit_opt
 	if (thaw_model_set_classes(m, (const char *const *)d->class_names, d->n_classes) < 0)
 		return;
 	if (had)
-		logf_(o, "%s: the model's class names change from the old (%s) to the data's (%s)", phase, was, now);
+		thaw_event_log(o->on_event, o->user, "%s: the model's class names change from the old (%s) to the data's (%s)", phase, was, now);
 	else
-		logf_(o, "%s: the model's outputs take the data's class names (%s)", phase, now);
+		thaw_event_log(o->on_event, o->user, "%s: the model's outputs take the data's class names (%s)", phase, now);
 }
 
 int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
@@ -261,11 +260,11 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	double t_phase = thaw_now();
 	thaw_dist_comm_reset();
 	if (ranks > 1)
-		logf_(o, "%s: data-parallel over %d MPI ranks, each a share of every batch of %d; batch norm "
+		thaw_event_log(o->on_event, o->user, "%s: data-parallel over %d MPI ranks, each a share of every batch of %d; batch norm "
 			 "statistics %s",
 		      phase, ranks, o->batch, o->bn_local ? "per rank" : "over the whole batch");
 	if (ranks > 1 && d->n % o->batch && d->n % o->batch < ranks)
-		logf_(o, "%s: the last batch of each epoch (%d images) is skipped: fewer images than the %d MPI ranks",
+		thaw_event_log(o->on_event, o->user, "%s: the last batch of each epoch (%d images) is skipped: fewer images than the %d MPI ranks",
 		      phase, d->n % o->batch, ranks);
 	if (!o->keep_state && o->first_epoch <= 1 && o->skip_batches == 0 && o->first_step == 0)
 		thaw_model_reset_opt_state(m); /* SGD's momentum is no Adam moment */
@@ -274,7 +273,7 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 		double t0 = thaw_now();
 		cache = cache_build(m, d, cut, o, &F);
 		if (cache)
-			logf_(o, "%s: feature cache: nodes up to '%s' run once per image (%d images, %.1f MB, %.1f s)",
+			thaw_event_log(o->on_event, o->user, "%s: feature cache: nodes up to '%s' run once per image (%d images, %.1f MB, %.1f s)",
 			      phase, m->nodes[cut]->name, d->n, (double)F * d->n * 4 / (1 << 20), thaw_now() - t0);
 	}
 	double best_loss = 1e300;
@@ -300,7 +299,7 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 				/* a node below the cut was thawed between batches */
 				free(cache);
 				cache = NULL;
-				logf_(o, "%s: feature cache dropped: a cached node became trainable", phase);
+				thaw_event_log(o->on_event, o->user, "%s: feature cache dropped: a cached node became trainable", phase);
 			}
 			if (cache) {
 				float *y = m->nodes[cut]->y;
@@ -368,7 +367,7 @@ int thaw_fit(thaw_model *m, const thaw_dataset *d, const thaw_fit_opts *o)
 	rc = done;
 	if (ranks > 1) {
 		double all = thaw_now() - t_phase, comm = thaw_dist_comm_seconds();
-		logf_(o, "%s: %.2f s of %.2f s in MPI exchanges (%.1f%%: gradient sums, batch norm statistics, the "
+		thaw_event_log(o->on_event, o->user, "%s: %.2f s of %.2f s in MPI exchanges (%.1f%%: gradient sums, batch norm statistics, the "
 			 "cache, validation, and waiting for the slowest rank)",
 		      phase, comm, all, all > 0 ? 100 * comm / all : 0);
 	}

@@ -31,20 +31,6 @@ void thaw_lrfind_result_free(thaw_lrfind_result *r)
 	memset(r, 0, sizeof *r);
 }
 
-static void lf_log(const thaw_lrfind_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void lf_log(const thaw_lrfind_opts *o, const char *fmt, ...)
-{
-	if (!o->on_event)
-		return;
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	thaw_event ev = {.kind = THAW_EV_LOG, .u.line = line};
-	o->on_event(&ev, o->user);
-}
-
 /* ---- what a sweep changes, kept aside: every parameter and statistic,
  * the optimizer state (and whether there was any), the step counts and
  * the random state. */
@@ -256,7 +242,7 @@ int thaw_lr_find(thaw_model *m, const thaw_dataset *d, const thaw_lrfind_opts *o
 		goto out;
 	}
 	t->smoothing = o.smoothing;
-	lf_log(&o, "lr_find: %d steps, rate %g to %g, batch %d, %s; stops when the loss passes %g times its best",
+	thaw_event_log(o.on_event, o.user, "lr_find: %d steps, rate %g to %g, batch %d, %s; stops when the loss passes %g times its best",
 	       steps, (double)o.lr_min, (double)o.lr_max, batch, thaw_optim_name(o.optimizer), (double)o.diverge);
 	double avg = 0, best = INFINITY, ratio = log((double)o.lr_max / o.lr_min);
 	thaw_batch b;
@@ -293,7 +279,7 @@ int thaw_lr_find(thaw_model *m, const thaw_dataset *d, const thaw_lrfind_opts *o
 		}
 	}
 	thaw_lrfind_suggest(res);
-	lf_log(&o, "lr_find: %d steps%s, lowest smoothed loss %.4g; suggested rate %.3g (valley %.3g, steepest %.3g, minimum/10 %.3g)",
+	thaw_event_log(o.on_event, o.user, "lr_find: %d steps%s, lowest smoothed loss %.4g; suggested rate %.3g (valley %.3g, steepest %.3g, minimum/10 %.3g)",
 	       res->n, res->diverged ? " (stopped: the loss diverged)" : "", best, res->suggested, res->valley,
 	       res->steep, res->minimum);
 	rc = 0;
