@@ -10,8 +10,7 @@
 -- in the run folder).
 --
 -- Columns: fine_tune at its default cut (the end of the base's body,
--- pool2); and, when this thaw has the cut-point explorer (thaw.explore,
--- thaw.scratch_model), the explorer's choice made on the k labelled
+-- pool2); the cut-point explorer's choice (thaw.explore) made on the k labelled
 -- images alone, fine_tune started from it, and the same architecture
 -- trained from scratch on the same images.
 local thaw = require "thaw"
@@ -27,9 +26,8 @@ local base_path = thaw.asset("fashion-base.thaw")
 local test = thaw.data.fashion_mnist{split = "test", classes = classes}
 
 -- The explorer's choice (thaw.explore: cross-validated on the k labelled
--- images only; `best.name` is the chosen cut), when this thaw has it.
+-- images only; `best.name` is the chosen cut).
 local function explorer_choice(train)
-  if not thaw.explore then return nil end
   local m <close> = assert(thaw.load(base_path))
   local ok, ex = pcall(thaw.explore, m, train, {scratch = false})
   if not ok or type(ex) ~= "table" or not ex.best then
@@ -43,7 +41,6 @@ end
 -- weights), trained on the same images with explore.lua's budget: 400
 -- Adam steps, cosine, shifts and flips.
 local function scratch(train, draw)
-  if not thaw.scratch_model then return nil end
   local sm <close> = thaw.scratch_model(assert(thaw.load(base_path)), train, draw)
   local batch = math.min(32, #train)
   local batches = (#train + batch - 1) // batch
