@@ -15,7 +15,7 @@ F=$PWD/tests/fault
 T=$(mktemp -d /tmp/thaw-fault.XXXXXX)
 M=$T/disk
 cleanup() {
-	mountpoint -q "$M" 2>/dev/null && umount "$M"
+	mountpoint -q "$M" 2>/dev/null && { umount "$M" || umount -l "$M"; }
 	rm -rf "$T"
 }
 trap cleanup EXIT
