@@ -124,12 +124,13 @@ static void push_params(lua_State *L, int argc, char **argv)
 
 /* On every function call and every 1000 instructions: a stop asked for
  * outside thaw.fit (a script busy in Lua code, or waiting in a loop around
- * os.execute) ends the run too. */
+ * os.execute) ends the run too. Inside thaw.fit (its callbacks) the phase
+ * stops itself at the next batch boundary, with its checkpoint. */
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	thaw_script *s = lthaw_host(L);
-	if (!s->interrupted && thaw_run_should_stop(s->run)) {
+	if (!s->interrupted && !s->in_fit && thaw_run_should_stop(s->run)) {
 		s->interrupted = 1;
 		luaL_error(L, "%s", INTERRUPTED);
 	}

@@ -47,7 +47,9 @@ static int ft_fit(void *user, thaw_model *m, const thaw_dataset *d, const thaw_f
 	o.user = c;
 	c->s->fit_index = thaw_run_next_phase(c->s->run);
 	thaw_phase_result res;
+	c->s->in_fit++;
 	int rc = thaw_run_fit(c->s->run, m, d, &o, c->checkpoint, &res);
+	c->s->in_fit--;
 	if (res.interrupted || c->s->interrupted) {
 		c->interrupted = 1;
 		return THAW_ESTOP;

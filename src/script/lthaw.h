@@ -32,6 +32,7 @@ struct thaw_script {
 	int evals;
 	int checks_ok, checks_failed;
 	int interrupted;
+	int in_fit; /* inside thaw_run_fit: it stops at a batch boundary with a checkpoint itself */
 	int last_model; /* registry ref to the model fit or evaluate saw last */
 	thaw_model *kept; /* that model, when the script closed it: still the run's model.thaw */
 	char err[8192];

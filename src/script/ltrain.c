@@ -267,7 +267,9 @@ static int l_fit(lua_State *L)
 	if (uv)
 		uv->busy++;
 	thaw_phase_result res;
+	s->in_fit++;
 	int rc = thaw_run_fit(s->run, m, d, &o, checkpoint, &res);
+	s->in_fit--;
 	um->busy--, ud->busy--;
 	if (uv)
 		uv->busy--;
