@@ -153,7 +153,10 @@ $MPIRUN ./thaw run tests/mpi/fault.lua --out "$T/int" -- signal "$T/int.mark" >"
 pid=$!
 k=0
 while [ ! -e "$T/int.mark" ] && [ $k -lt 600 ] && kill -0 $pid 2>/dev/null; do sleep 0.1; k=$((k + 1)); done
-kill -INT $pid 2>/dev/null
+# to mpirun itself ($pid is timeout's; a background job of a
+# non-interactive shell may start with SIGINT ignored, which timeout keeps)
+mp=$(pgrep -P $pid mpirun)
+kill -INT ${mp:-$pid} 2>/dev/null
 wait $pid
 rc=$?
 if [ ! -e "$T/int.mark" ]; then bad "Ctrl-C under mpirun" "the run never reached phase 2, epoch 2: $(tail -n 3 "$T/int.log")"
