@@ -98,16 +98,8 @@ static int l_data_fashion(lua_State *L)
 
 static int l_data_folder(lua_State *L)
 {
-	const char *path = NULL;
-	int t = 1;
-	if (lua_type(L, 1) == LUA_TSTRING) {
-		path = lua_tostring(L, 1);
-		t = 2;
-	}
-	lua_settop(L, t);
-	lthaw_check_keys(L, t, "thaw.data.folder", folder_keys);
-	path = lthaw_opt_str(L, t, "path", path);
-	luaL_argcheck(L, path != NULL, 1, "a folder path");
+	const char *path;
+	int t = lthaw_path_args(L, "thaw.data.folder", folder_keys, "a folder path", &path);
 	int size[2] = {0, 0};
 	int ns = lthaw_opt_int_list(L, t, "size", size, 2);
 	if (ns == 1)

@@ -80,16 +80,8 @@ static const char *const text_keys[] = {"path",     "header",    "sep",     "low
 
 static int l_data_text(lua_State *L)
 {
-	const char *path = NULL;
-	int t = 1;
-	if (lua_type(L, 1) == LUA_TSTRING) {
-		path = lua_tostring(L, 1);
-		t = 2;
-	}
-	lua_settop(L, t);
-	lthaw_check_keys(L, t, "thaw.data.text", text_keys);
-	path = lthaw_opt_str(L, t, "path", path);
-	luaL_argcheck(L, path != NULL, 1, "a folder of class folders or a .tsv/.csv file");
+	const char *path;
+	int t = lthaw_path_args(L, "thaw.data.text", text_keys, "a folder of class folders or a .tsv/.csv file", &path);
 	thaw_text_opts o = thaw_text_opts_default();
 	if (!lua_isnil(L, t))
 		read_text_opts(L, t, &o);

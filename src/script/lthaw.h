@@ -140,6 +140,10 @@ double lthaw_opt_num(lua_State *L, int t, const char *k, double def);
 int lthaw_opt_bool(lua_State *L, int t, const char *k, int def);
 const char *lthaw_opt_str(lua_State *L, int t, const char *k, const char *def);
 void lthaw_check_keys(lua_State *L, int t, const char *what, const char *const *allowed);
+/* The arguments of a source opened from a path: (PATH [, {opts}]) or
+ * ({path = PATH, opts}). Checks the option keys (what, allowed), raises
+ * `need` when no path is given, sets *path and returns the options' index. */
+int lthaw_path_args(lua_State *L, const char *what, const char *const *allowed, const char *need, const char **path);
 int lthaw_opt_int_list(lua_State *L, int t, const char *k, int *out, int cap);
 
 #endif

@@ -127,3 +127,18 @@ int lthaw_opt_int_list(lua_State *L, int t, const char *k, int *out, int cap)
 	lua_pop(L, 1);
 	return n;
 }
+
+int lthaw_path_args(lua_State *L, const char *what, const char *const *allowed, const char *need, const char **path)
+{
+	int t = 1;
+	*path = NULL;
+	if (lua_type(L, 1) == LUA_TSTRING) {
+		*path = lua_tostring(L, 1);
+		t = 2;
+	}
+	lua_settop(L, t);
+	lthaw_check_keys(L, t, what, allowed);
+	*path = lthaw_opt_str(L, t, "path", *path);
+	luaL_argcheck(L, *path != NULL, 1, need);
+	return t;
+}
