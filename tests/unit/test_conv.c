@@ -305,6 +305,13 @@ static void test_reference(void)
 	thaw_attrs mb = conv(32, 3, 3, 2, 1);
 	mb.groups = 16;
 	compare_with_reference("depthwise 16x9x9 x2 s2", mb, (thaw_shape){1, 16, 9, 9}, 2);
+	/* depthwise forward on planes split in even and odd columns: stride 2
+	 * across with 1 down (and the other way), dilated, asymmetric padding */
+	thaw_attrs ds = conv(8, 3, 3, 2, 1);
+	ds.groups = 8, ds.sh = 1, ds.dw = 2, ds.pad[3] = 2;
+	compare_with_reference("depthwise 8x11x13 s1x2 d2", ds, (thaw_shape){1, 8, 11, 13}, 2);
+	ds.sh = 2, ds.sw = 1, ds.dw = 1, ds.dh = 2;
+	compare_with_reference("depthwise 8x13x11 s2x1 d2", ds, (thaw_shape){1, 8, 13, 11}, 2);
 }
 
 /* Winograd splits its work by planes and by the 36 products, each value
