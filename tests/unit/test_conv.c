@@ -343,6 +343,40 @@ static void test_winograd_threads(void)
 			free(out[t][k]);
 }
 
+/* Depthwise forward splits the planes over the pool, each plane computed
+ * by one part: one and two threads give the same bits, forward and
+ * backward (stride 1 with a multiplier, stride 2). */
+static void test_depthwise_threads(void)
+{
+	thaw_attrs cs[2] = {conv(24, 3, 3, 1, 1), conv(12, 3, 3, 2, 1)};
+	cs[0].groups = cs[1].groups = 12;
+	for (int c = 0; c < 2; c++) {
+		float *out[2][3];
+		size_t sz[3] = {0};
+		for (int t = 0; t < 2; t++) {
+			thaw_blas_set_threads(t + 1);
+			lab L;
+			CHECK_OK(lab_new(&L, cs[c], (thaw_shape){1, 12, 15, 13}, 6, 4));
+			lab_forward(&L);
+			lab_backward(&L, 1, 1);
+			const float *src[3] = {L.y, L.dx, L.n->p[0].g};
+			sz[0] = L.ny, sz[1] = L.nx, sz[2] = L.n->p[0].size;
+			for (int k = 0; k < 3; k++) {
+				out[t][k] = malloc(sz[k] * sizeof(float));
+				memcpy(out[t][k], src[k], sz[k] * sizeof(float));
+			}
+			lab_free(&L);
+		}
+		thaw_blas_set_threads(0);
+		for (int k = 0; k < 3; k++) {
+			CHECKF(memcmp(out[0][k], out[1][k], sz[k] * sizeof(float)) == 0,
+			       "depthwise %d: tensor %d differs between 1 and 2 threads", c, k);
+			for (int t = 0; t < 2; t++)
+				free(out[t][k]);
+		}
+	}
+}
+
 /* An inference pass folds the batch norm after a Winograd convolution into
  * the convolution's output pass (and the ReLU after it): the same outputs
  * as a training pass with that batch norm frozen, which runs them apart. */
@@ -566,6 +600,7 @@ int main(void)
 	RUN(test_gradcheck);
 	RUN(test_reference);
 	RUN(test_winograd_threads);
+	RUN(test_depthwise_threads);
 	RUN(test_folded_batchnorm);
 	RUN(test_setup_errors);
 	RUN(test_frozen);
