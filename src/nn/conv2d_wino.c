@@ -46,21 +46,10 @@
 
 /* Rows of a few dozen floats: libc calls cost more than the stores. */
 #define NO_MEMSET __attribute__((optimize("no-tree-loop-distribute-patterns")))
-static inline void fill0(float *d, int n)
-{
-	for (int i = 0; i < n; i++)
-		d[i] = 0.0f;
-}
-static inline void copyf(float *restrict d, const float *restrict s, int n)
-{
-	for (int i = 0; i < n; i++)
-		d[i] = s[i];
-}
-
 /* v > 0 ? v : 0 per lane, as the batch norm's fused ReLU (a NaN gives 0) */
 #define VMAX0(v) ((v8)((v8i)(v) & (v8i)((v) > 0.0f)))
 
-enum { A = 36, TILE = 4, ROW_MAX = 4 * WINO_TW_MAX + 40, N_TARGET = 128 };
+enum { A = 36, TILE = 4, N_TARGET = 128 };
 
 /* One pass: in (B, C, H, W) -> out (B, OC, OH, OW), output pixel (oy, ox)
  * reading input rows oy - pt .. oy - pt + 2 (outside: zero). */
@@ -211,41 +200,105 @@ static inline void interleave4(float *f, const v8 c[4])
 	st8(f + 24, __builtin_shufflevector(t1, u1, 4, 5, 12, 13, 6, 7, 14, 15));
 }
 
-/* Planes i = (image - b0) * C + c of the chunk. */
-NO_MEMSET static void input_planes(int lo, int hi, void *user)
+/* Lanes run over the chunk's tiles n = image * T + ty * TW + tx in order,
+ * across tile rows and images: 7x7 and 14x14 maps have 2 and 4 tiles a
+ * row, which filled 2 and 4 of the 8 lanes when a group stayed in one
+ * tile row. The tiles' rows are gathered, BLK tiles at a time, into
+ * zero-padded buffers holding four columns per lane: r0 columns 4 tx ..
+ * 4 tx + 3, r1 the next four (the transform takes six). */
+enum { BLK = 64 };
+
+typedef float v4u __attribute__((vector_size(16), aligned(4), may_alias));
+
+/* d[0..n) = s[0..n) (or 0) for n a multiple of 4 */
+static inline void copy4n(float *restrict d, const float *restrict s, int n)
+{
+	int k = 0;
+	for (; k + 8 <= n; k += 8)
+		st8(d + k, ld8(s + k));
+	if (k < n)
+		*(v4u *)(d + k) = *(const v4u *)(s + k);
+}
+static inline void zero4n(float *d, int n)
+{
+	int k = 0;
+	for (; k + 8 <= n; k += 8)
+		st8(d + k, (v8){0});
+	if (k < n)
+		*(v4u *)(d + k) = (v4u){0};
+}
+/* d[0..n) = s[0..n), any n */
+NO_MEMSET static inline void copyv(float *restrict d, const float *restrict s, int n)
+{
+	int k = 0;
+	for (; k + 8 <= n; k += 8)
+		st8(d + k, ld8(s + k));
+	for (; k < n; k++)
+		d[k] = s[k];
+}
+
+/* A band of tile row ty: rows ty * 4 - pt + r (r < nr) of plane x, zero
+ * padded, band[r][k] holding column k - pl for k < PW (a multiple of 4). */
+enum { BAND = 4 * WINO_TW_MAX + 8 };
+static void fill_band(float band[][BAND], int nr, const float *x, int H, int W, int iy0, int pl, int PW)
+{
+	for (int r = 0; r < nr; r++) {
+		int iy = iy0 + r, n = W < PW - pl ? W : PW - pl;
+		zero4n(band[r], PW);
+		if (iy >= 0 && iy < H)
+			copyv(band[r] + pl, x + (size_t)iy * W, n);
+	}
+}
+
+/* The tile row segments of tiles [lo, hi) of the chunk: calls
+ * the block per run of len tiles in one tile row, off the
+ * first one's index minus lo. */
+#define FOR_SEGMENTS(p, lo, hi, ...)                                           \
+	for (int n_ = (lo); n_ < (hi);) {                                      \
+		int bi = n_ / (p)->T, t_ = n_ % (p)->T, ty = t_ / (p)->TW, tx = t_ % (p)->TW; \
+		int len = (p)->TW - tx < (hi) - n_ ? (p)->TW - tx : (hi) - n_; \
+		int off = n_ - (lo);                                           \
+		__VA_ARGS__;                                                   \
+		n_ += len;                                                     \
+	}
+
+/* Channels c of V over the chunk's N tiles. */
+NO_MEMSET static void input_chans(int lo, int hi, void *user)
 {
 	const wjob *j = user;
 	const wpass *p = j->p;
-	const int C = p->C, H = p->H, W = p->W, TW = p->TW, N = j->N;
-	const int groups = (TW + 7) / 8, width = groups * 32 + 4;
-	float rows[6][ROW_MAX];
-	for (int i = lo; i < hi; i++) {
-		int bi = i / C, c = i % C;
-		const float *x = j->in + ((size_t)(j->b0 + bi) * C + c) * H * W; // (H, W)
-		for (int ty = 0; ty < p->TH; ty++) {
-			for (int r = 0; r < 6; r++) {
-				int iy = ty * TILE - p->pt + r;
-				float *row = rows[r]; // row[k] is column k - pl
-				if (iy < 0 || iy >= H) {
-					fill0(row, width);
-					continue;
+	const int C = p->C, H = p->H, W = p->W, N = j->N;
+	const int PW = 4 * p->TW + 8;
+	float r0[6][4 * BLK], r1[6][4 * BLK], band[6][BAND];
+	for (int c = lo; c < hi; c++)
+		for (int nl = 0, band_bi = -1, band_ty = -1; nl < N; nl += BLK) {
+			int nh = N - nl < BLK ? N : nl + BLK, ng = (nh - nl + 7) / 8;
+			FOR_SEGMENTS(p, nl, nh, {
+				if (bi != band_bi || ty != band_ty) {
+					const float *x = j->in + ((size_t)(j->b0 + bi) * C + c) * H * W; // (H, W)
+					fill_band(band, 6, x, H, W, ty * TILE - p->pt, p->pl, PW);
+					band_bi = bi, band_ty = ty;
 				}
-				int x0 = p->pl < width ? p->pl : width, n = W < width - x0 ? W : width - x0;
-				fill0(row, x0);
-				copyf(row + x0, x + (size_t)iy * W, n);
-				fill0(row + x0 + n, width - x0 - n);
+				for (int r = 0; r < 6; r++) {
+					copy4n(r0[r] + 4 * off, band[r] + 4 * tx, 4 * len);
+					copy4n(r1[r] + 4 * off, band[r] + 4 * tx + 4, 4 * len);
+				}
+			});
+			for (int r = 0; r < 6; r++) { /* lanes past the last tile */
+				zero4n(r0[r] + 4 * (nh - nl), 32 * ng - 4 * (nh - nl));
+				zero4n(r1[r] + 4 * (nh - nl), 32 * ng - 4 * (nh - nl));
 			}
-			for (int gi = 0; gi < groups; gi++) {
+			for (int gi = 0; gi < ng; gi++) {
 				v8 t[6][6]; // t[r][k]: row r transformed along x
 				for (int r = 0; r < 6; r++) {
 					v8 d[6], e[4];
-					deinterleave4(d, rows[r] + 32 * gi);
-					deinterleave4(e, rows[r] + 32 * gi + 4);
+					deinterleave4(d, r0[r] + 32 * gi);
+					deinterleave4(e, r1[r] + 32 * gi);
 					d[4] = e[0];
 					d[5] = e[1];
 					BT6(t[r], d);
 				}
-				int n0 = bi * p->T + ty * TW + 8 * gi, lanes = TW - 8 * gi < 8 ? TW - 8 * gi : 8;
+				int n0 = nl + 8 * gi, lanes = nh - n0 < 8 ? nh - n0 : 8;
 				for (int k = 0; k < 6; k++) {
 					v8 col[6] = {t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k]}, v[6];
 					BT6(v, col);
@@ -259,7 +312,6 @@ NO_MEMSET static void input_planes(int lo, int hi, void *user)
 				}
 			}
 		}
-	}
 }
 
 /* ---- the 36 GEMMs: M[a] (OC, N) = U[a] (OC, C) V[a] (C, N) */
@@ -284,64 +336,75 @@ static void gemms(int lo, int hi, void *user)
 		o[3] = d12 + 8.0f * d34 + m[5];                                \
 	} while (0)
 
-/* Planes i = (image - b0) * OC + o of the chunk. */
-static void output_planes(int lo, int hi, void *user)
+/* Channels o of the output over the chunk's N tiles, eight tiles (lanes)
+ * at a time as in input_chans; each lane's 4x4 block is stored apart. */
+static void output_chans(int lo, int hi, void *user)
 {
 	const wjob *j = user;
 	const wpass *p = j->p;
 	const int OC = p->OC, OH = p->OH, OW = p->OW, TW = p->TW, N = j->N;
-	float buf[32];
-	for (int i = lo; i < hi; i++) {
-		int bi = i / OC, o = i % OC;
-		float *y = j->out + ((size_t)(j->b0 + bi) * OC + o) * OH * OW; // (OH, OW)
+	const size_t plane = (size_t)OH * OW;
+	float buf[4][32];
+	for (int o = lo; o < hi; o++) {
 		/* y = (v + add) * mul + beta, max 0 if relu: the bias alone, or
 		 * with a folded batch norm (add = bias - mean) */
 		const float add = j->post ? j->post[o] : j->bias ? j->bias[o] : 0.0f;
 		const float mul = j->post ? j->post[OC + o] : 1.0f, beta = j->post ? j->post[2 * OC + o] : 0.0f;
 		const int post = j->post != NULL, relu = j->post_relu;
-		for (int ty = 0; ty < p->TH; ty++)
-			for (int tx = 0; tx < TW; tx += 8) {
-				int n0 = bi * p->T + ty * TW + tx;
-				v8 t[4][6]; // t[i][k]: A^T along the rows of M
-				for (int k = 0; k < 6; k++) {
-					v8 m[6], r[4];
-					for (int r6 = 0; r6 < 6; r6++)
-						m[r6] = ld8(j->M + ((size_t)o * A + r6 * 6 + k) * N + n0);
-					AT4(r, m);
-					for (int q = 0; q < 4; q++)
-						t[q][k] = r[q];
-				}
-				int x0 = tx * TILE, nx = OW - x0 < 32 ? OW - x0 : 32;
-				for (int q = 0; q < 4 && ty * TILE + q < OH; q++) {
-					v8 r[4];
-					AT4(r, t[q]);
-					interleave4(buf, r);
-					float *yr = y + (size_t)(ty * TILE + q) * OW + x0;
-					int k = 0;
-					if (j->acc) {
-						for (; k + 8 <= nx; k += 8)
-							st8(yr + k, ld8(yr + k) + ld8(buf + k));
-						for (; k < nx; k++)
-							yr[k] += buf[k];
-					} else if (post) {
-						for (; k + 8 <= nx; k += 8) {
-							v8 v = (ld8(buf + k) + add) * mul + beta;
-							if (relu)
-								v = VMAX0(v);
-							st8(yr + k, v);
-						}
-						for (; k < nx; k++) {
-							float v = (buf[k] + add) * mul + beta;
-							yr[k] = relu && !(v > 0.0f) ? 0.0f : v;
-						}
-					} else {
-						for (; k + 8 <= nx; k += 8)
-							st8(yr + k, ld8(buf + k) + add);
-						for (; k < nx; k++)
-							yr[k] = buf[k] + add;
+		int bi = 0, ty = 0, tx = 0; /* the tile of lane 0 */
+		for (int n0 = 0; n0 < N; n0 += 8) {
+			v8 t[4][6]; // t[i][k]: A^T along the rows of M
+			for (int k = 0; k < 6; k++) {
+				v8 m[6], r[4];
+				for (int r6 = 0; r6 < 6; r6++)
+					m[r6] = ld8(j->M + ((size_t)o * A + r6 * 6 + k) * N + n0);
+				AT4(r, m);
+				for (int q = 0; q < 4; q++)
+					t[q][k] = r[q];
+			}
+			for (int q = 0; q < 4; q++) {
+				v8 r[4];
+				AT4(r, t[q]);
+				interleave4(buf[q], r);
+				if (j->acc)
+					continue;
+				for (int k = 0; k < 32; k += 8) {
+					v8 v = ld8(buf[q] + k) + add;
+					if (post) {
+						v = v * mul + beta;
+						if (relu)
+							v = VMAX0(v);
 					}
+					st8(buf[q] + k, v);
 				}
 			}
+			int lanes = N - n0 < 8 ? N - n0 : 8;
+			for (int l = 0; l < lanes; l++) {
+				int y0 = ty * TILE, x0 = tx * TILE;
+				int ny = OH - y0 < 4 ? OH - y0 : 4, nx = OW - x0 < 4 ? OW - x0 : 4;
+				float *y = j->out + ((size_t)(j->b0 + bi) * OC + o) * plane + (size_t)y0 * OW + x0;
+				for (int q = 0; q < ny; q++, y += OW) {
+					const float *s = buf[q] + 4 * l;
+					if (nx == 4) {
+						v4u v = *(const v4u *)s;
+						if (j->acc)
+							v += *(v4u *)y;
+						*(v4u *)y = v;
+					} else if (j->acc) {
+						for (int k = 0; k < nx; k++)
+							y[k] += s[k];
+					} else {
+						for (int k = 0; k < nx; k++)
+							y[k] = s[k];
+					}
+				}
+				if (++tx == TW) {
+					tx = 0;
+					if (++ty == p->TH)
+						ty = 0, bi++;
+				}
+			}
+		}
 	}
 }
 
@@ -373,35 +436,37 @@ static void output_planes(int lo, int hi, void *user)
 		r[2] = (1.0f / 6) * (s34 - s12) + u[5];                        \
 	} while (0)
 
-/* Planes i = (image - b0) * OC + o of dY into dM. */
-NO_MEMSET static void grad_planes(int lo, int hi, void *user)
+/* Channels o of dY into dM over the chunk's N tiles, lanes as in
+ * input_chans. */
+NO_MEMSET static void grad_chans(int lo, int hi, void *user)
 {
 	const wjob *j = user;
 	const wpass *p = j->p;
-	const int OC = p->OC, OH = p->OH, OW = p->OW, TW = p->TW, N = j->N;
-	const int groups = (TW + 7) / 8, width = groups * 32;
-	float rows[4][ROW_MAX];
-	for (int i = lo; i < hi; i++) {
-		int bi = i / OC, o = i % OC;
-		const float *dy = j->in + ((size_t)(j->b0 + bi) * OC + o) * OH * OW; // (OH, OW)
-		for (int ty = 0; ty < p->TH; ty++) {
-			for (int r = 0; r < 4; r++) {
-				int oy = ty * TILE + r, n = OW < width ? OW : width;
-				if (oy >= OH) {
-					fill0(rows[r], width);
-					continue;
+	const int OC = p->OC, OH = p->OH, OW = p->OW, N = j->N;
+	const int PW = 4 * p->TW;
+	float rows[4][4 * BLK], band[4][BAND];
+	for (int o = lo; o < hi; o++)
+		for (int nl = 0, band_bi = -1, band_ty = -1; nl < N; nl += BLK) {
+			int nh = N - nl < BLK ? N : nl + BLK, ng = (nh - nl + 7) / 8;
+			FOR_SEGMENTS(p, nl, nh, {
+				if (bi != band_bi || ty != band_ty) {
+					const float *dy = j->in + ((size_t)(j->b0 + bi) * OC + o) * OH * OW; // (OH, OW)
+					fill_band(band, 4, dy, OH, OW, ty * TILE, 0, PW);
+					band_bi = bi, band_ty = ty;
 				}
-				copyf(rows[r], dy + (size_t)oy * OW, n);
-				fill0(rows[r] + n, width - n);
-			}
-			for (int gi = 0; gi < groups; gi++) {
+				for (int r = 0; r < 4; r++)
+					copy4n(rows[r] + 4 * off, band[r] + 4 * tx, 4 * len);
+			});
+			for (int r = 0; r < 4; r++)
+				zero4n(rows[r] + 4 * (nh - nl), 32 * ng - 4 * (nh - nl));
+			for (int gi = 0; gi < ng; gi++) {
 				v8 t[4][6]; // t[r][k]: row r of the tile taken along x
 				for (int r = 0; r < 4; r++) {
 					v8 d[4];
 					deinterleave4(d, rows[r] + 32 * gi);
 					A6(t[r], d);
 				}
-				int n0 = bi * p->T + ty * TW + 8 * gi, lanes = TW - 8 * gi < 8 ? TW - 8 * gi : 8;
+				int n0 = nl + 8 * gi, lanes = nh - n0 < 8 ? nh - n0 : 8;
 				for (int k = 0; k < 6; k++) {
 					v8 col[4] = {t[0][k], t[1][k], t[2][k], t[3][k]}, v[6];
 					A6(v, col);
@@ -415,7 +480,6 @@ NO_MEMSET static void grad_planes(int lo, int hi, void *user)
 				}
 			}
 		}
-	}
 }
 
 /* dU[a] (OC, C) = dM[a] (OC, N) V[a]^T, added to the chunks before */
@@ -493,9 +557,9 @@ static void run_pass(const wpass *p, const float *w, int turned, const float *in
 		j.b0 = b0;
 		j.nb = B - b0 < nb ? B - b0 : nb;
 		j.N = j.nb * p->T; /* a short last chunk: fewer columns, same strides */
-		thaw_parallel_for(j.nb * p->C, input_planes, &j);
+		thaw_parallel_for(p->C, input_chans, &j);
 		thaw_parallel_for(A, gemms, &j);
-		thaw_parallel_for(j.nb * p->OC, output_planes, &j);
+		thaw_parallel_for(p->OC, output_chans, &j);
 		j.N = N;
 	}
 }
@@ -529,9 +593,9 @@ void thaw_conv2d_wino_backward_weights(thaw_node *n, const cgeom *g, int B, cons
 		j.nb = B - b0 < nb ? B - b0 : nb;
 		j.N = j.nb * p.T;
 		j.in = x;
-		thaw_parallel_for(j.nb * p.C, input_planes, &j);
+		thaw_parallel_for(p.C, input_chans, &j);
 		j.in = dy;
-		thaw_parallel_for(j.nb * p.OC, grad_planes, &j);
+		thaw_parallel_for(p.OC, grad_chans, &j);
 		thaw_parallel_for(A, grad_gemms, &j);
 		j.N = N;
 	}

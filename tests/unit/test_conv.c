@@ -128,7 +128,7 @@ static refconv ref_of(const lab *L)
 static int winograd_shape(thaw_attrs a, thaw_shape in)
 {
 	return a.kh == 3 && a.kw == 3 && a.sh == 1 && a.sw == 1 && a.dh == 1 && a.dw == 1 && a.groups == 1 &&
-	       in.c >= 64 && a.filters >= 64 && a.pad[0] <= 2 && a.pad[1] <= 2 && a.pad[2] <= 2 && a.pad[3] <= 2;
+	       in.c >= 12 && a.pad[0] <= 2 && a.pad[1] <= 2 && a.pad[2] <= 2 && a.pad[3] <= 2;
 }
 
 /* max |a - ref| / max(1, max |ref|): the parity tests' measure */
@@ -214,7 +214,7 @@ static thaw_attrs conv(int filters, int kh, int kw, int s, int p)
 	return a;
 }
 
-/* Each configuration exercises one kernel: gemm (im2col), 1x1, direct. */
+/* Each configuration exercises one kernel: gemm (im2col), 1x1, direct, wino. */
 typedef struct cfg {
 	const char *label;
 	thaw_attrs a;
@@ -260,6 +260,7 @@ static int configs(cfg *c)
 	c[k++] = (cfg){"1x1 s2 (gemm)", conv(3, 1, 1, 2, 0), {1, 4, 5, 5}};
 	c[k++] = (cfg){"3x3 p1 on 33x33", conv(2, 3, 3, 1, 1), {1, 2, 33, 33}}; /* one image per GEMM */
 	c[k++] = (cfg){"in_c 1, 3x3 p1", conv(4, 3, 3, 1, 1), {1, 1, 6, 6}};
+	c[k++] = (cfg){"3x3 p1 12 in (wino)", conv(3, 3, 3, 1, 1), {1, 12, 5, 6}};
 	return k;
 }
 
@@ -296,6 +297,18 @@ static void test_reference(void)
 	compare_with_reference("wino 64x5x70 -> 64 p1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 5, 70}, 1);
 	compare_with_reference("wino 64x29x30 -> 64 p1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 29, 30}, 1);
 	compare_with_reference("wino 64x7x7 -> 64 B66", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 7, 7}, 66);
+	/* few channels (from WINO_MIN_C = 12 in, any number out): tiles taken
+	 * eight at a time across tile rows and images (3x3: one tile an
+	 * image; 30x17: 40 tiles an image, tile rows split between blocks of
+	 * 64 tiles), small OC, asymmetric padding, one image */
+	compare_with_reference("wino 12x9x7 -> 5 p1 B1", conv(5, 3, 3, 1, 1), (thaw_shape){1, 12, 9, 7}, 1);
+	compare_with_reference("wino 16x14x14 -> 32 p0", conv(32, 3, 3, 1, 0), (thaw_shape){1, 16, 14, 14}, 3);
+	thaw_attrs ws = conv(16, 3, 3, 1, 0);
+	ws.pad[0] = 2, ws.pad[1] = 0, ws.pad[2] = 1, ws.pad[3] = 2;
+	compare_with_reference("wino 32x7x7 -> 16 p2,0,1,2", ws, (thaw_shape){1, 32, 7, 7}, 5);
+	compare_with_reference("wino 20x3x3 -> 8 p1 B9", conv(8, 3, 3, 1, 1), (thaw_shape){1, 20, 3, 3}, 9);
+	compare_with_reference("wino 13x30x17 -> 3 p1", conv(3, 3, 3, 1, 1), (thaw_shape){1, 13, 30, 17}, 4);
+	compare_with_reference("wino 24x5x6 -> 40 p2 B7", conv(40, 3, 3, 1, 2), (thaw_shape){1, 24, 5, 6}, 7);
 	/* a col matrix above 1 MB with K <= 256 goes in bands of output rows,
 	 * the last one short */
 	compare_with_reference("bands 7x7 s2 p3 3x120x100 -> 8", conv(8, 7, 7, 2, 3), (thaw_shape){1, 3, 120, 100}, 1);
