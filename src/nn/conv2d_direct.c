@@ -96,15 +96,19 @@ static void direct_plane_backward(float *dx, float *dw, const float *x, const fl
 	}
 }
 
-/* out (R, Cn) = init + sum over taps of w[ky*kw+kx] * in[r + ky*dh][c + kx*dw]
- * (or +=, with add), in a zero-padded plane with rows ldp apart. Eight
- * outputs per vector with every tap accumulated in a register; ldp leaves
- * 8 columns of slack so the last, partial vector reads inside the plane.
- * Always inlined, so the 3x3 call below gets its loops unrolled and its
- * weights kept in registers. */
+/* out (R, Cn) = init + sum over taps of w[ky*kw+kx] * in[r*sh + ky*dh][c*sw + kx*dw]
+ * (or +=, with add), then through ch (the output op, NULL: none), in a
+ * zero-padded plane with rows ldp apart; with sw = 2 each row is split in
+ * its even and odd columns, ldh floats apart (pad_plane_s2), so that
+ * eight outputs read eight consecutive inputs of one phase. Eight outputs
+ * per vector with every tap accumulated in a register; the rows leave 8
+ * columns of slack so the last, partial vector reads inside the plane.
+ * Always inlined, so the 3x3 calls below get their loops unrolled and
+ * their weights kept in registers. */
 static inline __attribute__((always_inline)) void
-correlate(float *restrict out, int R, int Cn, const float *restrict in, int ldp,
-	  const float *restrict w, int kh, int kw, int dh, int dw, float init, int add)
+correlate(float *restrict out, int R, int Cn, const float *restrict in, int ldp, int ldh,
+	  const float *restrict w, int kh, int kw, int sh, int sw, int dh, int dw, float init, int add,
+	  const cchan *ch)
 {
 	for (int r = 0; r < R; r++) {
 		float *o = out + (size_t)r * Cn;
@@ -112,17 +116,22 @@ correlate(float *restrict out, int R, int Cn, const float *restrict in, int ldp,
 			v8 acc = {0};
 			acc += init;
 			for (int ky = 0; ky < kh; ky++) {
-				const float *row = in + (size_t)(r + ky * dh) * ldp + c;
-				for (int kx = 0; kx < kw; kx++)
-					acc += w[ky * kw + kx] * ld8(row + kx * dw);
+				const float *row = in + (size_t)(r * sh + ky * dh) * ldp + c;
+				for (int kx = 0; kx < kw; kx++) {
+					int t = kx * dw;
+					acc += w[ky * kw + kx] * ld8(row + (sw == 1 ? t : (t % sw) * ldh + t / sw));
+				}
 			}
+			if (ch)
+				VPOST(acc, ch);
 			if (c + 8 <= Cn) {
 				if (add)
 					acc += ld8(o + c);
 				st8(o + c, acc);
-			} else if (r + 1 < R) {
+			} else if ((size_t)r * Cn + c + 8 <= (size_t)R * Cn) {
 				/* the partial vector of a row: blend into what follows it
-				 * (the next row, rewritten later), never past the plane */
+				 * (the next rows, rewritten later), never past the plane,
+				 * which another thread may be writing */
 				v8i m = {0};
 				m += Cn - c;
 				m = lane8 < m;
@@ -144,9 +153,28 @@ static void correlate_any(float *out, int R, int Cn, const float *in, int ldp, c
 			  int kw, int dh, int dw, float init, int add)
 {
 	if (kh == 3 && kw == 3 && dh == 1 && dw == 1)
-		correlate(out, R, Cn, in, ldp, w, 3, 3, 1, 1, init, add);
+		correlate(out, R, Cn, in, ldp, 0, w, 3, 3, 1, 1, 1, 1, init, add, NULL);
 	else
-		correlate(out, R, Cn, in, ldp, w, kh, kw, dh, dw, init, add);
+		correlate(out, R, Cn, in, ldp, 0, w, kh, kw, 1, 1, dh, dw, init, add, NULL);
+}
+
+/* Forward: stride sh x sw (sw 1 or 2), the output op ch (NULL: none). */
+static void correlate_fwd(float *out, const cgeom *g, const float *in, int ldp, int ldh, const float *w, float init,
+			  const cchan *ch)
+{
+	const int R = g->OH, Cn = g->OW;
+	if (g->kh == 3 && g->kw == 3 && g->dh == 1 && g->dw == 1 && g->sh == g->sw && g->sw <= 2) {
+		if (g->sw == 1 && ch)
+			correlate(out, R, Cn, in, ldp, ldh, w, 3, 3, 1, 1, 1, 1, init, 0, ch);
+		else if (g->sw == 1)
+			correlate(out, R, Cn, in, ldp, ldh, w, 3, 3, 1, 1, 1, 1, init, 0, NULL);
+		else if (ch)
+			correlate(out, R, Cn, in, ldp, ldh, w, 3, 3, 2, 2, 1, 1, init, 0, ch);
+		else
+			correlate(out, R, Cn, in, ldp, ldh, w, 3, 3, 2, 2, 1, 1, init, 0, NULL);
+	} else {
+		correlate(out, R, Cn, in, ldp, ldh, w, g->kh, g->kw, g->sh, g->sw, g->dh, g->dw, init, 0, ch);
+	}
 }
 
 /* dw[ky*kw+kx] += sum over (r, c) of d[r][c] * x[r*sh + ky*dh][c*sw + kx*dw]
@@ -215,14 +243,13 @@ static void pad_plane_spread(float *p, int rows, int ldp, const float *src, int 
 	}
 }
 
-/* Stride 1 runs on padded planes; the transposed correlation of backward
- * needs the padding within the kernel's reach (it always is in practice).
- * Backward also takes stride 2 (MobileNet's downsampling depthwise
+/* Backward runs on padded planes for stride 1 and 2 when the padding is
+ * within the kernel's reach for the transposed correlation (it always is
+ * in practice). Stride 2 (MobileNet's downsampling depthwise
  * convolutions): dW reads x's padded plane two columns a lane, and dx is
  * the flipped kernel run over dy spread two apart (four times the
  * products, but whole vectors instead of a scalar scatter: MobileNetV2's
  * 96-channel 112x112 one went from 105 to 59 ms of CPU a batch of 32). */
-static int direct_fast_fwd(const cgeom *g) { return g->sh == 1 && g->sw == 1; }
 static int direct_fast_bwd(const thaw_node *n, const cgeom *g)
 {
 	const int *pad = n->a.pad;
@@ -258,35 +285,130 @@ static size_t direct_part(const thaw_node *n, const cgeom *g)
 
 static int direct_parts_cap(const cgeom *g) { return g->C < DIRECT_PARTS ? g->C : DIRECT_PARTS; }
 
+/* p (rows, 2 * ldh) <- src (h, w) placed at (top, left) with zeros around
+ * it, each padded row stored as its even columns, then (ldh floats on) its
+ * odd ones: the plane a stride-2 correlate reads. */
+static void pad_plane_s2(float *p, int rows, int ldh, const float *src, int h, int w, int top, int left)
+{
+	memset(p, 0, sizeof(float) * (size_t)top * 2 * ldh);
+	/* source column s lands at padded column s + left: the even s in phase
+	 * left & 1 from index left >> 1, the odd ones in the other phase */
+	const int pe = left & 1, ie = left >> 1, io = (left + 1) >> 1;
+	for (int r = 0; r < h; r++) {
+		float *d = p + (size_t)(top + r) * 2 * ldh, *de = d + pe * ldh + ie, *dodd = d + (1 - pe) * ldh + io;
+		const float *sr = src + (size_t)r * w;
+		memset(d, 0, sizeof(float) * 2 * (size_t)ldh);
+		int k = 0;
+		for (; 2 * k + 16 <= w; k += 8) {
+			v8 va = ld8(sr + 2 * k), vb = ld8(sr + 2 * k + 8);
+			st8(de + k, __builtin_shufflevector(va, vb, 0, 2, 4, 6, 8, 10, 12, 14));
+			st8(dodd + k, __builtin_shufflevector(va, vb, 1, 3, 5, 7, 9, 11, 13, 15));
+		}
+		for (; 2 * k < w; k++) {
+			de[k] = sr[2 * k];
+			if (2 * k + 1 < w)
+				dodd[k] = sr[2 * k + 1];
+		}
+	}
+	memset(p + (size_t)(top + h) * 2 * ldh, 0, sizeof(float) * (size_t)(rows - top - h) * 2 * ldh);
+}
+
+/* Forward runs on padded planes for horizontal strides 1 and 2 (the plane
+ * split in phases for 2), others on the unpadded loops. */
+static int direct_plane_fwd(const cgeom *g) { return g->sw == 1 || g->sw == 2; }
+
+/* A forward plane: rows and floats a row (ldp; ldh a phase with stride 2). */
+static void fwd_plane_dims(const thaw_node *n, const cgeom *g, int *rows, int *ldp, int *ldh)
+{
+	const int *pad = n->a.pad;
+	int wp = g->W + pad[1] + pad[3];
+	*rows = g->H + pad[0] + pad[2];
+	*ldh = g->sw == 2 ? (wp + 1) / 2 + 8 : 0;
+	*ldp = g->sw == 2 ? 2 * *ldh : wp + 8;
+}
+
+static size_t fwd_plane_bytes(const thaw_node *n, const cgeom *g)
+{
+	int rows, ldp, ldh;
+	fwd_plane_dims(n, g, &rows, &ldp, &ldh);
+	return round64((size_t)rows * ldp * sizeof(float));
+}
+
+/* Forward splits the B*C input planes over at most FWD_PARTS parts, each
+ * with its own padded plane in scratch (at most FWD_BYTES of them). A
+ * function of the shapes alone, so scratch and forward agree. */
+enum { FWD_PARTS = 16, FWD_BYTES = 16 << 20 };
+
+static int fwd_parts_cap(const thaw_node *n, const cgeom *g)
+{
+	size_t cap = FWD_BYTES / fwd_plane_bytes(n, g);
+	return cap < 1 ? 1 : cap > FWD_PARTS ? FWD_PARTS : (int)cap;
+}
+
 size_t thaw_conv2d_direct_scratch(const thaw_node *n, const cgeom *g)
 {
-	return (size_t)direct_parts_cap(g) * direct_part(n, g);
+	size_t bwd = (size_t)direct_parts_cap(g) * direct_part(n, g);
+	size_t fwd = direct_plane_fwd(g) ? (size_t)fwd_parts_cap(n, g) * fwd_plane_bytes(n, g) : 0;
+	return bwd > fwd ? bwd : fwd;
+}
+
+typedef struct dw_job {
+	const thaw_node *n;
+	const cgeom *g;
+	const float *x;
+	float *y;
+	char *scratch;
+	const cpost *op;
+	int BC, parts;
+} dw_job;
+
+/* Part p: input planes [BC*p/parts, BC*(p+1)/parts) in its own buffer. */
+static void dw_forward_parts(int lo, int hi, void *user)
+{
+	const dw_job *j = user;
+	const thaw_node *n = j->n;
+	const cgeom *g = j->g;
+	const float *W = n->p[0].w; // (OC, 1, kh, kw)
+	const size_t HW = (size_t)g->H * g->W, T = (size_t)g->kh * g->kw;
+	const int *pad = n->a.pad, plane = direct_plane_fwd(g);
+	int rows, ldp, ldh;
+	fwd_plane_dims(n, g, &rows, &ldp, &ldh);
+	for (int p = lo; p < hi; p++) {
+		float *pbuf = (float *)(j->scratch + (size_t)p * fwd_plane_bytes(n, g));
+		int i0 = (int)((int64_t)j->BC * p / j->parts), i1 = (int)((int64_t)j->BC * (p + 1) / j->parts);
+		for (int i = i0; i < i1; i++) {
+			const int b = i / g->C, ic = i % g->C;
+			const float *xp = j->x + (size_t)i * HW;
+			if (plane && g->sw == 1)
+				pad_plane(pbuf, rows, ldp, xp, g->H, g->W, pad[0], pad[1]);
+			else if (plane)
+				pad_plane_s2(pbuf, rows, ldh, xp, g->H, g->W, pad[0], pad[1]);
+			for (int oc = ic * g->OCg; oc < (ic + 1) * g->OCg; oc++) {
+				float *yp = j->y + ((size_t)b * g->OC + oc) * g->P;
+				/* without a folded batch norm the bias starts the sum */
+				cchan ch = cpost_chan(j->op, oc);
+				float init = j->op->post ? 0.0f : ch.add;
+				if (plane) {
+					correlate_fwd(yp, g, pbuf, ldp, ldh, W + oc * T, init, j->op->post ? &ch : NULL);
+				} else {
+					direct_plane_forward(yp, xp, W + oc * T, init, g);
+					if (j->op->post)
+						cchan_apply(&ch, yp, yp, g->P);
+				}
+			}
+		}
+	}
 }
 
 void thaw_conv2d_direct_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y,
-				float *pbuf)
+				float *pbuf, const cpost *op)
 {
-	const float *W = n->p[0].w; // (OC, 1, kh, kw)
-	const float *bias = n->a.bias ? n->p[1].w : NULL;
-	const size_t HW = (size_t)g->H * g->W, T = (size_t)g->kh * g->kw;
-	const int *pad = n->a.pad;
-	const int rows = g->H + pad[0] + pad[2], ldp = g->W + pad[1] + pad[3] + 8;
-	thaw_blas_add_flops(2.0 * B * g->OC * g->P * (double)T);
-	for (int b = 0; b < B; b++)
-		for (int ic = 0; ic < g->C; ic++) {
-			const float *xp = x + ((size_t)b * g->C + ic) * HW;
-			if (direct_fast_fwd(g))
-				pad_plane(pbuf, rows, ldp, xp, g->H, g->W, pad[0], pad[1]);
-			for (int oc = ic * g->OCg; oc < (ic + 1) * g->OCg; oc++) {
-				float *yp = y + ((size_t)b * g->OC + oc) * g->P;
-				float bv = bias ? bias[oc] : 0.0f;
-				if (direct_fast_fwd(g))
-					correlate_any(yp, g->OH, g->OW, pbuf, ldp, W + oc * T, g->kh, g->kw, g->dh,
-						      g->dw, bv, 0);
-				else
-					direct_plane_forward(yp, xp, W + oc * T, bv, g);
-			}
-		}
+	dw_job j = {.n = n, .g = g, .x = x, .y = y, .scratch = (char *)pbuf, .op = op, .BC = B * g->C};
+	int cap = direct_plane_fwd(g) ? fwd_parts_cap(n, g) : FWD_PARTS;
+	j.parts = thaw_parallel_parts(j.BC);
+	j.parts = j.parts < cap ? j.parts : cap;
+	thaw_blas_add_flops(2.0 * B * g->OC * g->P * (double)g->kh * g->kw);
+	thaw_parallel_for(j.parts, dw_forward_parts, &j);
 }
 
 /* Backward splits the channels over the pool's parts, each with its own
