@@ -157,44 +157,64 @@ static void normalize(float *restrict y, const float *restrict x, float mean, fl
 		y[i] = (x[i] - mean) * scale + beta;
 }
 
-/* The same followed by the ReLU the model fused into this node. */
-static void normalize_relu(float *restrict y, const float *restrict x, float mean, float scale,
-			   float beta, size_t len)
+/* The same followed by the ReLU or relu6 the model fused into this node:
+ * clipped to [lo, hi] as relu6 does (a NaN gives lo; a ReLU is [0, inf]). */
+static void normalize_act(float *restrict y, const float *restrict x, float mean, float scale, float beta,
+			  float lo, float hi, size_t len)
 {
 	size_t i = 0;
+#define ACT(v) ((v) > lo ? ((v) < hi ? (v) : hi) : lo)
 	for (; i + LANES <= len; i += LANES)
 		for (int l = 0; l < LANES; l++) {
 			float v = (x[i + l] - mean) * scale + beta;
-			y[i + l] = v > 0.0f ? v : 0.0f;
+			y[i + l] = ACT(v);
 		}
 	for (; i < len; i++) {
 		float v = (x[i] - mean) * scale + beta;
-		y[i] = v > 0.0f ? v : 0.0f;
+		y[i] = ACT(v);
 	}
+#undef ACT
 }
 
-/* With the fused ReLU: dy where the output was not cut, else 0. The cut is
- * recomputed from x exactly as normalize_relu made it (the same float
- * expression; -std=c11 contracts nothing into FMAs), which reads x, already
- * needed, instead of y and saves a masking pass over dy. */
-#define RELU_DY(dy, x, mean, scale, beta) ((((x) - (mean)) * (scale) + (beta)) > 0.0f ? (dy) : 0.0f)
+/* normalize or normalize_act, as node n fused an activation or not */
+static void normalize_any(const thaw_node *n, float *y, const float *x, float mean, float scale, float beta,
+			  size_t len)
+{
+	if (n->fused_relu)
+		normalize_act(y, x, mean, scale, beta, n->act_lo, n->act_hi, len);
+	else
+		normalize(y, x, mean, scale, beta, len);
+}
 
-/* sums_grad of the masked dy (the fused ReLU's backward) */
-static void sums_grad_relu(const float *restrict dy, const float *restrict x, size_t len, float mean,
-			   float scale, float beta, double *sdy, double *sdx)
+/* With the fused ReLU or relu6: dy where the output was strictly inside
+ * [lo, hi] (PyTorch's hardtanh rule, as relu6's backward), else 0. The
+ * cut is recomputed from x exactly as normalize_act made it (the same
+ * float expression; -std=c11 contracts nothing into FMAs), which reads x,
+ * already needed, instead of y and saves a masking pass over dy. (A ReLU
+ * apart passes the gradient of an infinite value too; an infinite loss
+ * stops the step anyway.) */
+#define ACT_DY(dy, x, mean, scale, beta, lo, hi) act_dy(dy, ((x) - (mean)) * (scale) + (beta), lo, hi)
+static inline float act_dy(float dy, float v, float lo, float hi)
+{
+	return ((v > lo) & (v < hi)) ? dy : 0.0f; /* & not &&: no branch, so the loops vectorise */
+}
+
+/* sums_grad of the masked dy (the fused activation's backward) */
+static void sums_grad_act(const float *restrict dy, const float *restrict x, size_t len, float mean,
+			  float scale, float beta, float lo, float hi, double *sdy, double *sdx)
 {
 	for (size_t at = 0; at < len; at += CHUNK) {
 		size_t end = at + CHUNK < len ? at + CHUNK : len, i = at;
 		float a[LANES] = {0}, q[LANES] = {0};
 		for (; i + LANES <= end; i += LANES)
 			for (int l = 0; l < LANES; l++) {
-				float d = RELU_DY(dy[i + l], x[i + l], mean, scale, beta);
+				float d = ACT_DY(dy[i + l], x[i + l], mean, scale, beta, lo, hi);
 				a[l] += d;
 				q[l] += d * (x[i + l] - mean);
 			}
 		float ta = 0, tq = 0;
 		for (; i < end; i++) {
-			float d = RELU_DY(dy[i], x[i], mean, scale, beta);
+			float d = ACT_DY(dy[i], x[i], mean, scale, beta, lo, hi);
 			ta += d;
 			tq += d * (x[i] - mean);
 		}
@@ -235,26 +255,27 @@ static void grad_in(float *restrict dx, const float *restrict dy, float a, const
 	}
 }
 
-/* grad_in of the masked dy (the fused ReLU's backward): x gives the mask
+/* grad_in of the masked dy (the fused activation's backward): x gives the mask
  * and, with batch statistics (stats), the k term */
-static void grad_in_relu(float *restrict dx, const float *restrict dy, float a, const float *restrict x,
-			 float mean, float scale, float beta, int stats, float k, float c, size_t len, int acc)
+static void grad_in_act(float *restrict dx, const float *restrict dy, float a, const float *restrict x,
+			float mean, float scale, float beta, float lo, float hi, int stats, float k, float c, size_t len,
+			int acc)
 {
 	size_t i = 0;
-#define GRAD_RELU(i)                                                                                   \
-	(stats ? a * RELU_DY(dy[i], x[i], mean, scale, beta) + k * (x[i] - mean) + c                   \
-	       : a * RELU_DY(dy[i], x[i], mean, scale, beta))
+#define GRAD_ACT(i)                                                                                   \
+	(stats ? a * ACT_DY(dy[i], x[i], mean, scale, beta, lo, hi) + k * (x[i] - mean) + c                   \
+	       : a * ACT_DY(dy[i], x[i], mean, scale, beta, lo, hi))
 	if (acc)
 		for (; i + LANES <= len; i += LANES)
 			for (int l = 0; l < LANES; l++)
-				dx[i + l] += GRAD_RELU(i + l);
+				dx[i + l] += GRAD_ACT(i + l);
 	else
 		for (; i + LANES <= len; i += LANES)
 			for (int l = 0; l < LANES; l++)
-				dx[i + l] = GRAD_RELU(i + l);
+				dx[i + l] = GRAD_ACT(i + l);
 	for (; i < len; i++)
-		dx[i] = acc ? dx[i] + GRAD_RELU(i) : GRAD_RELU(i);
-#undef GRAD_RELU
+		dx[i] = acc ? dx[i] + GRAD_ACT(i) : GRAD_ACT(i);
+#undef GRAD_ACT
 }
 
 /* Channels are independent, so the pool splits them: each channel's sums
@@ -279,7 +300,7 @@ static void channel_sums(const bn_job *j, int c, double *sdy, double *sdx)
 	for (int b = 0; b < j->B; b++) {
 		const float *dy = j->dy + b * S + c * HW, *x = j->x + b * S + c * HW;
 		if (n->fused_relu)
-			sums_grad_relu(dy, x, HW, mean[c], scale, beta, sdy, sdx);
+			sums_grad_act(dy, x, HW, mean[c], scale, beta, n->act_lo, n->act_hi, sdy, sdx);
 		else
 			sums_grad(dy, x, HW, mean[c], sdy, sdx);
 	}
@@ -296,7 +317,7 @@ static void channel_grad_in(const bn_job *j, int c, int stats, float k, float c0
 		float *dx = j->dx + b * S + c * HW;
 		const float *dy = j->dy + b * S + c * HW, *x = j->x + b * S + c * HW;
 		if (n->fused_relu)
-			grad_in_relu(dx, dy, a, x, mean[c], a, beta, stats, k, c0, HW, j->acc);
+			grad_in_act(dx, dy, a, x, mean[c], a, beta, n->act_lo, n->act_hi, stats, k, c0, HW, j->acc);
 		else
 			grad_in(dx, dy, a, stats ? x : NULL, mean[c], k, c0, HW, j->acc);
 	}
@@ -336,8 +357,7 @@ static void forward_channels(int lo, int hi, void *user)
 		}
 		const float scale = gamma[c] * istd[c];
 		for (int b = 0; b < B; b++)
-			(n->fused_relu ? normalize_relu : normalize)(y + b * S + c * HW, x + b * S + c * HW, mean[c],
-								      scale, beta[c], HW);
+			normalize_any(n, y + b * S + c * HW, x + b * S + c * HW, mean[c], scale, beta[c], HW);
 	}
 }
 
@@ -453,9 +473,8 @@ static void sync_normalize(int lo, int hi, void *user)
 	const float *mean = (const float *)(j->st + 1), *istd = mean + C;
 	for (int c = lo; c < hi; c++)
 		for (int b = 0; b < B; b++)
-			(n->fused_relu ? normalize_relu : normalize)(j->y + b * S + c * HW, j->x + b * S + c * HW,
-								      mean[c], n->p[GAMMA].w[c] * istd[c],
-								      n->p[BETA].w[c], HW);
+			normalize_any(n, j->y + b * S + c * HW, j->x + b * S + c * HW, mean[c], n->p[GAMMA].w[c] * istd[c],
+				      n->p[BETA].w[c], HW);
 }
 
 static void bn_sync_forward(bn_job *j)

@@ -112,8 +112,6 @@ static inline cpost cpost_of(const thaw_node *n, const thaw_fwd *f)
 		p.clamp = f->post_relu || f->post_clip;
 		p.lo = f->post_clip ? f->post_lo : 0.0f;
 		p.hi = f->post_clip ? f->post_hi : __builtin_inff();
-		if (f->post_relu && f->post_clip) /* a ReLU then a clip */
-			p.lo = p.lo > 0.0f ? p.lo : 0.0f, p.hi = p.hi > 0.0f ? p.hi : 0.0f;
 	}
 	return p;
 }
