@@ -126,7 +126,9 @@ static size_t conv_scratch(const thaw_node *n, int B, int training)
 		return thaw_conv2d_direct_scratch(n, &g);
 	if (g.path == PATH_WINO)
 		return thaw_conv2d_wino_scratch(&g, B, training);
-	return g.path == PATH_GEMM ? thaw_conv2d_gemm_scratch(&g, B) : 0;
+	if (g.path == PATH_1X1)
+		return thaw_conv2d_pointwise_scratch(&g, B);
+	return thaw_conv2d_gemm_scratch(&g, B);
 }
 
 

@@ -191,6 +191,7 @@ void thaw_conv2d_direct_backward(thaw_node *n, const cgeom *g, const thaw_bwd *b
 void thaw_conv2d_pointwise_forward(const thaw_node *n, const cgeom *g, int B, const float *x,
 				   float *y, const cpost *op);
 void thaw_conv2d_pointwise_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw);
+size_t thaw_conv2d_pointwise_scratch(const cgeom *g, int B); /* backward's per-part dW */
 size_t thaw_conv2d_gemm_scratch(const cgeom *g, int B);
 void thaw_conv2d_gemm_forward(thaw_node *n, const cgeom *g, int B, const float *x, float *y,
 			      void *scratch, const cpost *op);
