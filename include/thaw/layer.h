@@ -30,6 +30,11 @@ typedef struct thaw_fwd {
 	 * post_relu (thaw_batchnorm_fold); NULL: none */
 	const float *post;
 	int post_relu;
+	/* with post, instead of post_relu: the batch norm's fused relu6 (a
+	 * clip), y = min(max(y, post_lo), post_hi), NaN to post_lo; 0: none.
+	 * Only on paths thaw_conv2d_can_fold allows it (THAW_FOLD_CLIP). */
+	int post_clip;
+	float post_lo, post_hi;
 } thaw_fwd;
 
 typedef struct thaw_bwd {
@@ -82,9 +87,12 @@ int thaw_same_shape_setup(thaw_node *n, const thaw_shape *in, int n_in);
 int thaw_pool_setup(thaw_node *n, const thaw_shape *in, int n_in);
 
 /* Folding an inference-mode batch norm into the convolution before it:
- * whether conv node n can apply one in its output pass (its Winograd
- * path), and the batch norm's running statistics as (3, C) in its scratch:
- * conv bias - mean, gamma / sqrt(var + eps), beta. */
+ * what conv node n can apply in its output pass (0 for any other node:
+ * THAW_FOLD_BN, the batch norm and the ReLU fused into it, on every path;
+ * | THAW_FOLD_CLIP, also a clip after the batch norm, on every path but
+ * Winograd), and the batch norm's running statistics as (3, C) in its
+ * scratch: conv bias - mean, gamma / sqrt(var + eps), beta. */
+enum { THAW_FOLD_BN = 1, THAW_FOLD_CLIP = 2 };
 int thaw_conv2d_can_fold(const thaw_node *n);
 const float *thaw_batchnorm_fold(thaw_node *bn, const float *conv_bias);
 

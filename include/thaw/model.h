@@ -143,8 +143,9 @@ typedef struct thaw_node {
 	 * stale (the batch norm's y holds the result). */
 	float *y, *dy;
 	void *scratch;  /* kind-specific, sized by ops->scratch */
-	int fused_relu; /* batchnorm: also applies the ReLU that is its only consumer */
-	int alias;      /* that ReLU: shares its input's buffers and computes nothing */
+	int fused_relu; /* batchnorm: also applies the ReLU or relu6 that is its only consumer, */
+	float act_lo, act_hi; /* ... clipping to [act_lo, act_hi] (a ReLU: [0, inf]) */
+	int alias;      /* that ReLU or relu6: shares its input's buffers and computes nothing */
 	int fold_bn;    /* conv2d: an inference pass applies the batch norm after it (its only consumer) */
 	int bw;         /* backward ran (or runs) this step */
 	int dy_set;     /* some consumer wrote dy this step */

@@ -133,17 +133,25 @@ static size_t conv_scratch(const thaw_node *n, int B, int training)
 static void conv_forward(thaw_node *n, const thaw_fwd *f)
 {
 	cgeom g = geom_of(n);
+	cpost op = cpost_of(n, f); /* the bias, or a folded batch norm */
 	if (g.path == PATH_DIRECT)
-		thaw_conv2d_direct_forward(n, &g, f->B, f->x[0], f->y, f->scratch);
+		thaw_conv2d_direct_forward(n, &g, f->B, f->x[0], f->y, f->scratch, &op);
 	else if (g.path == PATH_1X1)
-		thaw_conv2d_pointwise_forward(n, &g, f->B, f->x[0], f->y);
+		thaw_conv2d_pointwise_forward(n, &g, f->B, f->x[0], f->y, &op);
 	else if (g.path == PATH_WINO)
 		thaw_conv2d_wino_forward(n, &g, f->B, f->x[0], f->y, f->scratch, f->post, f->post_relu);
 	else
-		thaw_conv2d_gemm_forward(n, &g, f->B, f->x[0], f->y, f->scratch);
+		thaw_conv2d_gemm_forward(n, &g, f->B, f->x[0], f->y, f->scratch, &op);
 }
 
-int thaw_conv2d_can_fold(const thaw_node *n) { return n->kind == THAW_CONV2D && geom_of(n).path == PATH_WINO; }
+/* Every path applies a folded batch norm in its output pass; all but
+ * Winograd's also a clip (ReLU6) after it. */
+int thaw_conv2d_can_fold(const thaw_node *n)
+{
+	if (n->kind != THAW_CONV2D)
+		return 0;
+	return geom_of(n).path == PATH_WINO ? THAW_FOLD_BN : THAW_FOLD_BN | THAW_FOLD_CLIP;
+}
 
 static void conv_backward(thaw_node *n, const thaw_bwd *b)
 {

@@ -88,6 +88,91 @@ static inline float sumf(const float *x, size_t n)
 	return s;
 }
 
+/* The output pass of a forward (direct, 1x1 and im2col paths): per output
+ * channel o, y = v + bias[o], or with a folded batch norm (thaw_fwd.post)
+ * y = (v + post[o]) * post[OC + o] + post[2OC + o], then clamped to
+ * [lo, hi] (NaN to lo) for the ReLU or ReLU6 folded with it. */
+typedef struct cpost {
+	const float *bias, *post; /* NULL: none */
+	int OC, clamp;
+	float lo, hi;
+} cpost;
+
+/* One channel's constants: y = (v + add) * mul + beta (scale), clamped. */
+typedef struct cchan {
+	float add, mul, beta, lo, hi;
+	int scale, clamp;
+} cchan;
+
+static inline cpost cpost_of(const thaw_node *n, const thaw_fwd *f)
+{
+	cpost p = {.bias = n->a.bias ? n->p[1].w : NULL, .OC = n->a.filters};
+	if (f && f->post) {
+		p.post = f->post;
+		p.clamp = f->post_relu || f->post_clip;
+		p.lo = f->post_clip ? f->post_lo : 0.0f;
+		p.hi = f->post_clip ? f->post_hi : __builtin_inff();
+	}
+	return p;
+}
+
+static inline cchan cpost_chan(const cpost *p, int o)
+{
+	cchan c = {.add = p->bias ? p->bias[o] : 0.0f, .mul = 1.0f, .clamp = p->clamp, .lo = p->lo, .hi = p->hi};
+	if (p->post) {
+		c.add = p->post[o];
+		c.mul = p->post[p->OC + o];
+		c.beta = p->post[2 * p->OC + o];
+		c.scale = 1;
+	}
+	return c;
+}
+
+/* v (a v8) through channel c's output op */
+#define VCLAMP(v, l, h)                                                                                                \
+	do {                                                                                                           \
+		v8 l_ = {0}, h_ = {0};                                                                                 \
+		l_ += (l);                                                                                             \
+		h_ += (h);                                                                                             \
+		v8i m_ = (v) > l_;                                                                                     \
+		(v) = (v8)((m_ & (v8i)(v)) | (~m_ & (v8i)l_));                                                         \
+		m_ = (v) < h_;                                                                                         \
+		(v) = (v8)((m_ & (v8i)(v)) | (~m_ & (v8i)h_));                                                         \
+	} while (0)
+#define VPOST(v, c)                                                                                                    \
+	do {                                                                                                           \
+		(v) += (c)->add;                                                                                       \
+		if ((c)->scale)                                                                                        \
+			(v) = (v) * (c)->mul + (c)->beta;                                                              \
+		if ((c)->clamp)                                                                                        \
+			VCLAMP(v, (c)->lo, (c)->hi);                                                                   \
+	} while (0)
+
+static inline float cchan_one(const cchan *c, float v)
+{
+	v += c->add;
+	if (c->scale)
+		v = v * c->mul + c->beta;
+	if (c->clamp) {
+		v = v > c->lo ? v : c->lo;
+		v = v < c->hi ? v : c->hi;
+	}
+	return v;
+}
+
+/* y[i] = the op of x[i], i < n (x may be y) */
+static inline void cchan_apply(const cchan *c, float *y, const float *x, int n)
+{
+	int i = 0;
+	for (; i + 8 <= n; i += 8) {
+		v8 v = ld8(x + i);
+		VPOST(v, c);
+		st8(y + i, v);
+	}
+	for (; i < n; i++)
+		y[i] = cchan_one(c, x[i]);
+}
+
 typedef struct cgeom {
 	int C, H, W, G, Cg, OC, OCg;
 	int kh, kw, sh, sw, pt, pl, dh, dw;
@@ -99,15 +184,16 @@ static inline size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
 /* Scratch bytes and kernels of each path; g comes from the node's shapes. */
 size_t thaw_conv2d_direct_scratch(const thaw_node *n, const cgeom *g);
+/* op: the output pass (the bias or a folded batch norm, cpost_of) */
 void thaw_conv2d_direct_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y,
-				float *scratch);
+				float *scratch, const cpost *op);
 void thaw_conv2d_direct_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw);
 void thaw_conv2d_pointwise_forward(const thaw_node *n, const cgeom *g, int B, const float *x,
-				   float *y);
+				   float *y, const cpost *op);
 void thaw_conv2d_pointwise_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw);
 size_t thaw_conv2d_gemm_scratch(const cgeom *g, int B);
 void thaw_conv2d_gemm_forward(thaw_node *n, const cgeom *g, int B, const float *x, float *y,
-			      void *scratch);
+			      void *scratch, const cpost *op);
 void thaw_conv2d_gemm_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw);
 size_t thaw_conv2d_wino_scratch(const cgeom *g, int B, int training);
 /* post: a folded batch norm (thaw_fwd.post), NULL: none */

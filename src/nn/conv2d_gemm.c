@@ -17,22 +17,60 @@ static thaw_conv_geom im_geom(const cgeom *g)
 
 /* ---- 1x1, stride 1, no padding: x (Cg, P) of each image and group is the col matrix. */
 
-void thaw_conv2d_pointwise_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y)
+/* Columns per GEMM when an output pass follows: its (OCg, cols) block is
+ * still in L2 when the bias or folded batch norm runs over it. */
+enum { PW_BLOCK_BYTES = 256 << 10, PW_MIN_COLS = 256 };
+
+typedef struct pw_job {
+	const thaw_node *n;
+	const cgeom *g;
+	const float *x;
+	float *y;
+	const cpost *op;
+} pw_job;
+
+static void pw_image(const pw_job *j, int b)
 {
-	const float *W = n->p[0].w; // (OC, Cg)
-	const float *bias = n->a.bias ? n->p[1].w : NULL;
-	const int P = g->P;
-	for (int b = 0; b < B; b++)
-		for (int gr = 0; gr < g->G; gr++) {
-			float *yb = y + ((size_t)b * g->OC + (size_t)gr * g->OCg) * P; // (OCg, P)
-			const float *xb = x + ((size_t)b * g->C + (size_t)gr * g->Cg) * P; // (Cg, P)
-			if (bias)
-				for (int o = 0; o < g->OCg; o++)
-					for (int p = 0; p < P; p++)
-						yb[(size_t)o * P + p] = bias[gr * g->OCg + o];
-			thaw_sgemm(0, 0, g->OCg, P, g->Cg, 1.0f, W + (size_t)gr * g->OCg * g->Cg, g->Cg, xb, P,
-				   bias ? 1.0f : 0.0f, yb, P);
+	const cgeom *g = j->g;
+	const int P = g->P, active = j->op->bias || j->op->post;
+	int cols = P;
+	if (active) {
+		cols = (int)(PW_BLOCK_BYTES / sizeof(float) / (size_t)g->OCg) & ~15;
+		cols = cols < PW_MIN_COLS ? PW_MIN_COLS : cols;
+	}
+	for (int gr = 0; gr < g->G; gr++) {
+		const float *Wg = j->n->p[0].w + (size_t)gr * g->OCg * g->Cg;            // (OCg, Cg)
+		float *yb = j->y + ((size_t)b * g->OC + (size_t)gr * g->OCg) * P;         // (OCg, P)
+		const float *xb = j->x + ((size_t)b * g->C + (size_t)gr * g->Cg) * P;     // (Cg, P)
+		for (int p0 = 0; p0 < P; p0 += cols) {
+			int nc = P - p0 < cols ? P - p0 : cols;
+			thaw_sgemm(0, 0, g->OCg, nc, g->Cg, 1.0f, Wg, g->Cg, xb + p0, P, 0.0f, yb + p0, P);
+			for (int o = 0; active && o < g->OCg; o++) {
+				cchan c = cpost_chan(j->op, gr * g->OCg + o);
+				cchan_apply(&c, yb + (size_t)o * P + p0, yb + (size_t)o * P + p0, nc);
+			}
 		}
+	}
+}
+
+static void pw_images(int lo, int hi, void *user)
+{
+	for (int b = lo; b < hi; b++)
+		pw_image(user, b);
+}
+
+/* Images split over the pool, one single-threaded GEMM each: no wake-up
+ * of the pool per image, and MobileNetV2's 7x7 and 14x14 maps no longer
+ * give each thread a sliver of 49 or 196 columns. A batch smaller than
+ * two images a thread splits each GEMM instead. */
+void thaw_conv2d_pointwise_forward(const thaw_node *n, const cgeom *g, int B, const float *x, float *y,
+				   const cpost *op)
+{
+	pw_job j = {.n = n, .g = g, .x = x, .y = y, .op = op};
+	if (B >= 2 * thaw_parallel_threads())
+		thaw_parallel_for(B, pw_images, &j);
+	else
+		pw_images(0, B, &j);
 }
 
 void thaw_conv2d_pointwise_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
@@ -207,12 +245,11 @@ size_t thaw_conv2d_gemm_scratch(const cgeom *g, int B)
 }
 
 static void forward_batched(const thaw_node *n, const cgeom *g, int B, int nb, const float *x, float *y,
-			    char *buf)
+			    char *buf, const cpost *op)
 {
 	const int P = g->P, K = g->K, OC = g->OC;
 	const size_t HW = (size_t)g->H * g->W;
 	const float *W = n->p[0].w; // (OC, K)
-	const float *bias = n->a.bias ? n->p[1].w : NULL;
 	float *col = (float *)buf;                                                 // (K, nb*P)
 	float *out = (float *)(buf + round64((size_t)K * nb * P * sizeof(float))); // (OC, nb*P)
 	thaw_conv_geom ig = im_geom(g);
@@ -225,10 +262,12 @@ static void forward_batched(const thaw_node *n, const cgeom *g, int B, int nb, c
 			for (int o = 0; o < OC; o++) {
 				float *yo = y + ((size_t)(b0 + i) * OC + o) * P;
 				const float *src = out + (size_t)o * N + (size_t)i * P;
-				if (bias)
-					add_bias(yo, src, bias[o], P);
-				else
+				if (op->bias || op->post) {
+					cchan c = cpost_chan(op, o);
+					cchan_apply(&c, yo, src, P);
+				} else {
 					memcpy(yo, src, sizeof(float) * P);
+				}
 			}
 	}
 }
@@ -241,6 +280,7 @@ typedef struct gemm_job {
 	float *y, *dx;
 	int weight_grad, acc;
 	char *part0; // the first part's buffers
+	const cpost *op; // forward: the output pass
 } gemm_job;
 
 static gemm_job job_of(thaw_node *n, const cgeom *g, int B, void *scratch)
@@ -280,7 +320,8 @@ static void forward_images(const gemm_job *j, int p, int b_lo, int b_hi)
 	const int P = g->P, K = g->K, OCg = g->OCg;
 	const size_t HW = (size_t)g->H * g->W;
 	float *c = part_col_of(j, p); // (K, P)
-	const float *bias = n->a.bias ? n->p[1].w : NULL;
+	const cpost *op = j->op;
+	const int active = op->bias || op->post;
 	thaw_conv_geom ig = im_geom(g);
 	const int band = band_rows(g);
 	for (int b = b_lo; b < b_hi; b++)
@@ -296,22 +337,31 @@ static void forward_images(const gemm_job *j, int p, int b_lo, int b_hi)
 					bg.ph = g->pt - oy * g->sh;
 					int N = bg.oh * g->OW;
 					thaw_im2col(c, N, xb, &bg);
-					thaw_sgemm(0, 0, OCg, N, K, 1.0f, Wg, K, c, N, 0.0f, yb + (size_t)oy * g->OW, P);
+					float *yo = yb + (size_t)oy * g->OW;
+					thaw_sgemm(0, 0, OCg, N, K, 1.0f, Wg, K, c, N, 0.0f, yo, P);
+					for (int o = 0; active && o < OCg; o++) { /* the band, still in cache */
+						cchan ch = cpost_chan(op, gr * OCg + o);
+						cchan_apply(&ch, yo + (size_t)o * P, yo + (size_t)o * P, N);
+					}
 				}
-				for (int o = 0; bias && o < OCg; o++)
-					add_bias(yb + (size_t)o * P, yb + (size_t)o * P, bias[gr * OCg + o], P);
 				continue;
 			}
 			thaw_im2col(c, P, xb, &ig);
 			if (K <= SMALL_K) {
-				smallk_forward(yb, Wg, bias ? bias + gr * OCg : NULL, c, P, OCg, K, P);
+				smallk_forward(yb, Wg, op->bias && !op->post ? op->bias + gr * OCg : NULL, c, P, OCg, K, P);
 				thaw_blas_add_flops(2.0 * OCg * K * P);
+				for (int o = 0; op->post && o < OCg; o++) {
+					cchan ch = cpost_chan(op, gr * OCg + o);
+					cchan_apply(&ch, yb + (size_t)o * P, yb + (size_t)o * P, P);
+				}
 				continue;
 			}
 			// y_b (OCg, P) = W_g (OCg, K) col (K, P), straight into NCHW
 			thaw_sgemm(0, 0, OCg, P, K, 1.0f, Wg, K, c, P, 0.0f, yb, P);
-			for (int o = 0; bias && o < OCg; o++)
-				add_bias(yb + (size_t)o * P, yb + (size_t)o * P, bias[gr * OCg + o], P);
+			for (int o = 0; active && o < OCg; o++) {
+				cchan ch = cpost_chan(op, gr * OCg + o);
+				cchan_apply(&ch, yb + (size_t)o * P, yb + (size_t)o * P, P);
+			}
 		}
 }
 
@@ -407,15 +457,17 @@ static void backward_parts(int lo, int hi, void *user)
 				(int)((int64_t)j->B * (p + 1) / j->parts));
 }
 
-void thaw_conv2d_gemm_forward(thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch)
+void thaw_conv2d_gemm_forward(thaw_node *n, const cgeom *g, int B, const float *x, float *y, void *scratch,
+			      const cpost *op)
 {
 	gemm_job j = job_of(n, g, B, scratch);
 	j.parts = parts_of(g, B);
 	j.x = x;
 	j.y = y;
+	j.op = op;
 	int nb = batch_images(g, B);
 	if (nb > 1 && !thaw_parallel_inside())
-		forward_batched(n, g, B, nb, x, y, j.part0);
+		forward_batched(n, g, B, nb, x, y, j.part0, op);
 	else
 		thaw_parallel_for(j.parts, forward_parts, &j);
 }

@@ -320,6 +320,20 @@ static void test_reference(void)
 	thaw_attrs mb = conv(32, 3, 3, 2, 1);
 	mb.groups = 16;
 	compare_with_reference("depthwise 16x9x9 x2 s2", mb, (thaw_shape){1, 16, 9, 9}, 2);
+	/* MobileNet's downsampling depthwise convs (backward on vectors: dy
+	 * spread two apart), even and odd maps, asymmetric padding, dilation */
+	thaw_attrs md = conv(24, 3, 3, 2, 1);
+	md.groups = 24;
+	compare_with_reference("depthwise 24x12x12 s2 p1", md, (thaw_shape){1, 24, 12, 12}, 3);
+	compare_with_reference("depthwise 24x13x11 s2 p1", md, (thaw_shape){1, 24, 13, 11}, 2);
+	thaw_attrs ma = conv(5, 3, 3, 2, 0);
+	ma.groups = 5;
+	ma.pad[0] = 1, ma.pad[1] = 0, ma.pad[2] = 2, ma.pad[3] = 1;
+	compare_with_reference("depthwise 5x10x17 s2 p1,0,2,1", ma, (thaw_shape){1, 5, 10, 17}, 2);
+	thaw_attrs m5 = conv(9, 5, 5, 2, 2);
+	m5.groups = 9;
+	m5.dh = m5.dw = 2;
+	compare_with_reference("depthwise 5x5 d2 s2 p2 9x15x15", m5, (thaw_shape){1, 9, 15, 15}, 2);
 }
 
 /* Winograd splits its work by planes and by the 36 products, each value
