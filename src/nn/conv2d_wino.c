@@ -65,13 +65,15 @@ static wpass pass_of(int C, int H, int W, int OC, int OH, int OW, int pt, int pl
 	return p;
 }
 
-/* Images per chunk: about N_TARGET tiles, enough columns for the 36 GEMMs
- * while V and M stay in L2 (ResNet-18 inference, CPU ms a batch of 32:
- * ~900 at 64 or 128 tiles, ~980 at 256, ~1010 at 512). */
-static int chunk_images(const wpass *p, int B)
+/* Tiles per chunk: the batch's tiles n = image * T + ty * TW + tx are
+ * taken N_TARGET at a time (a chunk may start and end inside an image),
+ * enough columns for the 36 GEMMs while V and M stay in L2 (ResNet-18
+ * inference, CPU ms a batch of 32: ~900 at 64 or 128 tiles, ~980 at 256,
+ * ~1010 at 512). */
+static int chunk_tiles(const wpass *p, int B)
 {
-	int nb = (N_TARGET + p->T - 1) / p->T;
-	return nb < B ? nb : B;
+	long n = (long)B * p->T;
+	return n < N_TARGET ? (int)n : N_TARGET;
 }
 
 static size_t u_bytes(const wpass *p) { return round64((size_t)A * p->OC * p->C * sizeof(float)); }
@@ -80,7 +82,7 @@ static size_t m_bytes(const wpass *p, int N) { return round64(((size_t)A * p->OC
 
 static size_t pass_bytes(const wpass *p, int B)
 {
-	int N = chunk_images(p, B) * p->T;
+	int N = chunk_tiles(p, B);
 	return u_bytes(p) + v_bytes(p, N) + m_bytes(p, N);
 }
 
@@ -123,38 +125,57 @@ typedef struct wjob {
 	const float *in, *bias;
 	const float *post; /* (3, OC): a folded batch norm, or NULL */
 	float *out, *V, *M;
-	int b0, nb, N, acc, post_relu;
+	long g0; /* the chunk: tiles g0 .. g0 + N - 1 of the batch */
+	int N, acc, post_relu;
 } wjob;
 
 /* Rows o of U (the pass's output channels), eight input channels at a
  * time: the transform costs ~150 flops a kernel, which scalar code made
- * 7% of ResNet-18's inference. */
+ * 7% of ResNet-18's inference. The taps of WBLK kernels are first copied
+ * tap-major into tmp, so that the transform loads whole vectors: filling
+ * the lanes one by one cost 8 ms a call for a 512 -> 512 layer (20% of
+ * its forward at batch 32). */
+enum { WBLK = 256 };
 static void weights_rows(int lo, int hi, void *user)
 {
 	const wjob *j = user;
 	const int OC = j->p->OC, C = j->p->C;
+	float tmp[9][WBLK];
 	for (int o = lo; o < hi; o++)
-		for (int c0 = 0; c0 < C; c0 += 8) {
-			int lanes = C - c0 < 8 ? C - c0 : 8;
-			v8 g[9] = {{0}};
-			for (int l = 0; l < lanes; l++) {
-				int c = c0 + l;
-				for (int k = 0; k < 9; k++) /* turned: the pass's o is the layer's input channel */
-					g[k][l] = j->turned ? j->w[((size_t)c * OC + o) * 9 + 8 - k]
-							    : j->w[((size_t)o * C + c) * 9 + k];
+		for (int cb = 0; cb < C; cb += WBLK) {
+			const int nc = C - cb < WBLK ? C - cb : WBLK;
+			for (int c = 0; c < nc; c++) {
+				if (j->turned) { /* the pass's o is the layer's input channel */
+					const float *w = j->w + ((size_t)(cb + c) * OC + o) * 9;
+					for (int k = 0; k < 9; k++)
+						tmp[k][c] = w[8 - k];
+				} else {
+					const float *w = j->w + ((size_t)o * C + cb + c) * 9;
+					for (int k = 0; k < 9; k++)
+						tmp[k][c] = w[k];
+				}
 			}
-			v8 t[3][6]; /* t[x][i]: G applied down column x */
-			for (int x = 0; x < 3; x++)
-				G6(t[x], g[x], g[3 + x], g[6 + x]);
-			for (int i = 0; i < 6; i++) {
-				v8 u[6];
-				G6(u, t[0][i], t[1][i], t[2][i]);
-				for (int k = 0; k < 6; k++) {
-					float *dst = j->U + ((size_t)o * A + i * 6 + k) * C + c0;
-					if (lanes == 8)
-						st8(dst, u[k]);
-					else
-						memcpy(dst, &u[k], sizeof(float) * lanes);
+			for (int c = nc; c < WBLK && c % 8; c++)
+				for (int k = 0; k < 9; k++)
+					tmp[k][c] = 0.0f;
+			for (int c0 = 0; c0 < nc; c0 += 8) {
+				const int lanes = nc - c0 < 8 ? nc - c0 : 8;
+				v8 g[9];
+				for (int k = 0; k < 9; k++)
+					g[k] = ld8(&tmp[k][c0]);
+				v8 t[3][6]; /* t[x][i]: G applied down column x */
+				for (int x = 0; x < 3; x++)
+					G6(t[x], g[x], g[3 + x], g[6 + x]);
+				for (int i = 0; i < 6; i++) {
+					v8 u[6];
+					G6(u, t[0][i], t[1][i], t[2][i]);
+					for (int k = 0; k < 6; k++) {
+						float *dst = j->U + ((size_t)o * A + i * 6 + k) * C + cb + c0;
+						if (lanes == 8)
+							st8(dst, u[k]);
+						else
+							STORE_LANES(dst, u[k], lanes);
+					}
 				}
 			}
 		}
@@ -253,9 +274,10 @@ static void fill_band(float band[][BAND], int nr, const float *x, int H, int W, 
 /* The tile row segments of tiles [lo, hi) of the chunk: calls
  * the block per run of len tiles in one tile row, off the
  * first one's index minus lo. */
-#define FOR_SEGMENTS(p, lo, hi, ...)                                           \
+#define FOR_SEGMENTS(p, g0, lo, hi, ...)                                       \
 	for (int n_ = (lo); n_ < (hi);) {                                      \
-		int bi = n_ / (p)->T, t_ = n_ % (p)->T, ty = t_ / (p)->TW, tx = t_ % (p)->TW; \
+		long g_ = (g0) + n_;                                           \
+		int bi = (int)(g_ / (p)->T), t_ = (int)(g_ % (p)->T), ty = t_ / (p)->TW, tx = t_ % (p)->TW; \
 		int len = (p)->TW - tx < (hi) - n_ ? (p)->TW - tx : (hi) - n_; \
 		int off = n_ - (lo);                                           \
 		__VA_ARGS__;                                                   \
@@ -273,9 +295,9 @@ NO_MEMSET static void input_chans(int lo, int hi, void *user)
 	for (int c = lo; c < hi; c++)
 		for (int nl = 0, band_bi = -1, band_ty = -1; nl < N; nl += BLK) {
 			int nh = N - nl < BLK ? N : nl + BLK, ng = (nh - nl + 7) / 8;
-			FOR_SEGMENTS(p, nl, nh, {
+			FOR_SEGMENTS(p, j->g0, nl, nh, {
 				if (bi != band_bi || ty != band_ty) {
-					const float *x = j->in + ((size_t)(j->b0 + bi) * C + c) * H * W; // (H, W)
+					const float *x = j->in + ((size_t)bi * C + c) * H * W; // (H, W)
 					fill_band(band, 6, x, H, W, ty * TILE - p->pt, p->pl, PW);
 					band_bi = bi, band_ty = ty;
 				}
@@ -351,7 +373,7 @@ static void output_chans(int lo, int hi, void *user)
 		const float add = j->post ? j->post[o] : j->bias ? j->bias[o] : 0.0f;
 		const float mul = j->post ? j->post[OC + o] : 1.0f, beta = j->post ? j->post[2 * OC + o] : 0.0f;
 		const int post = j->post != NULL, relu = j->post_relu;
-		int bi = 0, ty = 0, tx = 0; /* the tile of lane 0 */
+		int bi = (int)(j->g0 / p->T), ty = (int)(j->g0 % p->T) / TW, tx = (int)(j->g0 % p->T) % TW; /* lane 0's tile */
 		for (int n0 = 0; n0 < N; n0 += 8) {
 			v8 t[4][6]; // t[i][k]: A^T along the rows of M
 			for (int k = 0; k < 6; k++) {
@@ -382,7 +404,7 @@ static void output_chans(int lo, int hi, void *user)
 			for (int l = 0; l < lanes; l++) {
 				int y0 = ty * TILE, x0 = tx * TILE;
 				int ny = OH - y0 < 4 ? OH - y0 : 4, nx = OW - x0 < 4 ? OW - x0 : 4;
-				float *y = j->out + ((size_t)(j->b0 + bi) * OC + o) * plane + (size_t)y0 * OW + x0;
+				float *y = j->out + ((size_t)bi * OC + o) * plane + (size_t)y0 * OW + x0;
 				for (int q = 0; q < ny; q++, y += OW) {
 					const float *s = buf[q] + 4 * l;
 					if (nx == 4) {
@@ -448,9 +470,9 @@ NO_MEMSET static void grad_chans(int lo, int hi, void *user)
 	for (int o = lo; o < hi; o++)
 		for (int nl = 0, band_bi = -1, band_ty = -1; nl < N; nl += BLK) {
 			int nh = N - nl < BLK ? N : nl + BLK, ng = (nh - nl + 7) / 8;
-			FOR_SEGMENTS(p, nl, nh, {
+			FOR_SEGMENTS(p, j->g0, nl, nh, {
 				if (bi != band_bi || ty != band_ty) {
-					const float *dy = j->in + ((size_t)(j->b0 + bi) * OC + o) * OH * OW; // (OH, OW)
+					const float *dy = j->in + ((size_t)bi * OC + o) * OH * OW; // (OH, OW)
 					fill_band(band, 4, dy, OH, OW, ty * TILE, 0, PW);
 					band_bi = bi, band_ty = ty;
 				}
@@ -489,7 +511,7 @@ static void grad_gemms(int lo, int hi, void *user)
 	const int OC = j->p->OC, C = j->p->C, N = j->N;
 	for (int a = lo; a < hi; a++)
 		thaw_sgemm(0, 1, OC, C, N, 1.0f, j->M + (size_t)a * N, A * N, j->V + (size_t)a * N, A * N,
-			   j->b0 ? 1.0f : 0.0f, j->U + (size_t)a * C, A * C);
+			   j->g0 ? 1.0f : 0.0f, j->U + (size_t)a * C, A * C);
 }
 
 typedef struct dw_job {
@@ -499,39 +521,47 @@ typedef struct dw_job {
 	int B;
 } dw_job;
 
-/* Rows o of dW (OC, C, 3, 3) = G^T dU G, eight channels at a time; db[o]. */
+/* Rows o of dW (OC, C, 3, 3) = G^T dU G, eight channels at a time, through
+ * a tap-major tmp as in weights_rows; db[o]. */
 static void grad_rows(int lo, int hi, void *user)
 {
 	const dw_job *d = user;
 	const wpass *p = d->j->p;
 	const int OC = p->OC, C = p->C;
 	const size_t P = (size_t)p->OH * p->OW;
+	float tmp[9][WBLK];
 	for (int o = lo; o < hi; o++) {
-		for (int c0 = 0; c0 < C; c0 += 8) {
-			int lanes = C - c0 < 8 ? C - c0 : 8;
-			v8 s[3][6]; // s[a][k] = (G^T dU)[a][k]
-			for (int k = 0; k < 6; k++) {
-				v8 u[6], r[3];
-				for (int i = 0; i < 6; i++) {
-					const float *src = d->j->U + ((size_t)o * A + i * 6 + k) * C + c0;
-					if (lanes == 8)
-						u[i] = ld8(src);
-					else {
-						u[i] = (v8){0};
-						memcpy(&u[i], src, sizeof(float) * lanes);
+		for (int cb = 0; cb < C; cb += WBLK) {
+			const int nc = C - cb < WBLK ? C - cb : WBLK;
+			for (int c0 = 0; c0 < nc; c0 += 8) {
+				int lanes = nc - c0 < 8 ? nc - c0 : 8;
+				v8 s[3][6]; // s[a][k] = (G^T dU)[a][k]
+				for (int k = 0; k < 6; k++) {
+					v8 u[6], r[3];
+					for (int i = 0; i < 6; i++) {
+						const float *src = d->j->U + ((size_t)o * A + i * 6 + k) * C + cb + c0;
+						if (lanes == 8)
+							u[i] = ld8(src);
+						else {
+							u[i] = (v8){0};
+							memcpy(&u[i], src, sizeof(float) * lanes);
+						}
 					}
+					GT3(r, u);
+					for (int a = 0; a < 3; a++)
+						s[a][k] = r[a];
 				}
-				GT3(r, u);
-				for (int a = 0; a < 3; a++)
-					s[a][k] = r[a];
+				for (int a = 0; a < 3; a++) {
+					v8 g[3];
+					GT3(g, s[a]);
+					for (int b = 0; b < 3; b++)
+						st8(&tmp[a * 3 + b][c0], g[b]);
+				}
 			}
-			for (int a = 0; a < 3; a++) {
-				v8 g[3];
-				GT3(g, s[a]);
-				for (int b = 0; b < 3; b++)
-					for (int l = 0; l < lanes; l++)
-						d->dW[((size_t)o * C + c0 + l) * 9 + a * 3 + b] = g[b][l];
-			}
+			float *dw = d->dW + ((size_t)o * C + cb) * 9;
+			for (int c = 0; c < nc; c++)
+				for (int k = 0; k < 9; k++)
+					dw[(size_t)c * 9 + k] = tmp[k][c];
 		}
 		if (d->db) {
 			float sum = 0.0f;
@@ -546,21 +576,19 @@ static void grad_rows(int lo, int hi, void *user)
 static void run_pass(const wpass *p, const float *w, int turned, const float *in, float *out,
 		     const float *bias, const float *post, int post_relu, int acc, int B, char *buf)
 {
-	const int nb = chunk_images(p, B), N = nb * p->T;
+	const int N = chunk_tiles(p, B);
+	const long total = (long)B * p->T;
 	wjob j = {.p = p, .w = w, .turned = turned, .in = in, .out = out, .bias = bias, .post = post,
 		  .post_relu = post_relu, .acc = acc, .N = N};
 	j.U = (float *)buf;
 	j.V = (float *)(buf + u_bytes(p));
 	j.M = (float *)(buf + u_bytes(p) + v_bytes(p, N));
 	thaw_parallel_for(p->OC, weights_rows, &j);
-	for (int b0 = 0; b0 < B; b0 += nb) {
-		j.b0 = b0;
-		j.nb = B - b0 < nb ? B - b0 : nb;
-		j.N = j.nb * p->T; /* a short last chunk: fewer columns, same strides */
+	for (j.g0 = 0; j.g0 < total; j.g0 += N) {
+		j.N = total - j.g0 < N ? (int)(total - j.g0) : N; /* a short last chunk: fewer columns */
 		thaw_parallel_for(p->C, input_chans, &j);
 		thaw_parallel_for(A, gemms, &j);
 		thaw_parallel_for(p->OC, output_chans, &j);
-		j.N = N;
 	}
 }
 
@@ -582,22 +610,20 @@ void thaw_conv2d_wino_backward_weights(thaw_node *n, const cgeom *g, int B, cons
 				       void *scratch)
 {
 	wpass p = forward_pass(g);
-	const int nb = chunk_images(&p, B), N = nb * p.T;
+	const int N = chunk_tiles(&p, B);
+	const long total = (long)B * p.T;
 	char *buf = scratch;
 	wjob j = {.p = &p, .N = N};
 	j.U = (float *)buf; /* dU */
 	j.V = (float *)(buf + u_bytes(&p));
 	j.M = (float *)(buf + u_bytes(&p) + v_bytes(&p, N)); /* dM */
-	for (int b0 = 0; b0 < B; b0 += nb) {
-		j.b0 = b0;
-		j.nb = B - b0 < nb ? B - b0 : nb;
-		j.N = j.nb * p.T;
+	for (j.g0 = 0; j.g0 < total; j.g0 += N) {
+		j.N = total - j.g0 < N ? (int)(total - j.g0) : N;
 		j.in = x;
 		thaw_parallel_for(p.C, input_chans, &j);
 		j.in = dy;
 		thaw_parallel_for(p.OC, grad_chans, &j);
 		thaw_parallel_for(A, grad_gemms, &j);
-		j.N = N;
 	}
 	dw_job d = {.j = &j, .dW = n->p[0].g, .db = n->a.bias ? n->p[1].g : NULL, .dy = dy, .B = B};
 	thaw_parallel_for(p.OC, grad_rows, &d);

@@ -285,7 +285,7 @@ static void test_reference(void)
 	 * here, so a full chunk and a partial one) */
 	compare_with_reference("batched 64x5x5 -> 512", conv(512, 3, 3, 1, 1), (thaw_shape){1, 64, 5, 5}, 23);
 	/* Winograd: odd sizes, padding 0, 1, 2 and asymmetric, batch 1, partial
-	 * tile groups (widths 11, 30, 70), and chunks of images (7x7: 64
+	 * tile groups (widths 11, 30, 70), and chunks of 128 tiles (7x7: 32
 	 * images a chunk, then a short one) */
 	compare_with_reference("wino 64x9x11 -> 64 p1 B1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 9, 11}, 1);
 	compare_with_reference("wino 65x13x7 -> 72 p0", conv(72, 3, 3, 1, 0), (thaw_shape){1, 65, 13, 7}, 2);
@@ -309,6 +309,8 @@ static void test_reference(void)
 	compare_with_reference("wino 20x3x3 -> 8 p1 B9", conv(8, 3, 3, 1, 1), (thaw_shape){1, 20, 3, 3}, 9);
 	compare_with_reference("wino 13x30x17 -> 3 p1", conv(3, 3, 3, 1, 1), (thaw_shape){1, 13, 30, 17}, 4);
 	compare_with_reference("wino 24x5x6 -> 40 p2 B7", conv(40, 3, 3, 1, 2), (thaw_shape){1, 24, 5, 6}, 7);
+	/* 156 tiles in one image: a chunk ends inside it */
+	compare_with_reference("wino 16x50x45 -> 8 p1 B1", conv(8, 3, 3, 1, 1), (thaw_shape){1, 16, 50, 45}, 1);
 	/* a col matrix above 1 MB with K <= 256 goes in bands of output rows,
 	 * the last one short */
 	compare_with_reference("bands 7x7 s2 p3 3x120x100 -> 8", conv(8, 7, 7, 2, 3), (thaw_shape){1, 3, 120, 100}, 1);
