@@ -364,8 +364,6 @@ static void forward_channels(int lo, int hi, void *user)
 static void bn_sync_forward(bn_job *j);
 static void bn_sync_backward(bn_job *j);
 
-/* Below this many values per batch the pool's wake-up costs more than it saves. */
-enum { PAR_MIN = 32768 };
 
 static void bn_forward(thaw_node *n, const thaw_fwd *f)
 {
@@ -380,7 +378,7 @@ static void bn_forward(thaw_node *n, const thaw_fwd *f)
 		return;
 	}
 	size_t total = (size_t)f->B * thaw_shape_sample(n->out);
-	if (total < PAR_MIN || n->out.h * n->out.w < 16)
+	if (total < THAW_PARALLEL_MIN || n->out.h * n->out.w < 16)
 		forward_channels(0, C, &j);
 	else
 		thaw_parallel_for(C, forward_channels, &j);
@@ -425,7 +423,7 @@ static void bn_backward(thaw_node *n, const thaw_bwd *b)
 		return;
 	}
 	size_t total = (size_t)b->B * thaw_shape_sample(n->out);
-	if (total < PAR_MIN || n->out.h * n->out.w < 16)
+	if (total < THAW_PARALLEL_MIN || n->out.h * n->out.w < 16)
 		backward_channels(0, n->out.c, &j);
 	else
 		thaw_parallel_for(n->out.c, backward_channels, &j);
