@@ -415,6 +415,7 @@ static void backward_images(const gemm_job *j, int p, int b_lo, int b_hi)
 	float *dW = j->weight_grad ? part_dw_of(j, p) : NULL;              // (OC, K)
 	float *db = j->weight_grad && n->a.bias ? part_db_of(j, p) : NULL; // (OC)
 	thaw_conv_geom ig = im_geom(g);
+	const int band = band_rows(g);
 	if (db)
 		memset(db, 0, sizeof(float) * g->OC);
 	if (dW && K <= SMALL_K)
@@ -426,6 +427,21 @@ static void backward_images(const gemm_job *j, int p, int b_lo, int b_hi)
 			size_t xo = ((size_t)b * g->C + (size_t)gr * g->Cg) * HW;
 			for (int o = 0; db && o < OCg; o++)
 				db[gr * OCg + o] += sumf(d + (size_t)o * P, (size_t)P);
+			if (dW && !j->dx && band < g->OH && K > SMALL_K) {
+				/* no dx (a first layer: ResNet's stem): dW band by band,
+				 * each band's col still in L2 for its GEMM, as forward */
+				float *dWg = dW + (size_t)gr * OCg * K; // (OCg, K)
+				for (int oy = 0; oy < g->OH; oy += band) {
+					thaw_conv_geom bg = ig;
+					bg.oh = g->OH - oy < band ? g->OH - oy : band;
+					bg.ph = g->pt - oy * g->sh;
+					int N = bg.oh * g->OW;
+					thaw_im2col(c, N, j->x + xo, &bg);
+					thaw_sgemm(0, 1, OCg, K, N, 1.0f, d + (size_t)oy * g->OW, P, c, N,
+						   b > b_lo || oy ? 1.0f : 0.0f, dWg, K);
+				}
+				continue;
+			}
 			if (dW) {
 				float *dWg = dW + (size_t)gr * OCg * K; // (OCg, K)
 				thaw_im2col(c, P, j->x + xo, &ig);

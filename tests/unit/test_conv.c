@@ -146,6 +146,8 @@ static double scale_err(const float *a, const double *ref, size_t n, double shif
  * element by element (to 1e-4), or for Winograd, whose transforms round
  * more (measured ~3e-5), against the tensor's largest value (to 1e-4, the
  * bar of the PyTorch-parity tests). */
+static int ref_no_dx; /* backward as for a first layer: no dx asked for */
+
 static void compare_with_reference(const char *label, thaw_attrs a, thaw_shape in, int B)
 {
 	lab L;
@@ -178,9 +180,12 @@ static void compare_with_reference(const char *label, thaw_attrs a, thaw_shape i
 		L.dx[k] = 0.5f;
 	thaw_bwd bb = {.B = B, .y = L.y, .dy = L.dy, .weight_grad = 1, .scratch = L.scratch};
 	bb.x[0] = L.x;
-	bb.dx[0] = L.dx;
+	bb.dx[0] = ref_no_dx ? NULL : L.dx;
 	bb.acc[0] = 1;
 	L.o->backward(L.n, &bb);
+	if (ref_no_dx) /* dx untouched */
+		for (size_t k = 0; k < L.nx; k++)
+			dx[k] = 0.0;
 	double ey = 0, ex = 0, ew = 0, eb = 0;
 	for (size_t k = 0; k < L.ny; k++)
 		ey = fmax(ey, fabs(L.y[k] - y[k]) / fmax(1.0, fabs(y[k])));
@@ -317,6 +322,11 @@ static void test_reference(void)
 	thaw_attrs ba = conv(5, 5, 5, 1, 0);
 	ba.pad[0] = 2, ba.pad[1] = 1, ba.pad[2] = 0, ba.pad[3] = 2;
 	compare_with_reference("bands 5x5 p2,1,0,2 4x70x90 -> 5", ba, (thaw_shape){1, 4, 70, 90}, 2);
+	/* a first layer (no dx): dW band by band too */
+	ref_no_dx = 1;
+	compare_with_reference("bands, no dx, 7x7 s2 p3", conv(8, 7, 7, 2, 3), (thaw_shape){1, 3, 120, 100}, 3);
+	compare_with_reference("bands, no dx, 5x5 p2,1,0,2", ba, (thaw_shape){1, 4, 70, 90}, 2);
+	ref_no_dx = 0;
 	thaw_attrs mb = conv(32, 3, 3, 2, 1);
 	mb.groups = 16;
 	compare_with_reference("depthwise 16x9x9 x2 s2", mb, (thaw_shape){1, 16, 9, 9}, 2);
