@@ -66,14 +66,16 @@ static wpass pass_of(int C, int H, int W, int OC, int OH, int OW, int pt, int pl
 }
 
 /* Tiles per chunk: the batch's tiles n = image * T + ty * TW + tx are
- * taken N_TARGET at a time (a chunk may start and end inside an image),
- * enough columns for the 36 GEMMs while V and M stay in L2 (ResNet-18
- * inference, CPU ms a batch of 32: ~900 at 64 or 128 tiles, ~980 at 256,
- * ~1010 at 512). */
+ * taken 64 or N_TARGET at a time (a chunk may start and end inside an
+ * image), enough columns for the 36 GEMMs while V and M stay near L2.
+ * Up to 256 channels in and out together 64 (ResNet-18's 64 -> 64 at
+ * 56x56, CPU ms a batch of 32, forward + dx: transforms 80 -> 68, GEMMs 78
+ * -> 69), above 128 (256 -> 256 at 14x14: GEMMs 127 at 128, 141 at 64;
+ * ResNet-18 inference ~900 at 64 or 128 tiles, ~980 at 256, ~1010 at 512). */
 static int chunk_tiles(const wpass *p, int B)
 {
-	long n = (long)B * p->T;
-	return n < N_TARGET ? (int)n : N_TARGET;
+	long n = (long)B * p->T, target = p->C + p->OC <= 256 ? 64 : N_TARGET;
+	return n < target ? (int)n : (int)target;
 }
 
 static size_t u_bytes(const wpass *p) { return round64((size_t)A * p->OC * p->C * sizeof(float)); }

@@ -290,7 +290,7 @@ static void test_reference(void)
 	 * here, so a full chunk and a partial one) */
 	compare_with_reference("batched 64x5x5 -> 512", conv(512, 3, 3, 1, 1), (thaw_shape){1, 64, 5, 5}, 23);
 	/* Winograd: odd sizes, padding 0, 1, 2 and asymmetric, batch 1, partial
-	 * tile groups (widths 11, 30, 70), and chunks of 128 tiles (7x7: 32
+	 * tile groups (widths 11, 30, 70), and chunks of 64 tiles (7x7: 16
 	 * images a chunk, then a short one) */
 	compare_with_reference("wino 64x9x11 -> 64 p1 B1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 9, 11}, 1);
 	compare_with_reference("wino 65x13x7 -> 72 p0", conv(72, 3, 3, 1, 0), (thaw_shape){1, 65, 13, 7}, 2);
