@@ -115,8 +115,10 @@ correlate(float *restrict out, int R, int Cn, const float *restrict in, int ldp,
 		for (int c = 0; c < Cn; c += 8) {
 			v8 acc = {0};
 			acc += init;
+#pragma GCC unroll 4
 			for (int ky = 0; ky < kh; ky++) {
 				const float *row = in + (size_t)(r * sh + ky * dh) * ldp + c;
+#pragma GCC unroll 4
 				for (int kx = 0; kx < kw; kx++) {
 					int t = kx * dw;
 					acc += w[ky * kw + kx] * ld8(row + (sw == 1 ? t : (t % sw) * ldh + t / sw));
@@ -385,12 +387,27 @@ static void dw_forward_parts(int lo, int hi, void *user)
 				pad_plane_s2(pbuf, rows, ldh, xp, g->H, g->W, pad[0], pad[1]);
 			for (int oc = ic * g->OCg; oc < (ic + 1) * g->OCg; oc++) {
 				float *yp = j->y + ((size_t)b * g->OC + oc) * g->P;
-				/* without a folded batch norm the bias starts the sum */
+				/* the bias starts the sum; a folded batch norm scales the
+				 * taps and starts the sum at (bias - mean) * mul + beta,
+				 * which leaves only the clamp after it */
 				cchan ch = cpost_chan(j->op, oc);
-				float init = j->op->post ? 0.0f : ch.add;
-				if (plane) {
-					correlate_fwd(yp, g, pbuf, ldp, ldh, W + oc * T, init, j->op->post ? &ch : NULL);
+				if (plane && (!j->op->post || T <= 64)) {
+					float wf[64];
+					const float *w = W + oc * T;
+					float init = ch.add;
+					if (j->op->post) {
+						for (size_t t = 0; t < T; t++)
+							wf[t] = w[t] * ch.mul;
+						w = wf;
+						init = ch.add * ch.mul + ch.beta;
+						ch.add = 0.0f;
+						ch.scale = 0;
+					}
+					correlate_fwd(yp, g, pbuf, ldp, ldh, w, init, ch.clamp ? &ch : NULL);
+				} else if (plane) {
+					correlate_fwd(yp, g, pbuf, ldp, ldh, W + oc * T, 0.0f, &ch);
 				} else {
+					float init = j->op->post ? 0.0f : ch.add;
 					direct_plane_forward(yp, xp, W + oc * T, init, g);
 					if (j->op->post)
 						cchan_apply(&ch, yp, yp, g->P);

@@ -99,6 +99,21 @@ static double run_case(const fcase *fc, int act, int *clipped)
 	float *want = malloc(ny * sizeof(float));
 	CHECK_OK(thaw_model_forward(m, x, fc->B, 1)); /* apart: conv, batch norm, activation */
 	memcpy(want, thaw_model_output(m), ny * sizeof(float));
+	const thaw_attrs *ca = &fc->conv;
+	if (ca->kh == 1 && ca->kw == 1 && ca->sh == 1 && ca->sw == 1 && ca->groups == 1) {
+		/* the 1x1 path computes the reference too: check it apart */
+		const thaw_node *cv = m->nodes[0];
+		const int OC = ca->filters, C = fc->c, P = fc->h * fc->w;
+		double e = 0;
+		for (size_t i = 0; i < (size_t)fc->B * OC * P; i += 7) {
+			size_t b = i / ((size_t)OC * P), o = i / P % OC, p = i % P;
+			double s = ca->bias ? cv->p[1].w[o] : 0.0;
+			for (int c = 0; c < C; c++)
+				s += (double)cv->p[0].w[o * C + c] * x[(b * C + c) * P + p];
+			e = fmax(e, fabs(cv->y[i] - s));
+		}
+		CHECKF(e <= 1e-4, "%s: the 1x1 convolution differs from the sum by %.2e", fc->name, e);
+	}
 	CHECK_OK(thaw_model_forward(m, x, fc->B, 0)); /* folded */
 	CHECKF(m->nodes[0]->fold_bn == 2, "%s: fold_bn %d", fc->name, m->nodes[0]->fold_bn);
 	/* the activation is the output here, so it runs apart (test_rules and
