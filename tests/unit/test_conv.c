@@ -124,11 +124,17 @@ static refconv ref_of(const lab *L)
 							}                                            \
 				}
 
-/* conv2d.c's rule for its Winograd kernel (conv2d_wino.c). */
+/* conv2d.c's rule for its Winograd kernel (conv2d_wino.c); WINO_MIN_C in
+ * conv2d.h: 12 input channels, 64 in a build without AVX2. */
 static int winograd_shape(thaw_attrs a, thaw_shape in)
 {
+#if defined(__AVX2__)
+	const int min_c = 12;
+#else
+	const int min_c = 64;
+#endif
 	return a.kh == 3 && a.kw == 3 && a.sh == 1 && a.sw == 1 && a.dh == 1 && a.dw == 1 && a.groups == 1 &&
-	       in.c >= 12 && a.pad[0] <= 2 && a.pad[1] <= 2 && a.pad[2] <= 2 && a.pad[3] <= 2;
+	       in.c >= min_c && a.pad[0] <= 2 && a.pad[1] <= 2 && a.pad[2] <= 2 && a.pad[3] <= 2;
 }
 
 /* max |a - ref| / max(1, max |ref|): the parity tests' measure */
