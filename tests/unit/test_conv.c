@@ -363,6 +363,8 @@ static void test_winograd_threads(void)
 		int B;
 	} shapes[] = {{64, {1, 64, 12, 9}, 5}, {64, {1, 32, 14, 14}, 9}};
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+		if (!winograd_shape(conv(shapes[s].filters, 3, 3, 1, 1), shapes[s].in))
+			continue; /* a build without AVX2: im2col + GEMM, whose dW parts follow the thread count */
 		float *out[2][3];
 		for (int t = 0; t < 2; t++) {
 			thaw_blas_set_threads(t + 1);
