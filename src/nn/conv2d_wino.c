@@ -16,10 +16,12 @@
  * sum by a few float ulps times the transform's gain (~1e-6 relative on
  * ResNet's shapes; tests/unit/test_conv.c measures it against double).
  *
- * The transforms run eight tiles of a tile row at a time: the input rows
- * are copied into a zero-padded row buffer, and the strided elements of
- * eight tiles come out of 32 contiguous floats by shuffles. Work is split
- * over the pool by planes (transforms) and by a (GEMMs); each value is
+ * The batch's tiles go in chunks of 64 or 128 (chunk_tiles). The
+ * transforms run eight tiles at a time, taken in order across tile rows
+ * and images (input_chans): the tiles' rows are gathered from zero-padded
+ * bands, and the strided elements of eight tiles come out of 32
+ * contiguous floats by shuffles. Work is split over the pool by channels
+ * (transforms) and by a (GEMMs); each value is
  * computed by one part in a fixed order, so any thread count gives the
  * same bits. Chosen by conv2d.c. */
 #include <string.h>
