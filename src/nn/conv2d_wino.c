@@ -175,6 +175,8 @@ static void weights_rows(int lo, int hi, void *user)
 					G6(u, t[0][i], t[1][i], t[2][i]);
 					for (int k = 0; k < 6; k++) {
 						float *dst = j->U + ((size_t)o * A + i * 6 + k) * C + cb + c0;
+						if (c0 % 16 == 0)
+							__builtin_prefetch(dst + 64, 1);
 						if (lanes == 8)
 							st8(dst, u[k]);
 						else
@@ -555,6 +557,8 @@ static void grad_rows(int lo, int hi, void *user)
 					v8 u[6], r[3];
 					for (int i = 0; i < 6; i++) {
 						const float *src = d->j->U + ((size_t)o * A + i * 6 + k) * C + cb + c0;
+						if (c0 % 16 == 0)
+							__builtin_prefetch(src + 64);
 						if (lanes == 8)
 							u[i] = ld8(src);
 						else {
