@@ -17,7 +17,13 @@ enum { PATH_DIRECT, PATH_1X1, PATH_GEMM, PATH_WINO };
  * 7.7 / 12.8; 64 -> 8 16.9 / 38.9; 8 -> 64 even (20.7 / 20.7); 3 -> 64
  * 18.5 / 11.8. ResNet-18's layers (64..512, 56..7) take 0.37-0.46 of the
  * GEMM path's time. */
+#if defined(__AVX2__)
 enum { WINO_MIN_C = 12, WINO_TW_MAX = 128 };
+#else /* SSE2 only (make portable): the transforms run at half the width
+       * without FMA; 32 -> 64 at 14x14 took 20.8 instead of 18.5, 64 -> 64
+       * at 56x56 0.71 of the GEMM path's time */
+enum { WINO_MIN_C = 64, WINO_TW_MAX = 128 };
+#endif
 
 /* GNU vector extensions: -O2 does not vectorize these loops by itself.
  * Vectors never cross a function boundary by value (that ABI depends on
