@@ -350,6 +350,13 @@ static void test_reference(void)
 	m5.groups = 9;
 	m5.dh = m5.dw = 2;
 	compare_with_reference("depthwise 5x5 d2 s2 p2 9x15x15", m5, (thaw_shape){1, 9, 15, 15}, 2);
+	/* depthwise forward on planes split in even and odd columns: stride 2
+	 * across with 1 down (and the other way), dilated, asymmetric padding */
+	thaw_attrs ds = conv(8, 3, 3, 2, 1);
+	ds.groups = 8, ds.sh = 1, ds.dw = 2, ds.pad[3] = 2;
+	compare_with_reference("depthwise 8x11x13 s1x2 d2", ds, (thaw_shape){1, 8, 11, 13}, 2);
+	ds.sh = 2, ds.sw = 1, ds.dw = 1, ds.dh = 2;
+	compare_with_reference("depthwise 8x13x11 s2x1 d2", ds, (thaw_shape){1, 8, 13, 11}, 2);
 }
 
 /* Winograd splits its work by planes and by the 36 products, each value
@@ -388,6 +395,40 @@ static void test_winograd_threads(void)
 		for (int t = 0; t < 2; t++)
 			for (int k = 0; k < 3; k++)
 				free(out[t][k]);
+	}
+}
+
+/* Depthwise forward splits the planes over the pool, each plane computed
+ * by one part: one and two threads give the same bits, forward and
+ * backward (stride 1 with a multiplier, stride 2). */
+static void test_depthwise_threads(void)
+{
+	thaw_attrs cs[2] = {conv(24, 3, 3, 1, 1), conv(12, 3, 3, 2, 1)};
+	cs[0].groups = cs[1].groups = 12;
+	for (int c = 0; c < 2; c++) {
+		float *out[2][3];
+		size_t sz[3] = {0};
+		for (int t = 0; t < 2; t++) {
+			thaw_blas_set_threads(t + 1);
+			lab L;
+			CHECK_OK(lab_new(&L, cs[c], (thaw_shape){1, 12, 15, 13}, 6, 4));
+			lab_forward(&L);
+			lab_backward(&L, 1, 1);
+			const float *src[3] = {L.y, L.dx, L.n->p[0].g};
+			sz[0] = L.ny, sz[1] = L.nx, sz[2] = L.n->p[0].size;
+			for (int k = 0; k < 3; k++) {
+				out[t][k] = malloc(sz[k] * sizeof(float));
+				memcpy(out[t][k], src[k], sz[k] * sizeof(float));
+			}
+			lab_free(&L);
+		}
+		thaw_blas_set_threads(0);
+		for (int k = 0; k < 3; k++) {
+			CHECKF(memcmp(out[0][k], out[1][k], sz[k] * sizeof(float)) == 0,
+			       "depthwise %d: tensor %d differs between 1 and 2 threads", c, k);
+			for (int t = 0; t < 2; t++)
+				free(out[t][k]);
+		}
 	}
 }
 
@@ -614,6 +655,7 @@ int main(void)
 	RUN(test_gradcheck);
 	RUN(test_reference);
 	RUN(test_winograd_threads);
+	RUN(test_depthwise_threads);
 	RUN(test_folded_batchnorm);
 	RUN(test_setup_errors);
 	RUN(test_frozen);
