@@ -30,9 +30,9 @@ typedef struct thaw_fwd {
 	 * post_relu (thaw_batchnorm_fold); NULL: none */
 	const float *post;
 	int post_relu;
-	/* with post: a ReLU6 (clip) after the batch norm folded in too,
-	 * y = min(max(y, post_lo), post_hi), NaN to post_lo; 0: none. Only
-	 * on paths thaw_conv2d_can_fold allows it (THAW_FOLD_CLIP). */
+	/* with post, instead of post_relu: the batch norm's fused relu6 (a
+	 * clip), y = min(max(y, post_lo), post_hi), NaN to post_lo; 0: none.
+	 * Only on paths thaw_conv2d_can_fold allows it (THAW_FOLD_CLIP). */
 	int post_clip;
 	float post_lo, post_hi;
 } thaw_fwd;

@@ -140,14 +140,13 @@ typedef struct thaw_node {
 	/* (B, out) activations and their gradient. dy is shared with nodes
 	 * whose backward spans do not overlap, so it holds nothing between
 	 * steps; after an inference pass a conv with fold_bn leaves its own y
-	 * stale (the batch norm's y holds the result; with fold_clip the
-	 * batch norm's y is stale too and the relu6's holds it). */
+	 * stale (the batch norm's y holds the result). */
 	float *y, *dy;
 	void *scratch;  /* kind-specific, sized by ops->scratch */
-	int fused_relu; /* batchnorm: also applies the ReLU that is its only consumer */
-	int alias;      /* that ReLU: shares its input's buffers and computes nothing */
+	int fused_relu; /* batchnorm: also applies the ReLU or relu6 that is its only consumer, */
+	float act_lo, act_hi; /* ... clipping to [act_lo, act_hi] (a ReLU: [0, inf]) */
+	int alias;      /* that ReLU or relu6: shares its input's buffers and computes nothing */
 	int fold_bn;    /* conv2d: an inference pass applies the batch norm after it (its only consumer) */
-	int fold_clip;  /* conv2d with fold_bn: ... and the relu6 (clip) that is that batch norm's only consumer */
 	int bw;         /* backward ran (or runs) this step */
 	int dy_set;     /* some consumer wrote dy this step */
 	int need_dx[THAW_MAX_INPUTS];

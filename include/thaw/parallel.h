@@ -14,6 +14,8 @@
 #ifndef THAW_PARALLEL_H
 #define THAW_PARALLEL_H
 
+#include <stddef.h>
+
 #define THAW_PARALLEL_MAX 64  /* parts and threads at most */
 #define THAW_PARALLEL_SPLIT 4 /* parts per thread with more than one thread */
 
@@ -37,5 +39,14 @@ int thaw_parallel_threads(void);
 
 /* Nonzero on a thread that is running a part (nested calls run inline). */
 int thaw_parallel_inside(void);
+
+/* Element-wise kernels: fn(a, b, user) over [0, n) in blocks of
+ * THAW_PARALLEL_BLOCK values split over the pool, or on the caller alone
+ * below THAW_PARALLEL_MIN values, where waking threads costs more than it
+ * saves. Each value is computed once, so no split changes a result. */
+#define THAW_PARALLEL_BLOCK 4096
+#define THAW_PARALLEL_MIN 32768
+typedef void (*thaw_range_fn)(size_t a, size_t b, void *user);
+void thaw_parallel_range(size_t n, thaw_range_fn fn, void *user);
 
 #endif

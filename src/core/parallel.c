@@ -236,3 +236,27 @@ void thaw_parallel_for(int n, thaw_parallel_fn fn, void *user)
 	thaw_blas_add_flops((double)atomic_load(&pool.flops));
 	atomic_flag_clear(&pool.busy);
 }
+
+typedef struct range_job {
+	size_t n;
+	thaw_range_fn fn;
+	void *user;
+} range_job;
+
+static void range_blocks(int lo, int hi, void *user)
+{
+	const range_job *j = user;
+	size_t a = (size_t)lo * THAW_PARALLEL_BLOCK, b = (size_t)hi * THAW_PARALLEL_BLOCK;
+	j->fn(a, b < j->n ? b : j->n, j->user);
+}
+
+void thaw_parallel_range(size_t n, thaw_range_fn fn, void *user)
+{
+	if (n < THAW_PARALLEL_MIN) {
+		if (n)
+			fn(0, n, user);
+		return;
+	}
+	range_job j = {n, fn, user};
+	thaw_parallel_for((int)((n + THAW_PARALLEL_BLOCK - 1) / THAW_PARALLEL_BLOCK), range_blocks, &j);
+}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "thaw/layer.h"
+#include "thaw/parallel.h"
 
 static int add_setup(thaw_node *n, const thaw_shape *in, int n_in)
 {
@@ -20,34 +21,56 @@ static int add_setup(thaw_node *n, const thaw_shape *in, int n_in)
 	return 0;
 }
 
+/* Both passes split over the pool (thaw_parallel_range). */
+typedef struct add_job {
+	const thaw_node *n;
+	const float *const *x;
+	float *y;
+	const float *dy;
+	float *const *dx;
+	const int *acc;
+} add_job;
+
+static void forward_range(size_t a, size_t b, void *user)
+{
+	const add_job *j = user;
+	float *y = j->y;
+	const float *x0 = j->x[0], *x1 = j->x[1];
+	for (size_t i = a; i < b; i++)
+		y[i] = x0[i] + x1[i];
+	for (int k = 2; k < j->n->n_in; k++) {
+		const float *x = j->x[k];
+		for (size_t i = a; i < b; i++)
+			y[i] += x[i];
+	}
+}
+
 static void add_forward(thaw_node *n, const thaw_fwd *f)
 {
-	size_t N = (size_t)f->B * thaw_shape_sample(n->out);
-	float *y = f->y; // (N)
-	const float *x0 = f->x[0], *x1 = f->x[1];
-	for (size_t i = 0; i < N; i++)
-		y[i] = x0[i] + x1[i];
-	for (int j = 2; j < n->n_in; j++) {
-		const float *x = f->x[j];
-		for (size_t i = 0; i < N; i++)
-			y[i] += x[i];
+	add_job j = {.n = n, .x = f->x, .y = f->y};
+	thaw_parallel_range((size_t)f->B * thaw_shape_sample(n->out), forward_range, &j);
+}
+
+static void backward_range(size_t a, size_t b, void *user)
+{
+	const add_job *j = user;
+	// in order: when two inputs are the same node the model sets acc on the later one
+	for (int k = 0; k < j->n->n_in; k++) {
+		float *dx = j->dx[k];
+		if (!dx)
+			continue;
+		if (j->acc[k])
+			for (size_t i = a; i < b; i++)
+				dx[i] += j->dy[i];
+		else
+			memcpy(dx + a, j->dy + a, (b - a) * sizeof(float));
 	}
 }
 
 static void add_backward(thaw_node *n, const thaw_bwd *b)
 {
-	size_t N = (size_t)b->B * thaw_shape_sample(n->out);
-	// in order: when two inputs are the same node the model sets acc on the later one
-	for (int j = 0; j < n->n_in; j++) {
-		float *dx = b->dx[j];
-		if (!dx)
-			continue;
-		if (b->acc[j])
-			for (size_t i = 0; i < N; i++)
-				dx[i] += b->dy[i];
-		else
-			memcpy(dx, b->dy, N * sizeof(float));
-	}
+	add_job j = {.n = n, .dy = b->dy, .dx = b->dx, .acc = b->acc};
+	thaw_parallel_range((size_t)b->B * thaw_shape_sample(n->out), backward_range, &j);
 }
 
 static void add_describe(const thaw_node *n, char *buf, size_t size)

@@ -157,27 +157,74 @@ static void normalize(float *restrict y, const float *restrict x, float mean, fl
 		y[i] = (x[i] - mean) * scale + beta;
 }
 
-/* The same followed by the ReLU the model fused into this node. */
-static void normalize_relu(float *restrict y, const float *restrict x, float mean, float scale,
-			   float beta, size_t len)
+/* The same followed by the ReLU or relu6 the model fused into this node:
+ * clipped to [lo, hi] as relu6 does (a NaN gives lo; a ReLU is [0, inf]). */
+static void normalize_act(float *restrict y, const float *restrict x, float mean, float scale, float beta,
+			  float lo, float hi, size_t len)
 {
 	size_t i = 0;
+#define ACT(v) ((v) > lo ? ((v) < hi ? (v) : hi) : lo)
 	for (; i + LANES <= len; i += LANES)
 		for (int l = 0; l < LANES; l++) {
 			float v = (x[i + l] - mean) * scale + beta;
-			y[i + l] = v > 0.0f ? v : 0.0f;
+			y[i + l] = ACT(v);
 		}
 	for (; i < len; i++) {
 		float v = (x[i] - mean) * scale + beta;
-		y[i] = v > 0.0f ? v : 0.0f;
+		y[i] = ACT(v);
 	}
+#undef ACT
 }
 
-/* The fused ReLU's backward, in place: dy = 0 where the output was cut. */
-static void relu_mask(float *restrict dy, const float *restrict y, size_t len)
+/* normalize or normalize_act, as node n fused an activation or not */
+static void normalize_any(const thaw_node *n, float *y, const float *x, float mean, float scale, float beta,
+			  size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+	if (n->fused_relu)
+		normalize_act(y, x, mean, scale, beta, n->act_lo, n->act_hi, len);
+	else
+		normalize(y, x, mean, scale, beta, len);
+}
+
+/* With the fused ReLU or relu6: dy where the output was strictly inside
+ * [lo, hi] (PyTorch's hardtanh rule, as relu6's backward), else 0. The
+ * cut is recomputed from x exactly as normalize_act made it (the same
+ * float expression; -std=c11 contracts nothing into FMAs), which reads x,
+ * already needed, instead of y and saves a masking pass over dy. (A ReLU
+ * apart passes the gradient of an infinite value too; an infinite loss
+ * stops the step anyway.) */
+#define ACT_DY(dy, x, mean, scale, beta, lo, hi) act_dy(dy, ((x) - (mean)) * (scale) + (beta), lo, hi)
+static inline float act_dy(float dy, float v, float lo, float hi)
+{
+	return ((v > lo) & (v < hi)) ? dy : 0.0f; /* & not &&: no branch, so the loops vectorise */
+}
+
+/* sums_grad of the masked dy (the fused activation's backward) */
+static void sums_grad_act(const float *restrict dy, const float *restrict x, size_t len, float mean,
+			  float scale, float beta, float lo, float hi, double *sdy, double *sdx)
+{
+	for (size_t at = 0; at < len; at += CHUNK) {
+		size_t end = at + CHUNK < len ? at + CHUNK : len, i = at;
+		float a[LANES] = {0}, q[LANES] = {0};
+		for (; i + LANES <= end; i += LANES)
+			for (int l = 0; l < LANES; l++) {
+				float d = ACT_DY(dy[i + l], x[i + l], mean, scale, beta, lo, hi);
+				a[l] += d;
+				q[l] += d * (x[i + l] - mean);
+			}
+		float ta = 0, tq = 0;
+		for (; i < end; i++) {
+			float d = ACT_DY(dy[i], x[i], mean, scale, beta, lo, hi);
+			ta += d;
+			tq += d * (x[i] - mean);
+		}
+		for (int l = 0; l < LANES; l++) {
+			ta += a[l];
+			tq += q[l];
+		}
+		*sdy += ta;
+		*sdx += tq;
+	}
 }
 
 /* dx = a * dy + k * (x - mean) + c, or dx += ... when acc. With x NULL the
@@ -202,10 +249,33 @@ static void grad_in(float *restrict dx, const float *restrict dy, float a, const
 		for (; i + LANES <= len; i += LANES)
 			for (int l = 0; l < LANES; l++)
 				dx[i + l] = a * dy[i + l];
-	for (; i < len; i++) {
-		float r = a * dy[i] + (x ? k * (x[i] - mean) + c : 0.0f);
+	for (; i < len; i++) { /* rounded as the loops above */
+		float r = x ? a * dy[i] + k * (x[i] - mean) + c : a * dy[i];
 		dx[i] = acc ? dx[i] + r : r;
 	}
+}
+
+/* grad_in of the masked dy (the fused activation's backward): x gives the mask
+ * and, with batch statistics (stats), the k term */
+static void grad_in_act(float *restrict dx, const float *restrict dy, float a, const float *restrict x,
+			float mean, float scale, float beta, float lo, float hi, int stats, float k, float c, size_t len,
+			int acc)
+{
+	size_t i = 0;
+#define GRAD_ACT(i)                                                                                   \
+	(stats ? a * ACT_DY(dy[i], x[i], mean, scale, beta, lo, hi) + k * (x[i] - mean) + c                   \
+	       : a * ACT_DY(dy[i], x[i], mean, scale, beta, lo, hi))
+	if (acc)
+		for (; i + LANES <= len; i += LANES)
+			for (int l = 0; l < LANES; l++)
+				dx[i + l] += GRAD_ACT(i + l);
+	else
+		for (; i + LANES <= len; i += LANES)
+			for (int l = 0; l < LANES; l++)
+				dx[i + l] = GRAD_ACT(i + l);
+	for (; i < len; i++)
+		dx[i] = acc ? dx[i] + GRAD_ACT(i) : GRAD_ACT(i);
+#undef GRAD_ACT
 }
 
 /* Channels are independent, so the pool splits them: each channel's sums
@@ -218,6 +288,40 @@ typedef struct bn_job {
 	float *y, *dx;
 	bn_state *st;
 } bn_job;
+
+/* Over the B images of channel c, both with and without the fused ReLU:
+ * sdy = sum(dy), sdx = sum(dy * (x - mean)) ... */
+static void channel_sums(const bn_job *j, int c, double *sdy, double *sdx)
+{
+	const thaw_node *n = j->n;
+	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)n->out.c * HW;
+	const float *mean = (const float *)(j->st + 1), *istd = mean + n->out.c;
+	const float scale = n->p[GAMMA].w[c] * istd[c], beta = n->p[BETA].w[c];
+	for (int b = 0; b < j->B; b++) {
+		const float *dy = j->dy + b * S + c * HW, *x = j->x + b * S + c * HW;
+		if (n->fused_relu)
+			sums_grad_act(dy, x, HW, mean[c], scale, beta, n->act_lo, n->act_hi, sdy, sdx);
+		else
+			sums_grad(dy, x, HW, mean[c], sdy, sdx);
+	}
+}
+
+/* ... and dx = a dy + k (x - mean) + c0 (stats) or a dy, a = gamma istd. */
+static void channel_grad_in(const bn_job *j, int c, int stats, float k, float c0)
+{
+	const thaw_node *n = j->n;
+	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)n->out.c * HW;
+	const float *mean = (const float *)(j->st + 1), *istd = mean + n->out.c;
+	const float a = n->p[GAMMA].w[c] * istd[c], beta = n->p[BETA].w[c];
+	for (int b = 0; b < j->B; b++) {
+		float *dx = j->dx + b * S + c * HW;
+		const float *dy = j->dy + b * S + c * HW, *x = j->x + b * S + c * HW;
+		if (n->fused_relu)
+			grad_in_act(dx, dy, a, x, mean[c], a, beta, n->act_lo, n->act_hi, stats, k, c0, HW, j->acc);
+		else
+			grad_in(dx, dy, a, stats ? x : NULL, mean[c], k, c0, HW, j->acc);
+	}
+}
 
 static void forward_channels(int lo, int hi, void *user)
 {
@@ -253,16 +357,13 @@ static void forward_channels(int lo, int hi, void *user)
 		}
 		const float scale = gamma[c] * istd[c];
 		for (int b = 0; b < B; b++)
-			(n->fused_relu ? normalize_relu : normalize)(y + b * S + c * HW, x + b * S + c * HW, mean[c],
-								      scale, beta[c], HW);
+			normalize_any(n, y + b * S + c * HW, x + b * S + c * HW, mean[c], scale, beta[c], HW);
 	}
 }
 
 static void bn_sync_forward(bn_job *j);
 static void bn_sync_backward(bn_job *j);
 
-/* Below this many values per batch the pool's wake-up costs more than it saves. */
-enum { PAR_MIN = 32768 };
 
 static void bn_forward(thaw_node *n, const thaw_fwd *f)
 {
@@ -277,7 +378,7 @@ static void bn_forward(thaw_node *n, const thaw_fwd *f)
 		return;
 	}
 	size_t total = (size_t)f->B * thaw_shape_sample(n->out);
-	if (total < PAR_MIN || n->out.h * n->out.w < 16)
+	if (total < THAW_PARALLEL_MIN || n->out.h * n->out.w < 16)
 		forward_channels(0, C, &j);
 	else
 		thaw_parallel_for(C, forward_channels, &j);
@@ -287,42 +388,29 @@ static void backward_channels(int lo, int hi, void *user)
 {
 	const bn_job *j = user;
 	thaw_node *n = j->n;
-	const int B = j->B, C = n->out.c;
-	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)C * HW;
-	const float *x = j->x, *dy = j->dy; // (B, C, H, W)
-	float *dx = j->dx;                  // (B, C, H, W) or NULL
 	const float *gamma = n->p[GAMMA].w;
 	const bn_state *st = j->st;
-	const float *mean = (const float *)(st + 1), *istd = mean + C;
-	const double N = (double)B * (double)HW;
+	const float *istd = (const float *)(st + 1) + n->out.c;
+	const double N = (double)j->B * n->out.h * n->out.w;
 	for (int c = lo; c < hi; c++) {
-		if (n->fused_relu) /* dy is this node's own buffer (the ReLU shares it) */
-			for (int s = 0; s < B; s++)
-				relu_mask((float *)dy + s * S + c * HW, j->y + s * S + c * HW, HW);
-		const int need_sums = st->batch_stats || j->weight_grad;
 		double sdy = 0, sdx = 0; // sum(dy), sum(dy * (x - mean))
-		if (need_sums)
-			for (int s = 0; s < B; s++)
-				sums_grad(dy + s * S + c * HW, x + s * S + c * HW, HW, mean[c], &sdy, &sdx);
+		if (st->batch_stats || j->weight_grad)
+			channel_sums(j, c, &sdy, &sdx);
 		if (j->weight_grad) {
 			n->p[GAMMA].g[c] = (float)(sdx * istd[c]); // sum(dy * xhat)
 			n->p[BETA].g[c] = (float)sdy;
 		}
-		if (!dx)
+		if (!j->dx)
 			continue;
+		// batch statistics: dx = gamma istd (dy - mean(dy) - xhat mean(dy xhat)),
+		// xhat = (x - mean) istd, = a dy + k (x - mean) + c0 with per-channel
+		// constants, one pass; running statistics are constants: dx = a dy
 		const float a = gamma[c] * istd[c];
-		if (!st->batch_stats) { // running statistics are constants: dx = dy * gamma * istd
-			for (int s = 0; s < B; s++)
-				grad_in(dx + s * S + c * HW, dy + s * S + c * HW, a, NULL, 0, 0, 0, HW, j->acc);
-			continue;
-		}
-		// dx = gamma istd (dy - mean(dy) - xhat mean(dy xhat)), xhat = (x - mean) istd,
-		// = a dy + k (x - mean) + c0 with per-channel constants: one pass
-		const float k = (float)(-(double)a * istd[c] * istd[c] * sdx / N);
-		const float c0 = (float)(-(double)a * sdy / N);
-		for (int s = 0; s < B; s++)
-			grad_in(dx + s * S + c * HW, dy + s * S + c * HW, a, x + s * S + c * HW, mean[c], k, c0,
-				HW, j->acc);
+		if (st->batch_stats)
+			channel_grad_in(j, c, 1, (float)(-(double)a * istd[c] * istd[c] * sdx / N),
+					(float)(-(double)a * sdy / N));
+		else
+			channel_grad_in(j, c, 0, 0.0f, 0.0f);
 	}
 }
 
@@ -335,7 +423,7 @@ static void bn_backward(thaw_node *n, const thaw_bwd *b)
 		return;
 	}
 	size_t total = (size_t)b->B * thaw_shape_sample(n->out);
-	if (total < PAR_MIN || n->out.h * n->out.w < 16)
+	if (total < THAW_PARALLEL_MIN || n->out.h * n->out.w < 16)
 		backward_channels(0, n->out.c, &j);
 	else
 		thaw_parallel_for(n->out.c, backward_channels, &j);
@@ -383,9 +471,8 @@ static void sync_normalize(int lo, int hi, void *user)
 	const float *mean = (const float *)(j->st + 1), *istd = mean + C;
 	for (int c = lo; c < hi; c++)
 		for (int b = 0; b < B; b++)
-			(n->fused_relu ? normalize_relu : normalize)(j->y + b * S + c * HW, j->x + b * S + c * HW,
-								      mean[c], n->p[GAMMA].w[c] * istd[c],
-								      n->p[BETA].w[c], HW);
+			normalize_any(n, j->y + b * S + c * HW, j->x + b * S + c * HW, mean[c], n->p[GAMMA].w[c] * istd[c],
+				      n->p[BETA].w[c], HW);
 }
 
 static void bn_sync_forward(bn_job *j)
@@ -435,18 +522,9 @@ static void bn_sync_forward(bn_job *j)
 static void sync_grad_sums(int lo, int hi, void *user)
 {
 	const bn_sync_job *s = user;
-	const bn_job *j = s->j;
-	thaw_node *n = j->n;
-	const int B = j->B, C = n->out.c;
-	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)C * HW;
-	const float *mean = (const float *)(j->st + 1);
 	for (int c = lo; c < hi; c++) {
-		if (n->fused_relu)
-			for (int b = 0; b < B; b++)
-				relu_mask((float *)j->dy + b * S + c * HW, j->y + b * S + c * HW, HW);
 		double sdy = 0, sdx = 0;
-		for (int b = 0; b < B; b++)
-			sums_grad(j->dy + b * S + c * HW, j->x + b * S + c * HW, HW, mean[c], &sdy, &sdx);
+		channel_sums(s->j, c, &sdy, &sdx);
 		s->loc[2 * c] = sdy;
 		s->loc[2 * c + 1] = sdx;
 	}
@@ -457,9 +535,7 @@ static void sync_grad_in(int lo, int hi, void *user)
 	const bn_sync_job *s = user;
 	const bn_job *j = s->j;
 	thaw_node *n = j->n;
-	const int B = j->B, C = n->out.c;
-	const size_t HW = (size_t)n->out.h * n->out.w, S = (size_t)C * HW;
-	const float *mean = (const float *)(j->st + 1), *istd = mean + C;
+	const float *istd = (const float *)(j->st + 1) + n->out.c;
 	const double N = j->st->count;
 	for (int c = lo; c < hi; c++) {
 		if (j->weight_grad) { /* this rank's share: the trainer sums them over the ranks */
@@ -469,11 +545,8 @@ static void sync_grad_in(int lo, int hi, void *user)
 		if (!j->dx)
 			continue;
 		const float a = n->p[GAMMA].w[c] * istd[c];
-		const float k = (float)(-(double)a * istd[c] * istd[c] * s->glob[2 * c + 1] / N);
-		const float c0 = (float)(-(double)a * s->glob[2 * c] / N);
-		for (int b = 0; b < B; b++)
-			grad_in(j->dx + b * S + c * HW, j->dy + b * S + c * HW, a, j->x + b * S + c * HW, mean[c], k,
-				c0, HW, j->acc);
+		channel_grad_in(j, c, 1, (float)(-(double)a * istd[c] * istd[c] * s->glob[2 * c + 1] / N),
+				(float)(-(double)a * s->glob[2 * c] / N));
 	}
 }
 

@@ -17,9 +17,9 @@
  *           the second im2col). With K <= 16 (a first layer on grey
  *           images, K = 9) the products run as register-blocked loops
  *           instead of OpenBLAS: its dW GEMM (N = K) is skinny and slow;
- *   wino    3x3 stride 1, no groups, 64+ channels in and out (ResNet's
- *           body): Winograd F(4x4, 3x3) forward, for dx and for dW
- *           (conv2d_wino.c), a quarter of the products.
+ *   wino    3x3 stride 1, no groups, 12+ channels in (ResNet's body,
+ *           the reference CNN's conv2): Winograd F(4x4, 3x3) forward, for
+ *           dx and for dW (conv2d_wino.c), a quarter of the products.
  * Backward: dW = dY col^T into a per-part buffer (summed in part order,
  * so a thread count gives one result), then dcol = W^T dY over the spent
  * col buffer and col2im. A frozen conv (weight_grad = 0) skips the dW
@@ -57,7 +57,7 @@ static cgeom geom_of(const thaw_node *n)
 		 a->pad[2] == 0 && a->pad[3] == 0)
 		g.path = PATH_1X1;
 	else if (g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.G == 1 &&
-		 g.C >= WINO_MIN_C && g.OC >= WINO_MIN_C && a->pad[0] <= 2 && a->pad[1] <= 2 && a->pad[2] <= 2 &&
+		 g.C >= WINO_MIN_C && a->pad[0] <= 2 && a->pad[1] <= 2 && a->pad[2] <= 2 &&
 		 a->pad[3] <= 2 && (g.OW + 3) / 4 <= WINO_TW_MAX && (g.W + 3) / 4 <= WINO_TW_MAX)
 		g.path = PATH_WINO;
 	else
@@ -126,7 +126,9 @@ static size_t conv_scratch(const thaw_node *n, int B, int training)
 		return thaw_conv2d_direct_scratch(n, &g);
 	if (g.path == PATH_WINO)
 		return thaw_conv2d_wino_scratch(&g, B, training);
-	return g.path == PATH_GEMM ? thaw_conv2d_gemm_scratch(&g, B) : 0;
+	if (g.path == PATH_1X1)
+		return thaw_conv2d_pointwise_scratch(&g, B);
+	return thaw_conv2d_gemm_scratch(&g, B);
 }
 
 

@@ -69,22 +69,62 @@ void thaw_conv2d_pointwise_forward(const thaw_node *n, const cgeom *g, int B, co
 		pw_images(0, B, &j);
 }
 
+/* Backward splits the images over the pool's parts like the im2col path
+ * (parts_of, below): each part's GEMMs run single-threaded, dx per image,
+ * dW summed over the part's images into its own buffer in scratch, then
+ * the parts' buffers added in part order, so a thread count gives one
+ * result. OpenBLAS splitting each image's GEMM over two threads instead
+ * left them waiting on each other: MobileNetV2's 1x1 dW GEMMs are 96x16
+ * outputs over 12,544 columns. */
+static int parts_of(const cgeom *g, int B);
+static int parts_cap(const cgeom *g, int B);
+static size_t pw_dw_bytes(const cgeom *g) { return round64((size_t)g->OC * g->Cg * sizeof(float)); }
+
+size_t thaw_conv2d_pointwise_scratch(const cgeom *g, int B) { return (size_t)parts_cap(g, B) * pw_dw_bytes(g); }
+
+typedef struct pwb_job {
+	thaw_node *n;
+	const cgeom *g;
+	const thaw_bwd *bw;
+	int parts;
+} pwb_job;
+
+static float *pw_part_dw(const pwb_job *j, int p) { return (float *)((char *)j->bw->scratch + (size_t)p * pw_dw_bytes(j->g)); }
+
+static void pw_backward_parts(int lo, int hi, void *user)
+{
+	const pwb_job *j = user;
+	const cgeom *g = j->g;
+	const thaw_bwd *bw = j->bw;
+	const int P = g->P;
+	for (int p = lo; p < hi; p++) {
+		int b0 = (int)((int64_t)bw->B * p / j->parts), b1 = (int)((int64_t)bw->B * (p + 1) / j->parts);
+		float *dW = pw_part_dw(j, p); // (OC, Cg)
+		for (int b = b0; b < b1; b++)
+			for (int gr = 0; gr < g->G; gr++) {
+				const float *Wg = j->n->p[0].w + (size_t)gr * g->OCg * g->Cg; // (OCg, Cg)
+				const float *dyb = bw->dy + ((size_t)b * g->OC + (size_t)gr * g->OCg) * P; // (OCg, P)
+				size_t xo = ((size_t)b * g->C + (size_t)gr * g->Cg) * P;
+				if (bw->weight_grad) // dW (OCg, Cg) += dy (OCg, P) x^T (P, Cg)
+					thaw_sgemm(0, 1, g->OCg, g->Cg, P, 1.0f, dyb, P, bw->x[0] + xo, P, b > b0 ? 1.0f : 0.0f,
+						   dW + (size_t)gr * g->OCg * g->Cg, g->Cg);
+				if (bw->dx[0]) // dx (Cg, P) = W^T (Cg, OCg) dy (OCg, P)
+					thaw_sgemm(1, 0, g->Cg, P, g->OCg, 1.0f, Wg, g->Cg, dyb, P, bw->acc[0] ? 1.0f : 0.0f,
+						   bw->dx[0] + xo, P);
+			}
+	}
+}
+
 void thaw_conv2d_pointwise_backward(thaw_node *n, const cgeom *g, const thaw_bwd *bw)
 {
-	const int B = bw->B, P = g->P;
-	for (int gr = 0; gr < g->G; gr++) {
-		const float *Wg = n->p[0].w + (size_t)gr * g->OCg * g->Cg; // (OCg, Cg)
-		for (int b = 0; b < B; b++) {
-			const float *dyb = bw->dy + ((size_t)b * g->OC + (size_t)gr * g->OCg) * P; // (OCg, P)
-			size_t xo = ((size_t)b * g->C + (size_t)gr * g->Cg) * P;
-			if (bw->weight_grad) // dW (OCg, Cg) += dy (OCg, P) x^T (P, Cg)
-				thaw_sgemm(0, 1, g->OCg, g->Cg, P, 1.0f, dyb, P, bw->x[0] + xo, P, b ? 1.0f : 0.0f,
-					   n->p[0].g + (size_t)gr * g->OCg * g->Cg, g->Cg);
-			if (bw->dx[0]) // dx (Cg, P) = W^T (Cg, OCg) dy (OCg, P)
-				thaw_sgemm(1, 0, g->Cg, P, g->OCg, 1.0f, Wg, g->Cg, dyb, P, bw->acc[0] ? 1.0f : 0.0f,
-					   bw->dx[0] + xo, P);
-		}
-	}
+	pwb_job j = {n, g, bw, parts_of(g, bw->B)};
+	thaw_parallel_for(j.parts, pw_backward_parts, &j);
+	if (!bw->weight_grad)
+		return;
+	const size_t nw = (size_t)g->OC * g->Cg;
+	memcpy(n->p[0].g, pw_part_dw(&j, 0), nw * sizeof(float));
+	for (int p = 1; p < j.parts; p++)
+		axpy(n->p[0].g, 1.0f, pw_part_dw(&j, p), (int)nw);
 }
 
 /* ---- small K (a first layer on grey images: K = 9). OpenBLAS packs and
@@ -398,6 +438,7 @@ static void backward_images(const gemm_job *j, int p, int b_lo, int b_hi)
 	float *dW = j->weight_grad ? part_dw_of(j, p) : NULL;              // (OC, K)
 	float *db = j->weight_grad && n->a.bias ? part_db_of(j, p) : NULL; // (OC)
 	thaw_conv_geom ig = im_geom(g);
+	const int band = band_rows(g);
 	if (db)
 		memset(db, 0, sizeof(float) * g->OC);
 	if (dW && K <= SMALL_K)
@@ -409,6 +450,21 @@ static void backward_images(const gemm_job *j, int p, int b_lo, int b_hi)
 			size_t xo = ((size_t)b * g->C + (size_t)gr * g->Cg) * HW;
 			for (int o = 0; db && o < OCg; o++)
 				db[gr * OCg + o] += sumf(d + (size_t)o * P, (size_t)P);
+			if (dW && !j->dx && band < g->OH && K > SMALL_K) {
+				/* no dx (a first layer: ResNet's stem): dW band by band,
+				 * each band's col still in L2 for its GEMM, as forward */
+				float *dWg = dW + (size_t)gr * OCg * K; // (OCg, K)
+				for (int oy = 0; oy < g->OH; oy += band) {
+					thaw_conv_geom bg = ig;
+					bg.oh = g->OH - oy < band ? g->OH - oy : band;
+					bg.ph = g->pt - oy * g->sh;
+					int N = bg.oh * g->OW;
+					thaw_im2col(c, N, j->x + xo, &bg);
+					thaw_sgemm(0, 1, OCg, K, N, 1.0f, d + (size_t)oy * g->OW, P, c, N,
+						   b > b_lo || oy ? 1.0f : 0.0f, dWg, K);
+				}
+				continue;
+			}
 			if (dW) {
 				float *dWg = dW + (size_t)gr * OCg * K; // (OCg, K)
 				thaw_im2col(c, P, j->x + xo, &ig);

@@ -16,10 +16,12 @@
  * sum by a few float ulps times the transform's gain (~1e-6 relative on
  * ResNet's shapes; tests/unit/test_conv.c measures it against double).
  *
- * The transforms run eight tiles of a tile row at a time: the input rows
- * are copied into a zero-padded row buffer, and the strided elements of
- * eight tiles come out of 32 contiguous floats by shuffles. Work is split
- * over the pool by planes (transforms) and by a (GEMMs); each value is
+ * The batch's tiles go in chunks of 64 or 128 (chunk_tiles). The
+ * transforms run eight tiles at a time, taken in order across tile rows
+ * and images (input_chans): the tiles' rows are gathered from zero-padded
+ * bands, and the strided elements of eight tiles come out of 32
+ * contiguous floats by shuffles. Work is split over the pool by channels
+ * (transforms) and by a (GEMMs); each value is
  * computed by one part in a fixed order, so any thread count gives the
  * same bits. Chosen by conv2d.c. */
 #include <string.h>
@@ -46,21 +48,10 @@
 
 /* Rows of a few dozen floats: libc calls cost more than the stores. */
 #define NO_MEMSET __attribute__((optimize("no-tree-loop-distribute-patterns")))
-static inline void fill0(float *d, int n)
-{
-	for (int i = 0; i < n; i++)
-		d[i] = 0.0f;
-}
-static inline void copyf(float *restrict d, const float *restrict s, int n)
-{
-	for (int i = 0; i < n; i++)
-		d[i] = s[i];
-}
-
 /* v > 0 ? v : 0 per lane, as the batch norm's fused ReLU (a NaN gives 0) */
 #define VMAX0(v) ((v8)((v8i)(v) & (v8i)((v) > 0.0f)))
 
-enum { A = 36, TILE = 4, ROW_MAX = 4 * WINO_TW_MAX + 40, N_TARGET = 128 };
+enum { A = 36, TILE = 4, N_TARGET = 128 };
 
 /* One pass: in (B, C, H, W) -> out (B, OC, OH, OW), output pixel (oy, ox)
  * reading input rows oy - pt .. oy - pt + 2 (outside: zero). */
@@ -76,13 +67,17 @@ static wpass pass_of(int C, int H, int W, int OC, int OH, int OW, int pt, int pl
 	return p;
 }
 
-/* Images per chunk: about N_TARGET tiles, enough columns for the 36 GEMMs
- * while V and M stay in L2 (ResNet-18 inference, CPU ms a batch of 32:
- * ~900 at 64 or 128 tiles, ~980 at 256, ~1010 at 512). */
-static int chunk_images(const wpass *p, int B)
+/* Tiles per chunk: the batch's tiles n = image * T + ty * TW + tx are
+ * taken 64 or N_TARGET at a time (a chunk may start and end inside an
+ * image), enough columns for the 36 GEMMs while V and M stay near L2.
+ * Up to 256 channels in and out together 64 (ResNet-18's 64 -> 64 at
+ * 56x56, CPU ms a batch of 32, forward + dx: transforms 80 -> 68, GEMMs 78
+ * -> 69), above 128 (256 -> 256 at 14x14: GEMMs 127 at 128, 141 at 64;
+ * ResNet-18 inference ~900 at 64 or 128 tiles, ~980 at 256, ~1010 at 512). */
+static int chunk_tiles(const wpass *p, int B)
 {
-	int nb = (N_TARGET + p->T - 1) / p->T;
-	return nb < B ? nb : B;
+	long n = (long)B * p->T, target = p->C + p->OC <= 256 ? 64 : N_TARGET;
+	return n < target ? (int)n : (int)target;
 }
 
 static size_t u_bytes(const wpass *p) { return round64((size_t)A * p->OC * p->C * sizeof(float)); }
@@ -91,7 +86,7 @@ static size_t m_bytes(const wpass *p, int N) { return round64(((size_t)A * p->OC
 
 static size_t pass_bytes(const wpass *p, int B)
 {
-	int N = chunk_images(p, B) * p->T;
+	int N = chunk_tiles(p, B);
 	return u_bytes(p) + v_bytes(p, N) + m_bytes(p, N);
 }
 
@@ -134,38 +129,59 @@ typedef struct wjob {
 	const float *in, *bias;
 	const float *post; /* (3, OC): a folded batch norm, or NULL */
 	float *out, *V, *M;
-	int b0, nb, N, acc, post_relu;
+	long g0; /* the chunk: tiles g0 .. g0 + N - 1 of the batch */
+	int N, acc, post_relu;
 } wjob;
 
 /* Rows o of U (the pass's output channels), eight input channels at a
  * time: the transform costs ~150 flops a kernel, which scalar code made
- * 7% of ResNet-18's inference. */
+ * 7% of ResNet-18's inference. The taps of WBLK kernels are first copied
+ * tap-major into tmp, so that the transform loads whole vectors: filling
+ * the lanes one by one cost 8 ms a call for a 512 -> 512 layer (20% of
+ * its forward at batch 32). */
+enum { WBLK = 256 };
 static void weights_rows(int lo, int hi, void *user)
 {
 	const wjob *j = user;
 	const int OC = j->p->OC, C = j->p->C;
+	float tmp[9][WBLK];
 	for (int o = lo; o < hi; o++)
-		for (int c0 = 0; c0 < C; c0 += 8) {
-			int lanes = C - c0 < 8 ? C - c0 : 8;
-			v8 g[9] = {{0}};
-			for (int l = 0; l < lanes; l++) {
-				int c = c0 + l;
-				for (int k = 0; k < 9; k++) /* turned: the pass's o is the layer's input channel */
-					g[k][l] = j->turned ? j->w[((size_t)c * OC + o) * 9 + 8 - k]
-							    : j->w[((size_t)o * C + c) * 9 + k];
+		for (int cb = 0; cb < C; cb += WBLK) {
+			const int nc = C - cb < WBLK ? C - cb : WBLK;
+			for (int c = 0; c < nc; c++) {
+				if (j->turned) { /* the pass's o is the layer's input channel */
+					const float *w = j->w + ((size_t)(cb + c) * OC + o) * 9;
+					for (int k = 0; k < 9; k++)
+						tmp[k][c] = w[8 - k];
+				} else {
+					const float *w = j->w + ((size_t)o * C + cb + c) * 9;
+					for (int k = 0; k < 9; k++)
+						tmp[k][c] = w[k];
+				}
 			}
-			v8 t[3][6]; /* t[x][i]: G applied down column x */
-			for (int x = 0; x < 3; x++)
-				G6(t[x], g[x], g[3 + x], g[6 + x]);
-			for (int i = 0; i < 6; i++) {
-				v8 u[6];
-				G6(u, t[0][i], t[1][i], t[2][i]);
-				for (int k = 0; k < 6; k++) {
-					float *dst = j->U + ((size_t)o * A + i * 6 + k) * C + c0;
-					if (lanes == 8)
-						st8(dst, u[k]);
-					else
-						memcpy(dst, &u[k], sizeof(float) * lanes);
+			for (int c = nc; c < WBLK && c % 8; c++)
+				for (int k = 0; k < 9; k++)
+					tmp[k][c] = 0.0f;
+			for (int c0 = 0; c0 < nc; c0 += 8) {
+				const int lanes = nc - c0 < 8 ? nc - c0 : 8;
+				v8 g[9];
+				for (int k = 0; k < 9; k++)
+					g[k] = ld8(&tmp[k][c0]);
+				v8 t[3][6]; /* t[x][i]: G applied down column x */
+				for (int x = 0; x < 3; x++)
+					G6(t[x], g[x], g[3 + x], g[6 + x]);
+				for (int i = 0; i < 6; i++) {
+					v8 u[6];
+					G6(u, t[0][i], t[1][i], t[2][i]);
+					for (int k = 0; k < 6; k++) {
+						float *dst = j->U + ((size_t)o * A + i * 6 + k) * C + cb + c0;
+						if (c0 % 16 == 0)
+							__builtin_prefetch(dst + 64, 1);
+						if (lanes == 8)
+							st8(dst, u[k]);
+						else
+							STORE_LANES(dst, u[k], lanes);
+					}
 				}
 			}
 		}
@@ -211,41 +227,115 @@ static inline void interleave4(float *f, const v8 c[4])
 	st8(f + 24, __builtin_shufflevector(t1, u1, 4, 5, 12, 13, 6, 7, 14, 15));
 }
 
-/* Planes i = (image - b0) * C + c of the chunk. */
-NO_MEMSET static void input_planes(int lo, int hi, void *user)
+/* Lanes run over the chunk's tiles n = image * T + ty * TW + tx in order,
+ * across tile rows and images: 7x7 and 14x14 maps have 2 and 4 tiles a
+ * row, which filled 2 and 4 of the 8 lanes when a group stayed in one
+ * tile row. The tiles' rows are gathered, BLK tiles at a time, into
+ * zero-padded buffers holding four columns per lane: r0 columns 4 tx ..
+ * 4 tx + 3, r1 the next four (the transform takes six). */
+enum { BLK = 64 };
+
+typedef float v4u __attribute__((vector_size(16), aligned(4), may_alias));
+
+/* d[0..n) = s[0..n) (or 0) for n a multiple of 4 */
+static inline void copy4n(float *restrict d, const float *restrict s, int n)
+{
+	int k = 0;
+	for (; k + 8 <= n; k += 8)
+		st8(d + k, ld8(s + k));
+	if (k < n)
+		*(v4u *)(d + k) = *(const v4u *)(s + k);
+}
+static inline void zero4n(float *d, int n)
+{
+	int k = 0;
+	for (; k + 8 <= n; k += 8)
+		st8(d + k, (v8){0});
+	if (k < n)
+		*(v4u *)(d + k) = (v4u){0};
+}
+/* d[0..n) = s[0..n), any n */
+NO_MEMSET static inline void copyv(float *restrict d, const float *restrict s, int n)
+{
+	int k = 0;
+	for (; k + 8 <= n; k += 8)
+		st8(d + k, ld8(s + k));
+	for (; k < n; k++)
+		d[k] = s[k];
+}
+
+/* A band of tile row ty: rows ty * 4 - pt + r (r < nr) of plane x, zero
+ * padded, band[r][k] holding column k - pl for k < PW (a multiple of 4).
+ * The same rows of the plane after x (the next channel's, which the part
+ * takes next) are prefetched: the input comes from memory (ResNet-18's
+ * 56x56 layers read 26 MB a pass), and a chunk's few rows of a plane were
+ * too short a run for the hardware prefetcher; filling the bands was 2/3
+ * of the input transform's time. */
+enum { BAND = 4 * WINO_TW_MAX + 8 };
+static void fill_band(float band[][BAND], int nr, const float *x, int H, int W, int iy0, int pl, int PW)
+{
+	for (int r = 0; r < nr; r++) {
+		int iy = iy0 + r, n = W < PW - pl ? W : PW - pl;
+		zero4n(band[r], PW);
+		if (iy >= 0 && iy < H) {
+			const float *row = x + (size_t)iy * W;
+			copyv(band[r] + pl, row, n);
+			for (int k = 0; k < W; k += 16)
+				__builtin_prefetch(row + (size_t)H * W + k);
+		}
+	}
+}
+
+/* The tile row segments of tiles [lo, hi) of the chunk: calls
+ * the block per run of len tiles in one tile row, off the
+ * first one's index minus lo. */
+#define FOR_SEGMENTS(p, g0, lo, hi, ...)                                       \
+	for (int n_ = (lo); n_ < (hi);) {                                      \
+		long g_ = (g0) + n_;                                           \
+		int bi = (int)(g_ / (p)->T), t_ = (int)(g_ % (p)->T), ty = t_ / (p)->TW, tx = t_ % (p)->TW; \
+		int len = (p)->TW - tx < (hi) - n_ ? (p)->TW - tx : (hi) - n_; \
+		int off = n_ - (lo);                                           \
+		__VA_ARGS__;                                                   \
+		n_ += len;                                                     \
+	}
+
+/* Channels c of V over the chunk's N tiles. */
+NO_MEMSET static void input_chans(int lo, int hi, void *user)
 {
 	const wjob *j = user;
 	const wpass *p = j->p;
-	const int C = p->C, H = p->H, W = p->W, TW = p->TW, N = j->N;
-	const int groups = (TW + 7) / 8, width = groups * 32 + 4;
-	float rows[6][ROW_MAX];
-	for (int i = lo; i < hi; i++) {
-		int bi = i / C, c = i % C;
-		const float *x = j->in + ((size_t)(j->b0 + bi) * C + c) * H * W; // (H, W)
-		for (int ty = 0; ty < p->TH; ty++) {
-			for (int r = 0; r < 6; r++) {
-				int iy = ty * TILE - p->pt + r;
-				float *row = rows[r]; // row[k] is column k - pl
-				if (iy < 0 || iy >= H) {
-					fill0(row, width);
-					continue;
+	const int C = p->C, H = p->H, W = p->W, N = j->N;
+	const int PW = 4 * p->TW + 8;
+	float r0[6][4 * BLK], r1[6][4 * BLK], band[6][BAND];
+	for (int c = lo; c < hi; c++)
+		for (int nl = 0, band_bi = -1, band_ty = -1; nl < N; nl += BLK) {
+			int nh = N - nl < BLK ? N : nl + BLK, ng = (nh - nl + 7) / 8;
+			FOR_SEGMENTS(p, j->g0, nl, nh, {
+				if (bi != band_bi || ty != band_ty) {
+					const float *x = j->in + ((size_t)bi * C + c) * H * W; // (H, W)
+					fill_band(band, 6, x, H, W, ty * TILE - p->pt, p->pl, PW);
+					band_bi = bi, band_ty = ty;
 				}
-				int x0 = p->pl < width ? p->pl : width, n = W < width - x0 ? W : width - x0;
-				fill0(row, x0);
-				copyf(row + x0, x + (size_t)iy * W, n);
-				fill0(row + x0 + n, width - x0 - n);
+				for (int r = 0; r < 6; r++) {
+					copy4n(r0[r] + 4 * off, band[r] + 4 * tx, 4 * len);
+					copy4n(r1[r] + 4 * off, band[r] + 4 * tx + 4, 4 * len);
+				}
+			});
+			for (int r = 0; r < 6; r++) { /* lanes past the last tile */
+				zero4n(r0[r] + 4 * (nh - nl), 32 * ng - 4 * (nh - nl));
+				zero4n(r1[r] + 4 * (nh - nl), 32 * ng - 4 * (nh - nl));
 			}
-			for (int gi = 0; gi < groups; gi++) {
+			for (int gi = 0; gi < ng; gi++) {
 				v8 t[6][6]; // t[r][k]: row r transformed along x
 				for (int r = 0; r < 6; r++) {
 					v8 d[6], e[4];
-					deinterleave4(d, rows[r] + 32 * gi);
-					deinterleave4(e, rows[r] + 32 * gi + 4);
+					deinterleave4(d, r0[r] + 32 * gi);
+					deinterleave4(e, r1[r] + 32 * gi);
 					d[4] = e[0];
 					d[5] = e[1];
 					BT6(t[r], d);
 				}
-				int n0 = bi * p->T + ty * TW + 8 * gi, lanes = TW - 8 * gi < 8 ? TW - 8 * gi : 8;
+				int n0 = nl + 8 * gi, lanes = nh - n0 < 8 ? nh - n0 : 8;
 				for (int k = 0; k < 6; k++) {
 					v8 col[6] = {t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k]}, v[6];
 					BT6(v, col);
@@ -259,7 +349,6 @@ NO_MEMSET static void input_planes(int lo, int hi, void *user)
 				}
 			}
 		}
-	}
 }
 
 /* ---- the 36 GEMMs: M[a] (OC, N) = U[a] (OC, C) V[a] (C, N) */
@@ -284,64 +373,77 @@ static void gemms(int lo, int hi, void *user)
 		o[3] = d12 + 8.0f * d34 + m[5];                                \
 	} while (0)
 
-/* Planes i = (image - b0) * OC + o of the chunk. */
-static void output_planes(int lo, int hi, void *user)
+/* Channels o of the output over the chunk's N tiles, eight tiles (lanes)
+ * at a time as in input_chans; each lane's 4x4 block is stored apart. */
+static void output_chans(int lo, int hi, void *user)
 {
 	const wjob *j = user;
 	const wpass *p = j->p;
 	const int OC = p->OC, OH = p->OH, OW = p->OW, TW = p->TW, N = j->N;
-	float buf[32];
-	for (int i = lo; i < hi; i++) {
-		int bi = i / OC, o = i % OC;
-		float *y = j->out + ((size_t)(j->b0 + bi) * OC + o) * OH * OW; // (OH, OW)
+	const size_t plane = (size_t)OH * OW;
+	float buf[4][32];
+	for (int o = lo; o < hi; o++) {
 		/* y = (v + add) * mul + beta, max 0 if relu: the bias alone, or
 		 * with a folded batch norm (add = bias - mean) */
 		const float add = j->post ? j->post[o] : j->bias ? j->bias[o] : 0.0f;
 		const float mul = j->post ? j->post[OC + o] : 1.0f, beta = j->post ? j->post[2 * OC + o] : 0.0f;
 		const int post = j->post != NULL, relu = j->post_relu;
-		for (int ty = 0; ty < p->TH; ty++)
-			for (int tx = 0; tx < TW; tx += 8) {
-				int n0 = bi * p->T + ty * TW + tx;
-				v8 t[4][6]; // t[i][k]: A^T along the rows of M
-				for (int k = 0; k < 6; k++) {
-					v8 m[6], r[4];
-					for (int r6 = 0; r6 < 6; r6++)
-						m[r6] = ld8(j->M + ((size_t)o * A + r6 * 6 + k) * N + n0);
-					AT4(r, m);
-					for (int q = 0; q < 4; q++)
-						t[q][k] = r[q];
-				}
-				int x0 = tx * TILE, nx = OW - x0 < 32 ? OW - x0 : 32;
-				for (int q = 0; q < 4 && ty * TILE + q < OH; q++) {
-					v8 r[4];
-					AT4(r, t[q]);
-					interleave4(buf, r);
-					float *yr = y + (size_t)(ty * TILE + q) * OW + x0;
-					int k = 0;
-					if (j->acc) {
-						for (; k + 8 <= nx; k += 8)
-							st8(yr + k, ld8(yr + k) + ld8(buf + k));
-						for (; k < nx; k++)
-							yr[k] += buf[k];
-					} else if (post) {
-						for (; k + 8 <= nx; k += 8) {
-							v8 v = (ld8(buf + k) + add) * mul + beta;
-							if (relu)
-								v = VMAX0(v);
-							st8(yr + k, v);
-						}
-						for (; k < nx; k++) {
-							float v = (buf[k] + add) * mul + beta;
-							yr[k] = relu && !(v > 0.0f) ? 0.0f : v;
-						}
-					} else {
-						for (; k + 8 <= nx; k += 8)
-							st8(yr + k, ld8(buf + k) + add);
-						for (; k < nx; k++)
-							yr[k] = buf[k] + add;
+		int bi = (int)(j->g0 / p->T), ty = (int)(j->g0 % p->T) / TW, tx = (int)(j->g0 % p->T) % TW; /* lane 0's tile */
+		for (int n0 = 0; n0 < N; n0 += 8) {
+			v8 t[4][6]; // t[i][k]: A^T along the rows of M
+			for (int k = 0; k < 6; k++) {
+				v8 m[6], r[4];
+				for (int r6 = 0; r6 < 6; r6++)
+					m[r6] = ld8(j->M + ((size_t)o * A + r6 * 6 + k) * N + n0);
+				AT4(r, m);
+				for (int q = 0; q < 4; q++)
+					t[q][k] = r[q];
+			}
+			for (int q = 0; q < 4; q++) {
+				v8 r[4];
+				AT4(r, t[q]);
+				interleave4(buf[q], r);
+				if (j->acc)
+					continue;
+				for (int k = 0; k < 32; k += 8) {
+					v8 v = ld8(buf[q] + k) + add;
+					if (post) {
+						v = v * mul + beta;
+						if (relu)
+							v = VMAX0(v);
 					}
+					st8(buf[q] + k, v);
 				}
 			}
+			int lanes = N - n0 < 8 ? N - n0 : 8;
+			for (int l = 0; l < lanes; l++) {
+				int y0 = ty * TILE, x0 = tx * TILE;
+				int ny = OH - y0 < 4 ? OH - y0 : 4, nx = OW - x0 < 4 ? OW - x0 : 4;
+				float *y = j->out + ((size_t)bi * OC + o) * plane + (size_t)y0 * OW + x0;
+				for (int q = 0; q < ny; q++, y += OW) {
+					const float *s = buf[q] + 4 * l;
+					if (l % 4 == 0 || l == lanes - 1) /* the next channel's rows (as fill_band) */
+						__builtin_prefetch(y + plane, 1);
+					if (nx == 4) {
+						v4u v = *(const v4u *)s;
+						if (j->acc)
+							v += *(v4u *)y;
+						*(v4u *)y = v;
+					} else if (j->acc) {
+						for (int k = 0; k < nx; k++)
+							y[k] += s[k];
+					} else {
+						for (int k = 0; k < nx; k++)
+							y[k] = s[k];
+					}
+				}
+				if (++tx == TW) {
+					tx = 0;
+					if (++ty == p->TH)
+						ty = 0, bi++;
+				}
+			}
+		}
 	}
 }
 
@@ -373,35 +475,37 @@ static void output_planes(int lo, int hi, void *user)
 		r[2] = (1.0f / 6) * (s34 - s12) + u[5];                        \
 	} while (0)
 
-/* Planes i = (image - b0) * OC + o of dY into dM. */
-NO_MEMSET static void grad_planes(int lo, int hi, void *user)
+/* Channels o of dY into dM over the chunk's N tiles, lanes as in
+ * input_chans. */
+NO_MEMSET static void grad_chans(int lo, int hi, void *user)
 {
 	const wjob *j = user;
 	const wpass *p = j->p;
-	const int OC = p->OC, OH = p->OH, OW = p->OW, TW = p->TW, N = j->N;
-	const int groups = (TW + 7) / 8, width = groups * 32;
-	float rows[4][ROW_MAX];
-	for (int i = lo; i < hi; i++) {
-		int bi = i / OC, o = i % OC;
-		const float *dy = j->in + ((size_t)(j->b0 + bi) * OC + o) * OH * OW; // (OH, OW)
-		for (int ty = 0; ty < p->TH; ty++) {
-			for (int r = 0; r < 4; r++) {
-				int oy = ty * TILE + r, n = OW < width ? OW : width;
-				if (oy >= OH) {
-					fill0(rows[r], width);
-					continue;
+	const int OC = p->OC, OH = p->OH, OW = p->OW, N = j->N;
+	const int PW = 4 * p->TW;
+	float rows[4][4 * BLK], band[4][BAND];
+	for (int o = lo; o < hi; o++)
+		for (int nl = 0, band_bi = -1, band_ty = -1; nl < N; nl += BLK) {
+			int nh = N - nl < BLK ? N : nl + BLK, ng = (nh - nl + 7) / 8;
+			FOR_SEGMENTS(p, j->g0, nl, nh, {
+				if (bi != band_bi || ty != band_ty) {
+					const float *dy = j->in + ((size_t)bi * OC + o) * OH * OW; // (OH, OW)
+					fill_band(band, 4, dy, OH, OW, ty * TILE, 0, PW);
+					band_bi = bi, band_ty = ty;
 				}
-				copyf(rows[r], dy + (size_t)oy * OW, n);
-				fill0(rows[r] + n, width - n);
-			}
-			for (int gi = 0; gi < groups; gi++) {
+				for (int r = 0; r < 4; r++)
+					copy4n(rows[r] + 4 * off, band[r] + 4 * tx, 4 * len);
+			});
+			for (int r = 0; r < 4; r++)
+				zero4n(rows[r] + 4 * (nh - nl), 32 * ng - 4 * (nh - nl));
+			for (int gi = 0; gi < ng; gi++) {
 				v8 t[4][6]; // t[r][k]: row r of the tile taken along x
 				for (int r = 0; r < 4; r++) {
 					v8 d[4];
 					deinterleave4(d, rows[r] + 32 * gi);
 					A6(t[r], d);
 				}
-				int n0 = bi * p->T + ty * TW + 8 * gi, lanes = TW - 8 * gi < 8 ? TW - 8 * gi : 8;
+				int n0 = nl + 8 * gi, lanes = nh - n0 < 8 ? nh - n0 : 8;
 				for (int k = 0; k < 6; k++) {
 					v8 col[4] = {t[0][k], t[1][k], t[2][k], t[3][k]}, v[6];
 					A6(v, col);
@@ -415,7 +519,6 @@ NO_MEMSET static void grad_planes(int lo, int hi, void *user)
 				}
 			}
 		}
-	}
 }
 
 /* dU[a] (OC, C) = dM[a] (OC, N) V[a]^T, added to the chunks before */
@@ -425,7 +528,7 @@ static void grad_gemms(int lo, int hi, void *user)
 	const int OC = j->p->OC, C = j->p->C, N = j->N;
 	for (int a = lo; a < hi; a++)
 		thaw_sgemm(0, 1, OC, C, N, 1.0f, j->M + (size_t)a * N, A * N, j->V + (size_t)a * N, A * N,
-			   j->b0 ? 1.0f : 0.0f, j->U + (size_t)a * C, A * C);
+			   j->g0 ? 1.0f : 0.0f, j->U + (size_t)a * C, A * C);
 }
 
 typedef struct dw_job {
@@ -435,39 +538,49 @@ typedef struct dw_job {
 	int B;
 } dw_job;
 
-/* Rows o of dW (OC, C, 3, 3) = G^T dU G, eight channels at a time; db[o]. */
+/* Rows o of dW (OC, C, 3, 3) = G^T dU G, eight channels at a time, through
+ * a tap-major tmp as in weights_rows; db[o]. */
 static void grad_rows(int lo, int hi, void *user)
 {
 	const dw_job *d = user;
 	const wpass *p = d->j->p;
 	const int OC = p->OC, C = p->C;
 	const size_t P = (size_t)p->OH * p->OW;
+	float tmp[9][WBLK];
 	for (int o = lo; o < hi; o++) {
-		for (int c0 = 0; c0 < C; c0 += 8) {
-			int lanes = C - c0 < 8 ? C - c0 : 8;
-			v8 s[3][6]; // s[a][k] = (G^T dU)[a][k]
-			for (int k = 0; k < 6; k++) {
-				v8 u[6], r[3];
-				for (int i = 0; i < 6; i++) {
-					const float *src = d->j->U + ((size_t)o * A + i * 6 + k) * C + c0;
-					if (lanes == 8)
-						u[i] = ld8(src);
-					else {
-						u[i] = (v8){0};
-						memcpy(&u[i], src, sizeof(float) * lanes);
+		for (int cb = 0; cb < C; cb += WBLK) {
+			const int nc = C - cb < WBLK ? C - cb : WBLK;
+			for (int c0 = 0; c0 < nc; c0 += 8) {
+				int lanes = nc - c0 < 8 ? nc - c0 : 8;
+				v8 s[3][6]; // s[a][k] = (G^T dU)[a][k]
+				for (int k = 0; k < 6; k++) {
+					v8 u[6], r[3];
+					for (int i = 0; i < 6; i++) {
+						const float *src = d->j->U + ((size_t)o * A + i * 6 + k) * C + cb + c0;
+						if (c0 % 16 == 0)
+							__builtin_prefetch(src + 64);
+						if (lanes == 8)
+							u[i] = ld8(src);
+						else {
+							u[i] = (v8){0};
+							memcpy(&u[i], src, sizeof(float) * lanes);
+						}
 					}
+					GT3(r, u);
+					for (int a = 0; a < 3; a++)
+						s[a][k] = r[a];
 				}
-				GT3(r, u);
-				for (int a = 0; a < 3; a++)
-					s[a][k] = r[a];
+				for (int a = 0; a < 3; a++) {
+					v8 g[3];
+					GT3(g, s[a]);
+					for (int b = 0; b < 3; b++)
+						st8(&tmp[a * 3 + b][c0], g[b]);
+				}
 			}
-			for (int a = 0; a < 3; a++) {
-				v8 g[3];
-				GT3(g, s[a]);
-				for (int b = 0; b < 3; b++)
-					for (int l = 0; l < lanes; l++)
-						d->dW[((size_t)o * C + c0 + l) * 9 + a * 3 + b] = g[b][l];
-			}
+			float *dw = d->dW + ((size_t)o * C + cb) * 9;
+			for (int c = 0; c < nc; c++)
+				for (int k = 0; k < 9; k++)
+					dw[(size_t)c * 9 + k] = tmp[k][c];
 		}
 		if (d->db) {
 			float sum = 0.0f;
@@ -482,21 +595,19 @@ static void grad_rows(int lo, int hi, void *user)
 static void run_pass(const wpass *p, const float *w, int turned, const float *in, float *out,
 		     const float *bias, const float *post, int post_relu, int acc, int B, char *buf)
 {
-	const int nb = chunk_images(p, B), N = nb * p->T;
+	const int N = chunk_tiles(p, B);
+	const long total = (long)B * p->T;
 	wjob j = {.p = p, .w = w, .turned = turned, .in = in, .out = out, .bias = bias, .post = post,
 		  .post_relu = post_relu, .acc = acc, .N = N};
 	j.U = (float *)buf;
 	j.V = (float *)(buf + u_bytes(p));
 	j.M = (float *)(buf + u_bytes(p) + v_bytes(p, N));
 	thaw_parallel_for(p->OC, weights_rows, &j);
-	for (int b0 = 0; b0 < B; b0 += nb) {
-		j.b0 = b0;
-		j.nb = B - b0 < nb ? B - b0 : nb;
-		j.N = j.nb * p->T; /* a short last chunk: fewer columns, same strides */
-		thaw_parallel_for(j.nb * p->C, input_planes, &j);
+	for (j.g0 = 0; j.g0 < total; j.g0 += N) {
+		j.N = total - j.g0 < N ? (int)(total - j.g0) : N; /* a short last chunk: fewer columns */
+		thaw_parallel_for(p->C, input_chans, &j);
 		thaw_parallel_for(A, gemms, &j);
-		thaw_parallel_for(j.nb * p->OC, output_planes, &j);
-		j.N = N;
+		thaw_parallel_for(p->OC, output_chans, &j);
 	}
 }
 
@@ -518,22 +629,20 @@ void thaw_conv2d_wino_backward_weights(thaw_node *n, const cgeom *g, int B, cons
 				       void *scratch)
 {
 	wpass p = forward_pass(g);
-	const int nb = chunk_images(&p, B), N = nb * p.T;
+	const int N = chunk_tiles(&p, B);
+	const long total = (long)B * p.T;
 	char *buf = scratch;
 	wjob j = {.p = &p, .N = N};
 	j.U = (float *)buf; /* dU */
 	j.V = (float *)(buf + u_bytes(&p));
 	j.M = (float *)(buf + u_bytes(&p) + v_bytes(&p, N)); /* dM */
-	for (int b0 = 0; b0 < B; b0 += nb) {
-		j.b0 = b0;
-		j.nb = B - b0 < nb ? B - b0 : nb;
-		j.N = j.nb * p.T;
+	for (j.g0 = 0; j.g0 < total; j.g0 += N) {
+		j.N = total - j.g0 < N ? (int)(total - j.g0) : N;
 		j.in = x;
-		thaw_parallel_for(j.nb * p.C, input_planes, &j);
+		thaw_parallel_for(p.C, input_chans, &j);
 		j.in = dy;
-		thaw_parallel_for(j.nb * p.OC, grad_planes, &j);
+		thaw_parallel_for(p.OC, grad_chans, &j);
 		thaw_parallel_for(A, grad_gemms, &j);
-		j.N = N;
 	}
 	dw_job d = {.j = &j, .dW = n->p[0].g, .db = n->a.bias ? n->p[1].g : NULL, .dy = dy, .B = B};
 	thaw_parallel_for(p.OC, grad_rows, &d);

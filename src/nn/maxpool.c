@@ -177,7 +177,6 @@ typedef struct pool_job {
 	int acc, fast, training; /* training: record the argmax for backward */
 } pool_job;
 
-enum { PAR_MIN = 32768 }; /* output values below which one thread is quicker */
 
 static int fast_2x2(const thaw_attrs *a, int H, int W, int OH, int OW)
 {
@@ -205,7 +204,7 @@ static void maxpool_forward(thaw_node *n, const thaw_fwd *f)
 	const int planes = f->B * n->out.c;
 	pool_job j = {.n = n, .x = f->x[0], .y = f->y, .arg = f->scratch, .training = f->training,
 		      .fast = fast_2x2(&n->a, H, W, OH, OW)}; // arg (B, C, OH, OW)
-	if ((size_t)planes * OH * OW < PAR_MIN)
+	if ((size_t)planes * OH * OW < THAW_PARALLEL_MIN)
 		forward_planes(0, planes, &j);
 	else
 		thaw_parallel_for(planes, forward_planes, &j);
@@ -236,7 +235,7 @@ static void maxpool_backward(thaw_node *n, const thaw_bwd *b)
 	const int planes = b->B * n->out.c;
 	pool_job j = {.n = n, .dy = b->dy, .dx = b->dx[0], .arg = b->scratch, .acc = b->acc[0],
 		      .fast = fast_2x2(&n->a, H, W, OH, OW)};
-	if ((size_t)planes * H * W < PAR_MIN)
+	if ((size_t)planes * H * W < THAW_PARALLEL_MIN)
 		backward_planes(0, planes, &j);
 	else
 		thaw_parallel_for(planes, backward_planes, &j);

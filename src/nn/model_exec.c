@@ -3,6 +3,7 @@
  * the freezing flags at every step. Building and surgery are in model.c. */
 #include "thaw/layer.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,33 +24,31 @@ static int sole_consumer(const thaw_model *m, int i)
 	return consumers == 1 ? at : -1;
 }
 
-/* A batch norm whose only consumer is a ReLU (not the output) applies the
- * ReLU itself, and the ReLU node shares its buffers: one memory pass less
- * forward and backward. Decided per plan, i.e. after every change of graph. */
+/* A batch norm whose only consumer is a ReLU or a relu6 (MobileNetV2's
+ * ReLU6, ONNX Clip) applies it itself, and that node shares its buffers:
+ * one memory pass less forward and backward, in training too. Decided per
+ * plan, i.e. after every change of graph. */
 static void fuse_bn_relu(thaw_model *m)
 {
 	for (int i = 0; i < m->n; i++)
-		m->nodes[i]->fused_relu = m->nodes[i]->alias = m->nodes[i]->fold_bn = m->nodes[i]->fold_clip = 0;
+		m->nodes[i]->fused_relu = m->nodes[i]->alias = m->nodes[i]->fold_bn = 0;
 	for (int i = 0; i + 1 < m->n; i++) {
 		thaw_node *r = m->nodes[i];
-		if (r->kind != THAW_RELU || r->n_in != 1 || r->in[0] < 0)
+		if ((r->kind != THAW_RELU && r->kind != THAW_RELU6) || r->n_in != 1 || r->in[0] < 0)
 			continue;
 		thaw_node *b = m->nodes[r->in[0]];
-		int consumers = 0;
-		for (int j = 0; j < m->n; j++)
-			for (int k = 0; k < m->nodes[j]->n_in; k++)
-				consumers += m->nodes[j]->in[k] == r->in[0];
-		if (b->kind == THAW_BATCHNORM && consumers == 1) {
+		if (b->kind == THAW_BATCHNORM && sole_consumer(m, r->in[0]) == i) {
 			b->fused_relu = 1;
+			b->act_lo = r->kind == THAW_RELU ? 0.0f : r->a.lo;
+			b->act_hi = r->kind == THAW_RELU ? INFINITY : r->a.hi;
 			r->alias = 1;
 		}
 	}
 	/* A convolution whose only consumer is a batch norm applies it itself
 	 * in inference passes (ResNet, MobileNetV2: every conv), writing the
-	 * batch norm's output: one pass over the activations less. When that
-	 * batch norm's only consumer is a relu6 (MobileNetV2's ReLU6, ONNX
-	 * Clip), the convolution applies the clip too and writes the relu6's
-	 * output: two passes less. */
+	 * batch norm's output: one pass over the activations less, two with
+	 * the batch norm's ReLU or relu6 (every path takes a ReLU, every path
+	 * but Winograd a clip). */
 	for (int i = 0; i < m->n; i++) {
 		thaw_node *c = m->nodes[i];
 		int can = thaw_conv2d_can_fold(c);
@@ -58,11 +57,10 @@ static void fuse_bn_relu(thaw_model *m)
 		int bn = sole_consumer(m, i);
 		if (bn < 0 || m->nodes[bn]->kind != THAW_BATCHNORM || m->nodes[bn]->n_in != 1)
 			continue;
-		c->fold_bn = bn + 1;
-		int r = sole_consumer(m, bn);
-		if ((can & THAW_FOLD_CLIP) && !m->nodes[bn]->fused_relu && r >= 0 && m->nodes[r]->kind == THAW_RELU6 &&
-		    m->nodes[r]->n_in == 1)
-			c->fold_clip = r + 1;
+		const thaw_node *b = m->nodes[bn];
+		int clip = b->fused_relu && !(b->act_lo == 0.0f && b->act_hi == INFINITY);
+		if (!clip || (can & THAW_FOLD_CLIP))
+			c->fold_bn = bn + 1;
 	}
 }
 
@@ -268,18 +266,6 @@ int thaw_model_forward_from(thaw_model *m, int first, const float *x, int B, int
 	return thaw_model_forward_range(m, first, m ? m->n - 1 : 0, x, B, training);
 }
 
-/* Node r (index i, a relu6) had its clip applied by the convolution two
- * nodes up in this inference pass over [first, ...]. */
-static int folded_clip(const thaw_model *m, const thaw_node *r, int first, int i)
-{
-	int bn = r->in[0];
-	if (bn < first)
-		return 0;
-	int c = m->nodes[bn]->in[0];
-	return m->nodes[bn]->kind == THAW_BATCHNORM && c >= first && m->nodes[c]->fold_bn == bn + 1 &&
-	       m->nodes[c]->fold_clip == i + 1;
-}
-
 int thaw_model_forward_range(thaw_model *m, int first, int last, const float *x, int B, int training)
 {
 	if (!m || first < 0 || first > m->n || last >= m->n)
@@ -297,23 +283,14 @@ int thaw_model_forward_range(thaw_model *m, int first, int last, const float *x,
 			n->bw = 0;
 			continue;
 		}
-		if (!training && n->kind == THAW_RELU6 && folded_clip(m, n, first, i)) { /* ... and its clip */
-			n->n_forward++;
-			n->bw = 0;
-			continue;
-		}
 		if (!training && n->fold_bn && n->fold_bn - 1 <= last) {
 			thaw_node *bn = m->nodes[n->fold_bn - 1];
 			f.y = bn->y;
 			f.post = thaw_batchnorm_fold(bn, n->a.bias ? n->p[1].w : NULL);
-			f.post_relu = bn->fused_relu;
-			if (n->fold_clip && n->fold_clip - 1 <= last) {
-				thaw_node *r = m->nodes[n->fold_clip - 1];
-				f.y = r->y;
-				f.post_clip = 1;
-				f.post_lo = r->a.lo;
-				f.post_hi = r->a.hi;
-			}
+			if (bn->fused_relu && bn->act_lo == 0.0f && bn->act_hi == INFINITY)
+				f.post_relu = 1;
+			else if (bn->fused_relu)
+				f.post_clip = 1, f.post_lo = bn->act_lo, f.post_hi = bn->act_hi;
 		}
 		for (int j = 0; j < n->n_in; j++) {
 			f.x[j] = n->in[j] < 0 ? x : m->nodes[n->in[j]]->y;

@@ -1,39 +1,25 @@
-/* relu: y = max(x, 0). Large batches are split over the pool in blocks of
- * values; elementwise, so the split never changes a result. */
+/* relu: y = max(x, 0), split over the pool (thaw_parallel_range). */
 #include "thaw/layer.h"
 #include "thaw/parallel.h"
 
-enum { BLOCK = 4096, PAR_MIN = 32768 }; /* below PAR_MIN values waking threads costs more */
-
 typedef struct relu_job {
-	size_t N;
 	const float *x, *y, *dy;
 	float *out;
 	int acc;
 } relu_job;
 
-static void block_range(const relu_job *j, int lo, int hi, size_t *a, size_t *b)
-{
-	*a = (size_t)lo * BLOCK;
-	*b = (size_t)hi * BLOCK < j->N ? (size_t)hi * BLOCK : j->N;
-}
-
-static void forward_blocks(int lo, int hi, void *user)
+static void forward_range(size_t a, size_t b, void *user)
 {
 	const relu_job *j = user;
-	size_t a, b;
-	block_range(j, lo, hi, &a, &b);
 	const float *x = j->x;
 	float *y = j->out;
 	for (size_t i = a; i < b; i++)
 		y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-static void backward_blocks(int lo, int hi, void *user)
+static void backward_range(size_t a, size_t b, void *user)
 {
 	const relu_job *j = user;
-	size_t a, b;
-	block_range(j, lo, hi, &a, &b);
 	const float *y = j->y, *dy = j->dy;
 	float *dx = j->out;
 	if (j->acc)
@@ -44,28 +30,18 @@ static void backward_blocks(int lo, int hi, void *user)
 			dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-static void run(const relu_job *j, thaw_parallel_fn fn)
-{
-	int blocks = (int)((j->N + BLOCK - 1) / BLOCK);
-	if (j->N < PAR_MIN)
-		fn(0, blocks, (void *)j);
-	else
-		thaw_parallel_for(blocks, fn, (void *)j);
-}
-
 static void relu_forward(thaw_node *n, const thaw_fwd *f)
 {
-	relu_job j = {.N = (size_t)f->B * thaw_shape_sample(n->out), .x = f->x[0], .out = f->y};
-	run(&j, forward_blocks);
+	relu_job j = {.x = f->x[0], .out = f->y};
+	thaw_parallel_range((size_t)f->B * thaw_shape_sample(n->out), forward_range, &j);
 }
 
 static void relu_backward(thaw_node *n, const thaw_bwd *b)
 {
 	if (!b->dx[0])
 		return;
-	relu_job j = {.N = (size_t)b->B * thaw_shape_sample(n->out), .y = b->y, .dy = b->dy,
-		      .out = b->dx[0], .acc = b->acc[0]};
-	run(&j, backward_blocks);
+	relu_job j = {.y = b->y, .dy = b->dy, .out = b->dx[0], .acc = b->acc[0]};
+	thaw_parallel_range((size_t)b->B * thaw_shape_sample(n->out), backward_range, &j);
 }
 
 const thaw_layer_ops thaw_relu_ops = {

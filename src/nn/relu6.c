@@ -1,5 +1,6 @@
 /* relu6: y = min(max(x, lo), hi); ReLU6 is [0, 6] and ONNX Clip maps here. */
 #include "thaw/layer.h"
+#include "thaw/parallel.h"
 
 #include <math.h>
 
@@ -14,33 +15,51 @@ static int relu6_setup(thaw_node *n, const thaw_shape *in, int n_in)
 	return 0;
 }
 
-static void relu6_forward(thaw_node *n, const thaw_fwd *f)
+/* Both passes split over the pool (thaw_parallel_range). */
+typedef struct clip_job {
+	float lo, hi;
+	const float *x, *dy;
+	float *out;
+	int acc;
+} clip_job;
+
+static void forward_range(size_t a, size_t b, void *user)
 {
-	size_t N = (size_t)f->B * thaw_shape_sample(n->out);
-	const float lo = n->a.lo, hi = n->a.hi;
-	const float *x = f->x[0]; // (N)
-	float *y = f->y;          // (N)
-	for (size_t i = 0; i < N; i++) {
+	const clip_job *j = user;
+	const float *restrict x = j->x, lo = j->lo, hi = j->hi;
+	float *restrict y = j->out;
+	for (size_t i = a; i < b; i++) {
 		float v = x[i] > lo ? x[i] : lo;
 		y[i] = v < hi ? v : hi;
 	}
+}
+
+// the gradient passes only strictly inside the bounds (PyTorch's hardtanh rule)
+static void backward_range(size_t a, size_t b, void *user)
+{
+	const clip_job *j = user;
+	const float *restrict x = j->x, *restrict dy = j->dy, lo = j->lo, hi = j->hi;
+	float *restrict dx = j->out;
+	if (j->acc)
+		for (size_t i = a; i < b; i++)
+			dx[i] += ((x[i] > lo) & (x[i] < hi)) ? dy[i] : 0.0f;
+	else
+		for (size_t i = a; i < b; i++)
+			dx[i] = ((x[i] > lo) & (x[i] < hi)) ? dy[i] : 0.0f;
+}
+
+static void relu6_forward(thaw_node *n, const thaw_fwd *f)
+{
+	clip_job j = {.lo = n->a.lo, .hi = n->a.hi, .x = f->x[0], .out = f->y};
+	thaw_parallel_range((size_t)f->B * thaw_shape_sample(n->out), forward_range, &j);
 }
 
 static void relu6_backward(thaw_node *n, const thaw_bwd *b)
 {
 	if (!b->dx[0])
 		return;
-	size_t N = (size_t)b->B * thaw_shape_sample(n->out);
-	const float lo = n->a.lo, hi = n->a.hi;
-	const float *x = b->x[0], *dy = b->dy;
-	float *dx = b->dx[0];
-	// the gradient passes only strictly inside the bounds (PyTorch's hardtanh rule)
-	if (b->acc[0])
-		for (size_t i = 0; i < N; i++)
-			dx[i] += (x[i] > lo && x[i] < hi) ? dy[i] : 0.0f;
-	else
-		for (size_t i = 0; i < N; i++)
-			dx[i] = (x[i] > lo && x[i] < hi) ? dy[i] : 0.0f;
+	clip_job j = {.lo = n->a.lo, .hi = n->a.hi, .x = b->x[0], .dy = b->dy, .out = b->dx[0], .acc = b->acc[0]};
+	thaw_parallel_range((size_t)b->B * thaw_shape_sample(n->out), backward_range, &j);
 }
 
 static void relu6_describe(const thaw_node *n, char *buf, size_t size)

@@ -3,26 +3,10 @@
 # export on real files, and their errors on bad ones. Last line:
 # `N passed, N failed`.
 set -u
-cd "$(dirname "$0")/../.."
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
-# expect NAME EXIT_CODE PATTERN -- command...: exit code and a pattern in stdout+stderr
-expect() {
-	name=$1 code=$2 pat=$3
-	shift 4
-	"$@" >"$T/out" 2>&1
-	rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		bad "$name" "exit $rc, wanted $code: $(tail -n 3 "$T/out")"
-	elif ! grep -q -- "$pat" "$T/out"; then
-		bad "$name" "no '$pat' in: $(tail -n 3 "$T/out")"
-	else
-		ok "$name"
-	fi
-}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+suite_init cli
+T=$SUITE_TMP
 
 expect "train on synthetic data, save" 0 "saved $T/m.thaw" -- \
 	./thaw train --data synth:600 --epochs 2 --batch 32 -o "$T/m.thaw"
@@ -56,8 +40,7 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
 	expect "data: Fashion-MNIST summary" 0 "60000" -- ./thaw data fashion-mnist
 	expect "data: classes, k per class, grid" 0 "grid" -- \
 		./thaw data fashion-mnist:test --classes 5,6,7 --per-class 4 --grid "$T/g.png"
-	sig=$(od -An -tx1 -N8 "$T/g.png" | tr -d ' \n')
-	[ "$sig" = "89504e470d0a1a0a" ] && ok "grid is a PNG" || bad "grid is a PNG" "signature $sig"
+	is_png "$T/g.png" && ok "grid is a PNG" || bad "grid is a PNG" "no PNG signature"
 	expect "data: export a PNG class folder" 0 "exported 40 PNG images" -- \
 		./thaw data fashion-mnist:test --classes 5,9 --per-class 20 --size 32 --channels 3 --export "$T/png"
 	expect "data: the exported folder loads, resized and in colour" 0 "shape    3x32x32" -- ./thaw data "$T/png"
@@ -131,8 +114,7 @@ expect "eval: loss and accuracy" 0 "^accuracy 0\.[0-9]* ([0-9]*/60)" -- ./thaw e
 expect "eval: per-class accuracy by name" 0 "^ *3 pair-36deg  *[01]\.[0-9]* ([0-9]/6)" -- ./thaw eval "$T/m.thaw" --data "$T/syn"
 expect "eval: the confusion matrix as text" 0 "^confusion (rows: true class" -- \
 	./thaw eval "$T/m.thaw" --data "$T/syn" --confusion "$T/cm.png" --batch 7
-sig=$(od -An -tx1 -N8 "$T/cm.png" 2>/dev/null | tr -d ' \n')
-[ "$sig" = "89504e470d0a1a0a" ] && ok "eval: --confusion writes a PNG" || bad "eval: --confusion writes a PNG" "signature '$sig'"
+is_png "$T/cm.png" && ok "eval: --confusion writes a PNG" || bad "eval: --confusion writes a PNG" "no PNG signature"
 mkdir -p "$T/two"
 cp -r "$T/syn/03-pair-36deg" "$T/syn/07-pair-108deg" "$T/two/"
 expect "eval: a 2-class folder is matched to the model's classes by name" 0 "07-pair-108deg->7" -- \
@@ -203,8 +185,7 @@ expect "run: two scripts" 1 "one script at a time" -- ./thaw run a.lua b.lua
 ./thaw train --data synth:900 --epochs 3 --batch 32 --seed 3 --checkpoint "$T/r_c.thaw" \
 	--checkpoint-every 5 -o "$T/r_b.thaw" >/dev/null 2>"$T/r_b.err" &
 pid=$!
-i=0
-until grep -q 'train epoch 1/3' "$T/r_b.err" 2>/dev/null || [ $i -gt 600 ]; do i=$((i + 1)); sleep 0.05; done
+wait_file "$T/r_b.err" 'train epoch 1/3' $pid
 kill -INT $pid 2>/dev/null
 wait $pid
 rc=$?
@@ -275,5 +256,4 @@ expect "predict: options anywhere" 0 "^$one  [a-z0-9-]* [01]\.[0-9][0-9]$" -- ./
 expect "a missing operand points to --help" 1 "Try 'thaw eval --help'" -- ./thaw eval "$T/m.thaw"
 expect "tui: a missing script says why" 1 "thaw tui: $T/nope.lua: No such file or directory" -- ./thaw tui "$T/nope.lua"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+report

@@ -8,12 +8,10 @@
 # `N passed, N failed`.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-T=$(mktemp -d "${TMPDIR:-/tmp}/thaw-debtext.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+. tests/lib.sh
+suite_init debtext
+T=$SUITE_TMP
 export LC_ALL=C.UTF-8
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
 S=scripts/make-debian-text
 
 # ---- the fixture: 3 sections of 40 packages each (games, science under
@@ -74,8 +72,8 @@ if out=$($S --lists "$L" --out "$T/o" --no-vectors --min-count 5 --seed 1 --test
 	ok "runs on the fixture"
 else
 	bad "runs on the fixture" "$out"
-	echo "$pass passed, $fail failed"
-	exit 1
+	report
+	exit
 fi
 O=$T/o
 cat "$O/train.tsv" "$O/test.tsv" >"$T/all.tsv"
@@ -184,5 +182,4 @@ else
 		bad "without fastText the summary says so" "$out"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+report

@@ -7,38 +7,14 @@
 # images per class. Last line: `N passed, N failed`.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-ROOT=$PWD
-make -s thaw >/dev/null || { echo "FAIL build: make thaw"; echo "0 passed, 1 failed"; exit 1; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/thaw-explore.XXXXXX") || exit 1
-SOCK=thaw-explore-$$
-T() { tmux -L "$SOCK" -f /dev/null "$@"; }
-cleanup() { T kill-server 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. tests/lib.sh
+build_thaw strict
+suite_init explore
+TMP=$SUITE_TMP
 export LC_ALL=C.UTF-8
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
-# expect NAME EXIT_CODE PATTERN -- command...: exit code and a pattern in stdout+stderr
-expect() {
-	name=$1 code=$2 pat=$3
-	shift 4
-	"$@" >"$TMP/out" 2>&1
-	rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		bad "$name" "exit $rc, wanted $code: $(tail -n 3 "$TMP/out")"
-	elif ! grep -q -- "$pat" "$TMP/out"; then
-		bad "$name" "no '$pat' in: $(tail -n 5 "$TMP/out")"
-	else
-		ok "$name"
-	fi
-}
 
-if [ ! -d /usr/share/datasets/fashion-mnist ]; then
-	echo "skip: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
+[ -d /usr/share/datasets/fashion-mnist ] ||
+	skip_rest "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
 BASE=assets/fashion-base.thaw
 DATA="--data fashion-mnist --classes 5,6,7,8,9"
 
@@ -51,8 +27,7 @@ for row in '^pool1 *32x14x14 *6272 ' '^pool2 *64x7x7 *3136 ' '^relu3 *128x1x1 *1
 done
 grep -q 'thaw train --model assets/fashion-base.thaw --cut pool[12] .*--per-class 6' "$TMP/out" &&
 	ok "the table says how to use the cut" || bad "the table says how to use the cut" "$(tail -n 2 "$TMP/out")"
-sig=$(od -An -tx1 -N8 "$TMP/chart.png" 2>/dev/null | tr -d ' \n')
-[ "$sig" = "89504e470d0a1a0a" ] && ok "explore writes a PNG chart" || bad "explore writes a PNG chart" "signature '$sig'"
+is_png "$TMP/chart.png" && ok "explore writes a PNG chart" || bad "explore writes a PNG chart" "no PNG signature"
 size=$(wc -c <"$TMP/chart.png" 2>/dev/null || echo 0)
 [ "$size" -gt 3000 ] && ok "the chart has content ($size bytes)" || bad "the chart has content" "$size bytes"
 
@@ -88,35 +63,8 @@ expect "Lua: thaw.explore table, best cut into thaw.transfer" 0 "LUA-EXPLORE-OK 
 	./thaw run "$TMP/ex.lua" --out "$TMP/run"
 
 # ---- workbench (tmux)
-if ! command -v tmux >/dev/null 2>&1; then
-	echo "skip: tmux is not installed"
-	echo "$pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit
-fi
-screen() { T capture-pane -p -t w >"$TMP/screen" 2>/dev/null; }
-wait_for() {
-	end=$(($(date +%s) + ${2:-20}))
-	while :; do
-		screen
-		grep -q -e "$1" "$TMP/screen" && return 0
-		[ "$(date +%s)" -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
-why=
-no() { [ -n "$why" ] || why=$1; }
-see() { wait_for "$1" "${2:-20}" || no "did not see '$1'"; }
-keys() { T send-keys -t w "$@"; }
-finish() {
-	if [ -z "$why" ]; then ok "$1"; else
-		bad "$1" "$why"
-		sed 's/^/     | /' "$TMP/screen"
-	fi
-	why=
-}
-T new-session -d -s w -x 120 -y 40 \
-	"env -i PATH='$PATH' HOME='$HOME' TERM=xterm-256color LANG=C.UTF-8 sh -c 'cd $ROOT && ./thaw tui --model $BASE $DATA --per-class 10 --epochs 2; echo THAW-EXIT-\$?; sleep 60'"
+need_tmux
+tmux_start "env -i PATH='$PATH' HOME='$HOME' TERM=xterm-256color LANG=C.UTF-8 sh -c 'cd $ROOT && ./thaw tui --model $BASE $DATA --per-class 10 --epochs 2; echo THAW-EXIT-\$?; sleep 60'"
 see 'untrained head on' 90
 keys E
 see 'Explore cuts' 10
@@ -147,7 +95,6 @@ finish "S trains the scratch baseline: curves in the plots, the summary says whi
 keys q
 wait_for 'THAW-EXIT-0\|save' 10
 keys n 2>/dev/null
-T kill-server 2>/dev/null
+tmx kill-server 2>/dev/null
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+report

@@ -9,30 +9,17 @@
 # failed run; FAULT_TRIALS=N changes how many (10).
 # Last line: `N passed, N failed`.
 set -u
-cd "$(dirname "$0")/../.."
-THAW=$PWD/thaw
-F=$PWD/tests/fault
-T=$(mktemp -d /tmp/thaw-fault.XXXXXX)
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+suite_init fault
+T=$SUITE_TMP
+THAW=$ROOT/thaw
+F=$ROOT/tests/fault
 M=$T/disk
-cleanup() {
-	mountpoint -q "$M" 2>/dev/null && { umount "$M" || umount -l "$M"; }
-	rm -rf "$T"
-}
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
+at_exit 'mountpoint -q "$M" 2>/dev/null && { umount "$M" || umount -l "$M"; }'
 skip() { echo "skip $1: $2"; }
-# check NAME CONDITION-COMMAND... MESSAGE: ok when the command succeeds
-check() {
-	name=$1 msg=$2
-	shift 2
-	if "$@"; then ok "$name"; else bad "$name" "$msg"; fi
-}
-has() { grep -q -- "$2" "$1" 2>/dev/null; }
 start=$(date +%s)
 took() { echo "# $1: $(($(date +%s) - start)) s"; start=$(date +%s); }
-json_field() { sed -n "s/^ *\"$2\": *\(.*\),\{0,1\}\$/\1/p" "$1" | sed 's/,$//' | head -n 1; }
 tmp_left() { find "$1" -name '*.tmp.*' | head -n 1; }
 # sums DIR: one line per file (name and checksum), the filler left out
 sums() { (cd "$1" && find . -type f ! -name fill -exec md5sum {} + | sort); }
@@ -100,8 +87,10 @@ for ms in $moments; do
 	fi
 done
 echo "# $k kills: $mid_save left a temporary file (mid-save), $fresh before the first checkpoint"
-check "kill -9: every .thaw loads ($loads of $k)" "some files did not load" [ "$loads" -eq "$k" ]
-check "kill -9: --resume ends byte-identical ($identical of $k)" "see above" [ "$identical" -eq "$k" ]
+[ "$loads" -eq "$k" ] && ok "kill -9: every .thaw loads ($loads of $k)" ||
+	bad "kill -9: every .thaw loads ($loads of $k)" "some files did not load"
+[ "$identical" -eq "$k" ] && ok "kill -9: --resume ends byte-identical ($identical of $k)" ||
+	bad "kill -9: --resume ends byte-identical ($identical of $k)" "see above"
 took "kill -9 trials"
 
 # ---- Ctrl-C outside thaw.fit: exit 130, status "interrupted"
@@ -111,11 +100,7 @@ interrupt() {
 	d=$T/int-$2
 	"$THAW" run "$F/evals.lua" --out "$d" -- "$2" >"$d.out" 2>"$d.err" &
 	pid=$!
-	i=0
-	while ! has "$d.err" "$3" && kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do
-		i=$((i + 1))
-		sleep 0.05
-	done
+	wait_file "$d.err" "$3" "$pid"
 	kill -"${4:-INT}" "$pid" 2>/dev/null
 	wait "$pid"
 	rc=$?
@@ -145,8 +130,9 @@ else
 		"$THAW" data synth:60 --grid "$M/grid.png" >/dev/null 2>&1 &&
 		"$THAW" export "$M/run/model.thaw" -o "$M/m.onnx" >/dev/null 2>&1 &&
 		"$THAW" edit "$M/run/model.thaw" -o "$M/m.thaw" --pop --head 3:head >/dev/null 2>&1 &&
-		"$THAW" data synth:20 --export "$M/folder" >/dev/null 2>&1
-	check "full disk: the previous files written" "a writer failed with room to spare" [ $? -eq 0 ]
+		"$THAW" data synth:20 --export "$M/folder" >/dev/null 2>&1 &&
+		ok "full disk: the previous files written" ||
+		bad "full disk: the previous files written" "a writer failed with room to spare"
 	sums "$M" >"$T/before"
 	dd if=/dev/zero of="$M/fill" bs=64k >/dev/null 2>&1 # until the disk is full
 	# writer NAME FILE-IN-MESSAGE command...: fails, names the file
@@ -178,7 +164,8 @@ else
 	else
 		bad "full disk: every previous file intact" "changed or gone: $changed"
 	fi
-	check "full disk: no temporary file left" "$(tmp_left "$M")" [ -z "$(tmp_left "$M")" ]
+	left=$(tmp_left "$M")
+	[ -z "$left" ] && ok "full disk: no temporary file left" || bad "full disk: no temporary file left" "$left"
 	# nearly full: room for metrics and plots, not for a checkpoint
 	rm -f "$M/fill"
 	free=$(df -k --output=avail "$M" | tail -n 1)
@@ -221,5 +208,4 @@ else
 	fi
 fi
 took "valgrind"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+report

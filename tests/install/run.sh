@@ -7,40 +7,21 @@
 # `N passed, N failed`.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-ROOT=$(pwd -P)
-T=$(mktemp -d "${TMPDIR:-/tmp}/thaw-install.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
+. tests/lib.sh
+suite_init install
+T=$SUITE_TMP
 unset THAW_SHARE_DIR LUA_PATH LUA_PATH_5_4
 export NO_COLOR=1
 mkdir -p "$T/elsewhere"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
-# expect NAME EXIT_CODE PATTERN -- command...: run in $T/elsewhere; the exit
-# code and a fixed string in stdout+stderr
-expect() {
-	name=$1 code=$2 pat=$3
-	shift 4
-	(cd "$T/elsewhere" && "$@") >"$T/out" 2>&1
-	rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		bad "$name" "exit $rc, wanted $code: $(tail -n 3 "$T/out" | tr '\n' ' ')"
-	elif ! grep -qF -- "$pat" "$T/out"; then
-		bad "$name" "no '$pat' in: $(tail -n 3 "$T/out" | tr '\n' ' ')"
-	else
-		ok "$name"
-	fi
-}
-# has NAME PATTERN: a fixed string in the output of the last expect
-has() {
-	if grep -qF -- "$2" "$T/out"; then ok "$1"; else bad "$1" "no '$2' in: $(tail -n 3 "$T/out" | tr '\n' ' ')"; fi
-}
+# every expect runs its command in $T/elsewhere (thaw must not depend on
+# the working directory), and its PATTERN is a fixed string (paths)
+elsewhere() { (cd "$T/elsewhere" && "$@"); }
+EXPECT_WRAP=elsewhere EXPECT_FIXED=1
 
 # ---- the build tree, from another directory
 expect "build tree: an example by absolute path from another directory" 0 "check passed" -- \
 	"$ROOT/thaw" run "$ROOT/lua/examples/quick.lua" --out "$T/q1"
-has "  it requires thaw.table and loads the base through thaw.asset" "base $ROOT/assets/fashion-base.thaw"
+said "  it requires thaw.table and loads the base through thaw.asset" "base $ROOT/assets/fashion-base.thaw"
 [ -f "$T/q1/metrics.jsonl" ] && ok "  its run folder is where --out said" || bad "  run folder" "no $T/q1/metrics.jsonl"
 
 mkdir -p "$T/proj/sub" "$T/lp"
@@ -80,8 +61,8 @@ thaw.check(not ok, "thaw.asset raises on a missing asset")
 EOF
 expect "thaw.asset finds the base beside the binary" 0 "asset $ROOT/assets/fashion-base.thaw" -- \
 	"$ROOT/thaw" run "$T/asset.lua" --out "$T/a1"
-has "thaw.asset('nope') raises, naming the build tree's place" "missing: false asset 'nope' not found; looked in $ROOT/assets/nope"
-has "  ... and the installed place" "$(dirname "$ROOT")/share/thaw/assets/nope"
+said "thaw.asset('nope') raises, naming the build tree's place" "missing: false asset 'nope' not found; looked in $ROOT/assets/nope"
+said "  ... and the installed place" "$(dirname "$ROOT")/share/thaw/assets/nope"
 mkdir -p "$T/share/assets"
 : >"$T/share/assets/nope"
 cat >"$T/nope.lua" <<'EOF'
@@ -102,17 +83,17 @@ cp "$one" "$T/elsewhere/ONE.JPG"
 expect "photos.lua: import, preset, transfer, cached head, fine-tune, predict, export" 0 "check passed" -- \
 	env HEAD_EPOCHS=3 TUNE_EPOCHS=1 "$ROOT/thaw" run "$ROOT/lua/examples/photos.lua" --out "$T/ph" -- \
 	"$T/photos" "$ROOT/tests/fixtures/onnx/resnet_tiny/model.onnx" ONE.JPG
-has "  the stray file is reported" "skipped 1 file outside the class folders (notes.txt)"
-has "  photos are cropped to the model's 32x32" "to 32x32 (crop)"
-has "  the old head is cut" "(old head"
-has "  a new head for the folder's classes" "for classes 00-bar-0deg, 01-pair-0deg, 02-bar-36deg"
-has "  the head trains on cached features" "feature cache: nodes up to"
-has "  then everything is fine-tuned" "fine-tune epoch 1/1"
-has "  the given photo is predicted by name" "ONE.JPG: 0"
-has "  both formats are written" "photos.thaw and $T/ph/photos.onnx"
+said "  the stray file is reported" "skipped 1 file outside the class folders (notes.txt)"
+said "  photos are cropped to the model's 32x32" "to 32x32 (crop)"
+said "  the old head is cut" "(old head"
+said "  a new head for the folder's classes" "for classes 00-bar-0deg, 01-pair-0deg, 02-bar-36deg"
+said "  the head trains on cached features" "feature cache: nodes up to"
+said "  then everything is fine-tuned" "fine-tune epoch 1/1"
+said "  the given photo is predicted by name" "ONE.JPG: 0"
+said "  both formats are written" "photos.thaw and $T/ph/photos.onnx"
 expect "  the saved model carries the names and ImageNet's preprocessing" 0 \
 	"mean 0.485 0.456 0.406, std 0.229 0.224 0.225, resize crop" -- "$ROOT/thaw" summary "$T/ph/photos.thaw"
-has "  and the names" "classes (3): 00-bar-0deg, 01-pair-0deg, 02-bar-36deg"
+said "  and the names" "classes (3): 00-bar-0deg, 01-pair-0deg, 02-bar-36deg"
 expect "  thaw predict with the saved model" 0 "ONE.JPG  0" -- "$ROOT/thaw" predict "$T/ph/photos.thaw" ONE.JPG
 expect "  thaw eval on the folder" 0 "per-class accuracy" -- "$ROOT/thaw" eval "$T/ph/photos.thaw" --data "$T/photos"
 
@@ -148,16 +129,16 @@ m:save(arg[1])
 EOF
 expect "m:normalize('imagenet') sets the mean" 0 "mean 0.485 0.456 0.406" -- \
 	"$ROOT/thaw" run "$T/preset.lua" --out "$T/n1" -- "$T/rgb.thaw"
-has "  and the std" "std 0.229 0.224 0.225"
-has "a new model stretches" "resize stretch"
-has "  the imagenet preset crops, as ImageNet evaluation does" "imagenet resize crop"
-has "  m:set_resize sets the policy" "set resize pad"
-has "  a bad policy raises" "expected stretch, crop or pad"
-has "  and keeps the input size" "input 3x16x16"
-has "m:normalize('unit')" "unit 0.000 0.000 0.000 / 1.000 1.000 1.000"
-has "m:normalize{mean = ...} still works" "table 0.100 0.200 0.300"
-has "an RGB preset on a gray model raises" "normalisation preset 'imagenet' is for 3-channel input; the model takes 1"
-has "an unknown preset lists the known ones" "'bogus' unknown (known: imagenet, inception, unit, none)"
+said "  and the std" "std 0.229 0.224 0.225"
+said "a new model stretches" "resize stretch"
+said "  the imagenet preset crops, as ImageNet evaluation does" "imagenet resize crop"
+said "  m:set_resize sets the policy" "set resize pad"
+said "  a bad policy raises" "expected stretch, crop or pad"
+said "  and keeps the input size" "input 3x16x16"
+said "m:normalize('unit')" "unit 0.000 0.000 0.000 / 1.000 1.000 1.000"
+said "m:normalize{mean = ...} still works" "table 0.100 0.200 0.300"
+said "an RGB preset on a gray model raises" "normalisation preset 'imagenet' is for 3-channel input; the model takes 1"
+said "an unknown preset lists the known ones" "'bogus' unknown (known: imagenet, inception, unit, none)"
 expect "thaw edit --normalize imagenet" 0 "saved $T/rgb2.thaw" -- \
 	"$ROOT/thaw" edit "$T/rgb.thaw" -o "$T/rgb2.thaw" --normalize imagenet
 expect "  the saved model carries it" 0 "mean 0.485 0.456 0.406, std 0.229 0.224 0.225, resize crop" -- \
@@ -182,10 +163,10 @@ done
 [ -x "$P/bin/thaw" ] && ok "  binary, library, examples, assets, docs, man page installed" || bad "installed binary" "not executable"
 expect "installed binary on an installed example, from another directory" 0 "check passed" -- \
 	"$P/bin/thaw" run "$P/share/thaw/lua/examples/quick.lua" --out "$T/q2"
-has "  it uses the installed base" "base $P/share/thaw/assets/fashion-base.thaw"
+said "  it uses the installed base" "base $P/share/thaw/assets/fashion-base.thaw"
 expect "thaw.asset finds the installed asset" 0 "asset $P/share/thaw/assets/fashion-base.thaw" -- \
 	"$P/bin/thaw" run "$T/asset.lua" --out "$T/a3"
-has "  a missing one names the installed place" "looked in $P/bin/assets/nope, $P/share/thaw/assets/nope"
+said "  a missing one names the installed place" "looked in $P/bin/assets/nope, $P/share/thaw/assets/nope"
 
 M=$P/share/man/man1/thaw.1
 if command -v man >/dev/null 2>&1; then
@@ -253,5 +234,4 @@ else
 	bad "make uninstall DESTDIR" "left: $(find "$D" -type f | head -n 3 | tr '\n' ' ')"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+report

@@ -7,24 +7,14 @@
 # died and after Ctrl-C. Skipped with a message when thaw was built without MPI or mpirun
 # is missing. Last line: `N passed, N failed`.
 set -u
-cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+suite_init mpi
+T=$SUITE_TMP
 
-if ./thaw --version | grep -q '^mpi: no'; then
-	echo "skip: thaw was built without MPI (install libopenmpi-dev and openmpi-bin, then ./configure)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-if ! command -v mpirun >/dev/null 2>&1; then
-	echo "skip: no mpirun (Debian package openmpi-bin)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
+./thaw --version | grep -q '^mpi: no' &&
+	skip_rest "thaw was built without MPI (install libopenmpi-dev and openmpi-bin, then ./configure)"
+command -v mpirun >/dev/null 2>&1 || skip_rest "no mpirun (Debian package openmpi-bin)"
 # OpenMPI refuses root unless told; CI runs as root
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
@@ -181,5 +171,4 @@ elif [ "$n" -ne 1 ] || [ "$(grep -c "^saved $T/train.thaw" "$T/train.log")" -ne 
 	bad "thaw train on 2 ranks" "reported $n times: $(tail -n 4 "$T/train.log")"
 else ok "thaw train on 2 ranks: one report, one model"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+report

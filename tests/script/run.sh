@@ -5,30 +5,20 @@
 # `FAIL NAME: reason`; the last line is `N passed, N failed`.
 # Usage: tests/script/run.sh [-v] [CASE...]   (-v: show stderr of failures)
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 # (make check builds thaw first; run alone in a tree others are editing, a
 # failing build falls back to the ./thaw that is there)
-if ! make -s thaw >/dev/null; then
-	[ -x ./thaw ] || { echo "FAIL build: make thaw"; echo "0 passed, 1 failed"; exit 1; }
-	echo "warning: make thaw failed; testing the existing ./thaw" >&2
-fi
+build_thaw
 
 S=tests/script
 VERBOSE=0
 [ "${1:-}" = -v ] && { VERBOSE=1; shift; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/thaw-script.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
+suite_init script
+TMP=$SUITE_TMP
 # a private copy: a rebuild of ./thaw during the run cannot disturb it
-cp ./thaw "$TMP/thaw" || exit 1
-THAW=$TMP/thaw
-# the copy is away from lua/ and assets/: it finds this tree's through here
-export THAW_SHARE_DIR="$PWD"
+private_thaw
 # stderr is a file here, so progress comes as one line per epoch
 export NO_COLOR=1
-
-passed=0
-failed=0
-why=
 
 # run NAME SCRIPT [thaw run options...]: runs into $TMP/NAME, sets $rc,
 # $out (the run folder), $err (its stderr file) and $log (its stdout file).
@@ -39,9 +29,6 @@ run() {
 	"$THAW" run "$S/$script" --out "$out" "$@" >"$log" 2>"$err"
 	rc=$?
 }
-
-# no REASON: records the first reason a case fails
-no() { [ -n "$why" ] || why=$1; }
 
 # the failed thaw.check lines of the last run, for reasons
 failed_checks() { grep '^check FAILED' "$err" | head -3 | tr '\n' ';'; }
@@ -61,44 +48,13 @@ want_exit() {
 	return 1
 }
 
-has() { grep -q -- "$2" "$1"; }             # has FILE REGEX
-has_fixed() { grep -qF -- "$2" "$1"; }      # has_fixed FILE TEXT
 count() { grep -c -- "$2" "$1" 2>/dev/null; } # count FILE REGEX
 
-# png FILE: a PNG signature, an IHDR chunk first, a sane size, an IEND chunk last
-png() {
-	[ -s "$1" ] || { no "$(basename "$1") missing"; return 1; }
-	head=$(od -An -tx1 -N24 "$1" | tr -d ' \n')
-	case $head in
-	89504e470d0a1a0a0000000d49484452*) ;;
-	*) no "$(basename "$1"): not a PNG (starts $head)"; return 1 ;;
-	esac
-	w=$((0x$(printf %s "$head" | cut -c33-40)))
-	h=$((0x$(printf %s "$head" | cut -c41-48)))
-	if [ "$w" -lt 16 ] || [ "$h" -lt 16 ] || [ "$w" -gt 8192 ] || [ "$h" -gt 8192 ]; then
-		no "$(basename "$1"): IHDR size ${w}x$h"
-		return 1
-	fi
-	tail=$(tail -c 12 "$1" | od -An -tx1 | tr -d ' \n')
-	[ "$tail" = 0000000049454e44ae426082 ] || { no "$(basename "$1"): no IEND chunk at the end"; return 1; }
-}
+# png FILE: a whole PNG of a sane size (16 to 8192 pixels a side), or the case fails
+png() { png_ok "$1" 16 8192 || { no "$png_why"; return 1; }; }
 
-# json_field FILE KEY: the raw value of "KEY": in a one-line-per-key JSON file
-json_field() { sed -n "s/^ *\"$2\": *\(.*\),\{0,1\}\$/\1/p" "$1" | sed 's/,$//' | head -n 1; }
-
-# wait_for FILE REGEX PID: polls (up to ~30 s) until FILE matches or PID ends
-wait_for() {
-	i=0
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		kill -0 "$3" 2>/dev/null || return 1
-		i=$((i + 1))
-		[ $i -gt 600 ] && return 1
-		sleep 0.05
-	done
-}
-
-# finish PID: waits for the run, killing it if it outlasts ~30 s; sets $rc
-finish() {
+# reap PID: waits for the run, killing it if it outlasts ~30 s; sets $rc
+reap() {
 	i=0
 	while kill -0 "$1" 2>/dev/null && [ $i -lt 600 ]; do
 		i=$((i + 1))
@@ -117,7 +73,7 @@ interrupt() {
 	out=$TMP/$name err=$TMP/$name.err log=$TMP/$name.out
 	"$THAW" run "$S/$script" --out "$out" "$@" >"$log" 2>"$err" &
 	pid=$!
-	if ! wait_for "$err" "$pattern" "$pid"; then
+	if ! wait_file "$err" "$pattern" "$pid"; then
 		no "'$pattern' never showed on stderr: $(tail -n 2 "$err" | tr '\n' ' ')"
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
@@ -125,7 +81,7 @@ interrupt() {
 		return 1
 	fi
 	kill -INT "$pid"
-	finish "$pid"
+	reap "$pid"
 }
 
 # ---- the cases
@@ -448,17 +404,8 @@ readme"
 [ $# -gt 0 ] && CASES=$*
 
 for c in $CASES; do
-	why='' skipped=''
 	err=/dev/null
-	"case_$c"
-	if [ -z "$why" ]; then
-		echo "ok $c${skipped:+ (skipped: $skipped)}"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $c: $why"
-		failed=$((failed + 1))
+	run_case "$c" ||
 		if [ $VERBOSE = 1 ] && [ -s "$err" ]; then sed 's/^/    | /' "$err" | tail -n 20; fi
-	fi
 done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report

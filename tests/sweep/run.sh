@@ -6,38 +6,19 @@
 # (tests/sweep/slurm-cluster.sh) and stops afterwards; skipped with a
 # message when that cannot be. Last line: `N passed, N failed`.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 . tests/sweep/slurm-cluster.sh
-T=$(mktemp -d)
-cleanup() {
-	cluster_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
-# expect NAME EXIT_CODE PATTERN -- command...: exit code and a pattern in stdout+stderr
-expect() {
-	name=$1 code=$2 pat=$3
-	shift 4
-	timeout 120 "$@" >"$T/out" 2>&1
-	rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		bad "$name" "exit $rc, wanted $code: $(tail -n 5 "$T/out")"
-	elif ! grep -q -- "$pat" "$T/out"; then
-		bad "$name" "no '$pat' in: $(tail -n 5 "$T/out")"
-	else
-		ok "$name"
-	fi
-}
+suite_init sweep
+T=$SUITE_TMP
+at_exit cluster_stop
+# a sweep that hangs fails its case instead of the whole suite
+EXPECT_WRAP="timeout 120"
 check() { # check NAME CONDITION-COMMAND...
 	name=$1
 	shift
 	if "$@"; then ok "$name"; else bad "$name" "$*"; fi
 }
-png() { [ "$(od -An -tx1 -N8 "$1" 2>/dev/null | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
 mtime() { stat -c %y "$1" 2>/dev/null; }
 
 P=tests/sweep/point.lua
@@ -58,7 +39,7 @@ check "the failing point's log has the script error" \
 check "results.csv: a header and a row per point" [ "$(wc -l <"$S/results.csv")" -eq 7 ]
 check "results.csv has the parameters and every summary number" \
 	sh -c "head -n 1 '$S/results.csv' | grep -q '^point,folder,repeat,seed,lr,epochs,status,exit_code,.*val.loss'"
-check "results.png is a PNG" png "$S/results.png"
+check "results.png is a PNG" is_png "$S/results.png"
 # the table: ok points sorted by val.loss, lowest first, failures last
 awk '$1 ~ /^[0-9]+$/ && $4 == "ok" { print $5 }' "$S/results.txt" >"$T/losses"
 check "the table is sorted by the metric" sh -c "[ \$(wc -l <'$T/losses') -eq 4 ] && sort -g -c '$T/losses'"
@@ -188,5 +169,4 @@ else
 	fi
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+report

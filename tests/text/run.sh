@@ -6,20 +6,12 @@
 # text, and the errors users see. Each case prints `ok NAME` or
 # `FAIL NAME: reason`; the last line is `N passed, N failed`.
 cd "$(dirname "$0")/../.." || exit 1
-if ! make -s thaw >/dev/null; then
-	[ -x ./thaw ] || { echo "FAIL build: make thaw"; echo "0 passed, 1 failed"; exit 1; }
-	echo "warning: make thaw failed; testing the existing ./thaw" >&2
-fi
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/thaw-text.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-cp ./thaw "$TMP/thaw" || exit 1
-THAW=$TMP/thaw
-export THAW_SHARE_DIR="$PWD" NO_COLOR=1
-passed=0
-failed=0
-why=
-no() { [ -n "$why" ] || why=$1; }
-has() { grep -q -- "$2" "$1"; }
+. tests/lib.sh
+build_thaw
+suite_init text
+TMP=$SUITE_TMP
+private_thaw
+export NO_COLOR=1
 
 RUN=$TMP/run
 case_lua() {
@@ -97,22 +89,14 @@ case_train_text() {
 # mostly right), q quits cleanly
 case_tui_text() {
 	command -v tmux >/dev/null || { skipped="no tmux"; return; }
-	sock="thaw-text-$$"
-	tmux -L "$sock" -f /dev/null new-session -d -x 120 -y 40 \
-		"'$THAW' tui --model '$RUN/text.thaw' --data '$RUN/test.tsv'; echo \$? >'$TMP/tui.rc'; sleep 60"
-	i=0
-	while [ $i -lt 40 ]; do
-		tmux -L "$sock" capture-pane -p >"$TMP/tui.txt" 2>/dev/null
-		grep -q 'ok [0-9]*%' "$TMP/tui.txt" && break
-		sleep 0.5
-		i=$((i + 1))
-	done
-	right=$(grep -o 'ok [0-9]*%' "$TMP/tui.txt" | wc -l)
-	wrong=$(grep -o '→topic[0-9] [0-9]*%' "$TMP/tui.txt" | wc -l)
-	tmux -L "$sock" send-keys q
+	tmux_start "'$THAW' tui --model '$RUN/text.thaw' --data '$RUN/test.tsv'; echo \$? >'$TMP/tui.rc'; sleep 60"
+	wait_for 'ok [0-9]*%' 20
+	right=$(grep -o 'ok [0-9]*%' "$TMP/screen" | wc -l)
+	wrong=$(grep -o '→topic[0-9] [0-9]*%' "$TMP/screen" | wc -l)
+	keys q
 	i=0
 	while [ ! -s "$TMP/tui.rc" ] && [ $i -lt 20 ]; do sleep 0.5; i=$((i + 1)); done
-	tmux -L "$sock" kill-server 2>/dev/null
+	tmx kill-server 2>/dev/null
 	[ "$(cat "$TMP/tui.rc" 2>/dev/null)" = 0 ] || { no "thaw tui exit $(cat "$TMP/tui.rc" 2>/dev/null)"; return; }
 	[ "$right" -gt $((2 * wrong)) ] || no "the data pane's guesses: $right right, $wrong wrong (vocabulary not the model's?)"
 }
@@ -134,15 +118,6 @@ case_onnx_numpy() {
 }
 
 for c in lua data_tsv data_folder predict_text eval_text train_text tui_text onnx_numpy; do
-	why='' skipped=''
-	"case_$c"
-	if [ -z "$why" ]; then
-		echo "ok $c${skipped:+ (skipped: $skipped)}"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $c: $why"
-		failed=$((failed + 1))
-	fi
+	run_case $c
 done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report

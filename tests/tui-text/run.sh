@@ -7,68 +7,12 @@
 # and highest-loss filters, the confusion matrix, training, and a text script
 # in the workbench. Last line: `N passed, N failed`.
 cd "$(dirname "$0")/../.." || exit 1
-ROOT=$PWD
-make -s thaw >/dev/null || { echo "FAIL build: make thaw"; echo "0 passed, 1 failed"; exit 1; }
-if ! command -v tmux >/dev/null 2>&1; then
-	echo "skip: tmux is not installed (apt-get install tmux)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/thaw-tui-text.XXXXXX") || exit 1
-SOCK=thaw-tuitext-$$-0
-T() { tmux -L "$SOCK" -f /dev/null "$@"; }
-cleanup() { T kill-server 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. tests/lib.sh
+build_thaw strict
+need_tmux
+suite_init tuitext
+TMP=$SUITE_TMP
 export LC_ALL=C.UTF-8
-
-passed=0
-failed=0
-why=
-screen() { T capture-pane -p -t w >"$TMP/screen" 2>/dev/null; }
-wait_for() { # REGEX [SECONDS]
-	end=$(($(date +%s) + ${2:-20}))
-	while :; do
-		screen
-		grep -q -e "$1" "$TMP/screen" && return 0
-		[ "$(date +%s)" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-wait_gone() { # REGEX [SECONDS]
-	end=$(($(date +%s) + ${2:-20}))
-	while :; do
-		screen
-		grep -q -e "$1" "$TMP/screen" || return 0
-		[ "$(date +%s)" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-expect() { wait_for "$1" "${2:-20}" || no "did not see '$1'"; }
-no() { [ -n "$why" ] || why=$1; }
-keys() { T send-keys -t w "$@"; }
-finish() {
-	if [ -z "$why" ]; then
-		echo "ok   $1"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $1: $why"
-		sed 's/^/     | /' "$TMP/screen"
-		failed=$((failed + 1))
-	fi
-	why=
-}
-starts=0
-start() {
-	T kill-server 2>/dev/null
-	starts=$((starts + 1))
-	SOCK=thaw-tuitext-$$-$starts
-	T new-session -d -s w -x 120 -y 40 \
-		"env -i PATH='$PATH' HOME='$HOME' TERM=xterm-256color LANG=C.UTF-8 PS1='$ ' sh"
-	wait_for '^\$' 10 || no "no shell prompt"
-}
-run_thaw() { keys "cd '$ROOT' && $* ; echo THAW-EXIT-\$?" Enter; }
 
 # ---- the fixture: three topics, each text 4 topic words and 3 shared ones
 # (a fixed LCG, so the files are the same every run). val.tsv holds 5 texts
@@ -113,10 +57,10 @@ thaw.check(thaw.evaluate(m, train).accuracy > 0.95, "the fixture model learns th
 m:save(dir .. "/text.thaw")
 EOF
 if ! ./thaw run "$TMP/make.lua" --out "$TMP/make-run" -- "$TMP" >"$TMP/make.log" 2>&1; then
-	echo "FAIL fixture: the text model did not train"
+	bad "fixture" "the text model did not train"
 	sed 's/^/     | /' "$TMP/make.log" | tail -n 20
-	echo "0 passed, 1 failed"
-	exit 1
+	report
+	exit
 fi
 NV=$(wc -l <"$TMP/val.tsv")
 
@@ -125,77 +69,75 @@ if ./thaw train --model "$TMP/text.thaw" --data "$TMP/train.tsv" --val "$TMP/val
 	-o "$TMP/trained.thaw" >"$TMP/train.log" 2>&1 &&
 	grep -q "val.tsv: encoded with the model's vocabulary of" "$TMP/train.log" &&
 	grep -q 'val acc' "$TMP/train.log"; then
-	echo "ok   thaw train --model TEXTMODEL --data TSV encodes the texts for the model"
-	passed=$((passed + 1))
+	ok "thaw train --model TEXTMODEL --data TSV encodes the texts for the model"
 else
-	echo "FAIL thaw train --model TEXTMODEL --data TSV encodes the texts for the model"
+	bad "thaw train --model TEXTMODEL --data TSV encodes the texts for the model" "$(tail -n 1 "$TMP/train.log")"
 	sed 's/^/     | /' "$TMP/train.log" | tail -n 10
-	failed=$((failed + 1))
 fi
 
 # ---- --model/--data on text: the data encoded with the model's vocabulary
-start
+tmux_start
 run_thaw ./thaw tui --model "$TMP/text.thaw" --data "$TMP/train.tsv" --val "$TMP/val.tsv"
-expect 'untrained head on' 30
-expect '[●❄] emb *embedding'
-expect 'pool *pool_time'
-expect "of $NV · page 1/"
-expect '#0 games *ok [0-9]*% *loss [0-9.]*'
+see 'untrained head on' 30
+see '[●❄] emb *embedding'
+see 'pool *pool_time'
+see "of $NV · page 1/"
+see '#0 games *ok [0-9]*% *loss [0-9.]*'
 # the text's words below its label line, lower-cased as the model reads them
 sed -n '/#0 games/{n;p;}' "$TMP/screen" | grep -q '│   [a-z]* [a-z]* [a-z]* ' || no "no words under text #0"
 finish "thaw tui --model --data TSV: texts with label, guess, confidence and loss"
 
 keys 3 G
-expect "#$((NV - 1)) science"
+see "#$((NV - 1)) science"
 screen
 sed -n "/#$((NV - 1)) science/{n;p;n;p;}" "$TMP/screen" >"$TMP/long"
 [ "$(grep -c '[a-z]' "$TMP/long")" -eq 2 ] || no "the long text does not take two rows"
 grep -q '…' "$TMP/long" || no "the long text's cut is not marked with an ellipsis"
 keys Enter
-expect "Text #$((NV - 1))" 5
-expect 'label  science' 5
-expect 'guess  [a-z]*  (\(right\|wrong\))' 5
-expect 'confidence [0-9.]*%   loss [0-9.]*' 5
-expect '50 tokens; the model reads the first 32' 5
-expect '<unk>' 5    # zzunseen is not in the model's vocabulary
+see "Text #$((NV - 1))" 5
+see 'label  science' 5
+see 'guess  [a-z]*  (\(right\|wrong\))' 5
+see 'confidence [0-9.]*%   loss [0-9.]*' 5
+see '50 tokens; the model reads the first 32' 5
+see '<unk>' 5    # zzunseen is not in the model's vocabulary
 keys Escape
 wait_gone "Text #$((NV - 1))" 5 || no "Escape did not close the text"
 finish "G selects the last text; its two rows end in an ellipsis; Enter opens it whole"
 
 keys w
-expect 'misclassified · ' 5
-expect '#1[5-7] sound *→games [0-9]*%' 5
+see 'misclassified · ' 5
+see '#1[5-7] sound *→games [0-9]*%' 5
 screen
 grep -q ' ok [0-9]*%' "$TMP/screen" && no "a right guess shows under 'misclassified'"
 keys o
-expect 'highest loss first' 5
+see 'highest loss first' 5
 screen
 # the items' losses, top to bottom (not the selected one's line at the bottom)
 grep '│ #[0-9]* [a-z]* ' "$TMP/screen" | grep -v ' true ' | sed -n 's/.*loss \([0-9.]*\).*/\1/p' >"$TMP/losses"
 [ "$(wc -l <"$TMP/losses")" -ge 3 ] || no "fewer than 3 losses on the page"
 sort -r -n "$TMP/losses" | cmp -s - "$TMP/losses" || no "losses not in descending order: $(tr '\n' ' ' <"$TMP/losses")"
 keys a
-expect 'all classes · all guesses' 5
+see 'all classes · all guesses' 5
 finish "w shows the misclassified texts, o orders them by loss, a clears"
 
 keys 4
-expect 'Confusion (validation)' 10
-expect 'accuracy [0-9.]*% of '"$NV"
-expect 'Enter shows the texts'
-expect 'sound *[1-9]'   # three games texts labelled sound: the sound row's games column
+see 'Confusion (validation)' 10
+see 'accuracy [0-9.]*% of '"$NV"
+see 'Enter shows the texts'
+see 'sound *[1-9]'   # three games texts labelled sound: the sound row's games column
 keys Down Down Enter
-expect 'true sound, guess games' 10
-expect '#1[5-7] sound' 5
+see 'true sound, guess games' 10
+see '#1[5-7] sound' 5
 finish "the confusion matrix counts the texts; a cell filters the browser"
 
 keys t
-expect "phase '[a-z-]*' done" 120   # a text model this small trains too fast to watch the status
-expect 'train 10/10  loss [0-9.]* acc [0-9.]*%  val' 5
+see "phase '[a-z-]*' done" 120   # a text model this small trains too fast to watch the status
+see 'train 10/10  loss [0-9.]* acc [0-9.]*%  val' 5
 finish "t trains the text model"
 keys q
-expect 'save? y/n/c' 5
+see 'save? y/n/c' 5
 keys n
-expect 'THAW-EXIT-0' 10
+see 'THAW-EXIT-0' 10
 finish "q quits"
 
 # ---- a text script in the workbench: the browser shows what it evaluated
@@ -206,17 +148,16 @@ local val = thaw.data.text{path = "$TMP/val.tsv"}
 thaw.fit(m, thaw.data.text{path = "$TMP/train.tsv"}, {epochs = 2, batch = 16, lr = 0.01})
 print("evaluated " .. thaw.evaluate(m, val, {name = "val"}).accuracy)
 EOF
-start
+tmux_start
 run_thaw ./thaw tui "$TMP/exp.lua" --out "$TMP/exp-run"
-expect 'evaluated 0\.' 60
+see 'evaluated 0\.' 60
 keys 3
-expect " of $NV " 10
-expect '#0 games *ok [0-9]*%' 10
+see " of $NV " 10
+see '#0 games *ok [0-9]*%' 10
 keys q
-expect 'save? y/n/c' 5
+see 'save? y/n/c' 5
 keys n
-expect 'THAW-EXIT-0' 10
+see 'THAW-EXIT-0' 10
 finish "a text script: the browser shows the texts it evaluated"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report

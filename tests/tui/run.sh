@@ -10,136 +10,64 @@
 # machine, during training and validation alike); what waits for the
 # trainer (an evaluation, an epoch, a phase) gets a minute or more.
 cd "$(dirname "$0")/../.." || exit 1
-ROOT=$PWD
-make -s thaw >/dev/null || { echo "FAIL build: make thaw"; echo "0 passed, 1 failed"; exit 1; }
-if ! command -v tmux >/dev/null 2>&1; then
-	echo "skip: tmux is not installed (apt-get install tmux)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/thaw-tui.XXXXXX") || exit 1
-SOCK=thaw-tui-$$-0
-T() { tmux -L "$SOCK" -f /dev/null "$@"; }
-cleanup() { T kill-server 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. tests/lib.sh
+build_thaw strict
+need_tmux
+suite_init tui
+TMP=$SUITE_TMP
 export LC_ALL=C.UTF-8
 
-passed=0
-failed=0
-why=
-
-screen() { T capture-pane -p -t w >"$TMP/screen" 2>/dev/null; }
-# wait_for REGEX [SECONDS]: polls the screen until REGEX matches
-wait_for() {
-	end=$(($(date +%s) + ${2:-20}))
-	while :; do
-		screen
-		grep -q -e "$1" "$TMP/screen" && return 0
-		[ "$(date +%s)" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-# wait_until SECONDS CMD...: polls the screen until CMD succeeds
-wait_until() {
-	end=$(($(date +%s) + $1))
-	shift
-	while :; do
-		screen
-		"$@" && return 0
-		[ "$(date +%s)" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
 # laid_out W H: the screen has H lines, none wider than W, the status line last
 laid_out() {
 	[ "$(wc -l <"$TMP/screen")" -eq "$2" ] && tail -n 1 "$TMP/screen" | grep -q '? help' &&
 		[ "$(wc -L <"$TMP/screen")" -le "$1" ]
 }
-# wait_gone REGEX [SECONDS]
-wait_gone() {
-	end=$(($(date +%s) + ${2:-20}))
-	while :; do
-		screen
-		grep -q -e "$1" "$TMP/screen" || return 0
-		[ "$(date +%s)" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-expect() { wait_for "$1" "${2:-20}" || no "did not see '$1'"; }
-no() { [ -n "$why" ] || why=$1; }
-keys() { T send-keys -t w "$@"; }
 # click X Y: a left click at 0-based cell (X, Y), as an SGR mouse report
 click() {
-	T send-keys -t w -l "$(printf '\033[<0;%d;%dM' $(($1 + 1)) $(($2 + 1)))"
-	T send-keys -t w -l "$(printf '\033[<0;%d;%dm' $(($1 + 1)) $(($2 + 1)))"
+	tmx send-keys -t w -l "$(printf '\033[<0;%d;%dM' $(($1 + 1)) $(($2 + 1)))"
+	tmx send-keys -t w -l "$(printf '\033[<0;%d;%dm' $(($1 + 1)) $(($2 + 1)))"
 }
 status_line() { screen; tail -n 1 "$TMP/screen"; }
 
-finish() {
-	if [ -z "$why" ]; then
-		echo "ok   $1"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $1: $why"
-		sed 's/^/     | /' "$TMP/screen"
-		failed=$((failed + 1))
-	fi
-	why=
-}
-
-# start [ENV...] -- a fresh shell in a 120x40 window running ./thaw ARGS
-starts=0
-start() {
-	T kill-server 2>/dev/null
-	starts=$((starts + 1))
-	SOCK=thaw-tui-$$-$starts
-	T new-session -d -s w -x 120 -y 40 \
-		"env -i PATH='$PATH' HOME='$HOME' TERM=xterm-256color LANG=C.UTF-8 PS1='$ ' sh"
-	wait_for '^\$' 10 || no "no shell prompt"
-}
-run_thaw() { keys "cd '$ROOT' && $* ; echo THAW-EXIT-\$?" Enter; }
-
 # ---- the default session: layers, freezing, training, pause, data, confusion, resize, quit
-start
+tmux_start
 run_thaw ./thaw
-expect 'untrained head on' 90
-expect '1 Layers.*5 Log'
-expect 'trainable [0-9,]* *❄ frozen [0-9,]*'
-expect '? help'
+see 'untrained head on' 90
+see '1 Layers.*5 Log'
+see 'trainable [0-9,]* *❄ frozen [0-9,]*'
+see '? help'
 grep -q 'fashion-base.thaw not found' "$TMP/screen" && echo "note: assets/fashion-base.thaw is missing; testing the fallback session"
 finish "opens the default session"
 
 # from a known state (all thawed), toggle conv1 and conv2, then freeze up to the head's input
 keys u
-expect 'frozen 0 '
-expect '● conv1 *conv2d'
+see 'frozen 0 '
+see '● conv1 *conv2d'
 keys Space
-expect '❄ conv1 *conv2d'
-expect 'trainable 420,869'
-expect 'frozen 320 '
+see '❄ conv1 *conv2d'
+see 'trainable 420,869'
+see 'frozen 320 '
 grep -q 'froze conv1' "$TMP/screen" || no "the log does not say conv1 froze"
 keys j j j j Space
-expect '❄ conv2'
-expect 'frozen 18,816 '
+see '❄ conv2'
+see 'frozen 18,816 '
 keys G k f
-expect 'trainable 645 '
-expect '❄ fc1'
-expect 'bn frozen'
+see 'trainable 645 '
+see '❄ fc1'
+see 'bn frozen'
 keys g
 finish "space toggles freezing; markers and totals follow"
 
 keys t
-expect 'epoch [0-9]*/10 .*img/s' 20
-expect 'phase 1' 10
+see 'epoch [0-9]*/10 .*img/s' 20
+see 'phase 1' 10
 wait_gone 'no training yet' 20 || no "the plot did not start"
-expect 'epoch 2/10' 60
+see 'epoch 2/10' 60
 grep -q ' 1/10  loss .* val ' "$TMP/screen" || no "no epoch line in the log"
 finish "t trains: progress, plots and log move"
 
 keys p
-expect 'PAUSED' 10
+see 'PAUSED' 10
 s1=$(status_line)
 # while paused the batch counter must not move (a short watch, polling)
 i=0
@@ -151,36 +79,36 @@ done
 keys p
 wait_gone 'PAUSED' 10 || no "p did not resume"
 e1=$(echo "$s1" | sed -n 's/.*epoch \([0-9]*\)\/10.*/\1/p')
-expect "epoch $((e1 + 1))/10" 60
+see "epoch $((e1 + 1))/10" 60
 finish "p pauses and resumes"
 
 keys 3
 keys w
-expect 'misclassified · ' 10
+see 'misclassified · ' 10
 screen
 grep -q ' ok [0-9]*%' "$TMP/screen" && no "a correctly classified image shows under 'misclassified'"
-expect '→[A-Z]'
+see '→[A-Z]'
 keys o
-expect 'highest loss first' 5
+see 'highest loss first' 5
 keys a
-expect 'all classes · all guesses' 5
+see 'all classes · all guesses' 5
 finish "data browser filters misclassified, orders by loss"
 
 keys 4
-expect 'Confusion (validation)' 10
-expect 'recall'
-expect 'accuracy [0-9.]*% of 5000'
+see 'Confusion (validation)' 10
+see 'recall'
+see 'accuracy [0-9.]*% of 5000'
 keys Down Right Right Enter
-expect 'true Shirt, guess Sneaker' 10
+see 'true Shirt, guess Sneaker' 10
 finish "confusion matrix; a cell filters the browser"
 
 # training may still run here on a busy machine: the relayout must not wait for it
-T resize-window -t w -x 90 -y 30
+tmx resize-window -t w -x 90 -y 30
 wait_until 5 laid_out 90 30 || no "no sane 90x30 layout within 5 s"
 grep -q '┌ Layers' "$TMP/screen" || no "no layers pane at 90x30"
-T resize-window -t w -x 70 -y 20
-expect 'at least 80x24 (this one is 70x20)' 5
-T resize-window -t w -x 120 -y 40
+tmx resize-window -t w -x 70 -y 20
+see 'at least 80x24 (this one is 70x20)' 5
+tmx resize-window -t w -x 120 -y 40
 wait_until 5 laid_out 120 40 || no "no sane 120x40 layout within 5 s"
 grep -q '┌ Layers' "$TMP/screen" || no "no layers pane at 120x40"
 finish "resize relays out; below 80x24 a clear message"
@@ -188,75 +116,75 @@ finish "resize relays out; below 80x24 a clear message"
 # clicking a layer's marker toggles it (the marker column is x 1, conv1 on row 3)
 keys 1
 click 1 3
-expect '● conv1' 5
+see '● conv1' 5
 click 1 3
-expect '❄ conv1' 5
+see '❄ conv1' 5
 screen
 click "$(head -n 1 "$TMP/screen" | awk '{ print index($0, "4 Confusion") }')" 0
-expect 'Confusion (validation)' 5
+see 'Confusion (validation)' 5
 finish "mouse clicks select and toggle"
 
-expect "phase '[a-z-]*' done" 180
+see "phase '[a-z-]*' done" 180
 keys q
-expect 'model changed since last save: save? y/n/c' 5
+see 'model changed since last save: save? y/n/c' 5
 keys c
 wait_gone 'save? y/n/c' 5 || no "c did not cancel"
 keys q n
-expect 'THAW-EXIT-0' 10
+see 'THAW-EXIT-0' 10
 screen
 grep -q '┌ Layers' "$TMP/screen" && no "the workbench is still on screen after quit"
 grep -q '^\$' "$TMP/screen" || no "no shell prompt after quit"
 finish "q asks when training would be lost, then restores the terminal"
 
 # ---- quitting during training, and SIGTERM
-start
+tmux_start
 run_thaw ./thaw tui --epochs 50 -o "$TMP/wb.thaw"
-expect 'untrained head on' 30
+see 'untrained head on' 30
 keys t
-expect 'epoch [0-9]*/50' 20
+see 'epoch [0-9]*/50' 20
 keys l C-u
 keys BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace 0 . 0 0 5 Enter
-expect 'learning rate 0.005' 10
-expect 'lr 0.005' 10
+see 'learning rate 0.005' 10
+see 'lr 0.005' 10
 keys s Enter
-expect 'store the optimizer state too' 5
+see 'store the optimizer state too' 5
 keys Enter
-expect "saved $TMP/wb.thaw" 10
+see "saved $TMP/wb.thaw" 10
 [ -s "$TMP/wb.thaw" ] || no "no model file after s"
 keys q
-expect 'Training is running' 5
+see 'Training is running' 5
 keys y
-expect 'THAW-EXIT-0' 15
+see 'THAW-EXIT-0' 15
 finish "l sets the learning rate, s saves, quit while training stops the worker"
 
 run_thaw "sh -c 'echo \$\$ > $TMP/pid; exec ./thaw tui --epochs 50'"
-expect 'untrained head on' 30
+see 'untrained head on' 30
 keys t
-expect 'epoch [0-9]*/50' 20
+see 'epoch [0-9]*/50' 20
 kill -TERM "$(cat "$TMP/pid")"
-expect 'THAW-EXIT-130' 15
+see 'THAW-EXIT-130' 15
 screen
 grep -q '┌ Layers' "$TMP/screen" && no "the screen was not restored after SIGTERM"
 finish "SIGTERM restores the terminal (exit 130)"
 
 # ---- fallbacks: NO_COLOR and a non-UTF-8 locale give plain ASCII
 run_thaw env NO_COLOR=1 LANG=C LC_ALL=C ./thaw
-expect '+ Layers -' 30
+see '+ Layers -' 30
 keys u
-expect '^|o conv1 '
+see '^|o conv1 '
 keys Space
-expect '^|\* conv1 '
+see '^|\* conv1 '
 grep -q '[│❄●]' "$TMP/screen" && no "non-ASCII characters in ASCII mode"
 keys q
-expect 'THAW-EXIT-0' 10
+see 'THAW-EXIT-0' 10
 finish "NO_COLOR and LANG=C: ASCII, no colour"
 
 run_thaw env TERM=dumb ./thaw
-expect '+ Layers -' 30
-expect '? help'
+see '+ Layers -' 30
+see '? help'
 grep -q '[│❄●]' "$TMP/screen" && no "non-ASCII characters with TERM=dumb"
 keys q
-expect 'THAW-EXIT-0' 10
+see 'THAW-EXIT-0' 10
 finish "TERM=dumb: ASCII, no colour"
 
 # ---- a model and a folder of other classes: the transfer recipe, said in the log
@@ -264,19 +192,19 @@ if [ -d /usr/share/datasets/fashion-mnist ] && [ -f assets/fashion-base.thaw ]; 
 	./thaw data fashion-mnist:test --classes 5,6,7 --per-class 20 --export "$TMP/f" >/dev/null 2>&1 ||
 		echo "note: could not export the test folder"
 	run_thaw ./thaw tui --model assets/fashion-base.thaw --data "$TMP/f"
-	expect 'untrained head on' 30
-	expect 'cut after drop1 (old head fc2: 5 classes)'
-	expect "new head 'head': dense 128->3 for classes"   # the log wraps at spaces
-	expect '00-Sandal, 01-Shirt, 02-Sneaker'
-	expect 'froze the 12 layers before the head (420,544'
-	expect 'held out a stratified 20 % (12 images) for'
-	expect '● head *dense *3 *387 '
-	expect '❄ fc1 *dense'
-	expect '❄ drop1 '
-	expect 'trainable 387 *❄ frozen 420,544'
-	expect '12 of 12'                # the browser shows the held-out images, not the training set
+	see 'untrained head on' 30
+	see 'cut after drop1 (old head fc2: 5 classes)'
+	see "new head 'head': dense 128->3 for classes"   # the log wraps at spaces
+	see '00-Sandal, 01-Shirt, 02-Sneaker'
+	see 'froze the 12 layers before the head (420,544'
+	see 'held out a stratified 20 % (12 images) for'
+	see '● head *dense *3 *387 '
+	see '❄ fc1 *dense'
+	see '❄ drop1 '
+	see 'trainable 387 *❄ frozen 420,544'
+	see '12 of 12'                # the browser shows the held-out images, not the training set
 	keys q
-	expect 'THAW-EXIT-0' 10
+	see 'THAW-EXIT-0' 10
 	finish "--model/--data: the old head is cut, a new head added, the base frozen, 20 % held out"
 fi
 
@@ -293,20 +221,20 @@ thaw.evaluate(m, val, {name = "val"})
 error("deliberate failure at the end")
 EOF
 run_thaw ./thaw tui "$TMP/exp.lua" --out "$TMP/exp-run"
-expect 'hello from the script' 20
-expect 'evaluate val: loss' 30
-expect 'script error (exit 1)' 10
-expect 'exp.lua:9: '
-expect 'Confusion'
+see 'hello from the script' 20
+see 'evaluate val: loss' 30
+see 'script error (exit 1)' 10
+see 'exp.lua:9: '
+see 'Confusion'
 keys 4
-expect 'recall' 5
+see 'recall' 5
 keys 3
-expect ' of 60 ' 5          # the browser shows the data the script evaluated
-expect ' ok [0-9][0-9]*%' 5      # with the model's guesses
+see ' of 60 ' 5          # the browser shows the data the script evaluated
+see ' ok [0-9][0-9]*%' 5      # with the model's guesses
 keys q
-expect 'model changed since last save' 5   # the script trained a model it did not save
+see 'model changed since last save' 5   # the script trained a model it did not save
 keys n
-expect 'THAW-EXIT-1' 10                    # a script error fails the command
+see 'THAW-EXIT-1' 10                    # a script error fails the command
 finish "a script runs with live views; its error stays in the log (exit 1); the browser shows its evaluation"
 
 # ---- a long validation pass (30,000 images) and the UI: a click toggles a
@@ -321,32 +249,32 @@ if [ -d /usr/share/datasets/fashion-mnist ] && [ -f assets/fashion-base.thaw ]; 
 			tail -n 1 "$TMP/screen" | grep -q 'validating'
 	}
 	validating() { screen; tail -n 1 "$TMP/screen" | grep -q 'validating'; }
-	start
+	tmux_start
 	run_thaw ./thaw tui --model assets/fashion-base.thaw --data fashion-mnist:test --classes 5,6,7,8,9 \
 		--per-class 20 --val fashion-mnist:train --epochs 1
-	expect 'untrained head on fashion-mnist:train' 180
-	expect '❄ conv1 ' 5
+	see 'untrained head on fashion-mnist:train' 180
+	see '❄ conv1 ' 5
 	keys t
 	wait_until 120 validating || no "no validation pass after t"
 	click 1 3 # conv1's marker
-	T resize-window -t w -x 90 -y 30
+	tmx resize-window -t w -x 90 -y 30
 	wait_until 5 relaid 90 30 || no "no relayout to 90x30 within 5 s of a resize during validation"
-	expect '● conv1 ' 5
+	see '● conv1 ' 5
 	validating || no "the click was answered only after the validation pass"
 	keys '?'
-	expect 'any key closes' 5
+	see 'any key closes' 5
 	validating || no "the key was answered only after the validation pass"
 	keys Space
 	wait_gone 'any key closes' 5 || no "a key did not close the help"
-	T resize-window -t w -x 120 -y 40
+	tmx resize-window -t w -x 120 -y 40
 	wait_until 5 relaid 120 40 || no "no relayout to 120x40 within 5 s, while validating"
 	grep -q '┌ Layers' "$TMP/screen" || no "no layers pane at 120x40"
-	expect "phase '[a-z-]*' done" 180
+	see "phase '[a-z-]*' done" 180
 	grep -q 'thawed conv1' "$TMP/screen" || no "the log does not say conv1 thawed"
 	keys q
-	expect 'save? y/n/c' 5
+	see 'save? y/n/c' 5
 	keys n
-	expect 'THAW-EXIT-0' 10
+	see 'THAW-EXIT-0' 10
 	finish "during a long validation pass: click, key and resize answered within 5 s"
 fi
 
@@ -358,63 +286,63 @@ fi
 grep -q 'classes: none' "$TMP/m10.summary" || no "the new head kept class names: $(grep classes "$TMP/m10.summary")"
 data10=synth:300
 [ -d /usr/share/datasets/fashion-mnist ] && data10=fashion-mnist:test
-start
+tmux_start
 run_thaw ./thaw tui --model "$TMP/m10.thaw" --data $data10
-expect '1 Layers.*5 Log' 30
-expect 'head *dense'
+see '1 Layers.*5 Log' 30
+see 'head *dense'
 keys 3
-expect ' of [0-9]* ' 20
+see ' of [0-9]* ' 20
 keys 4
-expect 'recall' 10
+see 'recall' 10
 keys q
-expect 'THAW-EXIT-0' 10
+see 'THAW-EXIT-0' 10
 finish "a new 10-way head on the 5-class base opens without stale names"
 
 # a saved training position: thaw train's checkpoint after 1 of 3 epochs;
 # the workbench continues that phase at epoch 2 instead of starting anew
 ./thaw train --data synth:300 --epochs 1 --batch 32 --checkpoint "$TMP/ck.thaw" >/dev/null 2>&1
-start
+tmux_start
 run_thaw ./thaw tui --model "$TMP/ck.thaw" --data synth:300 --epochs 3 --batch 32
-expect '1 Layers.*5 Log' 30
+see '1 Layers.*5 Log' 30
 keys t
-expect '^│train 3/3  loss' 60
+see '^│train 3/3  loss' 60
 grep -q '^│train 1/3' "$TMP/screen" && no "epoch 1 trained again"
 grep -q '^│train 2/3  loss' "$TMP/screen" || no "no epoch 2 line"
 keys q
-expect 'save? y/n/c' 5
+see 'save? y/n/c' 5
 keys n
-expect 'THAW-EXIT-0' 10
+see 'THAW-EXIT-0' 10
 finish "--model with a saved position: t continues that phase"
 
 # ---- 80x24, the stated minimum: every pane shows something useful
 plots_drawn() { sed -n '3,9p' "$TMP/screen" | grep -q '┤'; }   # axis ticks: a plot, not the placeholder
-start
-T resize-window -t w -x 80 -y 24
+tmux_start
+tmx resize-window -t w -x 80 -y 24
 run_thaw ./thaw tui --epochs 2
-expect 'untrained head on' 30
-expect '● head *dense'                 # the layer that trains is in view
-expect 'of 5000'
-expect 't trains'
+see 'untrained head on' 30
+see '● head *dense'                 # the layer that trains is in view
+see 'of 5000'
+see 't trains'
 wait_until 5 laid_out 80 24 || no "not laid out at 80x24"
 finish "80x24: the layer that trains is in view"
 
 keys e C-u 3 Enter
-expect 'epochs per phase 3' 5
+see 'epochs per phase 3' 5
 keys B C-u 25 Enter
-expect 'batch size 25' 5
-expect 't trains 3 epochs (e)  batch 25 (B)' 5
+see 'batch size 25' 5
+see 't trains 3 epochs (e)  batch 25 (B)' 5
 keys A C-u 'shift=2 flip=yes' Enter
-expect 'augment: shift 2, flip on' 5
+see 'augment: shift 2, flip on' 5
 keys A C-u none Enter
-expect 'augment: shift 0, flip off' 5
+see 'augment: shift 0, flip off' 5
 keys e C-u 0 Enter
-expect "error: epochs must be positive" 5
+see "error: epochs must be positive" 5
 keys t
-expect "phase 1 'head': 3 epochs, batch 25" 20
-expect "phase 'head' done" 90
+see "phase 1 'head': 3 epochs, batch 25" 20
+see "phase 'head' done" 90
 wait_until 10 plots_drawn || no "no curve in the 80x24 plots"
 keys 5 z
-expect "phase 1 'head': 3 epochs, batch 25, adam lr 0.01;" 5   # wrapped at a space, not inside the number
+see "phase 1 'head': 3 epochs, batch 25, adam lr 0.01;" 5   # wrapped at a space, not inside the number
 # a bad value gets the option table's message, word for word what
 # `thaw train --NAME VALUE` says (less its "thaw train: --NAME: " prefix)
 for bad in "e epochs abc" "l lr -1" "B batch 0" "A shift 99"; do
@@ -430,79 +358,79 @@ keys z
 finish "e, B, A set the next phase's epochs, batch size, augmentation; plots draw at 80x24"
 
 keys 4
-expect 'recall' 10
-expect '│ Ankle boot ' 5                  # whole class names when they fit
-expect 'accuracy [0-9.]*% of 5000' 5     # the footer is not cut off
+see 'recall' 10
+see '│ Ankle boot ' 5                  # whole class names when they fit
+see 'accuracy [0-9.]*% of 5000' 5     # the footer is not cut off
 keys 2 z
-expect '\[zoom\]' 5
+see '\[zoom\]' 5
 wait_gone '┌ Layers' 5 || no "z did not enlarge the plots"
 plots_drawn || no "no curve in the zoomed plots"
 keys z
-expect '┌ Layers' 5
+see '┌ Layers' 5
 wait_gone '\[zoom\]' 5 || no "z did not restore the layout"
 finish "confusion at 80x24; z zooms the focused pane and back"
 
 keys 3
 keys Enter
-expect 'Image #' 5
-expect 'confidence [0-9.]*%' 5
-expect 'label  ' 5
+see 'Image #' 5
+see 'confidence [0-9.]*%' 5
+see 'label  ' 5
 keys Escape
 wait_gone 'Image #' 5 || no "Esc did not close the image"
 keys G
-expect '#4999 ' 5
+see '#4999 ' 5
 keys g
-expect '#0 ' 5
+see '#0 ' 5
 screen
 grep -q "phase 2" "$TMP/screen" && no "Enter in Data started training"
 finish "Data: Enter opens the image, Esc closes it; g/G first and last"
 
 keys 1 u t
-expect "phase 2 'fine-tune'" 20
-expect "phase 'fine-tune' done" 120
+see "phase 2 'fine-tune'" 20
+see "phase 'fine-tune' done" 120
 finish "a phase is named from its freezing (fine-tune when all layers train)"
 
-T resize-window -t w -x 120 -y 40
+tmx resize-window -t w -x 120 -y 40
 keys s
-expect 'save to: runs/workbench-[0-9-]*/model.thaw' 5
+see 'save to: runs/workbench-[0-9-]*/model.thaw' 5
 keys C-u "$TMP/a.thaw" Enter
-expect 'store the optimizer state too' 5
+see 'store the optimizer state too' 5
 keys n
-expect "saved $TMP/a.thaw" 10
+see "saved $TMP/a.thaw" 10
 size1=$(wc -c <"$TMP/a.thaw" 2>/dev/null || echo 0)
 keys s C-u "$TMP/a.thaw" Enter
-expect 'a.thaw exists: overwrite? (y/n)' 5
+see 'a.thaw exists: overwrite? (y/n)' 5
 keys n
-expect 'kept .*a.thaw as it was' 5
+see 'kept .*a.thaw as it was' 5
 keys s C-u "$TMP/a.thaw" Enter
-expect 'exists: overwrite' 5
+see 'exists: overwrite' 5
 keys y
-expect 'store the optimizer state too' 5
+see 'store the optimizer state too' 5
 keys y
-expect 'optimizer state)' 10
+see 'optimizer state)' 10
 size2=$(wc -c <"$TMP/a.thaw" 2>/dev/null || echo 0)
 [ "$size2" -gt "$size1" ] || no "the optimizer state did not make the file larger ($size1 -> $size2)"
 ./thaw summary "$TMP/a.thaw" >/dev/null 2>&1 || no "the saved model does not load"
 finish "s proposes a run folder, asks before overwriting, and about the optimizer state"
 
 keys X
-expect 'export ONNX to: ' 5
+see 'export ONNX to: ' 5
 keys C-u "$TMP/out.onnx" Enter
-expect "exported ONNX to $TMP/out.onnx" 10
+see "exported ONNX to $TMP/out.onnx" 10
 ./thaw summary "$TMP/out.onnx" >"$TMP/onnx.summary" 2>&1 || no "thaw summary out.onnx: $(tail -n 1 "$TMP/onnx.summary")"
 finish "X exports ONNX that thaw summary loads"
 
 keys t
-expect "phase 3 'fine-tune'" 20
-expect '^ idle  t trains' 120          # the status line once phase 3 is over
+see "phase 3 'fine-tune'" 20
+see '^ idle  t trains' 120          # the status line once phase 3 is over
 keys q
-expect 'model changed since last save: save? y/n/c' 5
+see 'model changed since last save: save? y/n/c' 5
 keys y
-expect 'save to: ' 5
+see 'save to: ' 5
 keys C-u "$TMP/q.thaw" Enter
-expect 'store the optimizer state too' 5
+see 'store the optimizer state too' 5
 keys Enter
-expect 'THAW-EXIT-0' 15
+see 'THAW-EXIT-0' 15
 [ -s "$TMP/q.thaw" ] || no "y did not save before quitting"
 finish "q with an unsaved model: y saves, then quits"
 
@@ -515,10 +443,10 @@ f:close()
 print("wrote the table")
 EOF
 run_thaw ./thaw tui "$TMP/w.lua" --out "$TMP/wrun"
-expect 'wrote the table' 20
-expect 'script finished' 10
+see 'wrote the table' 20
+see 'script finished' 10
 keys q
-expect 'THAW-EXIT-0' 10
+see 'THAW-EXIT-0' 10
 [ -f "$TMP/wrun/table.txt" ] || no "no table in the run folder"
 [ -f "$ROOT/table.txt" ] && no "the script wrote into the current directory"
 finish "a script session writes into its run folder (--out)"
@@ -534,15 +462,15 @@ names_apart() {
 }
 ./thaw data synth:60 --classes 0,1,2 --channels 3 --size 32 --export "$TMP/rgb" >/dev/null 2>&1 ||
 	no "thaw data could not export the RGB folder"
-start
+tmux_start
 run_thaw ./thaw tui --model tests/fixtures/onnx/resnet_tiny/model.onnx --data "$TMP/rgb"
-expect 'untrained head on' 30
+see 'untrained head on' 30
 wait_until 5 names_apart 'layer2\.0\.downsample\.0' 'layer2\.0\.downsample\.1' ||
 	no "120x40: the downsample layers are not both shown whole: $(layer_names | tr '\n' ' ')"
 names_apart 'layer1\.0\.conv1' 'layer2\.0\.conv1' || no "120x40: layer1.0.conv1 and layer2.0.conv1 not told apart"
 finish "120x40: an imported ResNet's layer names are whole"
 
-T resize-window -t w -x 80 -y 24
+tmx resize-window -t w -x 80 -y 24
 wait_until 5 laid_out 80 24 || no "not laid out at 80x24"
 keys 1 g
 # cut in the middle, the ends that tell them apart kept
@@ -553,8 +481,7 @@ wait_until 5 names_apart '2\.0\.relu' '2\.0\.relu_1' ||
 	no "80x24: layer2.0.relu and layer2.0.relu_1 not told apart: $(layer_names | tr '\n' ' ')"
 grep -q 'layer2\.0\.relu_1 *relu' "$TMP/screen" && no "80x24: a 15-character name was not shortened"
 keys q
-expect 'THAW-EXIT-0' 10
+see 'THAW-EXIT-0' 10
 finish "80x24: long layer names cut in the middle, their ends kept apart"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report

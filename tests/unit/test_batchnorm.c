@@ -396,6 +396,74 @@ static void test_frozen_gradient_flows(void)
 	thaw_model_free(m);
 }
 
+/* A batch norm followed by its only ReLU or relu6 applies it itself and,
+ * in backward, recomputes the cut from its input instead of reading its
+ * output. The gradients must equal those of the same net with the
+ * activation as a separate node (behind a leaky ReLU of slope 1, the
+ * identity, which no batch norm fuses; a ReLU as a leaky ReLU of slope 0):
+ * batch statistics and frozen running ones, with the conv's gradient
+ * summed from two consumers (the add below reads the conv too). */
+static thaw_model *act_net(int fused, int six)
+{
+	thaw_model *m = thaw_model_new(3, 6, 5, 5);
+	thaw_attrs cv = thaw_conv(4, 3, 1, 1), bn = thaw_layer(THAW_BATCHNORM), add = thaw_layer(THAW_ADD);
+	thaw_attrs id = thaw_layer(THAW_LEAKY_RELU), r0 = thaw_layer(THAW_LEAKY_RELU), fl = thaw_layer(THAW_FLATTEN);
+	thaw_attrs r6 = thaw_attrs_default(THAW_RELU6), relu = thaw_layer(THAW_RELU), d3 = thaw_dense(3);
+	id.alpha = 1.0f;
+	r0.alpha = 0.0f;
+	r6.lo = 0.0f;
+	r6.hi = 1.0f; /* low enough that some values clip at the top */
+	int k = thaw_model_add(m, "conv", &cv, NULL, 0);
+	k |= thaw_model_add(m, "bn", &bn, NULL, 0);
+	if (!fused && six)
+		k |= thaw_model_add(m, "identity", &id, NULL, 0);
+	k |= thaw_model_add(m, "act", six ? &r6 : fused ? &relu : &r0, NULL, 0);
+	int act = m->n - 1;
+	k |= thaw_model_add(m, "add", &add, (int[]){act, 0}, 2);
+	k |= thaw_model_add(m, "flat", &fl, NULL, 0);
+	k |= thaw_model_add(m, "head", &d3, NULL, 0);
+	CHECKF(k >= 0, "%s", thaw_errmsg());
+	thaw_node *b = m->nodes[1];
+	for (int c = 0; c < 4; c++) { /* a channel mostly cut, one mostly passed */
+		b->p[GAMMA].w[c] = 0.5f + 0.3f * (float)c;
+		b->p[BETA].w[c] = 0.4f * (float)c - 0.6f;
+		b->p[RMEAN].w[c] = 0.1f * (float)c;
+		b->p[RVAR].w[c] = 0.7f + 0.2f * (float)c;
+	}
+	return m;
+}
+
+static void test_fused_activation_gradients(void)
+{
+	enum { B = 5 };
+	thaw_rng rng;
+	thaw_rng_seed(&rng, 31);
+	float x[B * 6 * 5 * 5], r[B * 3];
+	fill(x, sizeof x / sizeof *x, &rng, 1.0f, 0.2f);
+	fill(r, B * 3, &rng, 1.0f, 0.0f);
+	for (int six = 0; six < 2; six++)
+		for (int frozen = 0; frozen < 2; frozen++) {
+			thaw_model *m[2] = {act_net(1, six), act_net(0, six)};
+			for (int v = 0; v < 2; v++) {
+				m[v]->nodes[1]->trainable = !frozen;
+				CHECK_OK(thaw_model_forward(m[v], x, B, 1));
+				CHECK_OK(thaw_model_backward(m[v], r));
+			}
+			CHECK(m[0]->nodes[1]->fused_relu && !m[1]->nodes[1]->fused_relu);
+			int same = 1;
+			for (int p = 0; p < 2; p++) /* the conv's weight and bias, which see dx */
+				for (size_t i = 0; i < m[0]->nodes[0]->p[p].size; i++)
+					same &= m[0]->nodes[0]->p[p].g[i] == m[1]->nodes[0]->p[p].g[i];
+			for (int p = GAMMA; !frozen && p <= BETA; p++)
+				for (int c = 0; c < 4; c++)
+					same &= m[0]->nodes[1]->p[p].g[c] == m[1]->nodes[1]->p[p].g[c];
+			CHECKF(same, "fused and separate %s gradients differ (%s batch norm)", six ? "relu6" : "ReLU",
+			       frozen ? "frozen" : "training");
+			thaw_model_free(m[0]);
+			thaw_model_free(m[1]);
+		}
+}
+
 /* The shape the reference CNN runs every step: (64, 32, 28, 28). */
 static void test_speed(void)
 {
@@ -462,6 +530,7 @@ int main(void)
 	RUN(test_frozen_in_training);
 	RUN(test_flip_between_batches);
 	RUN(test_frozen_gradient_flows);
+	RUN(test_fused_activation_gradients);
 	RUN(test_speed);
 	return check_done();
 }

@@ -124,11 +124,17 @@ static refconv ref_of(const lab *L)
 							}                                            \
 				}
 
-/* conv2d.c's rule for its Winograd kernel (conv2d_wino.c). */
+/* conv2d.c's rule for its Winograd kernel (conv2d_wino.c); WINO_MIN_C in
+ * conv2d.h: 12 input channels, 64 in a build without AVX2. */
 static int winograd_shape(thaw_attrs a, thaw_shape in)
 {
+#if defined(__AVX2__)
+	const int min_c = 12;
+#else
+	const int min_c = 64;
+#endif
 	return a.kh == 3 && a.kw == 3 && a.sh == 1 && a.sw == 1 && a.dh == 1 && a.dw == 1 && a.groups == 1 &&
-	       in.c >= 64 && a.filters >= 64 && a.pad[0] <= 2 && a.pad[1] <= 2 && a.pad[2] <= 2 && a.pad[3] <= 2;
+	       in.c >= min_c && a.pad[0] <= 2 && a.pad[1] <= 2 && a.pad[2] <= 2 && a.pad[3] <= 2;
 }
 
 /* max |a - ref| / max(1, max |ref|): the parity tests' measure */
@@ -146,6 +152,8 @@ static double scale_err(const float *a, const double *ref, size_t n, double shif
  * element by element (to 1e-4), or for Winograd, whose transforms round
  * more (measured ~3e-5), against the tensor's largest value (to 1e-4, the
  * bar of the PyTorch-parity tests). */
+static int ref_no_dx; /* backward as for a first layer: no dx asked for */
+
 static void compare_with_reference(const char *label, thaw_attrs a, thaw_shape in, int B)
 {
 	lab L;
@@ -178,9 +186,12 @@ static void compare_with_reference(const char *label, thaw_attrs a, thaw_shape i
 		L.dx[k] = 0.5f;
 	thaw_bwd bb = {.B = B, .y = L.y, .dy = L.dy, .weight_grad = 1, .scratch = L.scratch};
 	bb.x[0] = L.x;
-	bb.dx[0] = L.dx;
+	bb.dx[0] = ref_no_dx ? NULL : L.dx;
 	bb.acc[0] = 1;
 	L.o->backward(L.n, &bb);
+	if (ref_no_dx) /* dx untouched */
+		for (size_t k = 0; k < L.nx; k++)
+			dx[k] = 0.0;
 	double ey = 0, ex = 0, ew = 0, eb = 0;
 	for (size_t k = 0; k < L.ny; k++)
 		ey = fmax(ey, fabs(L.y[k] - y[k]) / fmax(1.0, fabs(y[k])));
@@ -214,7 +225,7 @@ static thaw_attrs conv(int filters, int kh, int kw, int s, int p)
 	return a;
 }
 
-/* Each configuration exercises one kernel: gemm (im2col), 1x1, direct. */
+/* Each configuration exercises one kernel: gemm (im2col), 1x1, direct, wino. */
 typedef struct cfg {
 	const char *label;
 	thaw_attrs a;
@@ -260,6 +271,7 @@ static int configs(cfg *c)
 	c[k++] = (cfg){"1x1 s2 (gemm)", conv(3, 1, 1, 2, 0), {1, 4, 5, 5}};
 	c[k++] = (cfg){"3x3 p1 on 33x33", conv(2, 3, 3, 1, 1), {1, 2, 33, 33}}; /* one image per GEMM */
 	c[k++] = (cfg){"in_c 1, 3x3 p1", conv(4, 3, 3, 1, 1), {1, 1, 6, 6}};
+	c[k++] = (cfg){"3x3 p1 12 in (wino)", conv(3, 3, 3, 1, 1), {1, 12, 5, 6}};
 	return k;
 }
 
@@ -284,7 +296,7 @@ static void test_reference(void)
 	 * here, so a full chunk and a partial one) */
 	compare_with_reference("batched 64x5x5 -> 512", conv(512, 3, 3, 1, 1), (thaw_shape){1, 64, 5, 5}, 23);
 	/* Winograd: odd sizes, padding 0, 1, 2 and asymmetric, batch 1, partial
-	 * tile groups (widths 11, 30, 70), and chunks of images (7x7: 64
+	 * tile groups (widths 11, 30, 70), and chunks of 64 tiles (7x7: 16
 	 * images a chunk, then a short one) */
 	compare_with_reference("wino 64x9x11 -> 64 p1 B1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 9, 11}, 1);
 	compare_with_reference("wino 65x13x7 -> 72 p0", conv(72, 3, 3, 1, 0), (thaw_shape){1, 65, 13, 7}, 2);
@@ -296,15 +308,48 @@ static void test_reference(void)
 	compare_with_reference("wino 64x5x70 -> 64 p1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 5, 70}, 1);
 	compare_with_reference("wino 64x29x30 -> 64 p1", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 29, 30}, 1);
 	compare_with_reference("wino 64x7x7 -> 64 B66", conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 7, 7}, 66);
+	/* few channels (from WINO_MIN_C = 12 in, any number out): tiles taken
+	 * eight at a time across tile rows and images (3x3: one tile an
+	 * image; 30x17: 40 tiles an image, tile rows split between blocks of
+	 * 64 tiles), small OC, asymmetric padding, one image */
+	compare_with_reference("wino 12x9x7 -> 5 p1 B1", conv(5, 3, 3, 1, 1), (thaw_shape){1, 12, 9, 7}, 1);
+	compare_with_reference("wino 16x14x14 -> 32 p0", conv(32, 3, 3, 1, 0), (thaw_shape){1, 16, 14, 14}, 3);
+	thaw_attrs ws = conv(16, 3, 3, 1, 0);
+	ws.pad[0] = 2, ws.pad[1] = 0, ws.pad[2] = 1, ws.pad[3] = 2;
+	compare_with_reference("wino 32x7x7 -> 16 p2,0,1,2", ws, (thaw_shape){1, 32, 7, 7}, 5);
+	compare_with_reference("wino 20x3x3 -> 8 p1 B9", conv(8, 3, 3, 1, 1), (thaw_shape){1, 20, 3, 3}, 9);
+	compare_with_reference("wino 13x30x17 -> 3 p1", conv(3, 3, 3, 1, 1), (thaw_shape){1, 13, 30, 17}, 4);
+	compare_with_reference("wino 24x5x6 -> 40 p2 B7", conv(40, 3, 3, 1, 2), (thaw_shape){1, 24, 5, 6}, 7);
+	/* 156 tiles in one image: a chunk ends inside it */
+	compare_with_reference("wino 16x50x45 -> 8 p1 B1", conv(8, 3, 3, 1, 1), (thaw_shape){1, 16, 50, 45}, 1);
 	/* a col matrix above 1 MB with K <= 256 goes in bands of output rows,
 	 * the last one short */
 	compare_with_reference("bands 7x7 s2 p3 3x120x100 -> 8", conv(8, 7, 7, 2, 3), (thaw_shape){1, 3, 120, 100}, 1);
 	thaw_attrs ba = conv(5, 5, 5, 1, 0);
 	ba.pad[0] = 2, ba.pad[1] = 1, ba.pad[2] = 0, ba.pad[3] = 2;
 	compare_with_reference("bands 5x5 p2,1,0,2 4x70x90 -> 5", ba, (thaw_shape){1, 4, 70, 90}, 2);
+	/* a first layer (no dx): dW band by band too */
+	ref_no_dx = 1;
+	compare_with_reference("bands, no dx, 7x7 s2 p3", conv(8, 7, 7, 2, 3), (thaw_shape){1, 3, 120, 100}, 3);
+	compare_with_reference("bands, no dx, 5x5 p2,1,0,2", ba, (thaw_shape){1, 4, 70, 90}, 2);
+	ref_no_dx = 0;
 	thaw_attrs mb = conv(32, 3, 3, 2, 1);
 	mb.groups = 16;
 	compare_with_reference("depthwise 16x9x9 x2 s2", mb, (thaw_shape){1, 16, 9, 9}, 2);
+	/* MobileNet's downsampling depthwise convs (backward on vectors: dy
+	 * spread two apart), even and odd maps, asymmetric padding, dilation */
+	thaw_attrs md = conv(24, 3, 3, 2, 1);
+	md.groups = 24;
+	compare_with_reference("depthwise 24x12x12 s2 p1", md, (thaw_shape){1, 24, 12, 12}, 3);
+	compare_with_reference("depthwise 24x13x11 s2 p1", md, (thaw_shape){1, 24, 13, 11}, 2);
+	thaw_attrs ma = conv(5, 3, 3, 2, 0);
+	ma.groups = 5;
+	ma.pad[0] = 1, ma.pad[1] = 0, ma.pad[2] = 2, ma.pad[3] = 1;
+	compare_with_reference("depthwise 5x10x17 s2 p1,0,2,1", ma, (thaw_shape){1, 5, 10, 17}, 2);
+	thaw_attrs m5 = conv(9, 5, 5, 2, 2);
+	m5.groups = 9;
+	m5.dh = m5.dw = 2;
+	compare_with_reference("depthwise 5x5 d2 s2 p2 9x15x15", m5, (thaw_shape){1, 9, 15, 15}, 2);
 	/* depthwise forward on planes split in even and odd columns: stride 2
 	 * across with 1 down (and the other way), dilated, asymmetric padding */
 	thaw_attrs ds = conv(8, 3, 3, 2, 1);
@@ -318,29 +363,39 @@ static void test_reference(void)
  * computed by one part in one order: one and two threads give the same bits. */
 static void test_winograd_threads(void)
 {
-	float *out[2][3];
-	for (int t = 0; t < 2; t++) {
-		thaw_blas_set_threads(t + 1);
-		lab L;
-		CHECK_OK(lab_new(&L, conv(64, 3, 3, 1, 1), (thaw_shape){1, 64, 12, 9}, 5, 3));
-		lab_forward(&L);
-		lab_backward(&L, 1, 1);
-		size_t sz[3] = {L.ny, L.nx, L.n->p[0].size};
-		const float *src[3] = {L.y, L.dx, L.n->p[0].g};
-		for (int k = 0; k < 3; k++) {
-			out[t][k] = malloc(sz[k] * sizeof(float));
-			memcpy(out[t][k], src[k], sz[k] * sizeof(float));
+	/* ResNet-like, and the reference CNN's conv2 over three chunks of tiles */
+	const struct {
+		int filters;
+		thaw_shape in;
+		int B;
+	} shapes[] = {{64, {1, 64, 12, 9}, 5}, {64, {1, 32, 14, 14}, 9}};
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+		if (!winograd_shape(conv(shapes[s].filters, 3, 3, 1, 1), shapes[s].in))
+			continue; /* a build without AVX2: im2col + GEMM, whose dW parts follow the thread count */
+		float *out[2][3];
+		for (int t = 0; t < 2; t++) {
+			thaw_blas_set_threads(t + 1);
+			lab L;
+			CHECK_OK(lab_new(&L, conv(shapes[s].filters, 3, 3, 1, 1), shapes[s].in, shapes[s].B, 3));
+			lab_forward(&L);
+			lab_backward(&L, 1, 1);
+			size_t sz[3] = {L.ny, L.nx, L.n->p[0].size};
+			const float *src[3] = {L.y, L.dx, L.n->p[0].g};
+			for (int k = 0; k < 3; k++) {
+				out[t][k] = malloc(sz[k] * sizeof(float));
+				memcpy(out[t][k], src[k], sz[k] * sizeof(float));
+			}
+			if (t == 1)
+				for (int k = 0; k < 3; k++)
+					CHECKF(memcmp(out[0][k], out[1][k], sz[k] * sizeof(float)) == 0,
+					       "shape %zu: tensor %d differs between 1 and 2 threads", s, k);
+			lab_free(&L);
 		}
-		if (t == 1)
+		thaw_blas_set_threads(0);
+		for (int t = 0; t < 2; t++)
 			for (int k = 0; k < 3; k++)
-				CHECKF(memcmp(out[0][k], out[1][k], sz[k] * sizeof(float)) == 0,
-				       "tensor %d differs between 1 and 2 threads", k);
-		lab_free(&L);
+				free(out[t][k]);
 	}
-	thaw_blas_set_threads(0);
-	for (int t = 0; t < 2; t++)
-		for (int k = 0; k < 3; k++)
-			free(out[t][k]);
 }
 
 /* Depthwise forward splits the planes over the pool, each plane computed

@@ -206,6 +206,47 @@ static void test_split_gemm(void)
 	free(c2);
 }
 
+/* thaw_parallel_range: every value once, in blocks inside [0, n), on the
+ * caller alone below THAW_PARALLEL_MIN; n = 0 calls nothing. */
+typedef struct range_hits {
+	atomic_int *count;
+	atomic_int calls, bad;
+} range_hits;
+
+static void mark_range(size_t a, size_t b, void *user)
+{
+	range_hits *h = user;
+	atomic_fetch_add(&h->calls, 1);
+	if (a >= b || (a % THAW_PARALLEL_BLOCK) != 0)
+		atomic_fetch_add(&h->bad, 1);
+	for (size_t i = a; i < b; i++)
+		atomic_fetch_add(&h->count[i], 1);
+}
+
+static void test_range(void)
+{
+	size_t sizes[] = {0, 1, 4097, THAW_PARALLEL_MIN - 1, THAW_PARALLEL_MIN, 3 * THAW_PARALLEL_MIN + 17};
+	thaw_parallel_set_threads(2);
+	for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+		size_t n = sizes[s];
+		range_hits h = {.count = calloc(n + 1, sizeof(atomic_int))};
+		thaw_parallel_range(n, mark_range, &h);
+		int once = 1;
+		for (size_t i = 0; i < n; i++)
+			once &= atomic_load(&h.count[i]) == 1;
+		CHECKF(once && !atomic_load(&h.count[n]) && !atomic_load(&h.bad), "n = %zu: not every value once", n);
+		int calls = atomic_load(&h.calls);
+		if (n == 0)
+			CHECK(calls == 0);
+		else if (n < THAW_PARALLEL_MIN)
+			CHECKF(calls == 1, "n = %zu: %d calls, wanted 1 (serial)", n, calls);
+		else
+			CHECKF(calls > 1, "n = %zu: one call, wanted the pool's parts", n);
+		free(h.count);
+	}
+	thaw_parallel_set_threads(0);
+}
+
 int main(void)
 {
 	RUN(test_cover);
@@ -214,6 +255,7 @@ int main(void)
 	RUN(test_concurrent);
 	RUN(test_flops);
 	RUN(test_split_gemm);
+	RUN(test_range);
 	thaw_parallel_set_threads(0);
 	return check_done();
 }
