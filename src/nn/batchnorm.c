@@ -262,20 +262,33 @@ static void grad_in_act(float *restrict dx, const float *restrict dy, float a, c
 			int acc)
 {
 	size_t i = 0;
-#define GRAD_ACT(i)                                                                                   \
-	(stats ? a * ACT_DY(dy[i], x[i], mean, scale, beta, lo, hi) + k * (x[i] - mean) + c                   \
-	       : a * ACT_DY(dy[i], x[i], mean, scale, beta, lo, hi))
-	if (acc)
-		for (; i + LANES <= len; i += LANES)
-			for (int l = 0; l < LANES; l++)
-				dx[i + l] += GRAD_ACT(i + l);
+	/* stats and acc decided outside the loops: a loop-invariant choice
+	 * inside them keeps GCC from vectorising without AVX (the portable
+	 * build ran this 7x slower) */
+#define DY_ACT(i) ACT_DY(dy[i], x[i], mean, scale, beta, lo, hi)
+#define LOOPS(expr)                                                   \
+	do {                                                          \
+		if (acc)                                              \
+			for (; i + LANES <= len; i += LANES)          \
+				for (int l = 0; l < LANES; l++)       \
+					dx[i + l] += expr(i + l);     \
+		else                                                  \
+			for (; i + LANES <= len; i += LANES)          \
+				for (int l = 0; l < LANES; l++)       \
+					dx[i + l] = expr(i + l);      \
+		for (; i < len; i++)                                  \
+			dx[i] = acc ? dx[i] + expr(i) : expr(i);      \
+	} while (0)
+#define WITH_STATS(i) (a * DY_ACT(i) + k * (x[i] - mean) + c)
+#define CONSTANT(i) (a * DY_ACT(i))
+	if (stats)
+		LOOPS(WITH_STATS);
 	else
-		for (; i + LANES <= len; i += LANES)
-			for (int l = 0; l < LANES; l++)
-				dx[i + l] = GRAD_ACT(i + l);
-	for (; i < len; i++)
-		dx[i] = acc ? dx[i] + GRAD_ACT(i) : GRAD_ACT(i);
-#undef GRAD_ACT
+		LOOPS(CONSTANT);
+#undef WITH_STATS
+#undef CONSTANT
+#undef LOOPS
+#undef DY_ACT
 }
 
 /* Channels are independent, so the pool splits them: each channel's sums
