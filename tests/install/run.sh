@@ -234,4 +234,16 @@ else
 	bad "make uninstall DESTDIR" "left: $(find "$D" -type f | head -n 3 | tr '\n' ' ')"
 fi
 
+# ---- configure's portable modes (run in a copy: config.mk stays as it is)
+mkdir -p "$T/cfg" && cp configure "$T/cfg/"
+EXPECT_WRAP="" EXPECT_FIXED=1
+expect "configure --portable: no -march" 0 "portable: no -march=native" -- sh -c "cd '$T/cfg' && ./configure --portable"
+grep -qx 'MARCH = -mtune=generic' "$T/cfg/config.mk" && ok "  config.mk says MARCH = -mtune=generic" ||
+	bad "  --portable" "$(grep MARCH "$T/cfg/config.mk")"
+expect "configure --portable=x86-64-v3" 0 "-march=x86-64-v3" -- sh -c "cd '$T/cfg' && ./configure --portable=x86-64-v3"
+grep -qx 'MARCH = -march=x86-64-v3 -mtune=generic' "$T/cfg/config.mk" && ok "  config.mk has the level" ||
+	bad "  --portable=x86-64-v3" "$(grep MARCH "$T/cfg/config.mk")"
+expect "configure --portable=LEVEL the compiler does not know: refused" 1 "does not know -march=x86-64-v9" -- \
+	sh -c "cd '$T/cfg' && ./configure --portable=x86-64-v9"
+
 report
