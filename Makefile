@@ -13,9 +13,9 @@ BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -Ibuild/gen $(DEP_CFLAGS) $(WARN)
 MARCH ?= -march=native
 PORTABLE_MARCH = -mtune=generic
 OPT = -O2 -fvect-cost-model=dynamic $(MARCH) -g
-CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(USER_CFLAGS) $(CFLAGS)
+CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(FILE_CFLAGS) $(USER_CFLAGS) $(CFLAGS)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-SAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(SAN) $(USER_CFLAGS) $(CFLAGS)
+SAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(SAN) $(FILE_CFLAGS) $(USER_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(USER_LDFLAGS) $(LDFLAGS) $(DEP_LIBS)
 
 GEN_C = build/gen/onnx.pb-c.c
@@ -33,7 +33,11 @@ SAN_LIB_OBJ = $(patsubst %.c,build/san/%.o,$(LIB_SRC))
 SAN_TEST_BIN = $(patsubst tests/unit/%.c,build/santest/%,$(TEST_SRC))
 PORT_LIB_OBJ = $(patsubst %.c,build/portable/obj/%.o,$(LIB_SRC))
 PORT_CLI_OBJ = $(patsubst %.c,build/portable/obj/%.o,$(CLI_SRC))
-PORT_CFLAGS = $(BASE_CFLAGS) -O2 -fvect-cost-model=dynamic $(PORTABLE_MARCH) -g $(USER_CFLAGS) $(CFLAGS)
+PORT_CFLAGS = $(BASE_CFLAGS) -O2 -fvect-cost-model=dynamic $(PORTABLE_MARCH) -g $(FILE_CFLAGS) $(USER_CFLAGS) $(CFLAGS)
+# Files whose loops call sqrtf and never read errno: without it GCC turns
+# sqrtf into a vector instruction (the optimizer's Adam step)
+NO_ERRNO_SRC = src/train/optim.c
+$(foreach d,build/obj build/san build/portable/obj,$(patsubst %.c,$(d)/%.o,$(NO_ERRNO_SRC))): FILE_CFLAGS = -fno-math-errno
 
 .PHONY: all check layers unit unit-san script-tests tui-tests conformance bench demo install uninstall clean deps \
 	fuzz fuzz-check fuzz-seeds portable valgrind

@@ -73,9 +73,9 @@ void thaw_conv2d_pointwise_forward(const thaw_node *n, const cgeom *g, int B, co
  * (parts_of, below): each part's GEMMs run single-threaded, dx per image,
  * dW summed over the part's images into its own buffer in scratch, then
  * the parts' buffers added in part order, so a thread count gives one
- * result. OpenBLAS splitting each image's GEMM over two threads instead
- * left them waiting on each other: MobileNetV2's 1x1 dW GEMMs are 96x16
- * outputs over 12,544 columns. */
+ * result. thaw_sgemm splitting each image's small GEMM two ways instead
+ * (MobileNetV2's 1x1 dW GEMMs are 96x16 outputs over 12,544 columns)
+ * woke the pool for slivers of work, once per image. */
 static int parts_of(const cgeom *g, int B);
 static int parts_cap(const cgeom *g, int B);
 static size_t pw_dw_bytes(const cgeom *g) { return round64((size_t)g->OC * g->Cg * sizeof(float)); }

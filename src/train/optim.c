@@ -64,11 +64,9 @@ typedef struct upd {
 	float a, scale, bc1, bc2;
 } upd;
 
-/* Adam's loop without errno (sqrtf may then be a vector instruction) and
- * with restrict pointers: vectorised, as -O2 would not do by itself. */
-#define VECTOR_MATH __attribute__((optimize("no-math-errno", "tree-vectorize")))
-
-VECTOR_MATH static void adam_range(float *restrict w, float *restrict mo, float *restrict v,
+/* Adam's loop with restrict pointers and no branch inside: vectorised
+ * (sqrtf too: the Makefile builds this file with -fno-math-errno). */
+static void adam_range(float *restrict w, float *restrict mo, float *restrict v,
 				   const float *restrict g, int lo, int hi, const upd *u)
 {
 	const thaw_optim *o = u->o;
@@ -144,7 +142,7 @@ typedef struct sq {
 /* Eight double accumulators in a fixed order: vectorised, and a chain of
  * dependent adds no longer sets the pace (the same bits for any thread
  * count, as the chunks are). */
-VECTOR_MATH static double sumsq_range(const float *restrict g, size_t a, size_t b)
+static double sumsq_range(const float *restrict g, size_t a, size_t b)
 {
 	double acc[8] = {0};
 	size_t j = a;
