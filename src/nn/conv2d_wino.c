@@ -84,10 +84,45 @@ static size_t u_bytes(const wpass *p) { return round64((size_t)A * p->OC * p->C 
 static size_t v_bytes(const wpass *p, int N) { return round64(((size_t)A * p->C * N + 8) * sizeof(float)); }
 static size_t m_bytes(const wpass *p, int N) { return round64(((size_t)A * p->OC * N + 8) * sizeof(float)); }
 
+/* Chunk parts: where a chunk's V and M (and, for dW, its dU) are small
+ * (ResNet-18's 56x56 and 28x28 layers, the reference CNN's conv2), WPARTS
+ * parts of the pool each take a run of whole chunks with buffers of their
+ * own and run a chunk's transforms and GEMMs on one thread. Splitting each
+ * chunk over planes and products instead synchronised the pool three
+ * times a chunk (98 chunks a pass for 64 -> 64 at 56x56, batch 32): two
+ * threads ran those layers' training step at 1.45x one. The number of
+ * parts follows the shapes only, so a result does not depend on the
+ * thread count. */
+enum { WPARTS = 4, WPART_BYTES = 3 << 20 };
+
+static long n_chunks(const wpass *p, int B)
+{
+	long N = chunk_tiles(p, B), total = (long)B * p->T;
+	return (total + N - 1) / N;
+}
+
+static int wparts(const wpass *p, int B, int dw)
+{
+	int N = chunk_tiles(p, B);
+	size_t per = v_bytes(p, N) + m_bytes(p, N) + (dw ? u_bytes(p) : 0);
+	long nc = n_chunks(p, B);
+	if (per > WPART_BYTES || nc < 2)
+		return 1;
+	return nc < WPARTS ? (int)nc : WPARTS;
+}
+
+/* forward and data passes: U, then (V, M) per part */
 static size_t pass_bytes(const wpass *p, int B)
 {
 	int N = chunk_tiles(p, B);
-	return u_bytes(p) + v_bytes(p, N) + m_bytes(p, N);
+	return u_bytes(p) + (size_t)wparts(p, B, 0) * (v_bytes(p, N) + m_bytes(p, N));
+}
+
+/* the weight gradient: (dU, V, dM) per part */
+static size_t dw_bytes(const wpass *p, int B)
+{
+	int N = chunk_tiles(p, B);
+	return (size_t)wparts(p, B, 1) * (u_bytes(p) + v_bytes(p, N) + m_bytes(p, N));
 }
 
 static wpass forward_pass(const cgeom *g) { return pass_of(g->C, g->H, g->W, g->OC, g->OH, g->OW, g->pt, g->pl); }
@@ -100,8 +135,9 @@ size_t thaw_conv2d_wino_scratch(const cgeom *g, int B, int training)
 	size_t f = pass_bytes(&p, B);
 	if (training) {
 		wpass d = data_pass(g);
-		size_t b = pass_bytes(&d, B);
+		size_t b = pass_bytes(&d, B), w = dw_bytes(&p, B);
 		f = b > f ? b : f;
+		f = w > f ? w : f;
 	}
 	return f;
 }
@@ -129,7 +165,8 @@ typedef struct wjob {
 	const float *in, *bias;
 	const float *post; /* (3, OC): a folded batch norm, or NULL */
 	float *out, *V, *M;
-	long g0; /* the chunk: tiles g0 .. g0 + N - 1 of the batch */
+	long g0;      /* the chunk: tiles g0 .. g0 + N - 1 of the batch */
+	long g_first; /* dW: the first chunk summed into this U (others add) */
 	int N, acc, post_relu;
 } wjob;
 
@@ -528,7 +565,7 @@ static void grad_gemms(int lo, int hi, void *user)
 	const int OC = j->p->OC, C = j->p->C, N = j->N;
 	for (int a = lo; a < hi; a++)
 		thaw_sgemm(0, 1, OC, C, N, 1.0f, j->M + (size_t)a * N, A * N, j->V + (size_t)a * N, A * N,
-			   j->g0 ? 1.0f : 0.0f, j->U + (size_t)a * C, A * C);
+			   j->g0 != j->g_first ? 1.0f : 0.0f, j->U + (size_t)a * C, A * C);
 }
 
 typedef struct dw_job {
@@ -591,6 +628,82 @@ static void grad_rows(int lo, int hi, void *user)
 	}
 }
 
+/* Part k of pj: its run of chunks, with its own V and M (and dU) at
+ * base + k * stride: the first part's are the buffers of the one-part
+ * layout. */
+typedef struct part_job {
+	const wjob *j;
+	int parts;
+	long total;
+	int N;
+	size_t stride, v_off; /* bytes between parts' buffers; V to M */
+	const float *x, *dy;  /* dW */
+} part_job;
+
+static wjob part_of(const part_job *pj, int k, long *c0, long *c1)
+{
+	wjob jk = *pj->j;
+	long nc = (pj->total + pj->N - 1) / pj->N;
+	*c0 = nc * k / pj->parts;
+	*c1 = nc * (k + 1) / pj->parts;
+	jk.V = (float *)((char *)pj->j->V + (size_t)k * pj->stride);
+	jk.M = (float *)((char *)jk.V + pj->v_off);
+	jk.U = pj->j->U;
+	return jk;
+}
+
+static void pass_parts(int lo, int hi, void *user)
+{
+	const part_job *pj = user;
+	for (int k = lo; k < hi; k++) {
+		long c0, c1;
+		wjob jk = part_of(pj, k, &c0, &c1);
+		for (long c = c0; c < c1; c++) {
+			jk.g0 = c * pj->N;
+			jk.N = pj->total - jk.g0 < pj->N ? (int)(pj->total - jk.g0) : pj->N;
+			input_chans(0, jk.p->C, &jk);
+			gemms(0, A, &jk);
+			output_chans(0, jk.p->OC, &jk);
+		}
+	}
+}
+
+/* dW: part k sums its chunks' dU into the dU at the start of its own
+ * (dU, V, dM) block, reading x and then dY into V and dM. */
+static void dw_parts(int lo, int hi, void *user)
+{
+	const part_job *pj = user;
+	for (int k = lo; k < hi; k++) {
+		long c0, c1;
+		wjob jk = part_of(pj, k, &c0, &c1);
+		jk.U = (float *)((char *)pj->j->U + (size_t)k * pj->stride);
+		jk.g_first = c0 * pj->N;
+		for (long c = c0; c < c1; c++) {
+			jk.g0 = c * pj->N;
+			jk.N = pj->total - jk.g0 < pj->N ? (int)(pj->total - jk.g0) : pj->N;
+			jk.in = pj->x;
+			input_chans(0, jk.p->C, &jk);
+			jk.in = pj->dy;
+			grad_chans(0, jk.p->OC, &jk);
+			grad_gemms(0, A, &jk);
+		}
+	}
+}
+
+/* dU of part 0 += those of parts 1.. in part order, value by value */
+typedef struct usum_job {
+	float *u0;
+	size_t stride; /* floats between the parts' dU */
+	int parts;
+} usum_job;
+
+static void usum_range(size_t a, size_t b, void *user)
+{
+	const usum_job *s = user;
+	for (int k = 1; k < s->parts; k++)
+		axpy(s->u0 + a, 1.0f, s->u0 + (size_t)k * s->stride + a, (int)(b - a));
+}
+
 /* out = conv(in) through U, for B images in chunks; buf holds U, V, M. */
 static void run_pass(const wpass *p, const float *w, int turned, const float *in, float *out,
 		     const float *bias, const float *post, int post_relu, int acc, int B, char *buf)
@@ -603,6 +716,12 @@ static void run_pass(const wpass *p, const float *w, int turned, const float *in
 	j.V = (float *)(buf + u_bytes(p));
 	j.M = (float *)(buf + u_bytes(p) + v_bytes(p, N));
 	thaw_parallel_for(p->OC, weights_rows, &j);
+	int parts = wparts(p, B, 0);
+	if (parts > 1) {
+		part_job pj = {&j, parts, total, N, v_bytes(p, N) + m_bytes(p, N), v_bytes(p, N), NULL, NULL};
+		thaw_parallel_for(parts, pass_parts, &pj);
+		return;
+	}
 	for (j.g0 = 0; j.g0 < total; j.g0 += N) {
 		j.N = total - j.g0 < N ? (int)(total - j.g0) : N; /* a short last chunk: fewer columns */
 		thaw_parallel_for(p->C, input_chans, &j);
@@ -636,13 +755,21 @@ void thaw_conv2d_wino_backward_weights(thaw_node *n, const cgeom *g, int B, cons
 	j.U = (float *)buf; /* dU */
 	j.V = (float *)(buf + u_bytes(&p));
 	j.M = (float *)(buf + u_bytes(&p) + v_bytes(&p, N)); /* dM */
-	for (j.g0 = 0; j.g0 < total; j.g0 += N) {
+	int parts = wparts(&p, B, 1);
+	for (j.g0 = 0; parts == 1 && j.g0 < total; j.g0 += N) {
 		j.N = total - j.g0 < N ? (int)(total - j.g0) : N;
 		j.in = x;
 		thaw_parallel_for(p.C, input_chans, &j);
 		j.in = dy;
 		thaw_parallel_for(p.OC, grad_chans, &j);
 		thaw_parallel_for(A, grad_gemms, &j);
+	}
+	if (parts > 1) {
+		size_t stride = u_bytes(&p) + v_bytes(&p, N) + m_bytes(&p, N);
+		part_job pj = {&j, parts, total, N, stride, v_bytes(&p, N), x, dy};
+		thaw_parallel_for(parts, dw_parts, &pj);
+		usum_job us = {j.U, stride / sizeof(float), parts};
+		thaw_parallel_range((size_t)A * p.OC * p.C, usum_range, &us);
 	}
 	dw_job d = {.j = &j, .dW = n->p[0].g, .db = n->a.bias ? n->p[1].g : NULL, .dy = dy, .B = B};
 	thaw_parallel_for(p.OC, grad_rows, &d);
