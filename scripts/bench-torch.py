@@ -171,9 +171,9 @@ def main():
 
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
-    # Denormal floats flushed to zero, as a tuned PyTorch deployment does:
-    # after the training windows MobileNetV2's eval pass otherwise ran at
-    # 36 img/s instead of 89 here (subnormal arithmetic), which flattered thaw
+    # denormal floats flushed to zero, as a tuned PyTorch deployment does
+    # (it did not settle MobileNetV2's eval pass, which ran at 33-39 img/s
+    # in some runs and 81-108 in others: docs/speed.md, Figures)
     torch.set_flush_denormal(True)
     blas = limit_openblas(args.blas_threads)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
