@@ -57,6 +57,7 @@ enum { O_DATA = 256, O_CLASSES, O_PER_CLASS, O_VAL, O_TEST, O_CUT, O_SEED, O_THR
 typedef struct common {
 	const char *model, *spec, *classes, *val, *test, *out;
 	int per_class, threads, resize, skip_bad;
+	int optim; /* --optim, or -1: the command's default */
 	uint64_t seed;
 } common;
 
@@ -75,8 +76,25 @@ static int common_opt(const char *cmd, int c, const char *v, common *co, int *rc
 	case O_RESIZE: *rc = cli_resize(v, &co->resize) < 0 ? CLI_EUSAGE : 0; return 1;
 	case O_SKIP_BAD: co->skip_bad = 1; return 1;
 	case 'o': co->out = v; return 1;
+	case O_OPTIM:
+		if ((co->optim = thaw_optim_from_name(v)) < 0)
+			*rc = cli_usage_error(cmd, "--optim: unknown optimizer '%s' (adam, adamw, sgd)", v);
+		return 1;
 	}
-	(void)cmd;
+	return 0;
+}
+
+/* After the options: MODEL, the only positional argument, and --data. */
+static int common_args(const char *cmd, int argc, char **argv, common *co)
+{
+	if (optind < argc)
+		co->model = argv[optind++];
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (!co->model)
+		return cli_usage_error(cmd, "needs a MODEL (.thaw or .onnx)");
+	if (!co->spec)
+		return cli_usage_error(cmd, "needs --data SPEC");
 	return 0;
 }
 
@@ -165,7 +183,7 @@ int cmd_finetune(int argc, char **argv)
 		{"dropout", required_argument, NULL, O_DROPOUT},
 		{"optim", required_argument, NULL, O_OPTIM},	      {"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},		      {0}};
-	common co = {.spec = NULL, .resize = -1, .seed = 1};
+	common co = {.spec = NULL, .resize = -1, .optim = -1, .seed = 1};
 	thaw_finetune_opts o = thaw_finetune_opts_default();
 	int c, rc = 0, n;
 	long steps;
@@ -196,24 +214,15 @@ int cmd_finetune(int argc, char **argv)
 		case O_WD: rc = nonneg(v, &o.weight_decay); break;
 		case O_DROPOUT: rc = nonneg(v, &o.dropout); break;
 		case O_BN: rc = cli_int(v, 1, 65536, &o.bn_min_batch); break;
-		case O_OPTIM:
-			if ((n = thaw_optim_from_name(v)) < 0)
-				return cli_usage_error("fine-tune", "--optim: unknown optimizer '%s' (adam, adamw, sgd)", v);
-			o.optimizer = (thaw_optim_kind)n;
-			break;
 		default: return CLI_EUSAGE;
 		}
 		if (rc)
 			return CLI_EUSAGE;
 	}
-	if (optind < argc)
-		co.model = argv[optind++];
-	if (optind < argc)
-		return cli_usage_error("fine-tune", "unexpected argument '%s'", argv[optind]);
-	if (!co.model)
-		return cli_usage_error("fine-tune", "needs a MODEL (.thaw or .onnx)");
-	if (!co.spec)
-		return cli_usage_error("fine-tune", "needs --data SPEC");
+	if ((rc = common_args("fine-tune", argc, argv, &co)))
+		return rc;
+	if (co.optim >= 0)
+		o.optimizer = (thaw_optim_kind)co.optim;
 	o.seed = co.seed;
 	thaw_blas_set_threads(co.threads);
 	if (!co.test && (!strcmp(co.spec, "fashion-mnist") || !strcmp(co.spec, "fashion-mnist:train")))
@@ -323,10 +332,10 @@ int cmd_lrfind(int argc, char **argv)
 		{"optim", required_argument, NULL, O_OPTIM},	      {"unfreeze", no_argument, NULL, O_UNFREEZE},
 		{"output", required_argument, NULL, 'o'},	      {"help", no_argument, NULL, 'h'},
 		{0}};
-	common co = {.spec = NULL, .resize = -1, .seed = 1};
+	common co = {.spec = NULL, .resize = -1, .optim = -1, .seed = 1};
 	thaw_lrfind_opts o = thaw_lrfind_opts_default();
 	const char *cut = NULL;
-	int c, rc = 0, n, unfreeze = 0;
+	int c, rc = 0, unfreeze = 0;
 	while ((c = cli_getopt("lr-find", argc, argv, "ho:", lo)) != -1) {
 		const char *v = optarg;
 		if (common_opt("lr-find", c, v, &co, &rc)) {
@@ -342,24 +351,15 @@ int cmd_lrfind(int argc, char **argv)
 		case O_LR_MIN: rc = num(v, 10, &o.lr_min); break;
 		case O_LR_MAX: rc = num(v, 1000, &o.lr_max); break;
 		case O_UNFREEZE: unfreeze = 1; break;
-		case O_OPTIM:
-			if ((n = thaw_optim_from_name(v)) < 0)
-				return cli_usage_error("lr-find", "--optim: unknown optimizer '%s' (adam, adamw, sgd)", v);
-			o.optimizer = (thaw_optim_kind)n;
-			break;
 		default: return CLI_EUSAGE;
 		}
 		if (rc)
 			return CLI_EUSAGE;
 	}
-	if (optind < argc)
-		co.model = argv[optind++];
-	if (optind < argc)
-		return cli_usage_error("lr-find", "unexpected argument '%s'", argv[optind]);
-	if (!co.model)
-		return cli_usage_error("lr-find", "needs a MODEL (.thaw or .onnx)");
-	if (!co.spec)
-		return cli_usage_error("lr-find", "needs --data SPEC");
+	if ((rc = common_args("lr-find", argc, argv, &co)))
+		return rc;
+	if (co.optim >= 0)
+		o.optimizer = (thaw_optim_kind)co.optim;
 	if (!(o.lr_min < o.lr_max))
 		return cli_usage_error("lr-find", "--lr-min %g must be below --lr-max %g", (double)o.lr_min,
 				       (double)o.lr_max);
