@@ -31,27 +31,18 @@ static int should_stop(void *user)
 static void push_cut(lua_State *L, const thaw_explore_cut *c, int folds)
 {
 	lua_createtable(L, 0, 10);
-	lua_pushstring(L, c->name);
-	lua_setfield(L, -2, "name");
-	lua_pushnumber(L, c->acc);
-	lua_setfield(L, -2, "accuracy");
-	lua_pushnumber(L, c->sd);
-	lua_setfield(L, -2, "sd");
-	lua_pushnumber(L, c->loss);
-	lua_setfield(L, -2, "loss");
-	lua_pushnumber(L, c->seconds);
-	lua_setfield(L, -2, "seconds");
-	lua_pushinteger(L, c->features);
-	lua_setfield(L, -2, "features");
+	lthaw_set_str(L, "name", c->name);
+	lthaw_set_num(L, "accuracy", c->acc);
+	lthaw_set_num(L, "sd", c->sd);
+	lthaw_set_num(L, "loss", c->loss);
+	lthaw_set_num(L, "seconds", c->seconds);
+	lthaw_set_int(L, "features", c->features);
 	if (c->node >= 0) {
 		char shape[48];
 		snprintf(shape, sizeof shape, "%dx%dx%d", c->out.c, c->out.h, c->out.w);
-		lua_pushstring(L, shape);
-		lua_setfield(L, -2, "shape");
-		lua_pushinteger(L, c->node + 1);
-		lua_setfield(L, -2, "index");
-		lua_pushboolean(L, c->pooled);
-		lua_setfield(L, -2, "pooled");
+		lthaw_set_str(L, "shape", shape);
+		lthaw_set_int(L, "index", c->node + 1);
+		lthaw_set_bool(L, "pooled", c->pooled);
 	}
 	lua_createtable(L, folds, 0);
 	for (int f = 0; f < folds; f++) {
@@ -117,14 +108,10 @@ static int l_explore(lua_State *L)
 		push_cut(L, &r.scratch, r.folds);
 		lua_setfield(L, -2, "scratch");
 	}
-	lua_pushboolean(L, r.scratch_wins);
-	lua_setfield(L, -2, "scratch_wins");
-	lua_pushinteger(L, r.folds);
-	lua_setfield(L, -2, "folds");
-	lua_pushinteger(L, r.n_images);
-	lua_setfield(L, -2, "images");
-	lua_pushnumber(L, r.feature_seconds);
-	lua_setfield(L, -2, "feature_seconds");
+	lthaw_set_bool(L, "scratch_wins", r.scratch_wins);
+	lthaw_set_int(L, "folds", r.folds);
+	lthaw_set_int(L, "images", r.n_images);
+	lthaw_set_num(L, "feature_seconds", r.feature_seconds);
 	thaw_explore_result_free(&r);
 	return 1;
 }

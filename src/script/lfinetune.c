@@ -161,12 +161,9 @@ static int l_fine_tune(lua_State *L)
 	lua_createtable(L, res.groups, 0);
 	for (int g = 0; g < res.groups; g++) {
 		lua_createtable(L, 0, 3);
-		lua_pushstring(L, m->nodes[res.group_first[g]]->name);
-		lua_setfield(L, -2, "first");
-		lua_pushstring(L, m->nodes[res.group_last[g]]->name);
-		lua_setfield(L, -2, "last");
-		lua_pushnumber(L, res.group_lr[g]);
-		lua_setfield(L, -2, "lr");
+		lthaw_set_str(L, "first", m->nodes[res.group_first[g]]->name);
+		lthaw_set_str(L, "last", m->nodes[res.group_last[g]]->name);
+		lthaw_set_num(L, "lr", res.group_lr[g]);
 		lua_seti(L, -2, g + 1);
 	}
 	lua_setfield(L, c.hist, "groups");
@@ -235,19 +232,13 @@ static int l_lr_find(lua_State *L)
 	push_array(L, r.lr, r.n, "lr");
 	push_array(L, r.loss, r.n, "loss");
 	push_array(L, r.smooth, r.n, "smooth");
-	lua_pushnumber(L, r.suggested);
-	lua_setfield(L, -2, "suggested");
-	lua_pushnumber(L, r.valley);
-	lua_setfield(L, -2, "valley");
-	lua_pushnumber(L, r.steep);
-	lua_setfield(L, -2, "steep");
-	lua_pushnumber(L, r.minimum);
-	lua_setfield(L, -2, "minimum");
-	lua_pushboolean(L, r.diverged);
-	lua_setfield(L, -2, "diverged");
+	lthaw_set_num(L, "suggested", r.suggested);
+	lthaw_set_num(L, "valley", r.valley);
+	lthaw_set_num(L, "steep", r.steep);
+	lthaw_set_num(L, "minimum", r.minimum);
+	lthaw_set_bool(L, "diverged", r.diverged);
 	if (png[0]) {
-		lua_pushstring(L, png);
-		lua_setfield(L, -2, "png");
+		lthaw_set_str(L, "png", png);
 	}
 	thaw_lrfind_result_free(&r);
 	return 1;

@@ -208,12 +208,6 @@ int lthaw_data_sample(lua_State *L)
 	return 2;
 }
 
-static void set_int(lua_State *L, const char *k, lua_Integer v)
-{
-	lua_pushinteger(L, v);
-	lua_setfield(L, -2, k);
-}
-
 int lthaw_data_text_stats(lua_State *L)
 {
 	thaw_dataset *d = checktext(L, 1);
@@ -221,18 +215,17 @@ int lthaw_data_text_stats(lua_State *L)
 	if (thaw_text_stats_of(d, &s) < 0)
 		return lthaw_fail(L);
 	lua_createtable(L, 0, 10);
-	set_int(L, "min", s.min);
-	set_int(L, "median", s.median);
-	set_int(L, "p95", s.p95);
-	set_int(L, "max", s.max);
-	lua_pushnumber(L, s.mean);
-	lua_setfield(L, -2, "mean");
-	set_int(L, "cut", s.cut);
-	set_int(L, "empty", s.empty);
-	set_int(L, "tokens", s.tokens);
-	set_int(L, "unknown", s.unknown);
-	set_int(L, "length", d->w);
-	set_int(L, "vocab", d->vocab->n);
+	lthaw_set_int(L, "min", s.min);
+	lthaw_set_int(L, "median", s.median);
+	lthaw_set_int(L, "p95", s.p95);
+	lthaw_set_int(L, "max", s.max);
+	lthaw_set_num(L, "mean", s.mean);
+	lthaw_set_int(L, "cut", s.cut);
+	lthaw_set_int(L, "empty", s.empty);
+	lthaw_set_int(L, "tokens", s.tokens);
+	lthaw_set_int(L, "unknown", s.unknown);
+	lthaw_set_int(L, "length", d->w);
+	lthaw_set_int(L, "vocab", d->vocab->n);
 	return 1;
 }
 

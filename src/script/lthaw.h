@@ -146,4 +146,26 @@ void lthaw_check_keys(lua_State *L, int t, const char *what, const char *const *
 int lthaw_path_args(lua_State *L, const char *what, const char *const *allowed, const char *need, const char **path);
 int lthaw_opt_int_list(lua_State *L, int t, const char *k, int *out, int cap);
 
+/* t[k] = v for the table on top of the stack */
+static inline void lthaw_set_num(lua_State *L, const char *k, double v)
+{
+	lua_pushnumber(L, v);
+	lua_setfield(L, -2, k);
+}
+static inline void lthaw_set_int(lua_State *L, const char *k, lua_Integer v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, -2, k);
+}
+static inline void lthaw_set_bool(lua_State *L, const char *k, int v)
+{
+	lua_pushboolean(L, v);
+	lua_setfield(L, -2, k);
+}
+static inline void lthaw_set_str(lua_State *L, const char *k, const char *v)
+{
+	lua_pushstring(L, v);
+	lua_setfield(L, -2, k);
+}
+
 #endif

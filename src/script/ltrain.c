@@ -66,53 +66,39 @@ static int call_back(fit_ctx *c, int ref)
 	return stop;
 }
 
-static void set_num(lua_State *L, const char *k, double v)
-{
-	lua_pushnumber(L, v);
-	lua_setfield(L, -2, k);
-}
-
-static void set_int(lua_State *L, const char *k, lua_Integer v)
-{
-	lua_pushinteger(L, v);
-	lua_setfield(L, -2, k);
-}
-
 static int fit_on_batch(fit_ctx *c, const thaw_batch_stats *bs)
 {
 	if (c->on_batch == LUA_NOREF)
 		return 0;
 	lua_State *L = c->L;
 	lua_createtable(L, 0, 8);
-	lua_pushstring(L, bs->phase);
-	lua_setfield(L, -2, "phase");
-	set_int(L, "epoch", bs->epoch);
-	set_int(L, "batch", bs->batch);
-	set_int(L, "batches", bs->batches);
-	set_num(L, "loss", bs->loss);
-	set_num(L, "accuracy", bs->acc);
-	set_num(L, "img_s", bs->img_s);
-	set_num(L, "lr", bs->lr);
-	set_int(L, "step", bs->step);
+	lthaw_set_str(L, "phase", bs->phase);
+	lthaw_set_int(L, "epoch", bs->epoch);
+	lthaw_set_int(L, "batch", bs->batch);
+	lthaw_set_int(L, "batches", bs->batches);
+	lthaw_set_num(L, "loss", bs->loss);
+	lthaw_set_num(L, "accuracy", bs->acc);
+	lthaw_set_num(L, "img_s", bs->img_s);
+	lthaw_set_num(L, "lr", bs->lr);
+	lthaw_set_int(L, "step", bs->step);
 	return call_back(c, c->on_batch);
 }
 
 void lthaw_push_epoch(lua_State *L, const thaw_epoch_stats *es)
 {
 	lua_createtable(L, 0, 10);
-	lua_pushstring(L, es->phase);
-	lua_setfield(L, -2, "phase");
-	set_int(L, "epoch", es->epoch);
-	set_num(L, "loss", es->train_loss);
-	set_num(L, "accuracy", es->train_acc);
+	lthaw_set_str(L, "phase", es->phase);
+	lthaw_set_int(L, "epoch", es->epoch);
+	lthaw_set_num(L, "loss", es->train_loss);
+	lthaw_set_num(L, "accuracy", es->train_acc);
 	if (es->val_acc >= 0) {
-		set_num(L, "val_loss", es->val_loss);
-		set_num(L, "val_accuracy", es->val_acc);
+		lthaw_set_num(L, "val_loss", es->val_loss);
+		lthaw_set_num(L, "val_accuracy", es->val_acc);
 	}
-	set_num(L, "seconds", es->seconds);
-	set_num(L, "img_s", es->img_s);
-	set_num(L, "lr", es->lr);
-	set_int(L, "step", es->step);
+	lthaw_set_num(L, "seconds", es->seconds);
+	lthaw_set_num(L, "img_s", es->img_s);
+	lthaw_set_num(L, "lr", es->lr);
+	lthaw_set_int(L, "step", es->step);
 }
 
 static int fit_on_epoch(fit_ctx *c, const thaw_epoch_stats *es)
@@ -333,12 +319,11 @@ static int l_evaluate(lua_State *L)
 	thaw_event ev = {.kind = THAW_EV_EVAL, .model = m, .u.eval = {name, mt, (const char *const *)names, d}};
 	thaw_run_publish(s->run, &ev);
 	lua_createtable(L, 0, 8);
-	set_num(L, "loss", thaw_metrics_loss(mt));
-	set_num(L, "accuracy", thaw_metrics_accuracy(mt));
-	set_num(L, "topk", thaw_metrics_topk(mt));
-	set_int(L, "n", mt->n);
-	lua_pushstring(L, name);
-	lua_setfield(L, -2, "name");
+	lthaw_set_num(L, "loss", thaw_metrics_loss(mt));
+	lthaw_set_num(L, "accuracy", thaw_metrics_accuracy(mt));
+	lthaw_set_num(L, "topk", thaw_metrics_topk(mt));
+	lthaw_set_int(L, "n", mt->n);
+	lthaw_set_str(L, "name", name);
 	lua_createtable(L, K, 0);
 	for (int k = 0; k < K; k++) {
 		lua_pushnumber(L, thaw_metrics_class_accuracy(mt, k));
@@ -523,11 +508,8 @@ void lthaw_open_train(lua_State *L)
 	luaL_setfuncs(L, fns, 0);
 	/* thaw.mpi: where this process stands in a data-parallel job */
 	lua_createtable(L, 0, 3);
-	lua_pushinteger(L, thaw_dist_rank());
-	lua_setfield(L, -2, "rank");
-	lua_pushinteger(L, thaw_dist_size());
-	lua_setfield(L, -2, "size");
-	lua_pushboolean(L, thaw_dist_built(NULL));
-	lua_setfield(L, -2, "built");
+	lthaw_set_int(L, "rank", thaw_dist_rank());
+	lthaw_set_int(L, "size", thaw_dist_size());
+	lthaw_set_bool(L, "built", thaw_dist_built(NULL));
 	lua_setfield(L, -2, "mpi");
 }
